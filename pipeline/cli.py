@@ -1,0 +1,191 @@
+"""The `treem` command: a thin layer that builds the workspace, calls one stage function and
+prints its result. All work lives in the stage modules."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import click
+
+from pipeline.errors import TreemError
+from pipeline.workspace import Workspace, init_workspace
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _this_year() -> int:
+    return date.today().year
+
+
+def workspace_options(f):
+    """--workspace and --json, shared by every command."""
+
+    @click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path),
+                  default=".", show_default=True, help="Thư mục làm việc (chứa input/, output/, treem.sqlite).")
+    @click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON (cho máy đọc) ra stdout.")
+    @functools.wraps(f)
+    def wrapper(*args, workspace, as_json, **kwargs):
+        try:
+            return f(*args, ws=Workspace(workspace), as_json=as_json, **kwargs)
+        except TreemError as e:
+            raise click.ClickException(str(e)) from e
+
+    return wrapper
+
+
+def year_option(f):
+    return click.option("--year", "-y", type=click.IntRange(2021, 2100), default=_this_year, show_default="năm nay",
+                        help="Năm báo cáo.")(f)
+
+
+def emit(data: dict) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@contextmanager
+def progress(label: str, total: int, quiet: bool):
+    """A progress bar on stderr (never on stdout, which --json keeps clean)."""
+    if quiet or total == 0:
+        yield lambda n=1: None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True) as bar:
+        yield bar.update
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="treem", message="treem %(version)s")
+def cli():
+    """treem: tạo biểu mẫu, thu nhận, kiểm tra, tổng hợp và viết báo cáo Chương trình hành
+    động vì trẻ em.
+
+    \b
+    Chu trình hằng năm:
+      treem init ./ctxhtre                 tạo thư mục làm việc
+      treem generate --year 2024           tháng 10: tạo biểu mẫu gửi các đơn vị
+      treem collect --year 2024            sau 20/11: thu nhận, kiểm tra các tệp gửi về
+      treem status --year 2024             ai đã gửi, ai còn thiếu
+      treem merge --year 2024              tổng hợp số liệu toàn huyện
+      treem report --year 2024             viết báo cáo Word gửi tỉnh
+      treem demo                           chạy thử toàn bộ trên số liệu mẫu
+    """
+
+
+@cli.command("init", context_settings=CONTEXT)
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
+def init_cmd(directory: Path, as_json: bool):
+    """Tạo thư mục làm việc với bản sao danh mục chỉ tiêu, danh sách đơn vị, thông số và mẫu
+    báo cáo để sửa.
+
+    \b
+    Ví dụ:
+      treem init ./ctxhtre
+    """
+    try:
+        ws, written = init_workspace(directory)
+    except (OSError, TreemError) as e:
+        raise click.ClickException(f"Không tạo được thư mục làm việc {directory}: {e}") from e
+    if as_json:
+        emit({"workspace": str(ws.root), "written": [str(p) for p in written]})
+        return
+    click.echo(f"Đã tạo thư mục làm việc {ws.root}")
+    for p in written:
+        click.echo(f"  {p.relative_to(ws.root)}")
+    click.echo("Sửa settings.yaml (người ký, nơi nhận, hạn nộp) và roster.yaml (người liên hệ) trước khi tạo biểu mẫu.")
+
+
+@cli.command("catalogue", context_settings=CONTEXT)
+@workspace_options
+def catalogue_cmd(ws: Workspace, as_json: bool):
+    """Xem danh mục số liệu, chỉ tiêu và quy tắc kiểm tra đang dùng.
+
+    \b
+    Ví dụ:
+      treem catalogue
+      treem catalogue --json > danh_muc.json
+    """
+    cat = ws.catalogue
+    if as_json:
+        emit(cat.to_dict())
+        return
+    click.echo(f"Danh mục phiên bản {cat.version} (mã {cat.hash}): {len(cat.fields)} số liệu, "
+               f"{len(cat.indicators)} chỉ tiêu con của {len(cat.chi_tieu_numbers)} chỉ tiêu, {len(cat.rules)} quy tắc.")
+    for ind in cat.indicators:
+        t = "; ".join(f"{y}: {_target_text(ind.targets[y])}" for y in ("2025", "2030"))
+        click.echo(f"  CT{ind.chi_tieu:<3} {ind.code:<6} {ind.name} [{ind.unit}] ({t})")
+
+
+def _target_text(t) -> str:
+    from pipeline.template import vn_number
+
+    if t is None:
+        return "-"
+    if isinstance(t, dict):
+        return ", ".join(f"{k} {vn_number(v)}" for k, v in t.items())
+    return vn_number(t)
+
+
+@cli.command("units", context_settings=CONTEXT)
+@year_option
+@workspace_options
+def units_cmd(ws: Workspace, as_json: bool, year: int):
+    """Danh sách đơn vị báo cáo có hiệu lực trong năm (theo ngày hạn nộp).
+
+    \b
+    Ví dụ:
+      treem units --year 2024
+      treem units --year 2025 --json
+    """
+    units = ws.roster.for_year(year)
+    if as_json:
+        emit({"year": year, "units": [u.to_dict() for u in units]})
+        return
+    click.echo(f"Năm {year}: {len(units)} đơn vị")
+    for u in units:
+        click.echo(f"  {u.code:<9} {u.type_label:<18} {u.name}")
+
+
+@cli.command("generate", context_settings=CONTEXT)
+@year_option
+@click.option("--unit", "-u", "units", multiple=True, help="Chỉ tạo cho đơn vị có mã này (lặp lại được).")
+@workspace_options
+def generate_cmd(ws: Workspace, as_json: bool, year: int, units: tuple[str, ...]):
+    """Tạo biểu mẫu Excel cho từng đơn vị và danh sách gửi (output/NĂM/bieu_mau/).
+
+    \b
+    Ví dụ:
+      treem generate --year 2024
+      treem generate --year 2024 --unit 15700 --unit P-YT
+    """
+    from pipeline.template import generate
+
+    total = len(units) or len(ws.roster.for_year(year))
+    with progress("Tạo biểu mẫu", total, as_json) as tick:
+        result = generate(ws, year, list(units) or None, progress=tick)
+    if as_json:
+        emit(result.to_dict())
+        return
+    click.echo(f"Đã tạo {len(result.files)} biểu mẫu năm {year} trong {_rel(ws, result.files[0]['path'].parent)}")
+    click.echo(f"Danh sách gửi (đơn vị, tệp, người liên hệ, hạn nộp): {_rel(ws, result.distribution_list)}")
+    click.echo(f"Việc tiếp theo: gửi mỗi đơn vị tệp của mình; hạn gửi lại {ws.settings.deadline(year):%d/%m/%Y}. "
+               f"Các tệp nhận về đặt vào {_rel(ws, ws.inbox(year))}/ rồi chạy: treem collect --year {year}")
+
+
+def _rel(ws: Workspace, p) -> str:
+    try:
+        return str(Path(p).resolve().relative_to(ws.root))
+    except ValueError:
+        return str(p)
+
+
+def main():
+    cli(prog_name="treem")
+
+
+if __name__ == "__main__":
+    main()

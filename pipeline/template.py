@@ -1,0 +1,531 @@
+"""Stage 1: one protected, self-checking workbook per unit, written with XlsxWriter.
+
+Every input cell has a workbook-level defined name equal to its field code, so that the
+ingest stage finds values wherever rows were moved; the unit's identity is stored twice
+(custom document properties and a very hidden sheet) so that it survives a re-save."""
+
+from __future__ import annotations
+
+import io
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import jinja2
+import xlsxwriter
+import yaml
+
+from pipeline.catalogue import Catalogue, Field, Indicator, Rule
+from pipeline.fsutil import atomic_write
+from pipeline.roster import Unit
+from pipeline.settings import Settings
+from pipeline.text import slugify
+
+FORM_ID = "treem-ctxhtre"
+META_SHEET = "_meta"
+# Custom document properties that carry the identity; the same keys are rows of _meta.
+PROP_FORM, PROP_UNIT, PROP_UNIT_NAME, PROP_YEAR = "treem_form", "treem_unit", "treem_unit_name", "treem_year"
+PROP_VERSION, PROP_HASH = "treem_template_version", "treem_catalogue_hash"
+# Column positions (0-based) on each sheet kind; the ingest stage relies on them to find the
+# formulas that must still be there next to each named input cell.
+LAYOUT = {
+    "data": {"code": 1, "prev": 4, "input": 5, "rate": 6, "t2025": 7, "t2030": 8, "check": 9, "note": 10},
+    "budget": {"code": 1, "prev": 4, "input": 5, "check": 6, "note": 7},
+    "narrative": {"code": 1, "input": 5},
+}
+HEADER_ROW = 3
+JUMP_PERCENT_DEFAULT = 50
+PARALLEL_THRESHOLD = 200
+
+
+def note_name(code: str) -> str:
+    """Defined name of the explanation cell next to a field."""
+    return f"note_{code}"
+
+
+def file_name(year: int, unit: Unit) -> str:
+    code = slugify(unit.code)
+    return f"{year}_{code}_{unit.slug}.xlsx"
+
+
+def load_wording(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def vn_number(x: float | None, decimals: int | None = None) -> str:
+    """1234567.5 -> '1.234.567,5' (Vietnamese grouping and decimal comma)."""
+    if x is None:
+        return ""
+    if decimals is None:
+        decimals = 0 if float(x).is_integer() else 2
+    s = f"{x:,.{decimals}f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
+    if "," in s:
+        s = s.rstrip("0").rstrip(",")
+    return s
+
+
+def _q(text: str) -> str:
+    """A string literal inside an Excel formula."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+@dataclass
+class GenerateResult:
+    year: int
+    files: list[dict] = field(default_factory=list)
+    distribution_list: Path | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "year": self.year,
+            "files": [{"unit": f["unit"], "name": f["name"], "path": str(f["path"])} for f in self.files],
+            "distribution_list": str(self.distribution_list) if self.distribution_list else None,
+            "count": len(self.files),
+        }
+
+
+class TemplateWriter:
+    """Writes the workbook of one unit; holds what is the same for every unit of a year."""
+
+    def __init__(self, catalogue: Catalogue, settings: Settings, wording: dict, year: int):
+        self.cat, self.settings, self.w, self.year = catalogue, settings, wording, year
+        env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+        self._render = lambda text, **ctx: env.from_string(str(text)).render(**self._ctx, **ctx)
+        deadline = settings.deadline(year)
+        contact = settings.get("contact") or {}
+        self._ctx = {
+            "year": year, "programme": catalogue.programme, "deadline": deadline.strftime("%d/%m/%Y"),
+            "coordinator": settings["coordinator"], "issuer_short": settings["issuer_short"],
+            "contact_person": contact.get("person", ""), "contact_phone": contact.get("phone", ""),
+            "contact_email": contact.get("email", ""), "version": catalogue.version,
+            "catalogue_hash": catalogue.hash, "password": settings.get("template_password") or "",
+        }
+        self.jump = float((settings.get("checks") or {}).get("yoy_change_percent", JUMP_PERCENT_DEFAULT))
+        self.by_numerator: dict[str, Indicator] = {i.numerator: i for i in catalogue.indicators}
+
+    # --- public ---
+    def render(self, unit: Unit, previous: dict[str, float] | None = None) -> bytes:
+        self._names: list[tuple[str, str, int, int]] = []
+        buf = io.BytesIO()
+        wb = xlsxwriter.Workbook(buf, {
+            "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+            "strings_to_numbers": False,
+        })
+        self._properties(wb, unit)
+        fmt = self._formats(wb)
+        fields = self.cat.fields_for(unit.type, unit.code)
+        sheets = self.w["sheets"]
+        self._instructions(wb, fmt, unit)
+        by_section = {s: [f for f in fields if f.section == s] for s in ("data", "budget", "narrative")}
+        codes = {f.code for f in fields}
+        rules = self.cat.rules_for(codes)
+        prev = previous or {}
+        if by_section["data"]:
+            self._data_sheet(wb, fmt, unit, sheets["data"], by_section["data"], rules, prev)
+        if by_section["budget"]:
+            self._budget_sheet(wb, fmt, unit, sheets["budget"], by_section["budget"], rules, prev)
+        if by_section["narrative"]:
+            self._narrative_sheet(wb, fmt, unit, sheets["narrative"], by_section["narrative"])
+        self._meta_sheet(wb, unit)
+        wb.close()
+        return buf.getvalue()
+
+    # --- parts ---
+    def _properties(self, wb, unit: Unit) -> None:
+        # A fixed creation time keeps the output byte-identical for the same inputs.
+        wb.set_properties({
+            "title": self._render(self.w["title"]), "subject": f"{unit.name} - {self.year}",
+            "author": self.settings["issuer"], "company": self.settings["issuer"],
+            "comments": f"{FORM_ID} {self.cat.version}", "created": datetime(self.year, 10, 1),
+        })
+        for key, value in (
+            (PROP_FORM, FORM_ID), (PROP_UNIT, unit.code), (PROP_UNIT_NAME, unit.name),
+            (PROP_YEAR, self.year), (PROP_VERSION, self.cat.version), (PROP_HASH, self.cat.hash),
+        ):
+            wb.set_custom_property(key, value)
+
+    @staticmethod
+    def _formats(wb) -> dict:
+        base = {"font_name": "Times New Roman", "font_size": 12, "valign": "top"}
+        border = {**base, "border": 1, "text_wrap": True}
+
+        def f(**kw):
+            return wb.add_format({**border, **kw})
+
+        return {
+            "title": wb.add_format({**base, "bold": True, "font_size": 14, "align": "center", "text_wrap": True}),
+            "subtitle": wb.add_format({**base, "italic": True, "align": "center", "text_wrap": True}),
+            "text": wb.add_format({**base, "text_wrap": True}),
+            "heading": wb.add_format({**base, "bold": True, "font_color": "#1F4E79"}),
+            "header": f(bold=True, align="center", valign="vcenter", bg_color="#D9E1F2"),
+            "group": f(bold=True, bg_color="#EDEDED"),
+            "subgroup": f(bold=True, italic=True),
+            "cell": f(),
+            "code": f(font_color="#7F7F7F", font_size=9),
+            "center": f(align="center"),
+            "number": f(num_format="#,##0.##", align="right"),
+            "rate": f(num_format="0.0#", align="right", bg_color="#F2F2F2"),
+            "check": f(font_color="#C00000", font_size=10),
+            "input": f(locked=False, bg_color="#FFF2CC", num_format="#,##0.##", align="right"),
+            "input_text": f(locked=False, bg_color="#FFF2CC"),
+            "note": f(locked=False, bg_color="#FFFBEB", font_size=10),
+            "warn": wb.add_format({"bg_color": "#F8CBAD"}),
+            "total": f(bold=True, num_format="#,##0.##", align="right"),
+        }
+
+    def _protect(self, ws) -> None:
+        ws.protect(self.settings.get("template_password") or "", {
+            "format_columns": True, "format_rows": True,
+            "select_locked_cells": True, "select_unlocked_cells": True,
+        })
+
+    def _instructions(self, wb, fmt, unit: Unit) -> None:
+        ws = wb.add_worksheet(self.w["sheets"]["instructions"])
+        ws.hide_gridlines(2)
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.set_column(0, 0, 3)
+        ws.set_column(1, 1, 110, fmt["text"])
+        ctx = {"unit_name": unit.name, "unit_code": unit.code}
+        ws.set_row(0, 36)
+        ws.write_string(0, 1, self._render(self.w["title"]), fmt["title"])
+        ws.write_string(1, 1, self._render(self.w["subtitle"]), fmt["subtitle"])
+        row = 3
+        for block in self.w["instructions"]:
+            ws.write_string(row, 1, self._render(block["heading"], **ctx), fmt["heading"])
+            row += 1
+            for line in block["lines"]:
+                ws.write_string(row, 1, "• " + self._render(line, **ctx), fmt["text"])
+                row += 1
+            row += 1
+        ws.write_string(row, 1, self._render(self.w["footer"]), fmt["subtitle"])
+        ws.activate()
+        self._protect(ws)
+
+    def _sheet_head(self, ws, fmt, unit: Unit, headers: list, last_col: int) -> None:
+        ws.merge_range(0, 0, 0, last_col, self._render(self.w["title"]), fmt["title"])
+        ws.merge_range(1, 0, 1, last_col, f"Đơn vị: {unit.name} (mã {unit.code}) - Năm báo cáo: {self.year}",
+                       fmt["subtitle"])
+        ws.set_row(0, 34)
+        ws.set_row(HEADER_ROW, 32)
+        for col, h in enumerate(headers):
+            ws.write_string(HEADER_ROW, col, self._render(h), fmt["header"])
+        ws.freeze_panes(HEADER_ROW + 1, 3)
+        # Units print the form to sign it: A4 landscape, one page wide, headers on every page.
+        ws.set_paper(9)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(HEADER_ROW)
+        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+
+    def _input(self, ws, fmt, row: int, col: int, f: Field) -> None:
+        """The unlocked, validated, named input cell of a field."""
+        ws.write_blank(row, col, None, fmt["input_text"] if f.type in ("text", "yes_no") else fmt["input"])
+        ws.data_validation(row, col, row, col, _validation(f))
+        self._names.append((f.code, ws.get_name(), row, col))
+
+    def _check_formula(self, f: Field, cell: str, prev_cell: str | None, rules: list[Rule]) -> str:
+        """Messages for what is wrong with the row, or "" when all is well. Excel's AND does
+        not short-circuit, so every test sits inside an IF that first guards its operands."""
+        c = self.w["checks"]
+        num = f"ISNUMBER({cell})"
+        parts = []
+        if f.required:
+            parts.append(_when(f"ISBLANK({cell})", None, c["required"] + "; "))
+        if f.is_number:
+            parts.append(_when(f"NOT(ISBLANK({cell}))", f"NOT({num})", c["not_number"] + "; "))
+            if f.type == "integer":
+                parts.append(_when(num, f"{cell}<>INT({cell})", c["not_integer"] + "; "))
+            if f.min is not None and f.max is not None:
+                msg = f"Ngoài khoảng {vn_number(f.min)} - {vn_number(f.max)}; "
+                parts.append(_when(num, f"OR({cell}<{f.min},{cell}>{f.max})", msg))
+            if prev_cell:
+                jump = self._render(c["jump"], jump=vn_number(self.jump))
+                parts.append(_when(f"AND({num},ISNUMBER({prev_cell}),N({prev_cell})>0)",
+                                   f"ABS({cell}-{prev_cell})/{prev_cell}>{self.jump / 100}", jump + "; "))
+        for r in rules:
+            # Each rule is shown once, on the row of the first field it names.
+            if r.fields[0] == f.code:
+                parts.append(_when(r.excel_guard(), r.excel_breach(), r.message + " "))
+        return "=" + ("&".join(parts) if parts else '""')
+
+    def _data_sheet(self, wb, fmt, unit, name, fields, rules, prev) -> None:
+        ws = wb.add_worksheet(name)
+        lay = LAYOUT["data"]
+        for col, width in enumerate((5, 16, 58, 10, 11, 13, 10, 10, 10, 36, 28)):
+            ws.set_column(col, col, width)
+        self._sheet_head(ws, fmt, unit, self.w["headers"]["data"], 10)
+        row = HEADER_ROW + 1
+        first = row
+        n = 0
+        for title, subtitle, group in self._groups(fields):
+            if title:
+                ws.merge_range(row, 0, row, 10, title, fmt["group"])
+                row += 1
+            if subtitle:
+                ws.set_row(row, 16 * (1 + len(subtitle) // 150))
+                ws.merge_range(row, 0, row, 10, subtitle, fmt["subgroup"])
+                row += 1
+            for f in group:
+                n += 1
+                self._data_row(ws, fmt, unit, row, n, f, rules, prev)
+                row += 1
+        col = xlsxwriter.utility.xl_col_to_name(lay["check"])
+        ws.conditional_format(first, lay["input"], row - 1, lay["input"], {
+            "type": "formula", "criteria": f"=LEN(${col}{first + 1})>0", "format": fmt["warn"]})
+        self._protect(ws)
+
+    def _data_row(self, ws, fmt, unit, row, n, f: Field, rules, prev) -> None:
+        lay = LAYOUT["data"]
+        cell = xlsxwriter.utility.xl_rowcol_to_cell(row, lay["input"])
+        prev_cell = xlsxwriter.utility.xl_rowcol_to_cell(row, lay["prev"])
+        ws.write_number(row, 0, n, fmt["center"])
+        ws.write_string(row, lay["code"], f.code, fmt["code"])
+        ws.write_string(row, 2, f.label, fmt["cell"])
+        ws.write_string(row, 3, f.unit, fmt["center"])
+        p = prev.get(f.code)
+        if isinstance(p, (int, float)) and f.type != "yes_no":
+            ws.write_number(row, lay["prev"], p, fmt["number"])
+        elif f.type == "yes_no" and p is not None:
+            ws.write_string(row, lay["prev"], "Có" if p else "Không", fmt["center"])
+        else:
+            ws.write_blank(row, lay["prev"], None, fmt["number"])
+        self._input(ws, fmt, row, lay["input"], f)
+        ind = self.by_numerator.get(f.code)
+        rate, t25, t30 = "", None, None
+        if ind is not None:
+            rate = _rate_formula(ind, cell, prev_cell)
+            t25, t30 = (_target_cell(ind, y, unit.type) for y in ("2025", "2030"))
+        if rate:
+            ws.write_formula(row, lay["rate"], rate, fmt["rate"], "")
+        else:
+            ws.write_blank(row, lay["rate"], None, fmt["rate"])
+        for col, t in ((lay["t2025"], t25), (lay["t2030"], t30)):
+            if isinstance(t, (int, float)):
+                ws.write_number(row, col, t, fmt["number"])
+            else:
+                ws.write_string(row, col, t or "", fmt["center"])
+        ws.write_formula(row, lay["check"], self._check_formula(f, cell, prev_cell, rules), fmt["check"], "")
+        ws.write_blank(row, lay["note"], None, fmt["note"])
+        ws.data_validation(row, lay["note"], row, lay["note"], {
+            "validate": "length", "criteria": "<=", "value": 2000, "ignore_blank": True,
+            "error_title": "Giải thích quá dài", "error_message": "Giải thích tối đa 2.000 ký tự."})
+        self._names.append((note_name(f.code), ws.get_name(), row, lay["note"]))
+
+    def _groups(self, fields: list[Field]):
+        """(goal header, indicator header, fields) blocks: shared population figures first,
+        then each goal and indicator of the plan in order."""
+        common = [f for f in fields if f.chi_tieu is None]
+        if common:
+            yield self.w["population_group"], None, common
+        for goal, goal_name in sorted(self.cat.goals.items()):
+            goal_done = False
+            for ct in self.cat.chi_tieu_numbers:
+                inds = [i for i in self.cat.indicators if i.chi_tieu == ct and i.goal == goal]
+                group = [f for f in fields if f.chi_tieu == ct]
+                if not inds or not group:
+                    continue
+                title = None if goal_done else f"Mục tiêu {goal}: {goal_name}"
+                goal_done = True
+                names = "; ".join(i.name for i in inds)
+                yield title, f"Chỉ tiêu {ct}: {names}", group
+
+    def _budget_sheet(self, wb, fmt, unit, name, fields, rules, prev) -> None:
+        ws = wb.add_worksheet(name)
+        lay = LAYOUT["budget"]
+        for col, width in enumerate((5, 16, 58, 11, 12, 13, 30, 30)):
+            ws.set_column(col, col, width)
+        self._sheet_head(ws, fmt, unit, self.w["headers"]["budget"], 7)
+        ws.merge_range(2, 0, 2, 7, self._render(self.w["budget_intro"]), fmt["subtitle"])
+        row = HEADER_ROW + 1
+        for n, f in enumerate(fields, start=1):
+            cell = xlsxwriter.utility.xl_rowcol_to_cell(row, lay["input"])
+            prev_cell = xlsxwriter.utility.xl_rowcol_to_cell(row, lay["prev"])
+            ws.write_number(row, 0, n, fmt["center"])
+            ws.write_string(row, lay["code"], f.code, fmt["code"])
+            ws.write_string(row, 2, f.label, fmt["cell"])
+            ws.write_string(row, 3, f.unit, fmt["center"])
+            p = prev.get(f.code)
+            if isinstance(p, (int, float)):
+                ws.write_number(row, lay["prev"], p, fmt["number"])
+            else:
+                ws.write_blank(row, lay["prev"], None, fmt["number"])
+            self._input(ws, fmt, row, lay["input"], f)
+            ws.write_formula(row, lay["check"], self._check_formula(f, cell, None, rules), fmt["check"], "")
+            ws.write_blank(row, lay["note"], None, fmt["note"])
+            self._names.append((note_name(f.code), ws.get_name(), row, lay["note"]))
+            row += 1
+        for label, suffix in (("Tổng dự toán", "_planned"), ("Tổng thực hiện", "_spent")):
+            terms = "+".join(f"N({f.code})" for f in fields if f.code.endswith(suffix))
+            ws.merge_range(row, 0, row, 4, label, fmt["group"])
+            ws.write_formula(row, lay["input"], f"={terms}", fmt["total"], 0)
+            row += 1
+        self._protect(ws)
+
+    def _narrative_sheet(self, wb, fmt, unit, name, fields) -> None:
+        ws = wb.add_worksheet(name)
+        lay = LAYOUT["narrative"]
+        for col, width in enumerate((5, 16, 34, 1, 1, 95)):
+            ws.set_column(col, col, width)
+        ws.set_column(3, 4, None, None, {"hidden": True})
+        self._sheet_head(ws, fmt, unit, self.w["headers"]["narrative"], 5)
+        ws.merge_range(2, 0, 2, 5, self._render(self.w["narrative_intro"]), fmt["subtitle"])
+        row = HEADER_ROW + 1
+        led = self.cat.led_by(unit.code)
+        for n, f in enumerate(fields, start=1):
+            label = f.label
+            if f.code == "narr_results" and led:
+                label += " (chỉ tiêu " + ", ".join(sorted({str(i.chi_tieu) for i in led}, key=int)) + ")"
+            ws.set_row(row, 120)
+            ws.write_number(row, 0, n, fmt["center"])
+            ws.write_string(row, lay["code"], f.code, fmt["code"])
+            ws.write_string(row, 2, label, fmt["cell"])
+            self._input(ws, fmt, row, lay["input"], f)
+            row += 1
+        self._protect(ws)
+
+    def _meta_sheet(self, wb, unit: Unit) -> None:
+        ws = wb.add_worksheet(META_SHEET)
+        rows = [
+            (PROP_FORM, FORM_ID), (PROP_UNIT, unit.code), (PROP_UNIT_NAME, unit.name), ("treem_unit_type", unit.type),
+            (PROP_YEAR, str(self.year)), (PROP_VERSION, self.cat.version), (PROP_HASH, self.cat.hash),
+        ]
+        for r, (k, v) in enumerate(rows):
+            ws.write_string(r, 0, k)
+            ws.write_string(r, 1, v)
+        ws.very_hidden()
+        self._protect(ws)
+        for name, sheet, row, col in self._names:
+            ref = xlsxwriter.utility.xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)
+            wb.define_name(name, f"='{sheet}'!{ref}")
+
+
+def _when(guard: str, cond: str | None, message: str) -> str:
+    if cond is None:
+        return f'IF({guard},{_q(message)},"")'
+    return f'IF({guard},IF({cond},{_q(message)},""),"")'
+
+
+def _validation(f: Field) -> dict:
+    title = "Năm báo cáo"
+    blank = " Để trống nếu chưa có số liệu; nhập 0 nếu bằng không."
+    if f.type == "yes_no":
+        return {"validate": "list", "source": ["Có", "Không"], "input_title": "Chọn Có hoặc Không",
+                "input_message": f.label[:200], "error_title": "Giá trị không hợp lệ",
+                "error_message": "Chỉ chọn «Có» hoặc «Không» trong danh sách."}
+    if f.type == "text":
+        return {"validate": "length", "criteria": "<=", "value": 5000, "ignore_blank": True,
+                "input_title": title, "input_message": f.label[:250],
+                "error_title": "Nội dung quá dài", "error_message": "Mỗi ô tối đa 5.000 ký tự."}
+    lo = f.min if f.min is not None else -1e15
+    hi = f.max if f.max is not None else 1e15
+    kind = "số nguyên" if f.type == "integer" else "số"
+    limits = f" từ {vn_number(lo)} đến {vn_number(hi)}" if f.min is not None and f.max is not None else ""
+    return {
+        "validate": "integer" if f.type == "integer" else "decimal", "criteria": "between",
+        "minimum": lo, "maximum": hi, "ignore_blank": True,
+        "input_title": title[:32], "input_message": (f"{f.label} ({f.unit})."[:150] + blank)[:255],
+        "error_title": "Số liệu không hợp lệ", "error_message": f"Nhập {kind}{limits}.{blank}"[:255],
+    }
+
+
+def _rate_formula(ind: Indicator, cell: str, prev_cell: str) -> str:
+    if ind.kind == "share_of_communes":
+        return ""
+    if ind.kind == "yoy_change":
+        return f'=IF(AND(ISNUMBER({cell}),ISNUMBER({prev_cell}),{prev_cell}>0),({cell}-{prev_cell})/{prev_cell}*100,"")'
+    den = ind.denominator
+    factor = int(ind.factor) if float(ind.factor).is_integer() else ind.factor
+    return f'=IF(AND(ISNUMBER({cell}),ISNUMBER({den})),IF({den}>0,{cell}/{den}*{factor},""),"")'
+
+
+def _target_cell(ind: Indicator, year: str, unit_type: str) -> float | str | None:
+    t = ind.targets.get(year)
+    if isinstance(t, dict):
+        if unit_type in t:
+            return t[unit_type]
+        return "; ".join(f"{vn_number(v)} ({'xã' if k == 'xa' else 'thị trấn'})" for k, v in t.items())
+    return t
+
+
+# --- orchestration ---
+_worker: TemplateWriter | None = None
+
+
+def _init_worker(catalogue, settings_data, wording, year) -> None:
+    global _worker
+    _worker = TemplateWriter(catalogue, Settings(settings_data), wording, year)
+
+
+def _render_one(job: tuple[Unit, dict, str]) -> str:
+    unit, prev, path = job
+    atomic_write(Path(path), _worker.render(unit, prev))
+    return path
+
+
+def generate(ws, year: int, unit_codes: list[str] | None = None, previous: dict | None = None,
+             progress: Callable[[int], None] | None = None, workers: int | None = None) -> GenerateResult:
+    """Write the workbooks of every unit in force in `year` (or of the named units) and the
+    distribution list into output/YEAR/bieu_mau/. `previous` maps unit code to last year's
+    values, shown beside the input cells."""
+    from pipeline.errors import TreemError
+
+    units = ws.roster.for_year(year)
+    if unit_codes:
+        known = {u.code: u for u in units}
+        missing = [c for c in unit_codes if c not in known]
+        if missing:
+            raise TreemError(f"Không có đơn vị mã {', '.join(missing)} trong danh sách đơn vị năm {year}.")
+        units = [known[c] for c in unit_codes]
+    out = ws.output(year) / "bieu_mau"
+    out.mkdir(parents=True, exist_ok=True)
+    wording = load_wording(ws.template("xlsx/workbook.yaml"))
+    previous = previous or {}
+    jobs = [(u, previous.get(u.code, {}), str(out / file_name(year, u))) for u in units]
+    result = GenerateResult(year)
+    workers = workers or (min(os.cpu_count() or 1, 4) if len(jobs) >= PARALLEL_THRESHOLD else 1)
+    if workers > 1:
+        with ProcessPoolExecutor(workers, initializer=_init_worker,
+                                 initargs=(ws.catalogue, ws.settings.data, wording, year)) as pool:
+            for _ in pool.map(_render_one, jobs, chunksize=32):
+                if progress:
+                    progress(1)
+    else:
+        _init_worker(ws.catalogue, ws.settings.data, wording, year)
+        for job in jobs:
+            _render_one(job)
+            if progress:
+                progress(1)
+    for u, _, path in jobs:
+        result.files.append({"unit": u.code, "name": u.name, "path": Path(path)})
+    result.distribution_list = write_distribution_list(ws, year, units, out)
+    return result
+
+
+def write_distribution_list(ws, year: int, units: list[Unit], folder: Path) -> Path:
+    deadline = ws.settings.deadline(year).strftime("%d/%m/%Y")
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    wb.set_properties({"title": f"Danh sách gửi biểu mẫu năm {year}", "created": datetime(year, 10, 1)})
+    sh = wb.add_worksheet("Danh sách gửi")
+    head = wb.add_format({"bold": True, "border": 1, "bg_color": "#D9E1F2", "text_wrap": True, "valign": "vcenter"})
+    cell = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
+    sh.merge_range(0, 0, 0, 8, f"DANH SÁCH GỬI BIỂU MẪU BÁO CÁO NĂM {year} - HẠN GỬI LẠI {deadline}",
+                   wb.add_format({"bold": True, "font_size": 13}))
+    headers = ["TT", "Mã đơn vị", "Tên đơn vị", "Loại", "Tệp biểu mẫu", "Người liên hệ", "Điện thoại",
+               "Thư điện tử", "Hạn gửi lại"]
+    for c, (h, w) in enumerate(zip(headers, (5, 11, 40, 16, 42, 24, 14, 26, 12))):
+        sh.write_string(2, c, h, head)
+        sh.set_column(c, c, w)
+    for r, u in enumerate(units, start=3):
+        values = [str(r - 2), u.code, u.name, u.type_label, file_name(year, u),
+                  u.contact.person, u.contact.phone, u.contact.email, deadline]
+        for c, v in enumerate(values):
+            sh.write_string(r, c, v or "", cell)
+    sh.autofilter(2, 0, 2 + len(units), 8)
+    sh.freeze_panes(3, 0)
+    wb.close()
+    return atomic_write(folder.parent / f"danh_sach_gui_bieu_mau_{year}.xlsx", buf.getvalue())
