@@ -176,6 +176,93 @@ def generate_cmd(ws: Workspace, as_json: bool, year: int, units: tuple[str, ...]
                f"Các tệp nhận về đặt vào {_rel(ws, ws.inbox(year))}/ rồi chạy: treem collect --year {year}")
 
 
+@cli.command("collect", context_settings=CONTEXT)
+@year_option
+@click.option("--no-feedback", is_flag=True, help="Không tạo tệp phản hồi cho từng đơn vị.")
+@workspace_options
+def collect_cmd(ws: Workspace, as_json: bool, year: int, no_feedback: bool):
+    """Thu nhận và kiểm tra các tệp trong input/NĂM/: ghi vào kho dữ liệu, lập báo cáo kiểm
+    tra và tệp phản hồi (đánh dấu ô lỗi) cho từng đơn vị có lỗi. Thư mục nhận tệp không bị
+    sửa, chuyển hay xóa; chạy lại nhiều lần không sao.
+
+    \b
+    Ví dụ:
+      treem collect --year 2024
+      treem collect --year 2024 --json > kiem_tra.json
+    """
+    from pipeline.collect import collect, scan_inbox
+
+    files, _ = scan_inbox(ws.inbox(year))
+    with progress("Đọc và kiểm tra", len(files), as_json) as tick:
+        result = collect(ws, year, progress=tick, feedback=not no_feedback)
+    if as_json:
+        emit(result.to_dict())
+        return
+    _print_collect(ws, result)
+
+
+STATUS_VI = {"accepted": "hợp lệ", "accepted_with_warnings": "hợp lệ, có cảnh báo", "rejected": "có lỗi",
+             "superseded": "bản cũ, đã thay", "missing": "chưa gửi"}
+
+
+def _print_collect(ws: Workspace, result) -> None:
+    c = result.counts()
+    click.echo(f"Năm {result.year}: {result.new_files} tệp mới; hợp lệ {c.get('accepted', 0)}, "
+               f"hợp lệ có cảnh báo {c.get('accepted_with_warnings', 0)}, có lỗi {c.get('rejected', 0)}, "
+               f"bản cũ đã thay {c.get('superseded', 0)}, đơn vị chưa gửi {c['missing']}.")
+    names = {u.code: u.name for u in ws.roster.for_year(result.year)}
+    for s in result.submissions:
+        if s["status"] != "rejected":
+            continue
+        who = names.get(s["unit"], s["unit"] or "không xác định")
+        errors = [i for i in s["issues"] if i["severity"] == "error"] or s["issues"]
+        first = errors[0]["message"] if errors else ""
+        more = f" (+{len(s['issues']) - 1} vấn đề khác)" if len(s["issues"]) > 1 else ""
+        click.echo(f"  ✗ {s['path']} [{who}]: {first}{more}")
+    for k in result.skipped:
+        click.echo(f"  - bỏ qua {k['path']}: {k['message']}")
+    if result.missing:
+        shown = ", ".join(names.get(c, c) for c in result.missing[:15])
+        more = f" và {len(result.missing) - 15} đơn vị khác" if len(result.missing) > 15 else ""
+        click.echo(f"Chưa gửi ({len(result.missing)}): {shown}{more}")
+    out = result.outputs
+    click.echo(f"Báo cáo kiểm tra: {_rel(ws, out['validation_report'])}")
+    if out.get("feedback"):
+        click.echo(f"Tệp phản hồi gửi lại đơn vị ({len(out['feedback'])}): {_rel(ws, out['feedback'][0].parent)}/")
+    click.echo(f"Việc tiếp theo: gửi tệp phản hồi cho các đơn vị có lỗi; xem ai còn thiếu: treem status --year {result.year}; "
+               f"tổng hợp: treem merge --year {result.year}")
+
+
+@cli.command("status", context_settings=CONTEXT)
+@year_option
+@workspace_options
+def status_cmd(ws: Workspace, as_json: bool, year: int):
+    """Tình hình nộp báo cáo: phải nộp, đã nhận, hợp lệ, đúng hạn, còn thiếu, số ngày còn
+    lại, và người liên hệ của các đơn vị cần đôn đốc.
+
+    \b
+    Ví dụ:
+      treem status --year 2024
+    """
+    from pipeline.feedback import status
+
+    st = status(ws, year)
+    if as_json:
+        emit(st)
+        return
+    left = st["days_left"]
+    when = f"còn {left} ngày" if left > 0 else ("hôm nay là hạn cuối" if left == 0 else f"đã quá hạn {-left} ngày")
+    click.echo(f"Năm {year} - hạn nộp {date.fromisoformat(st['deadline']):%d/%m/%Y} ({when}).")
+    click.echo(f"Phải nộp {st['expected']}, đã nhận {st['received']}, hợp lệ {st['valid']} "
+               f"({st['reporting_rate']}%), có lỗi {st['with_errors']}, đúng hạn {st['on_time']}, muộn {st['late']}, "
+               f"chưa gửi {len(st['missing'])}.")
+    if st["chase"]:
+        click.echo("Cần đôn đốc:")
+        for c in st["chase"]:
+            contact = ", ".join(x for x in (c["person"], c["phone"], c["email"]) if x) or "chưa có người liên hệ trong roster.yaml"
+            click.echo(f"  {c['unit']:<9} {c['name']:<40} {c['status_label']:<22} {contact}")
+
+
 def _rel(ws: Workspace, p) -> str:
     try:
         return str(Path(p).resolve().relative_to(ws.root))

@@ -271,6 +271,28 @@ class Store:
             out.setdefault(d.pop("submission_id"), []).append(d)
         return out
 
+    def replace_issues(self, year: int, code: str, by_submission: dict[int, list[dict]]) -> None:
+        """Replace the year's problems of one code computed across units (outliers), and
+        re-derive the status of the submissions they touch."""
+        with self.transaction() as db:
+            touched = {r[0] for r in db.execute(
+                "SELECT i.submission_id FROM issues i JOIN submissions s ON s.id=i.submission_id"
+                " WHERE s.year=? AND i.code=?", (year, code))}
+            db.execute("DELETE FROM issues WHERE code=? AND submission_id IN (SELECT id FROM submissions"
+                       " WHERE year=?)", (code, year))
+            for sid, issues in by_submission.items():
+                start = db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM issues WHERE submission_id=?",
+                                   (sid,)).fetchone()[0]
+                db.executemany(
+                    "INSERT INTO issues VALUES (?,?,?,?,?,?,?,?)",
+                    [(sid, start + n, i["code"], i["severity"], i.get("sheet"), i.get("cell"), i.get("field"),
+                      i["message"]) for n, i in enumerate(issues)])
+                touched.add(sid)
+            for sid in touched:
+                n = db.execute("SELECT COUNT(*) FROM issues WHERE submission_id=?", (sid,)).fetchone()[0]
+                db.execute("UPDATE submissions SET status=? WHERE id=? AND status IN ('accepted',"
+                           "'accepted_with_warnings')", ("accepted_with_warnings" if n else "accepted", sid))
+
     def current_submissions(self, year: int) -> dict[str, SubmissionRecord]:
         """The accepted, not superseded version of each unit."""
         return {s.unit: s for s in self.submissions(year) if s.unit and s.status in ACCEPTED}

@@ -1,0 +1,384 @@
+"""Stage 2: collect whatever is in the shared folder, read and validate it, store it, and
+write the validation report and each unit's feedback workbook.
+
+The inbox is never modified: every file read is copied into the archive under its content
+hash, so no version is lost. Files are parsed in worker processes with a memory limit and a
+time limit, because a hostile file can crash a native parser; one bad file only ever costs
+its own result."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable
+
+from pipeline.errors import UnreadableFile
+from pipeline.history import previous_values
+from pipeline.ingest import FormSpec, read
+from pipeline.precheck import Limits
+from pipeline.store import ACCEPTED, Store, SubmissionRecord, now_iso
+from pipeline.template import load_wording, note_name
+from pipeline.validate import Checked, Identity, ValidationIssue, Validator, late_issue, outliers
+
+# Partial downloads and office lock files are not submissions.
+_IN_PROGRESS_SUFFIXES = (".part", ".crdownload", ".tmp", ".partial", ".download", ".opdownload")
+_SETTLE_SECONDS = 2.0
+MEMORY_LIMIT = 1536 * 1024 * 1024
+FILE_TIMEOUT = 30.0
+BATCH = 8
+
+
+@dataclass
+class InboxFile:
+    path: Path
+    relative: str
+    size: int
+    mtime: float
+
+
+@dataclass
+class CollectResult:
+    year: int
+    submissions: list[dict] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+    new_files: int = 0
+    outputs: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"year": self.year, "submissions": self.submissions, "missing": self.missing,
+                "skipped": self.skipped, "new_files": self.new_files,
+                "outputs": {k: (str(v) if not isinstance(v, list) else [str(x) for x in v])
+                            for k, v in self.outputs.items()},
+                "counts": self.counts()}
+
+    def counts(self) -> dict:
+        c: dict[str, int] = {}
+        for s in self.submissions:
+            c[s["status"]] = c.get(s["status"], 0) + 1
+        c["missing"] = len(self.missing)
+        return c
+
+
+def scan_inbox(inbox: Path) -> tuple[list[InboxFile], list[dict]]:
+    """Every regular file below the inbox, sorted; what is not taken is said, never dropped
+    silently. Symbolic links are never followed out of the inbox."""
+    files, skipped = [], []
+    if not inbox.exists():
+        return files, skipped
+    root = inbox.resolve()
+    now = time.time()
+    for dirpath, dirnames, filenames in os.walk(inbox, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames):
+            p = Path(dirpath) / name
+            rel = str(p.relative_to(inbox))
+            if name.startswith("~$") or name.startswith(".~lock."):
+                skipped.append({"path": rel, "code": "office-lock-file",
+                                "message": "Tệp khóa tạm của Excel/LibreOffice (không phải bài nộp), bỏ qua."})
+                continue
+            if name.lower().endswith(_IN_PROGRESS_SUFFIXES):
+                skipped.append({"path": rel, "code": "file-in-progress",
+                                "message": "Tệp đang tải về chưa xong, bỏ qua; chạy lại sau khi tải xong."})
+                continue
+            if p.is_symlink():
+                target = p.resolve()
+                if not target.is_relative_to(root):
+                    skipped.append({"path": rel, "code": "link-outside-inbox",
+                                    "message": "Lối tắt trỏ ra ngoài thư mục nhận tệp nên không được đọc; đề nghị "
+                                               "chép chính tệp vào thư mục."})
+                    continue
+            try:
+                st = p.stat()
+            except OSError:
+                skipped.append({"path": rel, "code": "unreadable-file", "message": "Không đọc được tệp (quyền truy cập)."})
+                continue
+            if not p.is_file():
+                continue
+            files.append(InboxFile(p, rel, st.st_size, st.st_mtime))
+    # A file written in the last moments may still be arriving: look once more after a
+    # short pause and leave any that changed for the next run.
+    fresh = [f for f in files if now - f.mtime < _SETTLE_SECONDS]
+    if fresh:
+        time.sleep(0.5)
+        for f in fresh:
+            try:
+                st = f.path.stat()
+                changed = (st.st_size, st.st_mtime) != (f.size, f.mtime)
+            except OSError:
+                changed = True
+            if changed:
+                files.remove(f)
+                skipped.append({"path": f.relative, "code": "file-in-progress",
+                                "message": "Tệp đang được chép vào thư mục, bỏ qua lần này; chạy lại sau ít phút."})
+    return files, skipped
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --- worker side ---
+_validator: Validator | None = None
+_spec: FormSpec | None = None
+
+
+def _init_worker(catalogue, roster, settings, year, sheet_names, previous, memory_limit) -> None:
+    global _validator, _spec
+    if memory_limit:
+        try:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+        except (ImportError, ValueError, OSError):
+            pass  # not on this platform: the precheck limits still apply
+    _validator = Validator(catalogue, roster, settings, year, sheet_names, previous)
+    names = {f.code for f in catalogue.fields} | {note_name(f.code) for f in catalogue.fields}
+    _spec = FormSpec(frozenset(names))
+
+
+def _work(paths: list[str]) -> list[tuple]:
+    out = []
+    for p in paths:
+        try:
+            reading = read(Path(p), _spec, Limits())
+            checked = _validator.check(reading)
+            out.append(("ok", p, reading.saved_at, reading.kind, checked))
+        except UnreadableFile as e:
+            out.append(("unreadable", p, e.code, str(e)))
+        except MemoryError:
+            out.append(("unreadable", p, "too-much-memory", "Tệp cần quá nhiều bộ nhớ để đọc (có thể là tệp độc hại "
+                                                            "hoặc quá lớn); đề nghị đơn vị gửi lại đúng biểu mẫu."))
+        except Exception as e:  # noqa: BLE001 — one strange file must never stop the others
+            out.append(("unreadable", p, "unreadable-workbook",
+                        f"Không đọc được tệp ({type(e).__name__}); đề nghị đơn vị mở bằng Excel, lưu dạng .xlsx rồi "
+                        "gửi lại."))
+    return out
+
+
+class _Pool:
+    """Worker processes that are replaced when a native parser kills one. Batches whose
+    worker died are retried file by file, so only the culprit is lost."""
+
+    def __init__(self, initargs, workers: int):
+        self.initargs, self.workers = initargs, workers
+        self.pool = self._new()
+
+    def _new(self):
+        return ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=self.initargs)
+
+    def run(self, batches: list[list[str]], on_result: Callable[[tuple], None]) -> None:
+        pending = {}
+        queue = list(reversed(batches))
+        retry_single: list[str] = []
+        while queue or pending:
+            while queue and len(pending) < self.workers * 4:
+                batch = queue.pop()
+                pending[self.pool.submit(_work, batch)] = (batch, time.monotonic())
+            done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            broken = False
+            for fut in done:
+                batch, _ = pending.pop(fut)
+                try:
+                    for res in fut.result():
+                        on_result(res)
+                except BrokenProcessPool:
+                    broken = True
+                    self._requeue(batch, queue, on_result, retry_single)
+            stuck = [f for f, (b, t0) in pending.items() if time.monotonic() - t0 > FILE_TIMEOUT * len(b)]
+            if stuck or broken:
+                for fut, (batch, _) in list(pending.items()):
+                    pending.pop(fut)
+                    if fut in stuck and len(batch) == 1:
+                        on_result(("unreadable", batch[0], "read-timeout",
+                                   "Đọc tệp quá lâu nên đã dừng (có thể là tệp độc hại hoặc hỏng); đề nghị đơn vị "
+                                   "gửi lại đúng biểu mẫu."))
+                    else:
+                        self._requeue(batch, queue, on_result, retry_single)
+                self._restart()
+
+    @staticmethod
+    def _requeue(batch, queue, on_result, retry_single) -> None:
+        if len(batch) == 1:
+            if batch[0] in retry_single:
+                on_result(("unreadable", batch[0], "reader-crashed",
+                           "Tệp làm chương trình đọc bị dừng đột ngột (có thể là tệp độc hại hoặc hỏng); đề nghị đơn "
+                           "vị mở bằng Excel, lưu dạng .xlsx rồi gửi lại."))
+                return
+            retry_single.append(batch[0])
+        queue.extend([p] for p in batch)
+
+    def _restart(self) -> None:
+        for proc in list(getattr(self.pool, "_processes", {}).values()):
+            proc.kill()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._new()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+# --- main side ---
+def collect(ws, year: int, progress: Callable[[int], None] | None = None, workers: int | None = None,
+            feedback: bool = True) -> CollectResult:
+    """Read every new file of input/YEAR, store it, and rewrite the year's reports. Running it
+    again on the same inbox changes nothing; a new file adds a version."""
+    from pipeline.feedback import write_outputs
+
+    inbox = ws.inbox(year)
+    result = CollectResult(year)
+    files, result.skipped = scan_inbox(inbox)
+    cat, roster, settings = ws.catalogue, ws.roster, ws.settings
+    deadline = settings.deadline(year)
+    with ws.lock("treem collect"), Store(ws.db_path) as store:
+        known = store.known_hashes(year)
+        new: dict[str, InboxFile] = {}
+        hashes: dict[str, str] = {}
+        seen: dict[str, str] = {}
+        twins: list[tuple[str, str]] = []
+        for f in files:
+            try:
+                sha = _sha256(f.path)
+            except OSError:
+                result.skipped.append({"path": f.relative, "code": "unreadable-file",
+                                       "message": "Không đọc được tệp (quyền truy cập hoặc tệp bị khóa)."})
+                continue
+            if sha in known:
+                store.add_path(known[sha], f.relative)
+                if progress:
+                    progress(1)
+                continue
+            if sha in seen:
+                # Same content twice in this run: stored once, the second name recorded after.
+                twins.append((seen[sha], f.relative))
+                if progress:
+                    progress(1)
+                continue
+            seen[sha] = str(f.path)
+            hashes[str(f.path)] = sha
+            new[str(f.path)] = f
+        result.new_files = len(new)
+        if new:
+            previous = previous_values(store, cat, roster, year)
+            sheet_names = load_wording(ws.template("xlsx/workbook.yaml"))["sheets"]
+            initargs = (cat, roster, settings, year, sheet_names, previous, MEMORY_LIMIT)
+            order = sorted(new, key=lambda p: (new[p].mtime, p))
+            batches = [order[i:i + BATCH] for i in range(0, len(order), BATCH)]
+            pool = _Pool(initargs, workers or max(1, min(os.cpu_count() or 1, 4, len(batches))))
+
+            def on_result(res: tuple) -> None:
+                f = new[res[1]]
+                _store_one(ws, store, year, deadline, f, hashes[res[1]], res)
+                if progress:
+                    progress(1)
+
+            try:
+                pool.run(batches, on_result)
+            finally:
+                pool.close()
+        known = store.known_hashes(year)
+        for first, relative in twins:
+            store.add_path(known[hashes[first]], relative)
+        _cross_unit_checks(store, cat, settings, year)
+        missing = expected_units(ws, year)
+        current = {s.unit for s in store.submissions(year) if s.unit and s.status != "superseded"}
+        result.missing = [u.code for u in missing if u.code not in current]
+        result.submissions = submission_dicts(store, year)
+        result.outputs = write_outputs(ws, store, year, result, feedback=feedback)
+    return result
+
+
+def expected_units(ws, year: int):
+    return ws.roster.for_year(year)
+
+
+def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: str, res: tuple) -> None:
+    archived = _archive(ws, f.path, sha)
+    received = datetime.fromtimestamp(f.mtime)
+    rec = SubmissionRecord(year=year, sha256=sha, path=f.relative, size=f.size,
+                           received_at=received.isoformat(timespec="seconds"), status="rejected",
+                           archived=str(archived.relative_to(ws.root)), collected_at=now_iso(),
+                           on_time=received.date() <= deadline)
+    if res[0] == "unreadable":
+        _, _, code, message = res
+        issues = [ValidationIssue(code, "error", message)]
+        identity = Identity(None, None, None)
+        checked = Checked(identity, issues=issues)
+        unit = _unit_from_name(ws, year, f.path)
+        rec.unit = unit.code if unit else None
+        rec.identity_source = "filename" if unit else None
+    else:
+        _, _, saved_at, kind, checked = res
+        rec.saved_at = _iso(saved_at)
+        unit = checked.identity.unit
+        rec.unit = unit.code if unit else None
+        rec.identity_source = checked.identity.source
+        rec.template_version = checked.identity.template_version
+        if not rec.on_time:
+            checked.issues.append(late_issue(deadline, received.date()))
+    rec.status = checked.status
+    store.add_submission(rec, checked.values, [i.to_dict() for i in checked.issues])
+
+
+def _unit_from_name(ws, year: int, path: Path):
+    """Who sent an unreadable file, from its name only, so that the feedback reaches them."""
+    import re
+
+    ref = ws.settings.deadline(year)
+    for token in re.split(r"[_\s.]+", path.stem):
+        unit = ws.roster.get(token, ref)
+        if unit:
+            return unit
+    return None
+
+
+def _iso(saved_at: str | None) -> str | None:
+    if not saved_at:
+        return None
+    try:
+        return datetime.fromisoformat(saved_at.replace("Z", "+00:00")).astimezone().replace(tzinfo=None) \
+            .isoformat(timespec="seconds")
+    except ValueError:
+        return None
+
+
+def _archive(ws, src: Path, sha: str) -> Path:
+    """A copy under its content hash: the officer may clean the inbox, nothing is lost."""
+    ext = "".join(c for c in src.suffix.lower() if c.isalnum() or c == ".")[:6] or ".bin"
+    dst = ws.archive / sha[:2] / f"{sha}{ext}"
+    if not dst.exists():
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_suffix(dst.suffix + ".tmp")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    return dst
+
+
+def _cross_unit_checks(store: Store, cat, settings, year: int) -> None:
+    current = store.current_submissions(year)
+    values = store.values([s.id for s in current.values()])
+    by_unit = {u: {f: v["value"] for f, v in values[s.id].items()} for u, s in current.items()}
+    z = float((settings.get("checks") or {}).get("outlier_z", 3.5))
+    found = outliers(cat, by_unit, z)
+    store.replace_issues(year, "outlier", {current[u].id: [i.to_dict() for i in issues] for u, issues in found.items()})
+
+
+def submission_dicts(store: Store, year: int) -> list[dict]:
+    issues = store.issues_for_year(year)
+    out = []
+    for s in store.submissions(year):
+        out.append({"path": s.path, "paths": s.paths, "sha256": s.sha256, "unit": s.unit, "status": s.status,
+                    "received_at": s.received_at, "saved_at": s.saved_at, "on_time": s.on_time,
+                    "identity_source": s.identity_source, "issues": issues.get(s.id, [])})
+    return out

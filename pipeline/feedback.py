@@ -1,0 +1,265 @@
+"""What goes back after collecting: the validation report for the officer, and for each unit
+with problems a copy of its own workbook with the problem cells marked and explained.
+
+Text from units is always written as text (never a formula or a link), and macros and
+external links are never copied into a feedback file."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+import xlsxwriter
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from pipeline.fsutil import atomic_write
+from pipeline.store import Store
+from pipeline.text import slugify
+
+STATUS_LABELS = {
+    "accepted": "Hợp lệ",
+    "accepted_with_warnings": "Hợp lệ, có cảnh báo",
+    "rejected": "Có lỗi, phải gửi lại",
+    "superseded": "Đã thay bằng bản mới hơn",
+    "missing": "Chưa gửi",
+}
+SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo"}
+_FILL = {"error": PatternFill("solid", fgColor="FF9999"), "warning": PatternFill("solid", fgColor="FFD966")}
+FEEDBACK_SHEET = "Lỗi cần sửa"
+
+
+def _text(cell, value) -> None:
+    """Write a string that stays a string even when it begins with "=" (openpyxl would
+    otherwise store it as a formula)."""
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+
+
+def unit_rows(ws, store: Store, year: int) -> list[dict]:
+    """One row per expected unit (and per unexpected unit that sent something): its current
+    submission, counts of problems, and status."""
+    subs = store.submissions(year)
+    issues = store.issues_for_year(year)
+    latest: dict[str, object] = {}
+    versions: dict[str, int] = {}
+    for s in subs:
+        if not s.unit:
+            continue
+        versions[s.unit] = versions.get(s.unit, 0) + 1
+        if s.status != "superseded":
+            latest[s.unit] = s
+    units = ws.roster.for_year(year)
+    known = {u.code for u in units}
+    rows = []
+    for u in units + [ws.roster.get(c, ws.settings.deadline(year)) for c in latest if c not in known]:
+        if u is None:
+            continue
+        s = latest.get(u.code)
+        its = issues.get(s.id, []) if s else []
+        rows.append({
+            "unit": u.code, "name": u.name, "type": u.type_label, "contact": u.contact,
+            "status": s.status if s else "missing", "path": s.path if s else "",
+            "received_at": s.received_at if s else "", "on_time": s.on_time if s else None,
+            "errors": sum(i["severity"] == "error" for i in its),
+            "warnings": sum(i["severity"] == "warning" for i in its),
+            "versions": versions.get(u.code, 0), "submission": s,
+        })
+    return rows
+
+
+def write_outputs(ws, store: Store, year: int, result, feedback: bool = True) -> dict:
+    folder = ws.output(year)
+    rows = unit_rows(ws, store, year)
+    outputs = {"validation_report": write_validation_report(ws, store, year, rows, result.skipped,
+                                                            folder / f"kiem_tra_so_lieu_{year}.xlsx")}
+    if feedback:
+        outputs["feedback"] = write_feedback_files(ws, store, year, rows, folder / "phan_hoi")
+    return outputs
+
+
+def write_validation_report(ws, store: Store, year: int, rows: list[dict], skipped: list[dict], path: Path) -> Path:
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                   "strings_to_numbers": False})
+    head = wb.add_format({"bold": True, "border": 1, "bg_color": "#D9E1F2", "text_wrap": True, "valign": "vcenter"})
+    cell = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
+    title = wb.add_format({"bold": True, "font_size": 13})
+    colors = {"accepted": "#C6EFCE", "accepted_with_warnings": "#FFEB9C", "rejected": "#FFC7CE",
+              "missing": "#D9D9D9", "superseded": "#EDEDED"}
+    status_fmt = {k: wb.add_format({"border": 1, "bg_color": v, "text_wrap": True}) for k, v in colors.items()}
+    deadline = ws.settings.deadline(year)
+
+    def table(sheet, r0, headers, widths, data):
+        for c, (h, w) in enumerate(zip(headers, widths)):
+            sheet.write_string(r0, c, h, head)
+            sheet.set_column(c, c, w)
+        for r, values in enumerate(data, start=r0 + 1):
+            for c, v in enumerate(values):
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    sheet.write_number(r, c, v, cell)
+                else:
+                    sheet.write_string(r, c, "" if v is None else str(v), cell)
+        sheet.autofilter(r0, 0, r0 + max(len(data), 1), len(headers) - 1)
+        sheet.freeze_panes(r0 + 1, 0)
+
+    sh = wb.add_worksheet("Tổng hợp")
+    counts = {k: sum(r["status"] == k for r in rows) for k in STATUS_LABELS}
+    received = sum(r["status"] != "missing" for r in rows)
+    late = sum(r["on_time"] is False for r in rows)
+    sh.write_string(0, 0, f"KẾT QUẢ KIỂM TRA SỐ LIỆU BÁO CÁO NĂM {year} (hạn nộp {deadline:%d/%m/%Y})", title)
+    sh.write_string(1, 0, f"Lập lúc {datetime.now():%H:%M ngày %d/%m/%Y}. Phải nộp: {len(rows)}; đã gửi: {received}; "
+                          f"hợp lệ: {counts['accepted'] + counts['accepted_with_warnings']}; có lỗi: "
+                          f"{counts['rejected']}; gửi muộn: {late}; chưa gửi: {counts['missing']}.")
+    table(sh, 3, ["TT", "Mã", "Đơn vị", "Loại", "Tình trạng", "Lỗi", "Cảnh báo", "Số bản đã gửi", "Tệp đang dùng",
+                  "Ngày nhận", "Đúng hạn", "Người liên hệ", "Điện thoại"],
+          [5, 10, 30, 16, 22, 7, 9, 9, 40, 18, 9, 22, 14],
+          [[n, r["unit"], r["name"], r["type"], STATUS_LABELS[r["status"]], r["errors"], r["warnings"], r["versions"],
+            r["path"], r["received_at"].replace("T", " "), _yes_no(r["on_time"]), r["contact"].person,
+            r["contact"].phone] for n, r in enumerate(rows, start=1)])
+    for n, r in enumerate(rows, start=4):  # the status column in its colour
+        sh.write_string(n, 4, STATUS_LABELS[r["status"]], status_fmt[r["status"]])
+
+    names = {r["unit"]: r["name"] for r in rows}
+    issues = store.issues_for_year(year)
+    subs = store.submissions(year)
+    detail = []
+    for s in subs:
+        if s.status == "superseded":
+            continue
+        for i in issues.get(s.id, []):
+            detail.append([s.unit or "", names.get(s.unit, "(không xác định)"), s.path, i["sheet"] or "",
+                           i["cell"] or "", i["field"] or "", i["code"], SEVERITY_LABELS.get(i["severity"], ""),
+                           i["message"]])
+    sh2 = wb.add_worksheet("Chi tiết lỗi")
+    table(sh2, 0, ["Mã ĐV", "Đơn vị", "Tệp", "Trang tính", "Ô", "Mã số liệu", "Mã lỗi", "Mức độ", "Nội dung"],
+          [9, 26, 32, 12, 6, 22, 20, 9, 90], detail)
+
+    sh3 = wb.add_worksheet("Tệp đã nhận")
+    files = [[s.path, "; ".join(p for p in s.paths if p != s.path), s.unit or "", STATUS_LABELS[s.status],
+              s.received_at.replace("T", " "), (s.saved_at or "").replace("T", " "), s.sha256[:16], s.archived or ""]
+             for s in subs]
+    files += [[k["path"], "", "", "Không đọc (" + k["code"] + ")", "", "", "", k["message"]] for k in skipped]
+    table(sh3, 0, ["Tệp", "Cùng nội dung với", "Mã ĐV", "Tình trạng", "Ngày nhận", "Lưu lúc", "Mã băm SHA-256",
+                   "Bản lưu"], [40, 30, 9, 24, 18, 18, 18, 50], files)
+    wb.close()
+    return atomic_write(path, buf.getvalue())
+
+
+def _yes_no(v) -> str:
+    return "" if v is None else ("Có" if v else "Không")
+
+
+def feedback_name(year: int, unit_code: str, name: str) -> str:
+    return f"{year}_{slugify(unit_code)}_{slugify(name)}_phan_hoi.xlsx"
+
+
+def write_feedback_files(ws, store: Store, year: int, rows: list[dict], folder: Path) -> list[Path]:
+    """One file per unit whose current submission has problems; stale files from earlier runs
+    (the unit has since sent a clean version) are removed."""
+    written = []
+    issues = store.issues_for_year(year)
+    for r in rows:
+        s = r["submission"]
+        if s is None or not issues.get(s.id):
+            continue
+        path = folder / feedback_name(year, r["unit"], r["name"])
+        data = feedback_workbook(ws.root / s.archived if s.archived else None, issues[s.id], r, year)
+        written.append(atomic_write(path, data))
+    if folder.exists():
+        keep = {p.name for p in written}
+        for old in folder.glob("*_phan_hoi.xlsx"):
+            if old.name not in keep:
+                old.unlink()
+    return written
+
+
+def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: int) -> bytes:
+    """The unit's own file with a first sheet listing its problems and every problem cell
+    coloured and commented. A file that cannot be opened gets the list alone."""
+    wb = None
+    if source is not None and source.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            # keep_vba=False drops macros; keep_links=False drops links to other files.
+            wb = openpyxl.load_workbook(source, keep_vba=False, keep_links=False, rich_text=False)
+        except Exception:  # noqa: BLE001 — an unreadable copy still gets the list of problems
+            wb = None
+    own_file = wb is not None
+    if wb is None:
+        wb = openpyxl.Workbook()
+        wb.remove(wb.active)
+    sheet = wb.create_sheet(FEEDBACK_SHEET, 0)
+    wb.active = 0
+    for ws_ in wb.worksheets[1:]:
+        ws_.sheet_view.tabSelected = False
+    bold = Font(bold=True, name="Times New Roman", size=12)
+    _text(sheet.cell(1, 1), f"PHẢN HỒI KIỂM TRA SỐ LIỆU BÁO CÁO NĂM {year}: {row['name']} (mã {row['unit']})")
+    sheet.cell(1, 1).font = Font(bold=True, name="Times New Roman", size=13)
+    errors = sum(i["severity"] == "error" for i in issues)
+    verdict = (f"Tệp có {errors} lỗi: đề nghị sửa các ô tô đỏ ngay trong tệp này rồi gửi lại."
+               if errors else "Số liệu đã được tiếp nhận; đề nghị xem các cảnh báo (ô tô vàng) và giải thích nếu cần.")
+    if not own_file:
+        verdict += " Không mở được tệp đơn vị đã gửi nên chỉ có danh sách lỗi; đề nghị điền vào biểu mẫu được gửi."
+    _text(sheet.cell(2, 1), verdict)
+    headers = ["TT", "Mức độ", "Trang tính", "Ô", "Nội dung cần sửa"]
+    for c, h in enumerate(headers, start=1):
+        _text(sheet.cell(4, c), h)
+        sheet.cell(4, c).font = bold
+    for n, i in enumerate(sorted(issues, key=lambda i: i["severity"] != "error"), start=1):
+        values = [n, SEVERITY_LABELS.get(i["severity"], ""), i.get("sheet") or "", i.get("cell") or "", i["message"]]
+        for c, v in enumerate(values, start=1):
+            cell = sheet.cell(4 + n, c)
+            _text(cell, v) if isinstance(v, str) else setattr(cell, "value", v)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.cell(4 + n, 2).fill = _FILL.get(i["severity"], _FILL["warning"])
+    for col, width in zip("ABCDE", (5, 10, 14, 7, 100)):
+        sheet.column_dimensions[col].width = width
+    if own_file:
+        _mark_cells(wb, issues)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _mark_cells(wb, issues: list[dict]) -> None:
+    by_cell: dict[tuple[str, str], list[dict]] = {}
+    for i in issues:
+        if i.get("sheet") in wb.sheetnames and i.get("cell"):
+            by_cell.setdefault((i["sheet"], i["cell"]), []).append(i)
+    for (sheet, ref), its in by_cell.items():
+        try:
+            cell = wb[sheet][ref]
+        except (KeyError, ValueError):
+            continue
+        worst = "error" if any(i["severity"] == "error" for i in its) else "warning"
+        cell.fill = _FILL[worst]
+        text = "\n".join(f"{SEVERITY_LABELS.get(i['severity'], '')}: {i['message']}" for i in its)
+        cell.comment = Comment(text[:2000], "treem", width=320, height=140)
+
+
+def status(ws, year: int, today=None) -> dict:
+    """Completeness and timeliness: who was expected, who sent what, who to chase."""
+    from datetime import date
+
+    today = today or date.today()
+    deadline = ws.settings.deadline(year)
+    with Store(ws.db_path) as store:
+        rows = unit_rows(ws, store, year)
+    expected = rows
+    valid = [r for r in rows if r["status"] in ("accepted", "accepted_with_warnings")]
+    chase = [r for r in rows if r["status"] in ("missing", "rejected")]
+    return {
+        "year": year, "deadline": deadline.isoformat(), "today": today.isoformat(),
+        "days_left": (deadline - today).days,
+        "expected": len(expected), "received": sum(r["status"] != "missing" for r in rows),
+        "valid": len(valid), "with_errors": sum(r["status"] == "rejected" for r in rows),
+        "on_time": sum(r["on_time"] is True for r in rows), "late": sum(r["on_time"] is False for r in rows),
+        "missing": [r["unit"] for r in rows if r["status"] == "missing"],
+        "reporting_rate": round(100 * len(valid) / len(expected), 1) if expected else None,
+        "chase": [{"unit": r["unit"], "name": r["name"], "status": r["status"], "status_label": STATUS_LABELS[r["status"]],
+                   "person": r["contact"].person, "phone": r["contact"].phone, "email": r["contact"].email}
+                  for r in chase],
+    }

@@ -1,0 +1,268 @@
+"""Stage 2a: read one submitted workbook into plain data. The only module that opens a
+unit's file.
+
+The file is checked before any parser sees it (precheck: size, zip structure, entities,
+geometry), then values come from python-calamine (fast, reads .xlsx and .xls) while names,
+properties and formula positions come straight from the already-decompressed XML parts.
+Nothing here judges the content: that is the validate stage's job."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import python_calamine
+from defusedxml import ElementTree as SafeET
+
+from pipeline.errors import UnreadableFile
+from pipeline.precheck import Limits, Package, precheck
+from pipeline.template import LAYOUT, META_SHEET
+
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_NS_CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
+_REF_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
+# A cell element and its body; a formula shows as <f ...> inside the body. The optional
+# prefix copes with writers that qualify the main namespace (<x:c>).
+_CELL_RE = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=\"([A-Z]{1,3}\d{1,7})\"[^>]*?(/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_FORMULA_RE = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_CODE_LIKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """What the ingest stage looks for: the named cells of the form."""
+
+    names: frozenset[str]
+
+
+@dataclass
+class RawCell:
+    sheet: str
+    cell: str
+    value: object
+    formula: bool = False
+
+
+@dataclass
+class Reading:
+    path: str
+    sha256: str
+    size: int
+    kind: str
+    has_macros: bool = False
+    external_links: bool = False
+    embedded_objects: bool = False
+    props: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
+    meta_state: str | None = None
+    saved_at: str | None = None
+    sheets: list[str] = field(default_factory=list)
+    sheet_states: dict[str, str] = field(default_factory=dict)
+    cells: dict[str, RawCell] = field(default_factory=dict)
+    broken_names: list[str] = field(default_factory=list)
+    located_by: str = "names"
+    formulas: dict[str, set[str]] | None = None
+    hints: list[str] = field(default_factory=list)
+
+
+def col_index(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def col_letters(index: int) -> str:
+    s, n = "", index + 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def split_ref(ref: str) -> tuple[int, int] | None:
+    m = _REF_RE.match(ref.strip())
+    return (int(m.group(2)) - 1, col_index(m.group(1))) if m else None
+
+
+def read(path: Path, spec: FormSpec, limits: Limits = Limits()) -> Reading:
+    """Read one file. Raises UnreadableFile (with a Vietnamese reason) when it is not a
+    workbook we can safely read."""
+    pkg = precheck(path, limits)
+    reading = Reading(path=str(path), sha256=hashlib.sha256(pkg.data).hexdigest(), size=len(pkg.data),
+                      kind=pkg.kind, has_macros=pkg.has_macros, external_links=pkg.external_links,
+                      embedded_objects=pkg.embedded_objects)
+    names: dict[str, tuple[str, str]] = {}
+    if pkg.kind == "xlsx":
+        names = _read_xml_parts(pkg, reading)
+    try:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(pkg.data))
+    except python_calamine.PasswordError:
+        raise UnreadableFile("encrypted-file", "Tệp được đặt mật khẩu nên không đọc được; đề nghị đơn vị gỡ "
+                                               "mật khẩu rồi gửi lại.") from None
+    except Exception as e:  # calamine raises several unrelated types for damaged content
+        raise UnreadableFile("unreadable-workbook", "Không đọc được nội dung bảng tính (tệp bị hỏng); đề nghị "
+                                                    "đơn vị mở lại bằng Excel, lưu dạng .xlsx rồi gửi lại.") from e
+    grids = _read_grids(book, reading)
+    _read_meta(grids, reading)
+    _locate_cells(grids, names, spec, reading)
+    _collect_hints(grids, reading)
+    return reading
+
+
+def _read_xml_parts(pkg: Package, reading: Reading) -> dict[str, tuple[str, str]]:
+    parts = pkg.parts
+    try:
+        wb = SafeET.fromstring(parts["xl/workbook.xml"])
+    except Exception as e:
+        raise UnreadableFile("unreadable-workbook", "Phần cấu trúc của bảng tính bị hỏng; đề nghị đơn vị mở lại "
+                                                    "bằng Excel, lưu dạng .xlsx rồi gửi lại.") from e
+    rels = {}
+    if "xl/_rels/workbook.xml.rels" in parts:
+        for r in SafeET.fromstring(parts["xl/_rels/workbook.xml.rels"]).iter(f"{_NS_PKG_REL}Relationship"):
+            target = r.get("Target", "")
+            target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            rels[r.get("Id")] = re.sub(r"[^/]+/\.\./", "", target)
+    sheet_paths = {}
+    for s in wb.iter(f"{_NS_MAIN}sheet"):
+        name = s.get("name", "")
+        reading.sheets.append(name)
+        reading.sheet_states[name] = s.get("state", "visible")
+        sheet_paths[name] = rels.get(s.get(f"{_NS_REL}id"))
+    names: dict[str, tuple[str, str]] = {}
+    local: dict[str, tuple[str, str]] = {}
+    for d in wb.iter(f"{_NS_MAIN}definedName"):
+        name, text = d.get("name", ""), (d.text or "").strip()
+        target = _parse_name_target(text)
+        if target is None:
+            if "#REF!" in text:
+                reading.broken_names.append(name)
+            continue
+        (local if d.get("localSheetId") is not None else names).setdefault(name, target)
+    for k, v in local.items():
+        names.setdefault(k, v)
+    if "docProps/custom.xml" in parts:
+        for p in SafeET.fromstring(parts["docProps/custom.xml"]).iter(f"{_NS_CUSTOM}property"):
+            value = next(iter(p), None)
+            if value is not None and value.text is not None:
+                reading.props[p.get("name", "")] = _clean_scalar(value.text)
+    if "docProps/core.xml" in parts:
+        m = re.search(rb"<dcterms:modified[^>]*>([^<]+)<", parts["docProps/core.xml"])
+        if m:
+            reading.saved_at = m.group(1).decode("ascii", "replace").strip()
+    reading.formulas = {}
+    for name, p in sheet_paths.items():
+        xml = parts.get(p or "")
+        if xml is None:
+            continue
+        cells = _CELL_RE.findall(xml)
+        if not cells and b"<c " not in xml and b":c " not in xml:
+            continue
+        reading.formulas[name] = {ref.decode() for ref, _, body in cells if body and _FORMULA_RE.search(body)}
+    return names
+
+
+def _parse_name_target(text: str) -> tuple[str, str] | None:
+    """"'Số liệu'!$F$12" -> ("Số liệu", "F12"); None for ranges, formulas and #REF!."""
+    if "!" not in text:
+        return None
+    sheet, _, ref = text.rpartition("!")
+    sheet = sheet.strip()
+    if sheet.startswith("'") and sheet.endswith("'"):
+        sheet = sheet[1:-1].replace("''", "'")
+    pos = split_ref(ref)
+    if pos is None or not sheet:
+        return None
+    return sheet, f"{col_letters(pos[1])}{pos[0] + 1}"
+
+
+def _clean_scalar(text: str) -> str:
+    """LibreOffice turns an integer property into a float: "2024.0" means 2024."""
+    text = text.strip()
+    if re.fullmatch(r"-?\d+\.0+", text):
+        return text.split(".")[0]
+    return text
+
+
+def _read_grids(book, reading: Reading) -> dict[str, list[list]]:
+    if not reading.sheets:
+        reading.sheets = list(book.sheet_names)
+        for m in book.sheets_metadata:
+            reading.sheet_states[m.name] = {"Visible": "visible", "Hidden": "hidden",
+                                            "VeryHidden": "veryHidden"}.get(str(m.visible).split(".")[-1], "visible")
+    grids = {}
+    for name in book.sheet_names:
+        try:
+            grids[name] = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception:  # a damaged sheet must not hide the others
+            grids[name] = []
+    return grids
+
+
+def _cell(grids, sheet: str, row: int, col: int):
+    grid = grids.get(sheet)
+    if not grid or row >= len(grid) or col >= len(grid[row]):
+        return None
+    v = grid[row][col]
+    return None if v == "" else v
+
+
+def _read_meta(grids, reading: Reading) -> None:
+    sheet = next((s for s in grids if s.strip().lower() == META_SHEET), None)
+    if sheet is None:
+        return
+    reading.meta_state = reading.sheet_states.get(sheet)
+    for row in grids[sheet][:50]:
+        if len(row) >= 2 and isinstance(row[0], str) and row[0].startswith("treem_"):
+            v = row[1]
+            if isinstance(v, float) and v.is_integer():
+                v = int(v)
+            reading.meta[row[0]] = _clean_scalar(str(v))
+
+
+def _locate_cells(grids, names, spec: FormSpec, reading: Reading) -> None:
+    """By defined name when the names are there (robust to inserted rows and moved blocks);
+    otherwise by the field codes written beside the values (data pasted into a fresh
+    workbook, or a .xls that kept no names)."""
+    found = {n: names[n] for n in spec.names if n in names}
+    if found:
+        for n, (sheet, ref) in found.items():
+            row, col = split_ref(ref)
+            formulas = (reading.formulas or {}).get(sheet, set())
+            reading.cells[n] = RawCell(sheet, ref, _cell(grids, sheet, row, col), ref in formulas)
+        return
+    reading.located_by = "codes"
+    offset = LAYOUT["data"]["input"] - LAYOUT["data"]["code"]
+    note_offset = LAYOUT["data"]["note"] - LAYOUT["data"]["code"]
+    budget_note = LAYOUT["budget"]["note"] - LAYOUT["budget"]["code"]
+    for sheet, grid in grids.items():
+        for r, row in enumerate(grid):
+            for c, v in enumerate(row):
+                if not isinstance(v, str) or not _CODE_LIKE.match(v.strip()) or v.strip() not in spec.names:
+                    continue
+                code = v.strip()
+                if code in reading.cells:
+                    continue
+                ref = f"{col_letters(c + offset)}{r + 1}"
+                formulas = (reading.formulas or {}).get(sheet, set())
+                reading.cells[code] = RawCell(sheet, ref, _cell(grids, sheet, r, c + offset), ref in formulas)
+                note = f"note_{code}"
+                if note in spec.names:
+                    nc = c + (budget_note if code.startswith("budget_") else note_offset)
+                    reading.cells[note] = RawCell(sheet, f"{col_letters(nc)}{r + 1}", _cell(grids, sheet, r, nc))
+
+
+def _collect_hints(grids, reading: Reading) -> None:
+    """Short texts near the top of each sheet that may name the unit when the metadata is gone."""
+    for sheet, grid in grids.items():
+        for row in grid[:6]:
+            for v in row[:12]:
+                if isinstance(v, str) and 3 <= len(v) <= 200:
+                    reading.hints.append(v)
+    reading.hints = reading.hints[:60]
+

@@ -1,0 +1,448 @@
+"""Stage 2b: judge one reading against the catalogue. Problems are data: each has a stable
+kebab-case code, a severity, the sheet and cell, and a Vietnamese message for the unit.
+
+Codes (never renamed once published):
+  identity:  unknown-unit, wrong-year, identity-from-content, identity-from-filename,
+             identity-conflict, template-outdated
+  structure: missing-sheet, missing-name, name-broken, names-missing, formula-overwritten,
+             formula-in-input, macros-ignored, external-links, embedded-content, legacy-xls
+  values:    type-error, ambiguous-number, number-as-text, percent-sign, decimal-in-count,
+             out-of-range, required-missing, legacy-encoding, cross-field-rule
+  plausibility: large-change, small-denominator, outlier, late-submission
+  files:     the precheck codes (empty-file, not-a-workbook, encrypted-file, zip-bomb, ...)
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+from pipeline.catalogue import Catalogue, Field, Indicator
+from pipeline.ingest import RawCell, Reading, split_ref
+from pipeline.roster import Roster, Unit
+from pipeline.template import (LAYOUT, PROP_FORM, PROP_HASH, PROP_UNIT, PROP_VERSION, PROP_YEAR, FORM_ID,
+                               note_name, vn_number)
+from pipeline.text import fix_text, nfc, parse_number, parse_yes_no
+
+ERROR, WARNING = "error", "warning"
+_SHOWN = 40
+
+
+@dataclass
+class ValidationIssue:
+    code: str
+    severity: str
+    message: str
+    sheet: str | None = None
+    cell: str | None = None
+    field: str | None = None
+    rule: str | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if d["rule"] is None:
+            d.pop("rule")
+        return d
+
+
+@dataclass
+class Identity:
+    unit: Unit | None
+    year: int | None
+    source: str | None
+    template_version: str | None = None
+
+
+@dataclass
+class Checked:
+    """A reading judged: who sent it, the parsed values, and the problems."""
+
+    identity: Identity
+    values: list[dict] = field(default_factory=list)
+    issues: list[ValidationIssue] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.identity.unit is None or any(i.severity == ERROR for i in self.issues):
+            return "rejected"
+        return "accepted_with_warnings" if self.issues else "accepted"
+
+
+def shown(value) -> str:
+    """A cell value as the unit typed it, cut short: messages quote one cell, never more."""
+    s = nfc(str(value))
+    return s if len(s) <= _SHOWN else s[:_SHOWN] + "…"
+
+
+class Validator:
+    def __init__(self, catalogue: Catalogue, roster: Roster, settings, year: int, sheet_names: dict,
+                 previous: dict[str, dict] | None = None):
+        self.cat, self.roster, self.settings, self.year = catalogue, roster, settings, year
+        self.sheet_names = sheet_names
+        self.previous = previous or {}
+        self.reference = settings.deadline(year)
+        checks = settings.get("checks") or {}
+        self.jump = float(checks.get("yoy_change_percent", 50))
+        self.small_den = float(checks.get("small_denominator_per_100000", 1000))
+        self.by_numerator = {i.numerator: i for i in catalogue.indicators}
+
+    # --- identity ---
+    def identify(self, r: Reading) -> tuple[Identity, list[ValidationIssue]]:
+        issues: list[ValidationIssue] = []
+        sources = [("metadata", r.props), ("metadata", r.meta)]
+        found = [(src, d) for src, d in sources if d.get(PROP_UNIT)]
+        if len(found) == 2 and (found[0][1].get(PROP_UNIT), found[0][1].get(PROP_YEAR)) != (
+                found[1][1].get(PROP_UNIT), found[1][1].get(PROP_YEAR)):
+            issues.append(ValidationIssue("identity-conflict", WARNING,
+                                          "Thông tin nhận dạng trong thuộc tính tệp và trang ẩn _meta khác nhau; "
+                                          "đã dùng thuộc tính tệp. Đề nghị dùng đúng biểu mẫu được gửi."))
+        if found:
+            meta = found[0][1]
+            year = _int(meta.get(PROP_YEAR))
+            unit = self.roster.get(meta[PROP_UNIT], self.reference)
+            if unit is None:
+                unit = self._unit_any_time(meta[PROP_UNIT], year)
+            version = meta.get(PROP_VERSION)
+            if unit is None:
+                issues.append(ValidationIssue("unknown-unit", ERROR,
+                                              f"Mã đơn vị «{shown(meta[PROP_UNIT])}» trong tệp không có trong danh sách "
+                                              f"đơn vị năm {self.year}."))
+            if meta.get(PROP_FORM) not in (None, FORM_ID):
+                issues.append(ValidationIssue("unknown-unit", ERROR, "Tệp không phải biểu mẫu của Chương trình."))
+            if year is not None and year != self.year:
+                issues.append(ValidationIssue("wrong-year", ERROR,
+                                              f"Tệp là biểu mẫu năm {year}, không phải năm {self.year}; đề nghị "
+                                              f"đơn vị điền biểu mẫu năm {self.year}."))
+            if version and _version_key(version) < _version_key(self.cat.version):
+                issues.append(ValidationIssue("template-outdated", WARNING,
+                                              f"Biểu mẫu phiên bản {version} cũ hơn danh mục hiện hành "
+                                              f"({self.cat.version}); số liệu vẫn được đọc theo tên ô."))
+            elif meta.get(PROP_HASH) and meta.get(PROP_HASH) != self.cat.hash and version == self.cat.version:
+                issues.append(ValidationIssue("template-outdated", WARNING,
+                                              "Danh mục chỉ tiêu đã thay đổi sau khi gửi biểu mẫu; số liệu vẫn "
+                                              "được đọc theo tên ô."))
+            return Identity(unit, year or self.year, "metadata", version), issues
+        unit, source = self._identify_by_content(r)
+        if unit is None:
+            issues.append(ValidationIssue(
+                "unknown-unit", ERROR,
+                "Không xác định được đơn vị gửi tệp: tệp không còn thông tin nhận dạng của biểu mẫu và không ghi "
+                "tên hay mã đơn vị. Đề nghị đơn vị điền vào biểu mẫu được gửi rồi gửi lại."))
+            return Identity(None, None, None), issues
+        where = "nội dung trang tính" if source == "content" else "tên tệp"
+        issues.append(ValidationIssue(
+            f"identity-from-{source}", WARNING,
+            f"Tệp không còn thông tin nhận dạng của biểu mẫu; đã nhận là của {unit.name} theo {where}. "
+            "Lần sau đề nghị điền trực tiếp vào biểu mẫu được gửi."))
+        return Identity(unit, self.year, source), issues
+
+    def _unit_any_time(self, code: str, year: int | None) -> Unit | None:
+        """A template of another year names a unit that may no longer be in force."""
+        if year is None:
+            return None
+        return self.roster.get(code, self.settings.deadline(year)) if year != self.year else None
+
+    def _identify_by_content(self, r: Reading) -> tuple[Unit | None, str | None]:
+        for text in r.hints:
+            m = re.search(r"\(mã\s+([\w-]+)\)", text)
+            if m:
+                unit = self.roster.get(m.group(1), self.reference)
+                if unit:
+                    return unit, "content"
+            m = re.search(r"Đơn vị:\s*([^(\-–]+)", text)
+            if m:
+                unit = self.roster.match(m.group(1).strip(), self.reference)
+                if unit:
+                    return unit, "content"
+        stem = Path(r.path).stem
+        for token in re.split(r"[_\s]+", stem):
+            if token and token != str(self.year):
+                unit = self.roster.get(token, self.reference)
+                if unit:
+                    return unit, "filename"
+        words = re.sub(r"[_\-.]+", " ", stem)
+        words = re.sub(r"\b(19|20)\d\d\b|\d+|bao cao|báo cáo|bieu mau|biểu mẫu|ban|bản|sua|sửa|v\d+", " ", words,
+                       flags=re.I)
+        unit = self.roster.match(words.strip(), self.reference)
+        return (unit, "filename") if unit else (None, None)
+
+    # --- the whole file ---
+    def check(self, r: Reading) -> Checked:
+        identity, issues = self.identify(r)
+        out = Checked(identity, issues=issues)
+        out.issues += self._file_issues(r)
+        if identity.unit is None:
+            return out
+        unit = identity.unit
+        fields = self.cat.fields_for(unit.type, unit.code)
+        out.issues += self._structure(r, fields)
+        parsed: dict[str, float | None] = {}
+        for f in fields:
+            cell = r.cells.get(f.code)
+            value, text, problems = self._field(f, cell)
+            out.issues += problems
+            if cell is not None and (value is not None or text):
+                out.values.append({"field": f.code, "value": value, "text": text, "sheet": cell.sheet,
+                                   "cell": cell.cell})
+            parsed[f.code] = value
+            note = r.cells.get(note_name(f.code))
+            if note is not None and note.value not in (None, ""):
+                note_text, enc = fix_text(str(note.value))
+                out.values.append({"field": note_name(f.code), "value": None, "text": note_text,
+                                   "sheet": note.sheet, "cell": note.cell})
+        out.issues += self._rules(r, fields, parsed)
+        out.issues += self._plausibility(unit, r, fields, parsed)
+        return out
+
+    def _file_issues(self, r: Reading) -> list[ValidationIssue]:
+        out = []
+        if r.kind == "xls":
+            out.append(ValidationIssue("legacy-xls", WARNING, "Tệp dạng Excel 97-2003 (.xls) đã được đọc; lần sau "
+                                                              "đề nghị giữ nguyên định dạng .xlsx của biểu mẫu."))
+        if r.has_macros:
+            out.append(ValidationIssue("macros-ignored", WARNING, "Tệp có chứa macro; macro không được chạy và không "
+                                                                  "được giữ lại, chỉ số liệu được đọc."))
+        if r.external_links:
+            out.append(ValidationIssue("external-links", WARNING, "Tệp liên kết tới tệp khác; chỉ đọc giá trị đang "
+                                                                  "hiển thị, đề nghị nhập số trực tiếp."))
+        if r.embedded_objects:
+            out.append(ValidationIssue("embedded-content", WARNING, "Tệp có đối tượng nhúng (ActiveX, tệp đính kèm); "
+                                                                    "các đối tượng này bị bỏ qua."))
+        return out
+
+    def _structure(self, r: Reading, fields: list[Field]) -> list[ValidationIssue]:
+        out = []
+        if r.located_by == "codes":
+            out.append(ValidationIssue("names-missing", WARNING,
+                                       "Tệp không còn tên ô của biểu mẫu (có thể số liệu đã được dán sang tệp "
+                                       "khác); số liệu được đọc theo mã ở cột «Mã». Đề nghị kiểm tra kỹ."))
+        present = set(r.sheets)
+        sections = {f.section for f in fields}
+        missing_sheets = set()
+        for section in sorted(sections):
+            name = self.sheet_names[section]
+            if name not in present and not any(c.sheet == name for c in r.cells.values()):
+                if not any(r.cells.get(f.code) for f in fields if f.section == section):
+                    missing_sheets.add(section)
+                    out.append(ValidationIssue("missing-sheet", ERROR,
+                                               f"Thiếu trang tính «{name}» của biểu mẫu; đề nghị dùng lại biểu mẫu "
+                                               "được gửi, không xóa hoặc đổi tên trang tính.", sheet=name))
+        broken = set(r.broken_names)
+        for f in fields:
+            if f.section in missing_sheets or f.code in r.cells:
+                continue
+            if f.code in broken:
+                out.append(ValidationIssue("name-broken", ERROR,
+                                           f"Ô nhập «{f.label}» đã bị xóa (tên ô báo lỗi #REF!); đề nghị dùng lại "
+                                           "biểu mẫu được gửi.", sheet=self.sheet_names[f.section], field=f.code))
+            elif f.required:
+                out.append(ValidationIssue("missing-name", ERROR,
+                                           f"Không tìm thấy ô nhập «{f.label}» trong tệp; đề nghị dùng lại biểu mẫu "
+                                           "được gửi, không xóa dòng.", sheet=self.sheet_names[f.section],
+                                           field=f.code))
+        if r.formulas is not None:
+            out += self._formulas(r, fields)
+        return out
+
+    def _formulas(self, r: Reading, fields: list[Field]) -> list[ValidationIssue]:
+        """The template's own formulas (rates, self-checks, totals) must still be there; a unit
+        that typed over them has likely typed a percentage or hidden a warning."""
+        out = []
+        for f in fields:
+            cell = r.cells.get(f.code)
+            if cell is None or f.section == "narrative" or cell.sheet not in r.formulas:
+                continue
+            lay = LAYOUT[f.section]
+            row, col = split_ref(cell.cell)
+            expected = [("check", lay["check"] - lay["input"])]
+            ind = self.by_numerator.get(f.code)
+            if f.section == "data" and ind is not None and ind.kind != "share_of_communes":
+                expected.append(("rate", lay["rate"] - lay["input"]))
+            for what, offset in expected:
+                ref = _ref(row, col + offset)
+                if ref not in r.formulas[cell.sheet]:
+                    label = "tỷ lệ" if what == "rate" else "tự kiểm tra"
+                    out.append(ValidationIssue(
+                        "formula-overwritten", WARNING,
+                        f"Công thức {label} ở ô {ref} (dòng «{f.label}») đã bị ghi đè; không nhập số vào cột này.",
+                        sheet=cell.sheet, cell=ref, field=f.code))
+        return out
+
+    def _field(self, f: Field, cell: RawCell | None) -> tuple[float | None, str | None, list[ValidationIssue]]:
+        if cell is None:
+            return None, None, []
+        at = {"sheet": cell.sheet, "cell": cell.cell, "field": f.code}
+        where = f"Ô {cell.cell} («{f.label}»)"
+        issues = []
+        raw = cell.value
+        if cell.formula and raw not in (None, ""):
+            issues.append(ValidationIssue("formula-in-input", WARNING,
+                                          f"{where} chứa công thức; đã lấy giá trị đang hiển thị «{shown(raw)}». "
+                                          "Đề nghị nhập số trực tiếp.", **at))
+        if f.type == "text":
+            if raw is None or raw == "":
+                return None, None, issues
+            text, enc = fix_text(str(raw)) if isinstance(raw, str) else (nfc(str(raw)), None)
+            if enc:
+                issues.append(ValidationIssue("legacy-encoding", WARNING,
+                                              f"{where} gõ bằng bảng mã cũ ({enc.upper()}); đã chuyển sang Unicode, "
+                                              "đề nghị kiểm tra lại nội dung.", **at))
+            return None, text, issues
+        if f.type == "yes_no":
+            yn = parse_yes_no(raw)
+            if yn is None:
+                if f.required:
+                    issues.append(self._required(f, where, at))
+                return None, None, issues
+            if yn is not True and yn is not False:
+                issues.append(ValidationIssue("type-error", ERROR,
+                                              f"{where}: «{shown(raw)}» không phải Có/Không; đề nghị chọn trong danh sách.",
+                                              **at))
+                return None, None, issues
+            return (1.0 if yn else 0.0), None, issues
+        p = parse_number(raw)
+        if p.status == "blank":
+            if f.required:
+                issues.append(self._required(f, where, at))
+            return None, None, issues
+        if p.status == "ambiguous":
+            issues.append(ValidationIssue("ambiguous-number", ERROR,
+                                          f"{where}: «{shown(raw)}» có thể hiểu theo hai cách (dấu phẩy là phân cách "
+                                          "hàng nghìn hay thập phân?); đề nghị nhập lại số không có dấu phân cách.",
+                                          **at))
+            return None, None, issues
+        if p.status == "invalid":
+            issues.append(ValidationIssue("type-error", ERROR,
+                                          f"{where}: «{shown(raw)}» không phải là số; đề nghị chỉ nhập số.", **at))
+            return None, None, issues
+        value = p.value
+        if p.note == "percent-sign":
+            issues.append(ValidationIssue("percent-sign", ERROR if f.type == "integer" else WARNING,
+                                          f"{where}: «{shown(raw)}» là tỷ lệ phần trăm; biểu mẫu chỉ nhận số đếm, tỷ lệ "
+                                          "được tính tự động.", **at))
+            if f.type == "integer":
+                return None, None, issues
+        elif p.note == "text-number":
+            issues.append(ValidationIssue("number-as-text", WARNING,
+                                          f"{where}: số «{shown(raw)}» được nhập dạng văn bản; đã đọc là "
+                                          f"{vn_number(value)}.", **at))
+        if f.type == "integer" and not float(value).is_integer():
+            issues.append(ValidationIssue("decimal-in-count", ERROR,
+                                          f"{where}: {vn_number(value)} không phải số nguyên; số đếm phải là số nguyên.",
+                                          **at))
+        if (f.min is not None and value < f.min) or (f.max is not None and value > f.max):
+            issues.append(ValidationIssue("out-of-range", ERROR,
+                                          f"{where}: {vn_number(value)} nằm ngoài khoảng cho phép "
+                                          f"{vn_number(f.min)} - {vn_number(f.max)}.", **at))
+        return value, None, issues
+
+    @staticmethod
+    def _required(f: Field, where: str, at: dict) -> ValidationIssue:
+        return ValidationIssue("required-missing", ERROR,
+                               f"{where} chưa nhập. Nếu kết quả bằng không, nhập 0; nếu chưa có số liệu, ghi lý do "
+                               "ở cột «Giải thích».", **at)
+
+    def _rules(self, r: Reading, fields: list[Field], parsed: dict) -> list[ValidationIssue]:
+        out = []
+        codes = {f.code for f in fields}
+        for rule in self.cat.rules_for(codes):
+            if rule.check(parsed) is False:
+                first = r.cells.get(rule.fields[0])
+                detail = ", ".join(f"{self.cat.field(n).label}: {vn_number(parsed[n])}" for n in rule.fields)
+                out.append(ValidationIssue("cross-field-rule", rule.severity, f"{rule.message} ({detail})",
+                                           sheet=first.sheet if first else None, cell=first.cell if first else None,
+                                           field=rule.fields[0], rule=rule.code))
+        return out
+
+    def _plausibility(self, unit: Unit, r: Reading, fields: list[Field], parsed: dict) -> list[ValidationIssue]:
+        out = []
+        prev = self.previous.get(unit.code) or {}
+        for f in fields:
+            v, p = parsed.get(f.code), prev.get(f.code)
+            if f.type not in ("integer", "decimal") or v is None or not isinstance(p, (int, float)) or p < 20:
+                continue
+            change = (v - p) / p * 100
+            if abs(change) > self.jump:
+                cell = r.cells[f.code]
+                note = r.cells.get(note_name(f.code))
+                explained = note is not None and note.value not in (None, "")
+                out.append(ValidationIssue(
+                    "large-change", WARNING,
+                    f"Ô {cell.cell} («{f.label}»): {vn_number(v)} so với {vn_number(p)} năm trước "
+                    f"({'tăng' if change > 0 else 'giảm'} {vn_number(abs(change), 0)}%)"
+                    + ("; đơn vị đã giải thích." if explained else "; đề nghị kiểm tra hoặc ghi giải thích."),
+                    sheet=cell.sheet, cell=cell.cell, field=f.code))
+        for ind in self.cat.indicators:
+            if ind.kind != "per_100000_children":
+                continue
+            den, num = parsed.get(ind.denominator), parsed.get(ind.numerator)
+            if den is not None and num and 0 < den < self.small_den:
+                cell = r.cells.get(ind.numerator)
+                out.append(ValidationIssue(
+                    "small-denominator", WARNING,
+                    f"{ind.name}: tính trên {vn_number(den)} trẻ em nên một trường hợp đã làm tỷ suất thay đổi "
+                    f"{vn_number(ind.factor / den, 0)} điểm; số liệu của đơn vị chỉ nên xem cùng số của toàn huyện.",
+                    sheet=cell.sheet if cell else None, cell=cell.cell if cell else None, field=ind.numerator))
+        return out
+
+
+def late_issue(deadline: date, received: date) -> ValidationIssue:
+    days = (received - deadline).days
+    return ValidationIssue("late-submission", WARNING,
+                           f"Tệp nhận ngày {received:%d/%m/%Y}, sau hạn {deadline:%d/%m/%Y} ({days} ngày).")
+
+
+def unit_rate(ind: Indicator, values: dict) -> float | None:
+    num, den = values.get(ind.numerator), values.get(ind.denominator) if ind.denominator else None
+    if ind.kind in ("share_of_communes", "yoy_change") or num is None or not den:
+        return None
+    return num / den * ind.factor
+
+
+def outliers(cat: Catalogue, by_unit: dict[str, dict], z_limit: float = 3.5,
+             min_units: int = 5) -> dict[str, list[ValidationIssue]]:
+    """Median-based z-scores (Iglewicz and Hoaglin) of each unit's rate among all units: robust
+    to the very outliers it looks for, unlike mean and standard deviation."""
+    out: dict[str, list[ValidationIssue]] = {}
+    for ind in cat.indicators:
+        rates = {u: r for u, vals in by_unit.items() if (r := unit_rate(ind, vals)) is not None}
+        if len(rates) < min_units:
+            continue
+        med = statistics.median(rates.values())
+        mad = statistics.median(abs(r - med) for r in rates.values())
+        if mad == 0:
+            continue
+        for u, r in rates.items():
+            z = 0.6745 * (r - med) / mad
+            if abs(z) > z_limit:
+                out.setdefault(u, []).append(ValidationIssue(
+                    "outlier", WARNING,
+                    f"{ind.name}: {vn_number(r, 1)}{_unit_suffix(ind)} khác thường so với các đơn vị khác "
+                    f"(trung vị {vn_number(med, 1)}{_unit_suffix(ind)}); đề nghị kiểm tra lại số liệu.",
+                    field=ind.numerator))
+    return out
+
+
+def _unit_suffix(ind: Indicator) -> str:
+    return ind.unit if ind.unit in ("%", "‰") else " " + ind.unit
+
+
+def _ref(row: int, col: int) -> str:
+    from pipeline.ingest import col_letters
+
+    return f"{col_letters(col)}{row + 1}"
+
+
+def _int(v) -> int | None:
+    try:
+        return int(float(v))
+    except (TypeError, ValueError):
+        return None
+
+
+def _version_key(v: str) -> tuple:
+    """"2024.1" < "2024.10"; numeric parts compare as numbers, others as text."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.\-]", str(v)))

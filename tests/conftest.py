@@ -1,0 +1,78 @@
+"""Shared fixtures: a fresh workspace, generated templates, and a way to fill a template the
+way a unit does (values typed into the named cells, then saved)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from pipeline.template import generate
+from pipeline.workspace import Workspace, init_workspace
+
+YEAR = 2024
+
+# A plausible, internally consistent commune (all cross-field rules hold).
+COMMUNE_VALUES = dict(
+    children_total=5000, children_u1=300, children_u5=1500, children_0_8=2500, children_age5=310,
+    children_7plus=3000, children_11plus=1600, minors_5_17=4200, live_births=310,
+    ct01_child_friendly="Có", ct02_served=2300, ct03_deaths_neonatal=1, ct03_deaths_u1=3, ct03_deaths_u5=4,
+    ct04_measured=1400, ct04_underweight=100, ct04_stunted=200, ct04_obese=50, ct05_u1_vaccinated=290,
+    ct05_u5_vaccinated=1450, ct06_hiv_exposed=2, ct06_hiv_infected=0, ct07_facilities=5, ct07_sanitary=5,
+    ct08_special=150, ct08_special_cared=145, ct09_abused=2, ct10_child_labour=30, ct11_injured=1,
+    ct11_injury_deaths=0, ct12_disaster_affected=40, ct12_disaster_assisted=40, ct13_child_marriages=2,
+    ct14_registered=1495, ct15_developing=1470, ct16_age5_enrolled=308, ct17_primary_final=320,
+    ct17_primary_completed=318, ct18_lower_sec_final=300, ct18_lower_sec_completed=290, ct19_schools=4,
+    ct19_psych_support=3, ct20_disability_ready=3, ct20_disabled_needs=10, ct20_disabled_access=8,
+    ct21_play_spot="Không", ct22_consulted=1300, ct23_aware=4200, ct24_participating=700,
+    budget_ns_dia_phuong_planned=120, budget_ns_dia_phuong_spent=110,
+)
+
+
+def fill(template: Path, dest: Path, values: dict, saved_at: datetime | None = None) -> Path:
+    """Type values into the template's named cells and save, as a unit's Excel would.
+    A name missing from the workbook raises KeyError, so a test cannot silently fill nothing."""
+    wb = openpyxl.load_workbook(template)
+    for name, value in values.items():
+        (sheet, ref), = wb.defined_names[name].destinations
+        wb[sheet][ref].value = value
+        if isinstance(value, str):
+            wb[sheet][ref].data_type = "s"  # typed as text, even "=...": never a formula
+    if saved_at is not None:
+        wb.properties.modified = saved_at
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(dest)
+    return dest
+
+
+def set_received(path: Path, when: datetime) -> None:
+    """The file's time in the inbox stands for when it arrived."""
+    ts = when.timestamp()
+    os.utime(path, (ts, ts))
+
+
+@pytest.fixture
+def workspace(tmp_path) -> Workspace:
+    ws, _ = init_workspace(tmp_path / "ws")
+    return ws
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory) -> dict[str, Path]:
+    """The 2024 templates of every unit, generated once per test session (read-only: copy
+    before modifying)."""
+    ws, _ = init_workspace(tmp_path_factory.mktemp("templates") / "ws")
+    result = generate(ws, YEAR)
+    return {f["unit"]: f["path"] for f in result.files}
+
+
+def inbox_copy(ws: Workspace, src: Path, name: str, when: datetime | None = None) -> Path:
+    dst = ws.inbox(YEAR) / name
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+    set_received(dst, when or datetime(YEAR, 11, 15, 9, 0))
+    return dst

@@ -1,0 +1,249 @@
+"""precheck: hostile files are rejected fast with a stable code and a Vietnamese message.
+
+The corpus is built once per session from tests/hostile/make_corpus.py; each
+case says which code precheck must raise, or "ok".
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import re
+import sys
+import time
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import TreemError, UnreadableFile
+from pipeline.precheck import MESSAGES, NOT_A_WORKBOOK, Limits, Package, message, precheck
+
+
+def _load_corpus_module():
+    # Loaded by path so the import works whatever pytest's import mode and
+    # whether or not tests/ becomes a package.
+    path = Path(__file__).parent / "hostile" / "make_corpus.py"
+    spec = importlib.util.spec_from_file_location("hostile_make_corpus", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+corpus_module = _load_corpus_module()
+CASES = corpus_module.CASES
+
+HOSTILE = [name for name, c in CASES.items() if c.expect != "ok"]
+VALID = [name for name, c in CASES.items() if c.expect == "ok"]
+ALLOWED_MESSAGES = {message(code) for code in MESSAGES} | set(NOT_A_WORKBOOK.values())
+VIETNAMESE = re.compile("[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I)
+# Things that occur in the corpus files and must never reach a message.
+CONTENT_MARKERS = ["lol", "hostname", "evil", "Chỉ tiêu", "Số trẻ em", "%PDF", "<", "XA-001", "Trang 1", "Ten1"]
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> dict[str, Path]:
+    return corpus_module.make_corpus(tmp_path_factory.mktemp("hostile"))
+
+
+def _path(corpus: dict[str, Path], name: str) -> Path:
+    case = CASES[name]
+    if case.requires:
+        pytest.importorskip(case.requires, reason=f"the {name!r} case is built with {case.requires}")
+    return corpus[name]
+
+
+def _timed_precheck(path: Path, limits: Limits = Limits()) -> tuple[Package | UnreadableFile, float]:
+    start = time.perf_counter()
+    try:
+        result: Package | UnreadableFile = precheck(path, limits)
+    except UnreadableFile as e:
+        result = e
+    return result, time.perf_counter() - start
+
+
+def _peak_memory(path: Path) -> int:
+    tracemalloc.start()
+    try:
+        try:
+            precheck(path)
+        except UnreadableFile:
+            pass
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+# --- hostile files --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_file_is_rejected_with_its_code(corpus, name):
+    path = _path(corpus, name)
+    result, seconds = _timed_precheck(path)
+
+    assert isinstance(result, UnreadableFile), f"{name}: accepted, expected {CASES[name].expect}"
+    assert result.code == CASES[name].expect
+    assert seconds < 2, f"{name}: {seconds:.2f} s"
+    assert isinstance(result, TreemError)
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_file_costs_little_memory(corpus, name):
+    # The 2 GiB bomb, a million rows or 2.5 GB of entities must not be inflated.
+    assert _peak_memory(_path(corpus, name)) < 32 * 1024 * 1024
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_message_is_vietnamese_and_never_echoes_the_file(corpus, name):
+    path = _path(corpus, name)
+    with pytest.raises(UnreadableFile) as excinfo:
+        precheck(path)
+    text = str(excinfo.value)
+
+    assert VIETNAMESE.search(text)
+    assert text in ALLOWED_MESSAGES  # fixed sentences only
+    for marker in CONTENT_MARKERS:
+        assert marker not in text
+    assert path.stem not in text
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("pdf_renamed", "PDF"),
+        ("docx_renamed", "Word"),
+        ("word_ole_renamed", "Word"),
+        ("csv_renamed", "CSV"),
+        ("html_renamed", "HTML"),
+        ("photo_renamed", "ảnh"),
+    ],
+)
+def test_not_a_workbook_says_what_the_file_looks_like(corpus, name, words):
+    with pytest.raises(UnreadableFile, match=words) as excinfo:
+        precheck(corpus[name])
+    assert excinfo.value.code == "not-a-workbook"
+
+
+# --- valid files ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_valid_file_passes(corpus, name):
+    path = _path(corpus, name)
+    result, seconds = _timed_precheck(path)
+
+    assert isinstance(result, Package), f"{name}: {getattr(result, 'code', result)}"
+    assert seconds < 2
+    expected = {"kind": "xlsx", "has_macros": False, "external_links": False, "embedded_objects": False}
+    expected |= CASES[name].attrs
+    assert {attr: getattr(result, attr) for attr in expected} == expected
+    assert result.path == path
+    assert result.data == path.read_bytes()
+    if result.kind == "xls":
+        assert result.parts == {}
+
+
+def test_base_workbook_parts(corpus):
+    package = precheck(corpus["base"])
+
+    assert {"[Content_Types].xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml", "xl/sharedStrings.xml"} <= set(
+        package.parts
+    )
+    with zipfile.ZipFile(io.BytesIO(package.data)) as zf:
+        assert package.parts["xl/worksheets/sheet1.xml"] == zf.read("xl/worksheets/sheet1.xml")
+        assert set(package.parts) == set(zf.namelist())  # all XML; XlsxWriter adds no binary part
+    assert package.sheet_names == ("Biểu 1",)
+
+
+def test_macro_binary_is_not_kept_in_parts(corpus):
+    package = precheck(corpus["xlsm"])
+    assert package.has_macros
+    assert "xl/vbaProject.bin" not in package.parts
+
+
+def test_package_repr_does_not_dump_the_file(corpus):
+    assert len(repr(precheck(corpus["base"]))) < 500
+
+
+def test_base_workbook_is_fast(corpus):
+    path = corpus["base"]
+    precheck(path)  # warm the page cache and imports
+    start = time.perf_counter()
+    for _ in range(50):
+        precheck(path)
+    assert (time.perf_counter() - start) / 50 < 0.020
+
+
+# --- limits, messages, edges ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("limits", "code"),
+    [
+        (Limits(max_file_bytes=1000), "file-too-large"),
+        (Limits(max_members=5), "too-many-parts"),
+        (Limits(max_rows=3), "sheet-too-large"),  # the base sheet has 4 rows
+        (Limits(max_cols=1), "sheet-too-large"),
+        (Limits(max_cells=7), "sheet-too-large"),  # and 8 cells
+        (Limits(max_defined_names=0), "too-many-names"),
+        (Limits(max_sheets=0), "too-many-sheets"),
+        (Limits(max_total_bytes=1000), "zip-bomb"),
+    ],
+)
+def test_limits_are_applied(corpus, limits, code):
+    with pytest.raises(UnreadableFile) as excinfo:
+        precheck(corpus["base"], limits)
+    assert excinfo.value.code == code
+
+
+def test_messages_are_listed_with_stable_codes():
+    assert set(MESSAGES) == {
+        "empty-file", "file-too-large", "not-a-workbook", "encrypted-file", "truncated-file",
+        "too-many-parts", "unsafe-zip", "zip-bomb", "xml-entities", "xml-encoding",
+        "sheet-too-large", "too-many-names", "too-many-sheets",
+    }
+    expected_codes = {c.expect for c in CASES.values()} - {"ok"}
+    assert expected_codes <= set(MESSAGES) | {"file-too-large"}
+    for text in ALLOWED_MESSAGES:
+        assert VIETNAMESE.search(text) and "; đề nghị" in text and text.endswith(".")
+
+
+def test_message_shows_configured_limits():
+    assert "10 MB" in message("file-too-large")
+    assert "10.000 dòng" in message("sheet-too-large")
+    assert "2,5 MB" in message("file-too-large", Limits(max_file_bytes=5 * 1024 * 1024 // 2))
+
+
+def test_missing_file_is_our_problem_not_the_units(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        precheck(tmp_path / "khong_co.xlsx")
+
+
+# --- the corpus is what it claims --------------------------------------------------------
+
+
+def test_bombs_are_small_on_disk_but_declare_gigabytes(corpus):
+    for name, declared in [("bomb_whitespace", 2 * 1024**3), ("bomb_lying_size", 9 * 1024)]:
+        path = corpus[name]
+        assert path.stat().st_size < 3 * 1024 * 1024
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo("xl/worksheets/sheet1.xml")
+        assert declared <= info.file_size < declared + 4096
+
+
+def test_big_cases_fit_under_the_file_size_limit(corpus):
+    # Otherwise they would be rejected as file-too-large before the check they test.
+    for name in ["million_rows", "many_parts", "many_sheets", "many_names", "far_cell"]:
+        assert corpus[name].stat().st_size < Limits().max_file_bytes
+    assert corpus["far_cell"].stat().st_size < 17 * 1024
+
+
+def test_big_cases_build_quickly():
+    base = corpus_module.Base.make()
+    for name in ["million_rows", "many_sheets"]:
+        start = time.perf_counter()
+        CASES[name].build(base)
+        assert time.perf_counter() - start < 10, name
