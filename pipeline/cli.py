@@ -263,6 +263,50 @@ def status_cmd(ws: Workspace, as_json: bool, year: int):
             click.echo(f"  {c['unit']:<9} {c['name']:<40} {c['status_label']:<22} {contact}")
 
 
+@cli.command("merge", context_settings=CONTEXT)
+@year_option
+@workspace_options
+def merge_cmd(ws: Workspace, as_json: bool, year: int):
+    """Tổng hợp số liệu toàn huyện của 24 chỉ tiêu từ các báo cáo hợp lệ, đánh giá so với
+    mục tiêu 2025 và 2030; ghi bảng tổng hợp Excel và tệp CSV (output/NĂM/).
+
+    \b
+    Ví dụ:
+      treem merge --year 2024
+      treem merge --year 2024 --json
+    """
+    from pipeline.merge import json_summary, merge
+
+    with progress("Tổng hợp", 2, as_json) as tick:
+        result = merge(ws, year, progress=tick)
+    if as_json:
+        emit(json_summary(result))
+        return
+    _print_merge(ws, result)
+
+
+def _print_merge(ws: Workspace, result: dict) -> None:
+    from pipeline.template import vn_number
+
+    cov = result["coverage"]
+    inds = result["indicators"]
+    n_ok = sum(r["status"]["2025"] == "Đạt" for r in inds)
+    n_no = sum(r["status"]["2025"] == "Chưa đạt" for r in inds)
+    n_na = sum(r["status"]["2025"] == "Chưa có số liệu" for r in inds)
+    click.echo(f"Năm {result['year']}: số liệu của {cov['communes_reported']}/{cov['communes_expected']} xã, thị trấn. "
+               f"So với mục tiêu 2025: đạt {n_ok}, chưa đạt {n_no}, chưa có số liệu {n_na} (trên {len(inds)} chỉ tiêu).")
+    for r in inds:
+        value = "chưa có số liệu" if r["value"] is None else f"{vn_number(r['value'], 2)} {r['unit']}"
+        flag = " (chưa đủ đơn vị)" if r["partial"] else ""
+        click.echo(f"  CT{r['chi_tieu']:<3}{r['code']:<6} {value:<22} 2025: {r['status']['2025']:<18} "
+                   f"2030: {r['status']['2030']}{flag}")
+    for d in result["office_differences"]:
+        click.echo(f"  ! {d['name']}: số của {d['unit']} ({vn_number(d['value'], 2)}) lệch với tổng các xã.")
+    out = result["outputs"]
+    click.echo(f"Bảng tổng hợp: {_rel(ws, out['workbook'])}; dữ liệu CSV: {_rel(ws, out['csv'])}")
+    click.echo(f"Việc tiếp theo: treem report --year {result['year']}")
+
+
 def _rel(ws: Workspace, p) -> str:
     try:
         return str(Path(p).resolve().relative_to(ws.root))

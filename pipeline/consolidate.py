@@ -1,0 +1,318 @@
+"""The consolidated workbook the officer reads and forwards, and the long-format CSV for
+other systems (DHIS2-style: one value per data element, period and organisation unit).
+
+Every string from a unit is written with write_string (never a formula or link); the CSV
+neutralises text that a spreadsheet would run as a formula."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from pipeline.fsutil import atomic_write
+
+GREEN, RED, GREY, YELLOW = "#C6EFCE", "#FFC7CE", "#EDEDED", "#FFEB9C"
+STATUS_COLOURS = {"Đạt": GREEN, "Chưa đạt": RED, "Chưa có số liệu": GREY, "Không có chỉ tiêu": "#FFFFFF"}
+RANK_LIMIT = 50
+_CSV_RISKY = ("=", "+", "-", "@", "\t", "\r")
+
+
+def target_text(t) -> str:
+    from pipeline.template import vn_number
+
+    if t is None:
+        return ""
+    if isinstance(t, dict):
+        return "; ".join(f"{vn_number(v)} ({'xã' if k == 'xa' else 'thị trấn'})" for k, v in t.items())
+    return vn_number(t)
+
+
+def write_consolidated(ws, result: dict, path: Path) -> Path:
+    year = result["year"]
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                   "strings_to_numbers": False})
+    wb.set_properties({"title": f"Tổng hợp kết quả thực hiện Chương trình hành động vì trẻ em năm {year}",
+                       "author": ws.settings["issuer"]})
+    base = {"font_name": "Times New Roman", "font_size": 11, "valign": "top", "border": 1, "text_wrap": True}
+    f = {
+        "title": wb.add_format({"bold": True, "font_size": 14, "font_name": "Times New Roman"}),
+        "note": wb.add_format({"italic": True, "font_name": "Times New Roman"}),
+        "head": wb.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center", "valign": "vcenter"}),
+        "cell": wb.add_format(base),
+        "num": wb.add_format({**base, "num_format": "#,##0.##"}),
+        "group": wb.add_format({**base, "bold": True, "bg_color": "#F2F2F2"}),
+        "total": wb.add_format({**base, "bold": True, "num_format": "#,##0.##"}),
+    }
+    status = {k: wb.add_format({**base, "bg_color": v, "align": "center"}) for k, v in STATUS_COLOURS.items()}
+    unit_fmt = {k: wb.add_format({**base, "num_format": "#,##0.##", "bg_color": v}) for k, v in STATUS_COLOURS.items()}
+
+    _summary(wb, f, status, result)
+    for goal, goal_name in sorted(ws.catalogue.goals.items()):
+        _goal_sheet(wb, f, unit_fmt, result, goal, goal_name)
+    _trend_sheet(wb, f, result, ws.catalogue.baseline_year)
+    _ranking_sheet(wb, f, result)
+    _budget_sheet(wb, f, result, ws.catalogue)
+    _coverage_sheet(wb, f, result)
+    wb.close()
+    return atomic_write(path, buf.getvalue())
+
+
+def _write(sheet, r, c, v, fmt):
+    if v is None or v == "":
+        sheet.write_blank(r, c, None, fmt)
+    elif isinstance(v, (int, float)) and not isinstance(v, bool):
+        sheet.write_number(r, c, v, fmt)
+    else:
+        sheet.write_string(r, c, str(v), fmt)
+
+
+def _summary(wb, f, status, result) -> None:
+    year = result["year"]
+    sh = wb.add_worksheet("Tổng hợp")
+    sh.write_string(0, 0, f"KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU VỀ TRẺ EM NĂM {year}", f["title"])
+    cov = result["coverage"]
+    sh.write_string(1, 0, f"Số liệu của {cov['communes_reported']}/{cov['communes_expected']} xã, thị trấn đã gửi "
+                          f"báo cáo hợp lệ. Tỷ lệ = tổng tử số ÷ tổng mẫu số của các đơn vị có báo cáo.", f["note"])
+    heads = ["TT", "Chỉ tiêu", "Nội dung", "ĐVT", "Mục tiêu 2025", "Mục tiêu 2030", f"Năm {year - 1}", f"Năm {year}",
+             "Tử số", "Mẫu số", "Số đơn vị báo cáo", "Đánh giá 2025", "Đánh giá 2030", "Lộ trình", "Ghi chú"]
+    widths = [5, 9, 55, 10, 11, 11, 10, 10, 11, 11, 11, 13, 13, 16, 40]
+    for c, (h, w) in enumerate(zip(heads, widths)):
+        sh.write_string(3, c, h, f["head"])
+        sh.set_column(c, c, w)
+    for n, r in enumerate(result["indicators"], start=1):
+        row = 3 + n
+        track = next((t["label"] for t in (r["track"].get("2025"), r["track"].get("2030")) if t), "")
+        notes = []
+        if r["partial"]:
+            notes.append(f"Chưa đủ: thiếu {len(r['missing_units'])} đơn vị")
+        if r["source"] == "office":
+            notes.append(f"Theo số của {r['lead_office_name']}")
+        off = r.get("office")
+        if off and off.get("differs"):
+            notes.append(f"{r['lead_office_name']} báo {_vn(off['value'])}, lệch so với tổng các xã")
+        values = [n, f"CT{r['chi_tieu']}", r["name"], r["unit"], target_text(r["targets"]["2025"]),
+                  target_text(r["targets"]["2030"]), r["previous"]["value"], r["value"], r["numerator"],
+                  r["denominator"], f"{r['units_reported']}/{r['units_expected']}"]
+        for c, v in enumerate(values):
+            _write(sh, row, c, v, f["num"] if isinstance(v, float) else f["cell"])
+        for c, y in ((11, "2025"), (12, "2030")):
+            sh.write_string(row, c, r["status"][y], status[r["status"][y]])
+        sh.write_string(row, 13, track, f["cell"])
+        sh.write_string(row, 14, "; ".join(notes), f["cell"])
+    sh.freeze_panes(4, 3)
+    sh.autofilter(3, 0, 3 + len(result["indicators"]), len(heads) - 1)
+
+
+def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str) -> None:
+    inds = [r for r in result["indicators"] if r["goal"] == goal]
+    sh = wb.add_worksheet(f"Mục tiêu {goal}")
+    sh.write_string(0, 0, f"Mục tiêu {goal}: {goal_name} - số liệu từng đơn vị năm {result['year']}", f["title"])
+    sh.write_string(1, 0, "Màu nền: xanh = đạt mục tiêu 2025 của đơn vị, đỏ = chưa đạt.", f["note"])
+    heads = ["Mã", "Đơn vị", "Loại"] + [f"CT{r['chi_tieu']} {r['code']} ({r['unit']})" for r in inds]
+    for c, h in enumerate(heads):
+        sh.write_string(3, c, h, f["head"])
+    sh.set_column(0, 0, 9)
+    sh.set_column(1, 1, 30)
+    sh.set_column(2, 2, 9)
+    sh.set_column(3, 2 + len(inds), 13)
+    sh.set_row(3, 45)
+    units = [u for u, t in result["unit_types"].items() if t in ("xa", "thi_tran")]
+    row = 4
+    for u in units:
+        vals = result["units"].get(u, {})
+        st = result["unit_status"].get(u, {})
+        sh.write_string(row, 0, u, f["cell"])
+        sh.write_string(row, 1, result["unit_names"].get(u, u), f["cell"])
+        sh.write_string(row, 2, "Thị trấn" if result["unit_types"][u] == "thi_tran" else "Xã", f["cell"])
+        for c, r in enumerate(inds, start=3):
+            label = st.get(r["code"], {}).get("2025", "Chưa có số liệu")
+            _write(sh, row, c, vals.get(r["code"]), unit_fmt.get(label, f["num"]))
+        row += 1
+    sh.write_string(row, 1, "Toàn huyện", f["group"])
+    sh.write_blank(row, 0, None, f["group"])
+    sh.write_blank(row, 2, None, f["group"])
+    for c, r in enumerate(inds, start=3):
+        _write(sh, row, c, r["value"], f["total"])
+    sh.freeze_panes(4, 2)
+    sh.autofilter(3, 0, row - 1, len(heads) - 1)
+
+
+def _trend_sheet(wb, f, result, baseline_year: int) -> None:
+    """District values by year beside the target lines, with one native line chart per
+    indicator."""
+    year = result["year"]
+    years = list(range(baseline_year, max(year, 2030) + 1))
+    sh = wb.add_worksheet("Xu hướng")
+    sh.write_string(0, 0, "Giá trị toàn huyện qua các năm so với mục tiêu", f["title"])
+    sh.write_string(2, 0, "Chỉ tiêu", f["head"])
+    sh.write_string(2, 1, "Dòng", f["head"])
+    for c, y in enumerate(years, start=2):
+        sh.write_number(2, c, y, f["head"])
+    sh.set_column(0, 0, 40)
+    sh.set_column(1, 1, 14)
+    row = 3
+    charts_at = 0
+    for r in result["indicators"]:
+        hist = {int(k): v for k, v in r["history"].items()}
+        lines = [("Thực hiện", [hist.get(y) for y in years])]
+        for ty in ("2025", "2030"):
+            t = r["targets"][ty]
+            if isinstance(t, (int, float)):
+                lines.append((f"Mục tiêu {ty}", [t] * len(years)))
+        first = row
+        for label, vals in lines:
+            sh.write_string(row, 0, f"CT{r['chi_tieu']} {r['name']}", f["cell"])
+            sh.write_string(row, 1, label, f["cell"])
+            for c, v in enumerate(vals, start=2):
+                _write(sh, row, c, v, f["num"])
+            row += 1
+        chart = wb.add_chart({"type": "line"})
+        for i, (label, _) in enumerate(lines):
+            chart.add_series({
+                "name": ["Xu hướng", first + i, 1], "categories": ["Xu hướng", 2, 2, 2, 1 + len(years)],
+                "values": ["Xu hướng", first + i, 2, first + i, 1 + len(years)],
+                "marker": {"type": "circle"} if i == 0 else {"type": "none"},
+                "line": {"width": 2.25} if i == 0 else {"dash_type": "dash", "width": 1.25},
+            })
+        chart.set_title({"name": f"CT{r['chi_tieu']} ({r['code']}): {r['name']}"[:120],
+                         "name_font": {"size": 10, "bold": True}})
+        chart.set_y_axis({"name": r["unit"]})
+        chart.set_legend({"position": "bottom"})
+        chart.set_size({"width": 520, "height": 280})
+        sh.insert_chart(xl_rowcol_to_cell(3 + (charts_at // 2) * 15, 4 + len(years) + (charts_at % 2) * 9), chart)
+        charts_at += 1
+    sh.freeze_panes(3, 2)
+
+
+def _ranking_sheet(wb, f, result) -> None:
+    """Units ranked on each indicator (best first), with a bar chart each; a very large roster
+    shows its top and bottom units."""
+    sh = wb.add_worksheet("Xếp hạng")
+    sh.write_string(0, 0, "Xếp hạng các đơn vị theo từng chỉ tiêu (đơn vị tốt nhất ở đầu)", f["title"])
+    col = 0
+    charted = 0
+    for r in result["indicators"]:
+        per = [(u, v[r["code"]]) for u, v in result["units"].items() if r["code"] in v]
+        if len(per) < 2 or r["kind"] == "share_of_communes":
+            continue
+        per.sort(key=lambda kv: kv[1], reverse=r["direction"] == "at_least")
+        if len(per) > RANK_LIMIT:
+            per = per[:RANK_LIMIT // 2] + per[-RANK_LIMIT // 2:]
+        sh.write_string(2, col, f"CT{r['chi_tieu']} {r['code']}", f["head"])
+        sh.write_string(2, col + 1, r["unit"], f["head"])
+        sh.set_column(col, col, 26)
+        sh.set_column(col + 1, col + 1, 9)
+        for i, (u, v) in enumerate(per, start=3):
+            sh.write_string(i, col, result["unit_names"].get(u, u), f["cell"])
+            sh.write_number(i, col + 1, v, f["num"])
+        chart = wb.add_chart({"type": "bar"})
+        chart.add_series({"name": r["name"][:80], "categories": ["Xếp hạng", 3, col, 2 + len(per), col],
+                          "values": ["Xếp hạng", 3, col + 1, 2 + len(per), col + 1], "fill": {"color": "#4472C4"}})
+        chart.set_title({"name": f"CT{r['chi_tieu']} ({r['code']}) {r['unit']}", "name_font": {"size": 10}})
+        chart.set_y_axis({"reverse": True, "num_font": {"size": 8}})
+        chart.set_legend({"none": True})
+        chart.set_size({"width": 420, "height": max(240, 14 * len(per))})
+        charts_row = 3 + RANK_LIMIT + 3 + (charted // 3) * max(18, len(per))
+        sh.insert_chart(charts_row, (charted % 3) * 6, chart)
+        charted += 1
+        col += 3
+
+
+def _budget_sheet(wb, f, result, catalogue) -> None:
+    b = result["budget"]
+    sources = catalogue.budget_sources
+    sh = wb.add_worksheet("Kinh phí")
+    sh.write_string(0, 0, f"KINH PHÍ THỰC HIỆN CHƯƠNG TRÌNH NĂM {result['year']} (triệu đồng)", f["title"])
+    sh.write_string(1, 0, "Dành cho Phòng Tài chính - Kế hoạch: dự toán và thực hiện theo đơn vị và theo nguồn.", f["note"])
+    sh.write_string(3, 0, "Mã", f["head"])
+    sh.write_string(3, 1, "Đơn vị", f["head"])
+    sh.set_column(0, 0, 10)
+    sh.set_column(1, 1, 34)
+    for i, s in enumerate(sources):
+        sh.merge_range(2, 2 + 2 * i, 2, 3 + 2 * i, s["name"], f["head"])
+        sh.write_string(3, 2 + 2 * i, "Dự toán", f["head"])
+        sh.write_string(3, 3 + 2 * i, "Thực hiện", f["head"])
+    last = 2 + 2 * len(sources)
+    sh.write_string(3, last, "Tổng dự toán", f["head"])
+    sh.write_string(3, last + 1, "Tổng thực hiện", f["head"])
+    sh.set_column(2, last + 1, 13)
+    row = 4
+    for u, by_src in b["by_unit"].items():
+        sh.write_string(row, 0, u, f["cell"])
+        sh.write_string(row, 1, result["unit_names"].get(u, u), f["cell"])
+        for i, s in enumerate(sources):
+            v = by_src.get(s["code"], {})
+            _write(sh, row, 2 + 2 * i, v.get("planned"), f["num"])
+            _write(sh, row, 3 + 2 * i, v.get("spent"), f["num"])
+        planned = "+".join(xl_rowcol_to_cell(row, 2 + 2 * i) for i in range(len(sources)))
+        spent = "+".join(xl_rowcol_to_cell(row, 3 + 2 * i) for i in range(len(sources)))
+        sh.write_formula(row, last, f"=N({planned.replace('+', ')+N(')})",
+                         f["num"], sum((by_src.get(s["code"], {}).get("planned") or 0) for s in sources))
+        sh.write_formula(row, last + 1, f"=N({spent.replace('+', ')+N(')})",
+                         f["num"], sum((by_src.get(s["code"], {}).get("spent") or 0) for s in sources))
+        row += 1
+    sh.write_string(row, 1, "Tổng cộng", f["group"])
+    sh.write_blank(row, 0, None, f["group"])
+    for c in range(2, last + 2):
+        top, bottom = xl_rowcol_to_cell(4, c), xl_rowcol_to_cell(max(row - 1, 4), c)
+        cached = (b["by_source"][sources[(c - 2) // 2]["code"]]["planned" if c % 2 == 0 else "spent"]
+                  if c < last else b["total"]["planned" if c == last else "spent"])
+        sh.write_formula(row, c, f"=SUM({top}:{bottom})", f["total"], cached)
+    sh.freeze_panes(4, 2)
+
+
+def _coverage_sheet(wb, f, result) -> None:
+    sh = wb.add_worksheet("Độ bao phủ")
+    sh.write_string(0, 0, "Số đơn vị báo cáo từng chỉ tiêu và các đơn vị còn thiếu", f["title"])
+    heads = ["Chỉ tiêu", "Nội dung", "Đã báo cáo", "Phải báo cáo", "Đơn vị chưa có số liệu"]
+    for c, (h, w) in enumerate(zip(heads, (10, 55, 11, 11, 80))):
+        sh.write_string(2, c, h, f["head"])
+        sh.set_column(c, c, w)
+    for i, r in enumerate(result["indicators"], start=3):
+        missing = ", ".join(result["unit_names"].get(u, u) for u in r["missing_units"])
+        for c, v in enumerate([f"CT{r['chi_tieu']} {r['code']}", r["name"], r["units_reported"],
+                               r["units_expected"], missing]):
+            _write(sh, i, c, v, f["cell"])
+    sh.freeze_panes(3, 0)
+
+
+def _vn(x) -> str:
+    from pipeline.template import vn_number
+
+    return vn_number(x, 2) if x is not None else "chưa có số liệu"
+
+
+def csv_safe(value) -> str:
+    """A cell a spreadsheet will not run: text starting with = + - @ (or a tab/CR) gets a
+    leading apostrophe. Numbers are written as numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(round(value, 6)) if isinstance(value, float) else str(value)
+    s = str(value)
+    return "'" + s if s.startswith(_CSV_RISKY) else s
+
+
+def write_long_csv(ws, result: dict, path: Path) -> Path:
+    """dataelement, period, orgunit, value, numerator, denominator, comment: the district row
+    (orgunit = the district's code) and one row per unit and indicator."""
+    district = str(ws.settings.get("district_code") or "district")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["dataelement", "period", "orgunit", "value", "numerator", "denominator", "comment"])
+    period = str(result["year"])
+    for r in result["indicators"]:
+        comment = "partial" if r["partial"] else ""
+        w.writerow([csv_safe(x) for x in (r["code"], period, district, r["value"], r["numerator"], r["denominator"],
+                                          comment)])
+    counts = result.get("unit_counts", {})
+    for u, vals in result["units"].items():
+        for code, v in vals.items():
+            num, den = counts.get(u, {}).get(code, (None, None))
+            w.writerow([csv_safe(x) for x in (code, period, u, v, num, den, "")])
+    return atomic_write(path, buf.getvalue().encode("utf-8-sig"))
