@@ -263,6 +263,90 @@ def status_cmd(ws: Workspace, as_json: bool, year: int):
             click.echo(f"  {c['unit']:<9} {c['name']:<40} {c['status_label']:<22} {contact}")
 
 
+@cli.command("run", context_settings=CONTEXT)
+@year_option
+@click.option("--pdf", is_flag=True, help="Xuất thêm báo cáo PDF (cần LibreOffice).")
+@workspace_options
+def run_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool):
+    """Chạy liền các bước sau hạn nộp trên thư mục nhận tệp thật: thu nhận và kiểm tra
+    (collect), tổng hợp (merge), viết báo cáo (report).
+
+    \b
+    Ví dụ:
+      treem run --year 2024
+      treem run --year 2024 --workspace D:\\ctxhtre --pdf
+    """
+    from pipeline.collect import collect, scan_inbox
+    from pipeline.merge import json_summary, merge
+    from pipeline.report import report
+
+    files, _ = scan_inbox(ws.inbox(year))
+    with progress("Đọc và kiểm tra", len(files), as_json) as tick:
+        collected = collect(ws, year, progress=tick)
+    merged = merge(ws, year)
+    written = report(ws, year, pdf=pdf)
+    if as_json:
+        emit({"year": year, "collect": collected.to_dict(), "merge": json_summary(merged), "report": written})
+        return
+    _print_collect(ws, collected)
+    click.echo("")
+    _print_merge(ws, merged)
+    click.echo("")
+    _print_report(ws, written)
+
+
+@cli.command("demo", context_settings=CONTEXT)
+@click.option("--year", "-y", type=click.IntRange(2022, 2100), default=2024, show_default=True,
+              help="Năm báo cáo của bản chạy thử (các năm trước được tạo sẵn làm số liệu lịch sử).")
+@click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path),
+              default="treem-demo", show_default=True, help="Thư mục chạy thử (bị xóa và tạo lại).")
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON ra stdout.")
+def demo_cmd(workspace: Path, as_json: bool, year: int):
+    """Chạy thử cả chu trình một năm trên số liệu mẫu của huyện Triệu Sơn (khoảng 55.000 trẻ
+    em): tạo biểu mẫu, các đơn vị điền (có cả lỗi thường gặp), thu nhận, kiểm tra, tổng hợp
+    và viết báo cáo. Không đụng tới số liệu thật.
+
+    \b
+    Ví dụ:
+      treem demo
+      treem demo --year 2024 --workspace /tmp/thu
+    """
+    from pipeline.demo import run_demo
+    from pipeline.merge import json_summary
+
+    say = (lambda msg: None) if as_json else (lambda msg: click.echo(f"… {msg}", err=True))
+    try:
+        result = run_demo(workspace, year, progress=say)
+    except TreemError as e:
+        raise click.ClickException(str(e)) from e
+    ws = Workspace(result.workspace)
+    if as_json:
+        emit({"workspace": str(result.workspace), "year": year, "history_years": result.history_years,
+              "mishaps": result.mishaps, "collect": result.collect.to_dict(), "merge": json_summary(result.merge),
+              "report": result.report})
+        return
+    click.echo(f"Thư mục chạy thử: {result.workspace}")
+    click.echo(f"Số liệu lịch sử {result.history_years[0]}-{result.history_years[-1]} đã được thu nhận và tổng hợp."
+               if result.history_years else "")
+    click.echo(f"Năm {year}, những gì các đơn vị đã gửi về input/{year}/:")
+    for m in result.mishaps:
+        click.echo(f"  - {m}")
+    click.echo("")
+    _print_collect(ws, result.collect)
+    click.echo("")
+    _print_merge(ws, result.merge)
+    click.echo("")
+    _print_report(ws, result.report)
+
+
+def _print_report(ws: Workspace, written: dict) -> None:
+    click.echo(f"Báo cáo Word: {_rel(ws, written['docx'])}" + (f"; PDF: {_rel(ws, written['pdf'])}"
+                                                                 if written.get("pdf") else ""))
+    for w in written.get("warnings", []):
+        click.echo(f"  ! {w}")
+    click.echo("Việc tiếp theo: mở báo cáo bằng Word, sửa lời văn, ghi số và ngày văn bản, trình lãnh đạo ký.")
+
+
 @cli.command("merge", context_settings=CONTEXT)
 @year_option
 @workspace_options

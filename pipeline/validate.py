@@ -215,7 +215,7 @@ class Validator:
 
     def _structure(self, r: Reading, fields: list[Field]) -> list[ValidationIssue]:
         out = []
-        if r.located_by == "codes":
+        if r.located_by == "codes" and r.kind != "xls":  # a .xls keeps no names: legacy-xls says so
             out.append(ValidationIssue("names-missing", WARNING,
                                        "Tệp không còn tên ô của biểu mẫu (có thể số liệu đã được dán sang tệp "
                                        "khác); số liệu được đọc theo mã ở cột «Mã». Đề nghị kiểm tra kỹ."))
@@ -362,7 +362,9 @@ class Validator:
         prev = self.previous.get(unit.code) or {}
         for f in fields:
             v, p = parsed.get(f.code), prev.get(f.code)
-            if f.type not in ("integer", "decimal") or v is None or not isinstance(p, (int, float)) or p < 20:
+            # Budgets move with each year's allocation; a jump there is not a data problem.
+            if (f.section != "data" or f.type not in ("integer", "decimal") or v is None
+                    or not isinstance(p, (int, float)) or p < 20):
                 continue
             change = (v - p) / p * 100
             if abs(change) > self.jump:
@@ -403,13 +405,16 @@ def unit_rate(ind: Indicator, values: dict) -> float | None:
 
 
 def outliers(cat: Catalogue, by_unit: dict[str, dict], z_limit: float = 3.5,
-             min_units: int = 5) -> dict[str, list[ValidationIssue]]:
+             min_units: int = 5, min_median_count: float = 10) -> dict[str, list[ValidationIssue]]:
     """Median-based z-scores (Iglewicz and Hoaglin) of each unit's rate among all units: robust
-    to the very outliers it looks for, unlike mean and standard deviation."""
+    to the very outliers it looks for, unlike mean and standard deviation. Rare events (a
+    median of fewer than 10 cases per unit) are left out: there a rate of 0 is chance."""
     out: dict[str, list[ValidationIssue]] = {}
     for ind in cat.indicators:
         rates = {u: r for u, vals in by_unit.items() if (r := unit_rate(ind, vals)) is not None}
         if len(rates) < min_units:
+            continue
+        if statistics.median(by_unit[u][ind.numerator] for u in rates) < min_median_count:
             continue
         med = statistics.median(rates.values())
         mad = statistics.median(abs(r - med) for r in rates.values())
