@@ -7,10 +7,12 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import yaml
 
+from pipeline.fsutil import read_yaml
 from pipeline.errors import ConfigError
 
 FIELD_TYPES = ("integer", "decimal", "yes_no", "text")
@@ -49,7 +51,7 @@ class Field:
     units: tuple[str, ...] = COMMUNE_TYPES
     section: str = "data"
 
-    @property
+    @cached_property
     def chi_tieu(self) -> int | None:
         """The plan's indicator number this field belongs to (from its ctNN_ prefix), or None
         for the shared population figures."""
@@ -161,7 +163,11 @@ class Expr:
                 return None
             env[n] = float(v)
         # Safe: parse() accepted only numbers, field codes, + - * and parentheses.
-        return float(eval(self.text, {"__builtins__": {}}, env))  # noqa: S307
+        return float(eval(self._code, {"__builtins__": {}}, env))  # noqa: S307
+
+    @cached_property
+    def _code(self):
+        return compile(self.text, "<rule>", "eval")
 
 
 OPERATORS = {
@@ -180,7 +186,7 @@ class Rule:
     severity: str
     message: str
 
-    @property
+    @cached_property
     def fields(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.left.names + self.right.names))
 
@@ -225,9 +231,18 @@ class Catalogue:
     def load(cls, path: Path | None = None) -> Catalogue:
         path = Path(path or default_catalogue_path())
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as e:
+            raw = read_yaml(path)
+        except OSError as e:
             raise ConfigError(f"Không đọc được danh mục chỉ tiêu {path.name}: {e}") from e
+        except UnicodeDecodeError:
+            raise ConfigError(f"Danh mục chỉ tiêu {path.name}: tệp không lưu theo bảng mã UTF-8; hãy lưu lại với "
+                              "bảng mã UTF-8.") from None
+        except yaml.YAMLError as e:
+            # PyYAML's own text is English and spans several lines: say where, in one line.
+            mark = getattr(e, "problem_mark", None)
+            line = f" (dòng {mark.line + 1})" if mark is not None else ""
+            raise ConfigError(f"Danh mục chỉ tiêu {path.name}: sai cú pháp YAML{line}; kiểm tra thụt lề và dấu "
+                              "nháy.") from e
         return cls.from_dict(raw, source=path.name)
 
     @classmethod
@@ -328,8 +343,23 @@ def _num(v) -> float | None:
     return v
 
 
+# Keys that may be written empty (null) on purpose.
+_NULLABLE = frozenset({"min", "max", "unit", "units", "denominator", "co_lead", "note", "yearly_fall", "targets",
+                       "section", "required", "strict"})
+
+
+def _stray_keys(d: dict, what: str) -> None:
+    """In a one-line YAML entry an unquoted comma ends the value: `label: được cân, đo`
+    gives the label "được cân" and an empty key "đo". Say so instead of losing the words."""
+    stray = [k for k, v in d.items() if v is None and k not in _NULLABLE]
+    if stray:
+        raise ConfigError(f"{what}: mục «{stray[0]}» không có giá trị; nếu nội dung có dấu phẩy, đặt cả nội dung "
+                          "trong dấu nháy kép, ví dụ label: \"Số trẻ em được cân, đo\".")
+
+
 def _field(d: dict) -> Field:
     code = str(d["code"])
+    _stray_keys(d, f"Số liệu {code}")
     if not _CODE_RE.match(code):
         raise ConfigError(
             f"Mã số liệu «{code}» không hợp lệ: chỉ dùng chữ thường không dấu, chữ số và dấu gạch dưới, "
@@ -372,6 +402,7 @@ def _narrative_fields(narratives: list[dict]) -> list[Field]:
 
 def _indicator(d: dict) -> Indicator:
     code = str(d["code"])
+    _stray_keys(d, f"Chỉ tiêu {code}")
     if d["kind"] not in KINDS:
         raise ConfigError(f"Chỉ tiêu {code}: loại «{d['kind']}» không hợp lệ ({', '.join(KINDS)}).")
     if d["direction"] not in DIRECTIONS:
@@ -394,6 +425,7 @@ def _indicator(d: dict) -> Indicator:
 
 
 def _rule(d: dict) -> Rule:
+    _stray_keys(d, f"Quy tắc {d['code']}")
     if d["op"] not in OPERATORS:
         raise ConfigError(f"Quy tắc {d['code']}: phép so sánh «{d['op']}» không hợp lệ.")
     if d["severity"] not in ("error", "warning"):

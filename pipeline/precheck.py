@@ -19,9 +19,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field, fields
-from pathlib import Path, PurePosixPath
-
-from defusedxml import ElementTree as SafeET
+from pathlib import Path
 
 from pipeline.errors import UnreadableFile
 
@@ -34,7 +32,7 @@ class Limits:
 
     max_file_bytes: int = 10 * MB
     max_members: int = 200
-    max_ratio: int = 100  # per zip member; a good workbook stays under 10:1
+    max_ratio: int = 100  # per zip member over 1 MB; a good workbook stays under 10:1
     max_member_bytes: int = 20 * MB  # uncompressed, per member
     max_total_bytes: int = 50 * MB  # uncompressed, all members
     max_rows: int = 10_000
@@ -200,6 +198,8 @@ def _sniff(data: bytes) -> str | None:
     head = data[:2048]
     if head.startswith(b"%PDF"):
         return "pdf"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode Text" export is UTF-16
+        return "text"
     if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")) or head[4:12] in (b"ftypheic", b"ftypheix"):
         return "image"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
@@ -281,13 +281,15 @@ def _xls_has_filepass(data: bytes, start: int, size: int) -> bool:
 
 # --- OOXML (zip) ----------------------------------------------------------------------
 
-# Members never parsed as XML by a reader; not read into `parts`, but bounded and
-# CRC-checked like the rest, and treated as XML after all if they look like it.
-BINARY_SUFFIXES = frozenset(
-    ".bin .png .jpg .jpeg .jpe .gif .bmp .tif .tiff .emf .wmf .emz .wmz .wdp .jxr .ico"
-    " .odttf .fntdata .xlsx .xlsm .xlsb .xls .docx .docm .doc .pptx .pptm .ppt .sldx .pdf".split()
+# Members read into `parts` and scanned: these suffixes, and any other member
+# whose content starts like XML in some encoding (a sheet renamed image1.png
+# still gets parsed if workbook.xml.rels points to it). Everything else
+# (images, printer settings, vbaProject.bin) is only bounded and CRC-checked.
+XML_SUFFIXES = (".xml", ".rels", ".vml")
+_LOOKS_LIKE_XML = re.compile(
+    rb"[ \t\r\n]*<|\xef\xbb\xbf|\xff\xfe|\xfe\xff|\x00<|\x00\x00\x00<|\x00\x00\xfe\xff"
+    rb"|\x4c\x6f\xa7\x94"  # "<?xm" in EBCDIC
 )
-_XML_HEADS = (b"<", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00<", b"<\x00", b"\x4c\x6f\xa7\x94")
 _XML_DECL = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
 _ASCII_COMPATIBLE = re.compile(
     rb"(?i)utf-?8|(?:us-)?ascii|iso[-_]?8859-\d{1,2}|latin-?1|(?:windows|cp)-?125\d"
@@ -298,6 +300,9 @@ _DAMAGED = (
     zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error,
     NotImplementedError, RuntimeError, OverflowError, OSError,
 )
+# Below this a member cannot do harm whatever its ratio, and small repetitive
+# parts (VML for many comments, runs of empty rows) do compress beyond 100:1.
+_RATIO_MIN_BYTES = 1 * MB
 # Encrypted (bit 0), compressed patched data (bit 5), strong encryption (bit 6).
 _UNSUPPORTED_FLAGS = 0x1 | 0x20 | 0x40
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -328,7 +333,7 @@ def _check_zip(path: Path, data: bytes, limits: Limits) -> Package:
         kind="xlsx",
         parts=parts,
         has_macros=b"macroenabled" in content_types
-        or any(PurePosixPath(n).name == "vbaproject.bin" for n in lower_names),
+        or any(n.rpartition("/")[2] == "vbaproject.bin" for n in lower_names),
         external_links=any(n.startswith("xl/externallinks/") for n in lower_names),
         embedded_objects=any(
             n.startswith(("xl/activex/", "xl/embeddings/", "customui/")) for n in lower_names
@@ -343,7 +348,7 @@ def _check_zip(path: Path, data: bytes, limits: Limits) -> Package:
         raise _fail("too-many-names", limits)
     if len(_SHEET_TAG.findall(workbook)) > limits.max_sheets:
         raise _fail("too-many-sheets", limits)
-    package.sheet_names = _sheet_names(workbook, limits)
+    package.sheet_names = _sheet_names(workbook)
     return package
 
 
@@ -367,7 +372,7 @@ def _check_members(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
         size, packed = info.file_size, info.compress_size
         if _size_is_a_lie(info):
             raise _fail("zip-bomb", limits)
-        if size > limits.max_ratio * max(packed, 1):
+        if size > _RATIO_MIN_BYTES and size > limits.max_ratio * max(packed, 1):
             raise _fail("zip-bomb", limits)
         if size > limits.max_member_bytes:
             # Plain, well-compressing sheet data: a sheet far larger than a form.
@@ -429,10 +434,7 @@ def _read_parts(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limit
             raise _fail("truncated-file", limits) from None
         if len(content) > info.file_size:  # zipfile caps it; belt and braces
             raise _fail("zip-bomb", limits)
-        suffix = PurePosixPath(info.filename).suffix.lower()
-        # A "binary" member that starts like XML may be a part in disguise,
-        # e.g. a sheet renamed .png and referenced from workbook.xml.rels.
-        if suffix in BINARY_SUFFIXES and not content.startswith(_XML_HEADS):
+        if not (info.filename.lower().endswith(XML_SUFFIXES) or _LOOKS_LIKE_XML.match(content)):
             continue
         _check_xml(content, limits)
         parts[info.filename] = content
@@ -461,12 +463,15 @@ _PREFIX = rb"<(?:[A-Za-z_][\w.-]*:)?"  # tags may carry any namespace prefix
 # A whole attribute, so that `r="..."` inside another attribute's value (where
 # even ">" is allowed) is never taken for the real one.
 _ATTR = rb"""\s+[^\s=>/]+\s*=\s*(?:"[^"]*"|'[^']*')"""
-_CELL_TAG = re.compile(_PREFIX + rb"c[\s/>]")
-_ROW_TAG = re.compile(_PREFIX + rb"row[\s/>]")
-# Plain r="B12" and r="12", as Excel writes on every cell and row.
-_CELL_WITH_REF = re.compile(_PREFIX + rb"c(?:" + _ATTR + rb""")*?\s+r\s*=\s*["']([A-Za-z]+)([0-9]+)["']""")
-_ROW_WITH_REF = re.compile(_PREFIX + rb"row(?:" + _ATTR + rb""")*?\s+r\s*=\s*["']([0-9]+)["']""")
+# Every cell and row, with its plain r="B12" / r="12" when it has one (Excel
+# always writes one): groups cell, letters, digits, row, row number.
+_POSITIONED = re.compile(
+    _PREFIX + rb"(?:(c)(?=[\s/>])(?:(?:" + _ATTR + rb""")*?\s+r\s*=\s*["']([A-Za-z]+)([0-9]+)["'])?"""
+    rb"|(row)(?=[\s/>])(?:(?:" + _ATTR + rb""")*?\s+r\s*=\s*["']([0-9]+)["'])?)"""
+)
+_FAST_SCAN_MAX_TAGS = 100_000  # bounds the list findall builds (~20 MB)
 _DIMENSION = re.compile(_PREFIX + rb"dimension(?:" + _ATTR + rb""")*?\s+ref\s*=\s*["']([^"']*)["']""")
+_SHEET_ELEMENT = re.compile(_PREFIX + rb"sheet((?:" + _ATTR + rb")*)\s*/?>")
 _ROW_OR_CELL = re.compile(_PREFIX + rb"(row|c)((?:" + _ATTR + rb")*)\s*/?>")
 _ATTRIBUTE = re.compile(rb"""([^\s=>/]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _CELL_REF = re.compile(rb"\$?([A-Za-z]+)\$?([0-9]+)")
@@ -489,33 +494,51 @@ def _check_geometry(xml: bytes, limits: Limits) -> None:
     Readers size their grids from these (one cell at XFD1048576 makes calamine
     ask for 512 GiB; openpyxl read_only trusts <dimension>), so all three count.
     """
-    cells = len(_CELL_TAG.findall(xml))
-    rows = len(_ROW_TAG.findall(xml))
-    if cells > limits.max_cells or rows > limits.max_rows:
-        raise _fail("sheet-too-large", limits)
-    for dimension in _DIMENSION.findall(xml):
-        for corner in _unescape(dimension).split(b":"):
-            _check_position(_cell_ref(corner, limits), limits)
-
-    cell_refs = _CELL_WITH_REF.findall(xml)
-    row_refs = _ROW_WITH_REF.findall(xml)
-    if len(cell_refs) != cells or len(row_refs) != rows:
+    if b"dimension" in xml:
+        for dimension in _DIMENSION.findall(xml):
+            for corner in _unescape(dimension).split(b":"):
+                _check_position(_cell_ref(corner, limits), limits)
+    # Rows and cells live in <sheetData>; the span from the first to the last
+    # mention of it holds every sheetData element, and skips validations,
+    # conditional formats and the like.
+    start, end = xml.find(b"sheetData"), xml.rfind(b"sheetData")
+    if start >= 0:
+        xml = xml[start:end]
+    if xml.count(b"<") > _FAST_SCAN_MAX_TAGS:
+        # A big sheet: count without building a list, stopping at the limit.
         _check_geometry_slowly(xml, limits)
         return
+    found = _POSITIONED.findall(xml)
+    if not found:
+        return
+    cell_tags, letters, cell_rows, row_tags, row_numbers = zip(*found)
+    cells = len(found) - cell_tags.count(b"")
+    rows = len(found) - row_tags.count(b"")
+    if cells > limits.max_cells or rows > limits.max_rows:
+        raise _fail("sheet-too-large", limits)
+    if letters.count(b"") != rows or row_numbers.count(b"") != cells:
+        _check_geometry_slowly(xml, limits)  # some cell or row has no plain r
+        return
     # Every cell and row says plainly where it is: look at distinct values only.
-    numbers = {digits for _, digits in cell_refs} | set(row_refs)
-    letters = {letters.upper() for letters, _ in cell_refs}
+    numbers = (set(cell_rows) | set(row_numbers)) - {b""}
+    columns = {x.upper() for x in set(letters) - {b""}}
     if numbers:
         _check_position((max(_row(n, limits) for n in numbers), 0), limits)
-    if letters:
-        _check_position((0, max(_column(x, limits) for x in letters)), limits)
+    if columns:
+        _check_position((0, max(_column(x, limits) for x in columns)), limits)
 
 
 def _check_geometry_slowly(xml: bytes, limits: Limits) -> None:
     """Walk every row and cell; a cell or row without r follows the previous one."""
-    row = col = 0
+    row = col = cells = rows = 0
     for m in _ROW_OR_CELL.finditer(xml):
         tag = m.group(1)
+        if tag == b"c":
+            cells += 1
+        else:
+            rows += 1
+        if cells > limits.max_cells or rows > limits.max_rows:
+            raise _fail("sheet-too-large", limits)
         r = b""
         for attr in _ATTRIBUTE.finditer(m.group(2)):
             if attr.group(1) == b"r":
@@ -573,14 +596,27 @@ def _cell_ref(ref: bytes, limits: Limits) -> tuple[int, int] | None:
     return _row(m.group(2), limits), _column(m.group(1), limits)
 
 
-def _sheet_names(workbook: bytes, limits: Limits) -> tuple[str, ...]:
-    # Safe to parse now: no DTD, bounded size, at most max_sheets sheets.
-    try:
-        root = SafeET.fromstring(workbook, forbid_dtd=True)
-    except SafeET.ParseError:
-        raise _fail("truncated-file", limits) from None
-    except ValueError:  # defusedxml's DTD/entity errors; _check_xml already caught them
-        raise _fail("xml-entities", limits) from None
-    return tuple(
-        el.get("name", "") for el in root.iter() if isinstance(el.tag, str) and el.tag.rsplit("}", 1)[-1] == "sheet"
-    )
+def _sheet_names(workbook: bytes) -> tuple[str, ...]:
+    """Sheet names in workbook order, from the <sheet> tags (faster than parsing)."""
+    names = []
+    for tag in _SHEET_ELEMENT.finditer(workbook):
+        for attr in _ATTRIBUTE.finditer(tag.group(1)):
+            if attr.group(1) == b"name":
+                value = attr.group(2) if attr.group(2) is not None else attr.group(3)
+                names.append(_xml_text(value))
+    return tuple(names)
+
+
+_ENTITY = re.compile(r"&(?:#(x?)([0-9A-Fa-f]{1,8})|(lt|gt|amp|quot|apos));")
+_PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+
+
+def _xml_text(value: bytes) -> str:
+    def replace(m: re.Match) -> str:
+        if m.group(3):
+            return _PREDEFINED[m.group(3)]
+        code = int(m.group(2), 16 if m.group(1) else 10)
+        return chr(code) if 0 < code < 0x110000 and not 0xD800 <= code < 0xE000 else "\ufffd"
+
+    text = value.decode("utf-8", errors="replace")
+    return _ENTITY.sub(replace, text) if "&" in text else text

@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS issues (
     cell TEXT,
     field TEXT,
     message TEXT NOT NULL,
+    rule TEXT,
     PRIMARY KEY (submission_id, seq)
 );
 CREATE TABLE IF NOT EXISTS merged (
@@ -103,6 +104,16 @@ BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 """
 
 ACCEPTED = ("accepted", "accepted_with_warnings")
+_ISSUE_COLUMNS = "submission_id, seq, code, severity, sheet, cell, field, message, rule"
+
+
+def _issue(row) -> dict:
+    """A stored problem in the shape of ValidationIssue.to_dict(): "rule" only when a rule
+    was breached."""
+    d = dict(row)
+    if d.get("rule") is None:
+        d.pop("rule", None)
+    return d
 
 
 def now_iso() -> str:
@@ -141,6 +152,9 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        # Stores made before issues kept the breached rule's code get the column now.
+        if "rule" not in {r["name"] for r in self.db.execute("PRAGMA table_info(issues)")}:
+            self.db.execute("ALTER TABLE issues ADD COLUMN rule TEXT")
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
@@ -190,9 +204,9 @@ class Store:
                 [(sid, v["field"], v.get("value"), v.get("text"), v.get("sheet"), v.get("cell")) for v in values],
             )
             db.executemany(
-                "INSERT INTO issues VALUES (?,?,?,?,?,?,?,?)",
-                [(sid, n, i["code"], i["severity"], i.get("sheet"), i.get("cell"), i.get("field"), i["message"])
-                 for n, i in enumerate(issues)],
+                f"INSERT INTO issues ({_ISSUE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                [(sid, n, i["code"], i["severity"], i.get("sheet"), i.get("cell"), i.get("field"), i["message"],
+                  i.get("rule")) for n, i in enumerate(issues)],
             )
             self._audit(db, rec.year, rec.unit, "received", submission_id=sid,
                         detail={"path": rec.path, "sha256": rec.sha256, "status": rec.status})
@@ -257,17 +271,17 @@ class Store:
         return out
 
     def issues(self, submission_id: int) -> list[dict]:
-        return [dict(r) for r in self.db.execute(
-            "SELECT code, severity, sheet, cell, field, message FROM issues WHERE submission_id=? ORDER BY seq",
+        return [_issue(r) for r in self.db.execute(
+            "SELECT code, severity, sheet, cell, field, message, rule FROM issues WHERE submission_id=? ORDER BY seq",
             (submission_id,))]
 
     def issues_for_year(self, year: int) -> dict[int, list[dict]]:
         out: dict[int, list[dict]] = {}
         for r in self.db.execute(
-            "SELECT i.submission_id, i.code, i.severity, i.sheet, i.cell, i.field, i.message FROM issues i"
+            "SELECT i.submission_id, i.code, i.severity, i.sheet, i.cell, i.field, i.message, i.rule FROM issues i"
             " JOIN submissions s ON s.id=i.submission_id WHERE s.year=? ORDER BY i.submission_id, i.seq", (year,)
         ):
-            d = dict(r)
+            d = _issue(r)
             out.setdefault(d.pop("submission_id"), []).append(d)
         return out
 
@@ -284,9 +298,9 @@ class Store:
                 start = db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM issues WHERE submission_id=?",
                                    (sid,)).fetchone()[0]
                 db.executemany(
-                    "INSERT INTO issues VALUES (?,?,?,?,?,?,?,?)",
+                    f"INSERT INTO issues ({_ISSUE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
                     [(sid, start + n, i["code"], i["severity"], i.get("sheet"), i.get("cell"), i.get("field"),
-                      i["message"]) for n, i in enumerate(issues)])
+                      i["message"], i.get("rule")) for n, i in enumerate(issues)])
                 touched.add(sid)
             for sid in touched:
                 n = db.execute("SELECT COUNT(*) FROM issues WHERE submission_id=?", (sid,)).fetchone()[0]

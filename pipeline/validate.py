@@ -243,7 +243,9 @@ class Validator:
                                            f"Không tìm thấy ô nhập «{f.label}» trong tệp; đề nghị dùng lại biểu mẫu "
                                            "được gửi, không xóa dòng.", sheet=self.sheet_names[f.section],
                                            field=f.code))
-        if r.formulas is not None:
+        # Values found by their codes were pasted without the form: there were never
+        # formulas beside them to overwrite.
+        if r.formulas is not None and r.located_by == "names":
             out += self._formulas(r, fields)
         return out
 

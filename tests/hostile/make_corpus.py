@@ -20,7 +20,6 @@ import datetime as dt
 import importlib.util
 import inspect
 import io
-import os
 import random
 import re
 import struct
@@ -242,13 +241,14 @@ def _macro_members(b: Base) -> dict[str, bytes]:
         b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
         b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
     )
-    ct = ct.replace(b"<Default ", b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/><Default ', 1)
+    vba_type = b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
+    ct = ct.replace(b"<Default ", vba_type + b"<Default ", 1)
     rels = b.members[WORKBOOK_RELS].replace(
         b"</Relationships>",
         b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject"'
         b' Target="vbaProject.bin"/></Relationships>',
     )
-    fake_vba = bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 504 + b"Attribute VB_Name = \"Module1\"\r\nSub Auto_Open()\r\nEnd Sub\r\n"
+    fake_vba = bytes.fromhex("D0CF11E0A1B11AE1") + bytes(504) + b'Attribute VB_Name = "Module1"\r\nSub Auto_Open()\r\n'
     return b.replace(content_types=ct, rels=rels) | {"xl/vbaProject.bin": fake_vba}
 
 
@@ -290,7 +290,8 @@ def activex(b: Base) -> bytes:
     """An ActiveX control part (xl/activeX/) with its binary."""
     ax = (
         b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
-        b'<ax:ocx xmlns:ax="http://schemas.microsoft.com/office/2006/activeX" ax:classid="{8BD21D40-EC42-11CE-9E0D-00AA006002F3}"'
+        b'<ax:ocx xmlns:ax="http://schemas.microsoft.com/office/2006/activeX"'
+        b' ax:classid="{8BD21D40-EC42-11CE-9E0D-00AA006002F3}"'
         b' ax:persistence="persistStream"/>'
     )
     return zip_bytes(b.members | {"xl/activeX/activeX1.xml": ax, "xl/activeX/activeX1.bin": b"\x00" * 64})
@@ -339,6 +340,11 @@ def cfb(streams: dict[str, bytes]) -> bytes:
     return header + struct.pack("<128I", *fat) + directory + bytes(body)
 
 
+def _noise(n: int) -> bytes:
+    """Random-looking but reproducible bytes."""
+    return random.Random(n).randbytes(n)
+
+
 def _biff(*records: tuple[int, bytes]) -> bytes:
     return b"".join(struct.pack("<HH", rid, len(payload)) + payload for rid, payload in records)
 
@@ -356,7 +362,7 @@ def xls_handmade(b: Base) -> bytes:
 @case("co_mat_khau_tu_lam.xls", "encrypted-file")
 def xls_encrypted_handmade(b: Base) -> bytes:
     """A .xls with "password to open", built by hand: BOF then an RC4 FILEPASS record."""
-    filepass = (0x002F, struct.pack("<HHH", 1, 1, 1) + os.urandom(48))
+    filepass = (0x002F, struct.pack("<HHH", 1, 1, 1) + _noise(48))
     return cfb({"Workbook": _biff(_BOF, filepass, _EOF)})
 
 
@@ -405,13 +411,13 @@ def encrypted_real(b: Base) -> bytes:
 def encrypted_handmade(b: Base) -> bytes:
     """A hand-built OLE file with EncryptionInfo and EncryptedPackage streams (random bytes)."""
     info = struct.pack("<HHI", 4, 4, 0x40) + b'<?xml version="1.0"?><encryption/>'
-    return cfb({"EncryptionInfo": info, "EncryptedPackage": struct.pack("<Q", 4000) + os.urandom(4096)})
+    return cfb({"EncryptionInfo": info, "EncryptedPackage": struct.pack("<Q", 4000) + _noise(4096)})
 
 
 @case("van_ban_word.xls", "not-a-workbook")
 def word_ole_renamed(b: Base) -> bytes:
     """A legacy Word .doc (OLE with a WordDocument stream) renamed .xls."""
-    return cfb({"WordDocument": b"\xec\xa5" + os.urandom(1000)})
+    return cfb({"WordDocument": b"\xec\xa5" + _noise(1000)})
 
 
 # --- not workbooks at all -----------------------------------------------------------------
@@ -421,6 +427,12 @@ def word_ole_renamed(b: Base) -> bytes:
 def empty(b: Base) -> bytes:
     """An empty file (0 bytes), e.g. an attachment that failed to save."""
     return b""
+
+
+@case("qua_lon.xlsx", "file-too-large")
+def too_large(b: Base) -> bytes:
+    """10 MiB + 1 byte (zip magic, then zeros): rejected from its size before it is read."""
+    return b"PK\x03\x04" + bytes(10 * 1024 * 1024 - 3)
 
 
 @case("so_lieu.csv.xlsx", "not-a-workbook")
@@ -614,7 +626,8 @@ def laughs_sheet(b: Base) -> bytes:
 @case("bom_xml_workbook.xlsx", "xml-entities")
 def laughs_workbook(b: Base) -> bytes:
     """Billion laughs in xl/workbook.xml, as the defined name's formula."""
-    xml = _sub_once(rb"(<definedName [^>]*>)[^<]*", lambda m: m.group(1) + b"&lol9;", _with_doctype(b.members[WORKBOOK], _LAUGHS))
+    xml = _with_doctype(b.members[WORKBOOK], _LAUGHS)
+    xml = _sub_once(rb"(<definedName [^>]*>)[^<]*", lambda m: m.group(1) + b"&lol9;", xml)
     return zip_bytes(b.replace(workbook=xml))
 
 
@@ -628,13 +641,8 @@ def laughs_custom_properties(b: Base) -> bytes:
 
 @case("bom_xml_bac_hai.xlsx", "xml-entities")
 def quadratic_blowup(b: Base) -> bytes:
-    """Quadratic blowup: one 50,000-character entity used 50,000 times (2.5 GB of text).
-
-    The entity is random letters so the part compresses only ~5:1 and gets past
-    the zip ratio check (a run of "aaaa" would be caught there as a zip bomb).
-    """
-    letters = random.Random(0).choices(b"abcdefghijklmnopqrstuvwxyz", k=50_000)
-    dtd = b'<!DOCTYPE q [<!ENTITY a "' + bytes(letters) + b'">]>'
+    """Quadratic blowup: one 50,000-character entity used 50,000 times (2.5 GB of text)."""
+    dtd = b'<!DOCTYPE q [<!ENTITY a "' + b"a" * 50_000 + b'">]>'
     xml = _sub_once(rb"<t>[^<]*</t>", b"<t>" + b"&a;" * 50_000 + b"</t>", _with_doctype(b.members[STRINGS], dtd))
     return zip_bytes(b.replace(strings=xml))
 
