@@ -132,10 +132,12 @@ def _sha256(path: Path) -> str:
 # --- worker side ---
 _validator: Validator | None = None
 _spec: FormSpec | None = None
+_archive_root: Path | None = None
 
 
-def _init_worker(catalogue, roster, settings, year, sheet_names, previous, memory_limit) -> None:
-    global _validator, _spec
+def _init_worker(catalogue, roster, settings, year, sheet_names, previous, memory_limit, archive_root) -> None:
+    global _validator, _spec, _archive_root
+    _archive_root = archive_root
     if memory_limit:
         try:
             import resource
@@ -148,9 +150,14 @@ def _init_worker(catalogue, roster, settings, year, sheet_names, previous, memor
     _spec = FormSpec(frozenset(names))
 
 
-def _work(paths: list[str]) -> list[tuple]:
+def _work(jobs: list[tuple[str, str]]) -> list[tuple]:
+    """Archive, read and validate (path, sha256) jobs; runs in a worker process."""
     out = []
-    for p in paths:
+    for p, sha in jobs:
+        try:
+            _archive(_archive_root, Path(p), sha)
+        except OSError:
+            pass  # the main process notices the missing copy and says so
         try:
             reading = read(Path(p), _spec, Limits())
             checked = _validator.check(reading)
@@ -182,8 +189,11 @@ class _Pool:
         pending = {}
         queue = list(reversed(batches))
         retry_single: list[str] = []
+        # After a worker died, files go one at a time: when a pool breaks with several files
+        # in it, nobody can tell which one killed it, and an innocent file must not be blamed.
+        serial = False
         while queue or pending:
-            while queue and len(pending) < self.workers * 4:
+            while queue and len(pending) < (1 if serial else self.workers * 4):
                 batch = queue.pop()
                 pending[self.pool.submit(_work, batch)] = (batch, time.monotonic())
             done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
@@ -201,18 +211,19 @@ class _Pool:
                 for fut, (batch, _) in list(pending.items()):
                     pending.pop(fut)
                     if fut in stuck and len(batch) == 1:
-                        on_result(("unreadable", batch[0], "read-timeout",
+                        on_result(("unreadable", batch[0][0], "read-timeout",
                                    "Đọc tệp quá lâu nên đã dừng (có thể là tệp độc hại hoặc hỏng); đề nghị đơn vị "
                                    "gửi lại đúng biểu mẫu."))
                     else:
                         self._requeue(batch, queue, on_result, retry_single)
                 self._restart()
+                serial = True
 
     @staticmethod
     def _requeue(batch, queue, on_result, retry_single) -> None:
         if len(batch) == 1:
             if batch[0] in retry_single:
-                on_result(("unreadable", batch[0], "reader-crashed",
+                on_result(("unreadable", batch[0][0], "reader-crashed",
                            "Tệp làm chương trình đọc bị dừng đột ngột (có thể là tệp độc hại hoặc hỏng); đề nghị đơn "
                            "vị mở bằng Excel, lưu dạng .xlsx rồi gửi lại."))
                 return
@@ -272,8 +283,8 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
         if new:
             previous = previous_values(store, cat, roster, year)
             sheet_names = load_wording(ws.template("xlsx/workbook.yaml"))["sheets"]
-            initargs = (cat, roster, settings, year, sheet_names, previous, MEMORY_LIMIT)
-            order = sorted(new, key=lambda p: (new[p].mtime, p))
+            initargs = (cat, roster, settings, year, sheet_names, previous, MEMORY_LIMIT, ws.archive)
+            order = [(p, hashes[p]) for p in sorted(new, key=lambda p: (new[p].mtime, p))]
             batches = [order[i:i + BATCH] for i in range(0, len(order), BATCH)]
             pool = _Pool(initargs, workers or max(1, min(os.cpu_count() or 1, 4, len(batches))))
 
@@ -304,7 +315,7 @@ def expected_units(ws, year: int):
 
 
 def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: str, res: tuple) -> None:
-    archived = _archive(ws, f.path, sha)
+    archived = _archive(ws.archive, f.path, sha)  # normally already there, written by the worker
     received = datetime.fromtimestamp(f.mtime)
     rec = SubmissionRecord(year=year, sha256=sha, path=f.relative, size=f.size,
                            received_at=received.isoformat(timespec="seconds"), status="rejected",
@@ -353,13 +364,13 @@ def _iso(saved_at: str | None) -> str | None:
         return None
 
 
-def _archive(ws, src: Path, sha: str) -> Path:
+def _archive(root: Path, src: Path, sha: str) -> Path:
     """A copy under its content hash: the officer may clean the inbox, nothing is lost."""
     ext = "".join(c for c in src.suffix.lower() if c.isalnum() or c == ".")[:6] or ".bin"
-    dst = ws.archive / sha[:2] / f"{sha}{ext}"
+    dst = root / sha[:2] / f"{sha}{ext}"
     if not dst.exists():
         dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_suffix(dst.suffix + ".tmp")
+        tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
         shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
     return dst

@@ -24,3 +24,12 @@ def atomic_write(path: Path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def read_yaml(path: Path):
+    """YAML through libyaml's C parser when present: a 10,000-unit roster loads in a fraction
+    of a second instead of many seconds. Same safe subset as yaml.safe_load."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 — a safe loader

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.fsutil import read_yaml
 from pipeline.errors import ConfigError
 from pipeline.text import canonical_name, nfc, slugify, strip_accents
 
@@ -126,7 +127,7 @@ class Roster:
         path = Path(path) if path is not None else default_roster_path()
         where = f"Danh sách đơn vị {path}: "
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = read_yaml(path)
         except FileNotFoundError:
             raise ConfigError(f"Không tìm thấy tệp danh sách đơn vị {path}.") from None
         except UnicodeDecodeError:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.fsutil import read_yaml
 from pipeline.errors import ConfigError
 
 
@@ -57,7 +58,7 @@ class Settings:
 
 def _read(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
     except (OSError, yaml.YAMLError) as e:
         raise ConfigError(f"Không đọc được tệp thông số {path}: {e}") from e
     if not isinstance(data, dict):

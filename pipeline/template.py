@@ -6,6 +6,7 @@ ingest stage finds values wherever rows were moved; the unit's identity is store
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -16,10 +17,9 @@ from typing import Callable
 
 import jinja2
 import xlsxwriter
-import yaml
 
 from pipeline.catalogue import Catalogue, Field, Indicator, Rule
-from pipeline.fsutil import atomic_write
+from pipeline.fsutil import atomic_write, read_yaml
 from pipeline.roster import Unit
 from pipeline.settings import Settings
 from pipeline.text import slugify
@@ -52,7 +52,7 @@ def file_name(year: int, unit: Unit) -> str:
 
 
 def load_wording(path: Path) -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return read_yaml(path)
 
 
 def vn_number(x: float | None, decimals: int | None = None) -> str:
@@ -93,7 +93,8 @@ class TemplateWriter:
     def __init__(self, catalogue: Catalogue, settings: Settings, wording: dict, year: int):
         self.cat, self.settings, self.w, self.year = catalogue, settings, wording, year
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-        self._render = lambda text, **ctx: env.from_string(str(text)).render(**self._ctx, **ctx)
+        compiled = functools.lru_cache(maxsize=None)(env.from_string)
+        self._render = lambda text, **ctx: compiled(str(text)).render(**self._ctx, **ctx)
         deadline = settings.deadline(year)
         contact = settings.get("contact") or {}
         self._ctx = {
@@ -105,6 +106,7 @@ class TemplateWriter:
         }
         self.jump = float((settings.get("checks") or {}).get("yoy_change_percent", JUMP_PERCENT_DEFAULT))
         self.by_numerator: dict[str, Indicator] = {i.numerator: i for i in catalogue.indicators}
+        self._formula_cache: dict[tuple, str] = {}
 
     # --- public ---
     def render(self, unit: Unit, previous: dict[str, float] | None = None) -> bytes:
@@ -161,7 +163,7 @@ class TemplateWriter:
             "text": wb.add_format({**base, "text_wrap": True}),
             "heading": wb.add_format({**base, "bold": True, "font_color": "#1F4E79"}),
             "header": f(bold=True, align="center", valign="vcenter", bg_color="#D9E1F2"),
-            "group": f(bold=True, bg_color="#EDEDED"),
+            "group": f(bold=True, bg_color="#EDEDED", text_wrap=False),
             "subgroup": f(bold=True, italic=True),
             "cell": f(),
             "code": f(font_color="#7F7F7F", font_size=9),
@@ -175,6 +177,13 @@ class TemplateWriter:
             "warn": wb.add_format({"bg_color": "#F8CBAD"}),
             "total": f(bold=True, num_format="#,##0.##", align="right"),
         }
+
+    @staticmethod
+    def _plain_formulas(ws) -> None:
+        """Our formulas use only Excel 2007 functions, so XlsxWriter's rewriting of
+        dynamic-array and future functions (some 30 regular expressions per formula, half of
+        the time spent on a workbook) has nothing to do: skip it for this sheet."""
+        ws._prepare_formula = lambda formula, expand_future_functions=False: formula.lstrip("=")
 
     def _protect(self, ws) -> None:
         ws.protect(self.settings.get("template_password") or "", {
@@ -229,7 +238,14 @@ class TemplateWriter:
 
     def _check_formula(self, f: Field, cell: str, prev_cell: str | None, rules: list[Rule]) -> str:
         """Messages for what is wrong with the row, or "" when all is well. Excel's AND does
-        not short-circuit, so every test sits inside an IF that first guards its operands."""
+        not short-circuit, so every test sits inside an IF that first guards its operands.
+        Units of one type share their layout, so each formula is built once."""
+        key = (f.code, cell, prev_cell, tuple(r.code for r in rules if r.fields[0] == f.code))
+        if key not in self._formula_cache:
+            self._formula_cache[key] = self._build_check_formula(f, cell, prev_cell, rules)
+        return self._formula_cache[key]
+
+    def _build_check_formula(self, f: Field, cell: str, prev_cell: str | None, rules: list[Rule]) -> str:
         c = self.w["checks"]
         num = f"ISNUMBER({cell})"
         parts = []
@@ -254,6 +270,7 @@ class TemplateWriter:
 
     def _data_sheet(self, wb, fmt, unit, name, fields, rules, prev) -> None:
         ws = wb.add_worksheet(name)
+        self._plain_formulas(ws)
         lay = LAYOUT["data"]
         for col, width in enumerate((5, 16, 58, 10, 11, 13, 10, 10, 10, 36, 28)):
             ws.set_column(col, col, width)
@@ -262,12 +279,22 @@ class TemplateWriter:
         first = row
         n = 0
         for title, subtitle, group in self._groups(fields):
+            # Headers are not merged cells: the goal title runs across the empty cells beside
+            # it, the indicator names wrap in the wide "Nội dung" column. (Merged cells make
+            # every later openpyxl load of the file, e.g. for feedback, several times slower.)
             if title:
-                ws.merge_range(row, 0, row, 10, title, fmt["group"])
+                ws.write_string(row, 0, title, fmt["group"])
+                for col in range(1, 11):
+                    ws.write_blank(row, col, None, fmt["group"])
                 row += 1
             if subtitle:
-                ws.set_row(row, 16 * (1 + len(subtitle) // 150))
-                ws.merge_range(row, 0, row, 10, subtitle, fmt["subgroup"])
+                number, _, names = subtitle.partition(": ")
+                ws.set_row(row, 15.75 * (1 + len(subtitle) // 80))
+                ws.write_string(row, 0, number.replace("Chỉ tiêu ", "CT"), fmt["subgroup"])
+                ws.write_blank(row, 1, None, fmt["subgroup"])
+                ws.write_string(row, 2, subtitle, fmt["subgroup"])
+                for col in range(3, 11):
+                    ws.write_blank(row, col, None, fmt["subgroup"])
                 row += 1
             for f in group:
                 n += 1
@@ -335,6 +362,7 @@ class TemplateWriter:
 
     def _budget_sheet(self, wb, fmt, unit, name, fields, rules, prev) -> None:
         ws = wb.add_worksheet(name)
+        self._plain_formulas(ws)
         lay = LAYOUT["budget"]
         for col, width in enumerate((5, 16, 58, 11, 12, 13, 30, 30)):
             ws.set_column(col, col, width)
@@ -343,7 +371,6 @@ class TemplateWriter:
         row = HEADER_ROW + 1
         for n, f in enumerate(fields, start=1):
             cell = xlsxwriter.utility.xl_rowcol_to_cell(row, lay["input"])
-            prev_cell = xlsxwriter.utility.xl_rowcol_to_cell(row, lay["prev"])
             ws.write_number(row, 0, n, fmt["center"])
             ws.write_string(row, lay["code"], f.code, fmt["code"])
             ws.write_string(row, 2, f.label, fmt["cell"])
@@ -483,7 +510,8 @@ def generate(ws, year: int, unit_codes: list[str] | None = None, previous: dict 
     out = ws.output(year) / "bieu_mau"
     out.mkdir(parents=True, exist_ok=True)
     wording = load_wording(ws.template("xlsx/workbook.yaml"))
-    previous = previous or {}
+    if previous is None:
+        previous = last_year_values(ws, year)
     jobs = [(u, previous.get(u.code, {}), str(out / file_name(year, u))) for u in units]
     result = GenerateResult(year)
     workers = workers or (min(os.cpu_count() or 1, 4) if len(jobs) >= PARALLEL_THRESHOLD else 1)
@@ -501,8 +529,22 @@ def generate(ws, year: int, unit_codes: list[str] | None = None, previous: dict 
                 progress(1)
     for u, _, path in jobs:
         result.files.append({"unit": u.code, "name": u.name, "path": Path(path)})
-    result.distribution_list = write_distribution_list(ws, year, units, out)
+    # The list always covers every unit of the year: re-making one unit's workbook must not
+    # shrink the list the officer sends from to that one unit.
+    result.distribution_list = write_distribution_list(ws, year, ws.roster.for_year(year), out)
     return result
+
+
+def last_year_values(ws, year: int) -> dict[str, dict]:
+    """Last year's accepted values from the store (re-keyed across roster changes), shown
+    beside this year's input cells; empty before the first collect."""
+    from pipeline.history import previous_values
+    from pipeline.store import Store
+
+    if not ws.db_path.exists():
+        return {}
+    with Store(ws.db_path) as store:
+        return previous_values(store, ws.catalogue, ws.roster, year)
 
 
 def write_distribution_list(ws, year: int, units: list[Unit], folder: Path) -> Path:
