@@ -7,10 +7,13 @@ one on purpose."""
 
 from __future__ import annotations
 
+import io
 import random
+import re
 import shutil
+import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -69,7 +72,8 @@ class DemoResult:
 
 def fill_workbook(template: Path, dest: Path, values: dict, saved_at: datetime | None = None) -> Path:
     """Type values into the named cells of a template and save, as a unit's Excel would.
-    Strings are stored as typed text, never as formulas."""
+    Strings are stored as typed text, never as formulas. A name missing from the workbook
+    raises KeyError, so nothing is silently left unfilled."""
     wb = openpyxl.load_workbook(template)
     for name, value in values.items():
         (sheet, ref), = wb.defined_names[name].destinations
@@ -77,11 +81,26 @@ def fill_workbook(template: Path, dest: Path, values: dict, saved_at: datetime |
         cell.value = value
         if isinstance(value, str):
             cell.data_type = "s"
-    if saved_at is not None:
-        wb.properties.modified = saved_at
     dest.parent.mkdir(parents=True, exist_ok=True)
     wb.save(dest)
+    if saved_at is not None:
+        set_saved_time(dest, saved_at)
     return dest
+
+
+def set_saved_time(path: Path, when: datetime) -> None:
+    """Record `when` as the workbook's save time (docProps/core.xml), as Excel writes it;
+    openpyxl stamps its own clock on save."""
+    stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(path) as zf:
+        members = [(i, zf.read(i)) for i in zf.infolist()]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info, data in members:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]+", lambda m: m.group(1) + stamp, data)
+            out.writestr(info, data)
+    path.write_bytes(buf.getvalue())
 
 
 class Town:

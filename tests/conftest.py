@@ -8,9 +8,9 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-import openpyxl
 import pytest
 
+from pipeline.demo import fill_workbook
 from pipeline.template import generate
 from pipeline.workspace import Workspace, init_workspace
 
@@ -34,19 +34,8 @@ COMMUNE_VALUES = dict(
 
 
 def fill(template: Path, dest: Path, values: dict, saved_at: datetime | None = None) -> Path:
-    """Type values into the template's named cells and save, as a unit's Excel would.
-    A name missing from the workbook raises KeyError, so a test cannot silently fill nothing."""
-    wb = openpyxl.load_workbook(template)
-    for name, value in values.items():
-        (sheet, ref), = wb.defined_names[name].destinations
-        wb[sheet][ref].value = value
-        if isinstance(value, str):
-            wb[sheet][ref].data_type = "s"  # typed as text, even "=...": never a formula
-    if saved_at is not None:
-        wb.properties.modified = saved_at
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(dest)
-    return dest
+    """Type values into the template's named cells and save, as a unit's Excel would."""
+    return fill_workbook(template, dest, values, saved_at)
 
 
 def set_received(path: Path, when: datetime) -> None:

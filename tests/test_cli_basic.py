@@ -40,7 +40,7 @@ def test_every_command_has_help_with_an_example(name):
 def test_unknown_unit_is_one_vietnamese_line(tmp_path):
     res = invoke("generate", "--year", "2024", "--unit", "NOPE", "--json", "-w", str(tmp_path))
     assert res.exit_code == 1
-    assert res.output == "Error: Không có đơn vị mã NOPE trong danh sách đơn vị năm 2024.\n"
+    assert res.output == "Lỗi: Không có đơn vị mã NOPE trong danh sách đơn vị năm 2024.\n"
     assert not (tmp_path / "output").exists()  # nothing half-made
 
 
@@ -48,8 +48,8 @@ def test_error_without_json_has_no_traceback(tmp_path):
     res = invoke("generate", "--year", "2024", "--unit", "15700", "--unit", "NOPE", "-w", str(tmp_path))
     assert res.exit_code == 1
     assert "Traceback" not in res.output
-    errors = [line for line in res.output.splitlines() if line.startswith("Error:")]
-    assert errors == ["Error: Không có đơn vị mã NOPE trong danh sách đơn vị năm 2024."]
+    errors = [line for line in res.output.splitlines() if line.startswith("Lỗi:")]
+    assert errors == ["Lỗi: Không có đơn vị mã NOPE trong danh sách đơn vị năm 2024."]
     assert res.output.endswith(errors[0] + "\n")
 
 
@@ -58,7 +58,7 @@ def test_broken_catalogue_is_reported_in_one_line(tmp_path):
     (tmp_path / "catalogue.yaml").write_text("fields: [\n", encoding="utf-8")
     res = invoke("catalogue", "-w", str(tmp_path))
     assert res.exit_code == 1 and "Traceback" not in res.output
-    assert res.output == ("Error: Danh mục chỉ tiêu catalogue.yaml: sai cú pháp YAML (dòng 2); kiểm tra thụt lề "
+    assert res.output == ("Lỗi: Danh mục chỉ tiêu catalogue.yaml: sai cú pháp YAML (dòng 2); kiểm tra thụt lề "
                           "và dấu nháy.\n")
 
 
@@ -67,7 +67,7 @@ def test_catalogue_not_in_utf8_is_reported(tmp_path):
     (tmp_path / "catalogue.yaml").write_bytes(b"programme: Ch\xfa\xf4ng tr\xecnh\n")
     res = invoke("catalogue", "--json", "-w", str(tmp_path))
     assert res.exit_code == 1 and "Traceback" not in res.output
-    assert res.output == ("Error: Danh mục chỉ tiêu catalogue.yaml: tệp không lưu theo bảng mã UTF-8; hãy lưu lại "
+    assert res.output == ("Lỗi: Danh mục chỉ tiêu catalogue.yaml: tệp không lưu theo bảng mã UTF-8; hãy lưu lại "
                           "với bảng mã UTF-8.\n")
 
 
@@ -79,7 +79,7 @@ def test_unquoted_comma_in_the_catalogue_is_reported(tmp_path):
     (tmp_path / "catalogue.yaml").write_text(text, encoding="utf-8")
     res = invoke("generate", "--year", "2024", "--json", "-w", str(tmp_path))
     assert res.exit_code == 1
-    assert res.output.startswith("Error: Số liệu ct04_measured: mục «đo» không có giá trị;")
+    assert res.output.startswith("Lỗi: Số liệu ct04_measured: mục «đo» không có giá trị;")
     assert len(res.output.splitlines()) == 1
 
 
@@ -87,7 +87,7 @@ def test_bad_deadline_setting_is_reported(tmp_path):
     (tmp_path / "settings.yaml").write_text('deadline: "20/11"\n', encoding="utf-8")
     res = invoke("status", "--year", "2024", "-w", str(tmp_path))
     assert res.exit_code == 1
-    assert res.output == ("Error: Hạn nộp «20/11» trong settings.yaml phải có dạng tháng-ngày, ví dụ 11-20.\n")
+    assert res.output == ("Lỗi: Hạn nộp «20/11» trong settings.yaml phải có dạng tháng-ngày, ví dụ 11-20.\n")
 
 
 def test_units_json(tmp_path):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import io
 import json
 import multiprocessing
 import os
@@ -16,7 +15,7 @@ import re
 import subprocess
 import sys
 import zipfile
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import openpyxl
@@ -26,6 +25,7 @@ from click.testing import CliRunner
 import pipeline.collect as collect_mod
 from conftest import COMMUNE_VALUES, YEAR, fill, inbox_copy, set_received
 from pipeline.cli import cli
+from pipeline.demo import set_saved_time
 from pipeline.collect import collect
 from pipeline.feedback import FEEDBACK_SHEET, feedback_name
 from pipeline.store import Store
@@ -64,19 +64,7 @@ def submit(ws, templates, tmp_path, unit: str, values: dict, name: str, saved_at
 
 
 def saved_time(path: Path, when: datetime) -> None:
-    """Set the save time recorded in the workbook (docProps/core.xml), as Excel writes it.
-    openpyxl stamps its own clock on save, whatever `properties.modified` says."""
-    stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    with zipfile.ZipFile(path) as zf:
-        members = [(i, zf.read(i)) for i in zf.infolist()]
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
-        for info, data in members:
-            if info.filename == "docProps/core.xml":
-                data, n = re.subn(rb"(<dcterms:modified[^>]*>)[^<]+", lambda m: m.group(1) + stamp, data)
-                assert n == 1
-            out.writestr(info, data)
-    path.write_bytes(buf.getvalue())
+    set_saved_time(path, when)
 
 
 def run(ws) -> dict[str, dict]:
