@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from contextlib import contextmanager
 from datetime import date
@@ -13,9 +14,60 @@ from pathlib import Path
 import click
 
 from pipeline.errors import TreemError
+from pipeline.text import vn_number
 from pipeline.workspace import Workspace, init_workspace
 
+HEADINGS = {"Options": "Tùy chọn", "Commands": "Các lệnh", "Arguments": "Tham số"}
+
+
+class VietnameseHelp(click.HelpFormatter):
+    """click's help chrome in Vietnamese: the officer reads --help too."""
+
+    def write_usage(self, prog, args="", prefix=None):
+        super().write_usage(prog, args.replace("[OPTIONS]", "[TÙY CHỌN]").replace("COMMAND", "LỆNH")
+                            .replace("[ARGS]...", "[THAM SỐ]..."), prefix="Cách dùng: ")
+
+    def write_heading(self, heading):
+        super().write_heading(HEADINGS.get(heading, heading))
+
+
+click.Context.formatter_class = VietnameseHelp
+
+
+class HelpInVietnamese:
+    def get_help_option(self, ctx):
+        opt = super().get_help_option(ctx)
+        if opt is not None:
+            opt.help = "Xem hướng dẫn này."
+        return opt
+
+
+class Command(HelpInVietnamese, click.Command):
+    pass
+
+
+class Group(HelpInVietnamese, click.Group):
+    command_class = Command
+
+
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+# click's own messages for a mistyped command line, said in Vietnamese.
+USAGE_ERRORS = [
+    (r"No such option:? '?([^'\s.]+)'?\.?(?: Did you mean '?([^'?]+)'?\?)?", lambda m: f"Không có tùy chọn {m[1]}"
+     + (f" (có phải {m[2]}?)" if m[2] else "")),
+    (r"No such command '([^']+)'\.", lambda m: f"Không có lệnh «{m[1]}»"),
+    (r"Missing argument '([^']+)'\.", lambda m: f"Thiếu tham số {m[1]}"),
+    (r"Option '([^']+)' requires an argument\.", lambda m: f"Tùy chọn {m[1]} cần một giá trị"),
+    (r"Invalid value for '([^']+)'(?: / '[^']+')*: (.*)", lambda m: f"Giá trị của {m[1]} không hợp lệ: "
+     + re.sub(r"'(.*)' is not a valid (integer|date)\.?", r"«\1» không đúng dạng", m[2])),
+]
+
+
+class Failure(click.ClickException):
+    """A clear reason, printed in Vietnamese as "Lỗi: …" (click would say "Error:")."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"Lỗi: {self.format_message()}", file=file or sys.stderr)
 
 
 def _this_year() -> int:
@@ -26,21 +78,28 @@ def workspace_options(f):
     """--workspace and --json, shared by every command."""
 
     @click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path),
-                  default=".", show_default=True, help="Thư mục làm việc (chứa input/, output/, treem.sqlite).")
+                  default=".", metavar="THƯ_MỤC",
+                  help="Thư mục làm việc (chứa input/, output/, treem.sqlite); mặc định: thư mục hiện tại.")
     @click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON (cho máy đọc) ra stdout.")
     @functools.wraps(f)
     def wrapper(*args, workspace, as_json, **kwargs):
         try:
             return f(*args, ws=Workspace(workspace), as_json=as_json, **kwargs)
         except TreemError as e:
-            raise click.ClickException(str(e)) from e
+            raise Failure(str(e)) from e
 
     return wrapper
 
 
+def _check_year(ctx, param, value):
+    if value is not None and not 2021 <= value <= 2100:
+        raise click.BadParameter(f"năm {value} nằm ngoài giai đoạn của Chương trình (2021-2030) và các năm sau.")
+    return value
+
+
 def year_option(f):
-    return click.option("--year", "-y", type=click.IntRange(2021, 2100), default=_this_year, show_default="năm nay",
-                        help="Năm báo cáo.")(f)
+    return click.option("--year", "-y", type=int, default=_this_year, metavar="NĂM", callback=_check_year,
+                        help="Năm báo cáo; mặc định: năm nay.")(f)
 
 
 def emit(data: dict) -> None:
@@ -57,8 +116,8 @@ def progress(label: str, total: int, quiet: bool):
         yield bar.update
 
 
-@click.group(context_settings=CONTEXT)
-@click.version_option(package_name="treem", message="treem %(version)s")
+@click.group(context_settings=CONTEXT, cls=Group)
+@click.version_option(package_name="treem", message="treem %(version)s", help="Xem phiên bản.")
 def cli():
     """treem: tạo biểu mẫu, thu nhận, kiểm tra, tổng hợp và viết báo cáo Chương trình hành
     động vì trẻ em.
@@ -76,7 +135,7 @@ def cli():
 
 
 @cli.command("init", context_settings=CONTEXT)
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), metavar="THƯ_MỤC")
 @click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
 def init_cmd(directory: Path, as_json: bool):
     """Tạo thư mục làm việc với bản sao danh mục chỉ tiêu, danh sách đơn vị, thông số và mẫu
@@ -89,7 +148,7 @@ def init_cmd(directory: Path, as_json: bool):
     try:
         ws, written = init_workspace(directory)
     except (OSError, TreemError) as e:
-        raise click.ClickException(f"Không tạo được thư mục làm việc {directory}: {e}") from e
+        raise Failure(f"Không tạo được thư mục làm việc {directory}: {e}") from e
     if as_json:
         emit({"workspace": str(ws.root), "written": [str(p) for p in written]})
         return
@@ -121,8 +180,6 @@ def catalogue_cmd(ws: Workspace, as_json: bool):
 
 
 def _target_text(t) -> str:
-    from pipeline.template import vn_number
-
     if t is None:
         return "-"
     if isinstance(t, dict):
@@ -152,7 +209,8 @@ def units_cmd(ws: Workspace, as_json: bool, year: int):
 
 @cli.command("generate", context_settings=CONTEXT)
 @year_option
-@click.option("--unit", "-u", "units", multiple=True, help="Chỉ tạo cho đơn vị có mã này (lặp lại được).")
+@click.option("--unit", "-u", "units", multiple=True, metavar="MÃ",
+              help="Chỉ tạo cho đơn vị có mã này (lặp lại được).")
 @workspace_options
 def generate_cmd(ws: Workspace, as_json: bool, year: int, units: tuple[str, ...]):
     """Tạo biểu mẫu Excel cho từng đơn vị và danh sách gửi (output/NĂM/bieu_mau/).
@@ -254,7 +312,7 @@ def status_cmd(ws: Workspace, as_json: bool, year: int):
     when = f"còn {left} ngày" if left > 0 else ("hôm nay là hạn cuối" if left == 0 else f"đã quá hạn {-left} ngày")
     click.echo(f"Năm {year} - hạn nộp {date.fromisoformat(st['deadline']):%d/%m/%Y} ({when}).")
     click.echo(f"Phải nộp {st['expected']}, đã nhận {st['received']}, hợp lệ {st['valid']} "
-               f"({st['reporting_rate']}%), có lỗi {st['with_errors']}, đúng hạn {st['on_time']}, muộn {st['late']}, "
+               f"({vn_number(st['reporting_rate'], 1)}%), có lỗi {st['with_errors']}, đúng hạn {st['on_time']}, muộn {st['late']}, "
                f"chưa gửi {len(st['missing'])}.")
     if st["chase"]:
         click.echo("Cần đôn đốc:")
@@ -296,10 +354,11 @@ def run_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool):
 
 
 @cli.command("demo", context_settings=CONTEXT)
-@click.option("--year", "-y", type=click.IntRange(2022, 2100), default=2024, show_default=True,
-              help="Năm báo cáo của bản chạy thử (các năm trước được tạo sẵn làm số liệu lịch sử).")
+@click.option("--year", "-y", type=int, default=2024, metavar="NĂM", callback=_check_year,
+              help="Năm báo cáo của bản chạy thử (các năm trước được tạo sẵn làm số liệu lịch sử); mặc định 2024.")
 @click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path),
-              default="treem-demo", show_default=True, help="Thư mục chạy thử (bị xóa và tạo lại).")
+              default="treem-demo", metavar="THƯ_MỤC",
+              help="Thư mục chạy thử (bị xóa và tạo lại); mặc định: treem-demo.")
 @click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON ra stdout.")
 def demo_cmd(workspace: Path, as_json: bool, year: int):
     """Chạy thử cả chu trình một năm trên số liệu mẫu của huyện Triệu Sơn (khoảng 55.000 trẻ
@@ -318,7 +377,7 @@ def demo_cmd(workspace: Path, as_json: bool, year: int):
     try:
         result = run_demo(workspace, year, progress=say)
     except TreemError as e:
-        raise click.ClickException(str(e)) from e
+        raise Failure(str(e)) from e
     ws = Workspace(result.workspace)
     if as_json:
         emit({"workspace": str(result.workspace), "year": year, "history_years": result.history_years,
@@ -370,8 +429,6 @@ def merge_cmd(ws: Workspace, as_json: bool, year: int):
 
 
 def _print_merge(ws: Workspace, result: dict) -> None:
-    from pipeline.template import vn_number
-
     cov = result["coverage"]
     inds = result["indicators"]
     n_ok = sum(r["status"]["2025"] == "Đạt" for r in inds)
@@ -384,11 +441,57 @@ def _print_merge(ws: Workspace, result: dict) -> None:
         flag = " (chưa đủ đơn vị)" if r["partial"] else ""
         click.echo(f"  CT{r['chi_tieu']:<3}{r['code']:<6} {value:<22} 2025: {r['status']['2025']:<18} "
                    f"2030: {r['status']['2030']}{flag}")
+    by_code = {r["code"]: r for r in inds}
     for d in result["office_differences"]:
-        click.echo(f"  ! {d['name']}: số của {d['unit']} ({vn_number(d['value'], 2)}) lệch với tổng các xã.")
+        r = by_code[d["indicator"]]
+        office = result["unit_names"].get(d["unit"], d["unit"])
+        click.echo(f"  ! CT{r['chi_tieu']} {r['code']}: {office} báo {vn_number(d['value'], 2)} {r['unit']}, tổng các xã "
+                   f"{vn_number(r['value'], 2)} {r['unit']}; đề nghị hai bên đối chiếu.")
     out = result["outputs"]
     click.echo(f"Bảng tổng hợp: {_rel(ws, out['workbook'])}; dữ liệu CSV: {_rel(ws, out['csv'])}")
     click.echo(f"Việc tiếp theo: treem report --year {result['year']}")
+
+
+def _report_date(ctx, param, value):
+    """--date as YYYY-MM-DD (or DD/MM/YYYY, as typed in Vietnam)."""
+    from datetime import datetime
+
+    if value is None:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise click.BadParameter(f"ngày «{value}» không đúng dạng; ghi YYYY-MM-DD, ví dụ 2024-11-25.")
+
+
+@cli.command("report", context_settings=CONTEXT)
+@year_option
+@click.option("--pdf", is_flag=True, help="Xuất thêm bản PDF qua LibreOffice (báo lỗi nếu chưa cài).")
+@click.option("--date", "report_date", callback=_report_date, metavar="YYYY-MM-DD",
+              help="Ngày ghi trên báo cáo; bỏ trống để để dấu chấm, ghi tay khi ký.")
+@workspace_options
+def report_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, report_date):
+    """Viết báo cáo kết quả thực hiện Chương trình hành động vì trẻ em của năm gửi tỉnh
+    (Word, thể thức Nghị định 30/2020/NĐ-CP) từ số liệu đã tổng hợp: output/NĂM/bao_cao_NĂM.docx,
+    kèm phụ lục chỉ tiêu, số liệu từng xã, tình hình báo cáo và biểu đồ. Chạy treem merge trước.
+
+    \b
+    Ví dụ:
+      treem report --year 2024
+      treem report --year 2024 --date 2024-11-25 --pdf
+      treem report --year 2025 --json
+    """
+    from pipeline.report import report
+
+    written = report(ws, year, pdf=pdf, date=report_date)
+    if as_json:
+        emit(written)
+        return
+    _print_report(ws, written)
+    if written.get("charts"):
+        click.echo(f"Biểu đồ (ảnh PNG, dùng lại được): {_rel(ws, Path(written['charts'][0]).parent)}/")
 
 
 def _rel(ws: Workspace, p) -> str:
@@ -399,7 +502,25 @@ def _rel(ws: Workspace, p) -> str:
 
 
 def main():
-    cli(prog_name="treem")
+    try:
+        cli(prog_name="treem", standalone_mode=False)
+    except click.UsageError as e:
+        message = e.format_message()
+        for pattern, say in USAGE_ERRORS:
+            m = re.match(pattern, message)
+            if m:
+                message = say(m)
+                break
+        where = f"treem {e.ctx.command_path.split(' ', 1)[1]} --help" if e.ctx and " " in e.ctx.command_path \
+            else "treem --help"
+        click.echo(f"Lỗi: {message.rstrip('.')}. Xem: {where}", err=True)
+        sys.exit(2)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.Abort:
+        click.echo("Đã dừng.", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

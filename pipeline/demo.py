@@ -26,7 +26,7 @@ from pipeline.workspace import Workspace, init_workspace
 MARKER = ".treem-demo"
 # Share of the population (about 26% are children under 16).
 AGE_SHARES = {"children_total": 0.262, "children_u1": 0.0142, "children_u5": 0.072, "children_0_8": 0.131,
-              "children_age5": 0.0146, "children_7plus": 0.13, "children_11plus": 0.072, "minors_5_17": 0.205,
+              "children_age5": 0.0146, "children_7plus": 0.13, "children_11plus": 0.068, "minors_5_17": 0.205,
               "live_births": 0.0145}
 # (numerator, denominator, rate in 2021, change per year, spread between communes)
 RATES = {
@@ -45,18 +45,55 @@ RATES = {
     "ct23_aware": ("children_total", 0.8, 0.012, 0.04),
     "ct24_participating": ("children_11plus", 0.36, 0.012, 0.05),
 }
-NARRATIVES = {
-    "narr_direction": "Tham mưu UBND huyện ban hành kế hoạch thực hiện Chương trình năm {year}; hướng dẫn các xã, "
-                      "thị trấn lồng ghép chỉ tiêu về trẻ em vào kế hoạch phát triển kinh tế - xã hội.",
-    "narr_communication": "Tổ chức {n} buổi truyền thông về quyền trẻ em, phòng, chống xâm hại và tai nạn thương tích "
-                          "trẻ em nhân Tháng hành động vì trẻ em, thu hút khoảng {m} lượt người tham gia.",
-    "narr_results": "Các chỉ tiêu được giao cơ bản đạt kế hoạch năm; một số chỉ tiêu còn thấp so với mục tiêu 2025.",
-    "narr_limitations": "Nguồn lực cho công tác trẻ em còn hạn chế; đội ngũ cộng tác viên ở thôn, tổ dân phố thường "
-                        "xuyên thay đổi; số liệu một số xã gửi chậm.",
-    "narr_next_year": "Tiếp tục truyền thông, nâng cao năng lực cho người làm công tác trẻ em cấp xã; duy trì các mô "
-                      "hình bảo vệ trẻ em dựa vào cộng đồng.",
-    "narr_recommendations": "Đề nghị tỉnh bố trí kinh phí tập huấn cho cộng tác viên bảo vệ trẻ em ở thôn, tổ dân phố.",
+# Each office's own field of work: (what it leads, what it campaigns on, a shortfall, a request).
+OFFICE_WORK = {
+    "P-LDTBXH": ("bảo vệ trẻ em, trẻ em có hoàn cảnh đặc biệt và quyền tham gia của trẻ em",
+                 "phòng, chống xâm hại và tai nạn thương tích trẻ em", "đội ngũ cộng tác viên bảo vệ trẻ em ở thôn, tổ "
+                 "dân phố thường xuyên thay đổi, chưa được tập huấn đầy đủ", "bố trí kinh phí tập huấn cho cộng tác viên "
+                 "bảo vệ trẻ em cấp thôn"),
+    "P-TP": ("đăng ký khai sinh và trợ giúp pháp lý cho trẻ em", "phổ biến pháp luật về trẻ em và hôn nhân gia đình",
+             "một số trường hợp đăng ký khai sinh quá hạn do cha mẹ đi làm ăn xa", "kết nối dữ liệu hộ tịch với cơ sở "
+             "dữ liệu dân cư để rà soát trẻ chưa đăng ký khai sinh"),
+    "CA-H": ("phòng ngừa, đấu tranh với tội phạm xâm hại trẻ em", "an toàn cho trẻ em trên môi trường mạng",
+             "một số vụ xâm hại phát hiện muộn do gia đình ngại trình báo", "tăng cường phối hợp liên ngành trong xử lý "
+             "tin báo về xâm hại trẻ em"),
+    "P-GDDT": ("giáo dục, vệ sinh trường học và hỗ trợ tâm lý học đường", "kỹ năng sống và phòng, chống bạo lực học "
+               "đường", "cơ sở vật chất cho học sinh khuyết tật ở một số trường còn thiếu", "đầu tư công trình vệ sinh "
+               "và lối đi cho học sinh khuyết tật ở các trường còn thiếu"),
+    "P-YT": ("chăm sóc sức khỏe, dinh dưỡng và tiêm chủng cho trẻ em", "dinh dưỡng hợp lý và tiêm chủng đầy đủ",
+             "tỷ lệ suy dinh dưỡng thể thấp còi còn cao ở các xã phía tây", "bổ sung vi chất dinh dưỡng cho trẻ dưới 5 "
+             "tuổi ở các xã khó khăn"),
+    "P-VHTT": ("văn hóa, vui chơi cho trẻ em và phòng, chống tảo hôn", "xây dựng gia đình văn hóa, không tảo hôn",
+               "một số thôn chưa có điểm vui chơi dành riêng cho trẻ em", "hỗ trợ các xã xây dựng điểm vui chơi cho trẻ "
+               "em tại nhà văn hóa thôn"),
+    "P-TCKH": ("bố trí và quyết toán kinh phí thực hiện Chương trình", "quản lý, sử dụng kinh phí đúng mục đích",
+               "kinh phí sự nghiệp dành cho công tác trẻ em còn thấp so với nhu cầu", "ưu tiên kinh phí cho các mô hình "
+               "bảo vệ trẻ em dựa vào cộng đồng"),
+    "MTTQ": ("giám sát việc thực hiện quyền trẻ em", "phong trào «Toàn dân bảo vệ, chăm sóc và giáo dục trẻ em»",
+             "việc vận động nguồn lực xã hội cho trẻ em chưa đồng đều giữa các xã", "biểu dương các tập thể, cá nhân "
+             "tiêu biểu trong công tác trẻ em"),
+    "HDTN": ("hoạt động thiếu nhi và diễn đàn trẻ em", "quyền và bổn phận của trẻ em trong các trường học",
+             "hoạt động hè ở một số xã còn đơn điệu", "tổ chức diễn đàn trẻ em cấp huyện hằng năm"),
+    "HLHPN": ("kiến thức nuôi dạy con cho phụ nữ, bà mẹ", "nuôi con khỏe, dạy con ngoan và phòng, chống bạo lực gia "
+              "đình", "một bộ phận phụ nữ đi làm ăn xa, trẻ ở với ông bà", "nhân rộng mô hình «Mẹ đỡ đầu» cho trẻ mồ côi"),
+    "HBTNTT": ("hỗ trợ trẻ em khuyết tật, trẻ mồ côi", "vận động hỗ trợ trẻ em có hoàn cảnh đặc biệt",
+               "nguồn vận động hỗ trợ trẻ khuyết tật chưa ổn định", "hỗ trợ phục hồi chức năng tại cộng đồng cho trẻ "
+               "khuyết tật"),
 }
+
+
+def narratives(code: str, year: int, rng: random.Random) -> dict[str, str]:
+    lead, campaign, shortfall, request = OFFICE_WORK[code]
+    return {
+        "narr_direction": f"Tham mưu ban hành văn bản chỉ đạo về {lead} năm {year}; hướng dẫn, kiểm tra các xã, thị "
+                          "trấn thực hiện.",
+        "narr_communication": f"Tổ chức {rng.randint(4, 18)} hoạt động truyền thông về {campaign}, thu hút khoảng "
+                              f"{rng.randint(6, 30) * 100} lượt người tham gia.",
+        "narr_results": f"Các nhiệm vụ về {lead} cơ bản hoàn thành kế hoạch năm {year}.",
+        "narr_limitations": f"{shortfall[0].upper()}{shortfall[1:]}.",
+        "narr_next_year": f"Tiếp tục đẩy mạnh truyền thông về {campaign}; nâng cao chất lượng {lead}.",
+        "narr_recommendations": f"Đề nghị UBND tỉnh, các sở, ngành {request}.",
+    }
 
 
 @dataclass
@@ -179,8 +216,8 @@ def office_values(ws: Workspace, unit: Unit, towns: list[Town], year: int, drift
     for f in fields:
         if f.section == "data" and f.code in totals:
             v[f.code] = round(totals[f.code] * (1 + drift if f.code in numerators else 1))
-        elif f.section == "narrative":
-            v[f.code] = NARRATIVES[f.code].format(year=year, n=rng.randint(6, 20), m=rng.randint(8, 30) * 100)
+        elif f.section == "narrative" and unit.code in OFFICE_WORK:
+            v[f.code] = narratives(unit.code, year, rng)[f.code]
     base = 80 + sum(map(ord, unit.code)) % 150
     v["budget_ns_dia_phuong_planned"] = round(base * (1 + 0.05 * (year - 2021)))
     v["budget_ns_dia_phuong_spent"] = round(v["budget_ns_dia_phuong_planned"] * rng.uniform(0.85, 1.0), 1)
@@ -296,7 +333,7 @@ def _fill_with_mishaps(ws: Workspace, year: int, files: dict, towns: dict) -> li
         if code in towns:
             values = towns[code].values(year)
         else:
-            values = office_values(ws, unit, list(towns.values()), year, drift=0.08 if code == "P-YT" else 0.0)
+            values = office_values(ws, unit, list(towns.values()), year, drift=-0.06 if code == "P-YT" else 0.0)
         values = _only(ws, unit, values)
         day = 13 + n % 7
         name = template.name
@@ -324,7 +361,8 @@ def _fill_with_mishaps(ws: Workspace, year: int, files: dict, towns: dict) -> li
             except office.OfficeError:
                 pass
         _put(ws, year, out, name, when)
-    pdf = ws.inbox(year) / "cong-van-scan.pdf"
-    pdf.write_bytes(b"%PDF-1.4\n% scanned letter\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n")
+    scan = tmp / "cong-van-scan.pdf"
+    scan.write_bytes(b"%PDF-1.4\n% scanned letter\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n")
+    _put(ws, year, scan, "cong-van-scan.pdf", _received(year, 19))
     shutil.rmtree(tmp, ignore_errors=True)
     return said

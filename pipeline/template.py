@@ -22,7 +22,7 @@ from pipeline.catalogue import Catalogue, Field, Indicator, Rule
 from pipeline.fsutil import atomic_write, read_yaml
 from pipeline.roster import Unit
 from pipeline.settings import Settings
-from pipeline.text import slugify
+from pipeline.text import slugify, vn_number  # noqa: F401 (vn_number is used here and re-exported)
 
 FORM_ID = "treem-ctxhtre"
 META_SHEET = "_meta"
@@ -53,18 +53,6 @@ def file_name(year: int, unit: Unit) -> str:
 
 def load_wording(path: Path) -> dict:
     return read_yaml(path)
-
-
-def vn_number(x: float | None, decimals: int | None = None) -> str:
-    """1234567.5 -> '1.234.567,5' (Vietnamese grouping and decimal comma)."""
-    if x is None:
-        return ""
-    if decimals is None:
-        decimals = 0 if float(x).is_integer() else 2
-    s = f"{x:,.{decimals}f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
-    if "," in s:
-        s = s.rstrip("0").rstrip(",")
-    return s
 
 
 def _q(text: str) -> str:

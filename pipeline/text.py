@@ -440,3 +440,17 @@ def fix_text(s: str) -> tuple[str, str | None]:
     if encoding is not None:
         s = convert_legacy(s, encoding)
     return nfc(s), encoding
+
+
+# --------------------------------------------------------------------------- writing numbers
+
+def vn_number(x: float | None, decimals: int | None = None) -> str:
+    """1234567.5 -> '1.234.567,5' (Vietnamese grouping and decimal comma)."""
+    if x is None:
+        return ""
+    if decimals is None:
+        decimals = 0 if float(x).is_integer() else 2
+    s = f"{x:,.{decimals}f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
+    if "," in s:
+        s = s.rstrip("0").rstrip(",")
+    return s
