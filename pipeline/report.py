@@ -33,6 +33,7 @@ TYPE_PLACES = {"xa": "khu vực nông thôn (xã)", "thi_tran": "khu vực thàn
 TYPE_SHORT = {"xa": "xã", "thi_tran": "thị trấn"}
 # Indicators drawn in the trend chart; settings.yaml may list others under report.trend_indicators.
 TREND_INDICATORS = ("ct02", "ct03b", "ct04b", "ct05a", "ct14", "ct18")
+UNIT_TABLE_LIMIT = 300
 PROBLEM_LIMIT = 60
 MIN_YEAR_TWIPS = 850  # 1,5 cm: "95,67*" on one line
 NAMES_LIMIT = 12
@@ -693,6 +694,12 @@ def _unit_table(result: dict, rows: list[dict], year: int, cw: str) -> tuple[lis
         else:
             district[r["code"]] = _unit_cell(r.get("value"), r.get("kind"), label)
     note = f"Chưa có số liệu hợp lệ của {len(silent)} {cw}: {_names(silent)}." if silent else ""
+    if len(out) > UNIT_TABLE_LIMIT:
+        # A province or national roster: the Word appendix shows the first units only; the
+        # consolidated workbook has them all.
+        note = (note + " " if note else "") + (f"Bảng nêu {UNIT_TABLE_LIMIT}/{len(out)} đơn vị; số liệu của tất cả "
+                                              f"các đơn vị trong tệp tong_hop_{year}.xlsx.")
+        out = out[:UNIT_TABLE_LIMIT]
     return out, district, note
 
 
@@ -901,6 +908,10 @@ def data_quality(ws, store, year: int) -> dict:
             problems.append({"unit": r["name"], "cell": where, "severity": SEVERITY_LABELS.get(i["severity"], ""),
                              "message": i["message"], "_error": i["severity"] == "error"})
     problems.sort(key=lambda p: not p["_error"])
+    if len(units) > UNIT_TABLE_LIMIT:
+        # At province or national scale, list the units that need attention first.
+        order = {STATUS_LABELS["missing"]: 0, STATUS_LABELS["rejected"]: 1}
+        units = sorted(units, key=lambda u: order.get(u["status"], 2))[:UNIT_TABLE_LIMIT]
     total = len(problems)
     problems = [{k: v for k, v in p.items() if k != "_error"} | {"tt": n}
                 for n, p in enumerate(problems[:PROBLEM_LIMIT], start=1)]
@@ -918,6 +929,9 @@ def data_quality(ws, store, year: int) -> dict:
     footer = f"Danh sách đầy đủ các lỗi, cảnh báo và các tệp đã nhận: tệp {check_file}."
     if total > PROBLEM_LIMIT:
         footer = f"Bảng trên nêu {PROBLEM_LIMIT}/{total} vấn đề (lỗi trước, cảnh báo sau). " + footer
+    if len(rows) > UNIT_TABLE_LIMIT:
+        footer = (f"Bảng đơn vị nêu {UNIT_TABLE_LIMIT}/{len(rows)} đơn vị, các đơn vị chưa gửi hoặc có lỗi trước. "
+                  + footer)
     collected = [s.collected_at for s in store.submissions(year) if s.collected_at]
     return {"summary": summary, "units": units, "problems": problems, "problems_total": total,
             "counts": counts, "footer": footer, "last_collected": max(collected, default="")}

@@ -434,12 +434,12 @@ def legacy_encoding_for_font(font_name: str | None) -> str | None:
     return None
 
 
-def fix_text(s: str) -> tuple[str, str | None]:
+def fix_text(s: str, keep_newlines: bool = False) -> tuple[str, str | None]:
     """(clean NFC text, legacy encoding found or None): legacy text is converted first."""
     encoding = detect_legacy(s)
     if encoding is not None:
         s = convert_legacy(s, encoding)
-    return nfc(s), encoding
+    return nfc(s, keep_newlines=keep_newlines), encoding
 
 
 # --------------------------------------------------------------------------- writing numbers

@@ -71,9 +71,14 @@ class Checked:
         return "accepted_with_warnings" if self.issues else "accepted"
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
 def shown(value) -> str:
-    """A cell value as the unit typed it, cut short: messages quote one cell, never more."""
-    s = nfc(str(value))
+    """A cell value as the unit typed it, cut short: messages quote one cell, never more.
+    Control characters become spaces (a message is one readable line, and Excel cannot
+    store most of them)."""
+    s = _UNPRINTABLE.sub(" ", nfc(str(value)))
     return s if len(s) <= _SHOWN else s[:_SHOWN] + "…"
 
 
@@ -287,7 +292,8 @@ class Validator:
         if f.type == "text":
             if raw is None or raw == "":
                 return None, None, issues
-            text, enc = fix_text(str(raw)) if isinstance(raw, str) else (nfc(str(raw)), None)
+            # Narratives keep their line breaks: the report makes paragraphs of them.
+            text, enc = fix_text(str(raw), keep_newlines=True) if isinstance(raw, str) else (nfc(str(raw)), None)
             if enc:
                 issues.append(ValidationIssue("legacy-encoding", WARNING,
                                               f"{where} gõ bằng bảng mã cũ ({enc.upper()}); đã chuyển sang Unicode, "

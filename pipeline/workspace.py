@@ -18,6 +18,24 @@ from pipeline.settings import Settings, default_settings_path
 
 REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 REPORT_TEMPLATE = "docx/bao_cao.docx"
+WORKBOOK_WORDING = "xlsx/workbook.yaml"
+
+# Lock files this process holds. A forked child (a collect worker) gets a copy of each, and
+# a lock held through that copy would outlive a killed run and block every later one.
+_HELD: set = set()
+
+
+def _drop_inherited_locks() -> None:
+    for fh in list(_HELD):
+        try:
+            fh.close()  # closing the child's copy leaves the parent's lock in place
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 class Workspace:
@@ -82,12 +100,14 @@ class Workspace:
                             f"({_lock_owner(path)}); đợi lệnh đó xong rồi chạy lại «{what}»."
                         ) from None
                     time.sleep(0.2)
+            _HELD.add(fh)
             fh.seek(0)
             fh.truncate()
             fh.write(f"{what} (pid {os.getpid()})")
             fh.flush()
             yield
         finally:
+            _HELD.discard(fh)
             fh.close()
 
 
@@ -119,6 +139,7 @@ def init_workspace(root: Path | str) -> tuple[Workspace, list[Path]]:
         "roster.yaml": default_roster_path(),
         "settings.yaml": default_settings_path(),
         f"templates/{REPORT_TEMPLATE}": REPO_TEMPLATES / REPORT_TEMPLATE,
+        f"templates/{WORKBOOK_WORDING}": REPO_TEMPLATES / WORKBOOK_WORDING,
     }
     for name, src in copies.items():
         dst = ws.root / name
