@@ -432,3 +432,17 @@ def _rule(d: dict) -> Rule:
         raise ConfigError(f"Quy tắc {d['code']}: mức độ phải là error hoặc warning.")
     return Rule(code=str(d["code"]), left=Expr.parse(d["left"]), op=d["op"], right=Expr.parse(d["right"]),
                 severity=d["severity"], message=str(d["message"]))
+
+
+UNIT_TYPE_WORDS = {"xa": "xã", "thi_tran": "thị trấn", "phong": "phòng", "to_chuc": "tổ chức"}
+
+
+def target_text(target) -> str:
+    """A target as people write it: 95 -> "95", 2.5 -> "2,5", by unit type -> "5 (xã); 10 (thị trấn)"."""
+    from pipeline.text import vn_number
+
+    if target is None:
+        return ""
+    if isinstance(target, dict):
+        return "; ".join(f"{vn_number(v)} ({UNIT_TYPE_WORDS.get(k, k)})" for k, v in target.items())
+    return vn_number(target)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from pipeline.catalogue import target_text
 from pipeline.errors import TreemError
 from pipeline.text import vn_number
 from pipeline.workspace import Workspace, init_workspace
@@ -175,16 +176,8 @@ def catalogue_cmd(ws: Workspace, as_json: bool):
     click.echo(f"Danh mục phiên bản {cat.version} (mã {cat.hash}): {len(cat.fields)} số liệu, "
                f"{len(cat.indicators)} chỉ tiêu con của {len(cat.chi_tieu_numbers)} chỉ tiêu, {len(cat.rules)} quy tắc.")
     for ind in cat.indicators:
-        t = "; ".join(f"{y}: {_target_text(ind.targets[y])}" for y in ("2025", "2030"))
+        t = "; ".join(f"{y}: {target_text(ind.targets[y]) or '-'}" for y in ("2025", "2030"))
         click.echo(f"  CT{ind.chi_tieu:<3} {ind.code:<6} {ind.name} [{ind.unit}] ({t})")
-
-
-def _target_text(t) -> str:
-    if t is None:
-        return "-"
-    if isinstance(t, dict):
-        return ", ".join(f"{k} {vn_number(v)}" for k, v in t.items())
-    return vn_number(t)
 
 
 @cli.command("units", context_settings=CONTEXT)

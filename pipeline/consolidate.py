@@ -13,22 +13,13 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from pipeline.catalogue import target_text
 from pipeline.fsutil import atomic_write
 
 GREEN, RED, GREY, YELLOW = "#C6EFCE", "#FFC7CE", "#EDEDED", "#FFEB9C"
 STATUS_COLOURS = {"Đạt": GREEN, "Chưa đạt": RED, "Chưa có số liệu": GREY, "Không có chỉ tiêu": "#FFFFFF"}
 RANK_LIMIT = 50
 _CSV_RISKY = ("=", "+", "-", "@", "\t", "\r")
-
-
-def target_text(t) -> str:
-    from pipeline.template import vn_number
-
-    if t is None:
-        return ""
-    if isinstance(t, dict):
-        return "; ".join(f"{vn_number(v)} ({'xã' if k == 'xa' else 'thị trấn'})" for k, v in t.items())
-    return vn_number(t)
 
 
 def write_consolidated(ws, result: dict, path: Path) -> Path:

@@ -18,7 +18,7 @@ from typing import Callable
 import jinja2
 import xlsxwriter
 
-from pipeline.catalogue import Catalogue, Field, Indicator, Rule
+from pipeline.catalogue import Catalogue, Field, Indicator, Rule, target_text
 from pipeline.fsutil import atomic_write, read_yaml
 from pipeline.roster import Unit
 from pipeline.settings import Settings
@@ -293,22 +293,26 @@ class TemplateWriter:
             "type": "formula", "criteria": f"=LEN(${col}{first + 1})>0", "format": fmt["warn"]})
         self._protect(ws)
 
-    def _data_row(self, ws, fmt, unit, row, n, f: Field, rules, prev) -> None:
-        lay = LAYOUT["data"]
-        cell = xlsxwriter.utility.xl_rowcol_to_cell(row, lay["input"])
-        prev_cell = xlsxwriter.utility.xl_rowcol_to_cell(row, lay["prev"])
+    def _row_start(self, ws, fmt, row: int, n: int, f: Field, lay: dict, prev: dict) -> None:
+        """Number, code, label, unit of measure, last year's value and the input cell."""
         ws.write_number(row, 0, n, fmt["center"])
         ws.write_string(row, lay["code"], f.code, fmt["code"])
         ws.write_string(row, 2, f.label, fmt["cell"])
         ws.write_string(row, 3, f.unit, fmt["center"])
         p = prev.get(f.code)
-        if isinstance(p, (int, float)) and f.type != "yes_no":
-            ws.write_number(row, lay["prev"], p, fmt["number"])
-        elif f.type == "yes_no" and p is not None:
+        if f.type == "yes_no" and p is not None:
             ws.write_string(row, lay["prev"], "Có" if p else "Không", fmt["center"])
+        elif isinstance(p, (int, float)):
+            ws.write_number(row, lay["prev"], p, fmt["number"])
         else:
             ws.write_blank(row, lay["prev"], None, fmt["number"])
         self._input(ws, fmt, row, lay["input"], f)
+
+    def _data_row(self, ws, fmt, unit, row, n, f: Field, rules, prev) -> None:
+        lay = LAYOUT["data"]
+        cell = xlsxwriter.utility.xl_rowcol_to_cell(row, lay["input"])
+        prev_cell = xlsxwriter.utility.xl_rowcol_to_cell(row, lay["prev"])
+        self._row_start(ws, fmt, row, n, f, lay, prev)
         ind = self.by_numerator.get(f.code)
         rate, t25, t30 = "", None, None
         if ind is not None:
@@ -359,16 +363,7 @@ class TemplateWriter:
         row = HEADER_ROW + 1
         for n, f in enumerate(fields, start=1):
             cell = xlsxwriter.utility.xl_rowcol_to_cell(row, lay["input"])
-            ws.write_number(row, 0, n, fmt["center"])
-            ws.write_string(row, lay["code"], f.code, fmt["code"])
-            ws.write_string(row, 2, f.label, fmt["cell"])
-            ws.write_string(row, 3, f.unit, fmt["center"])
-            p = prev.get(f.code)
-            if isinstance(p, (int, float)):
-                ws.write_number(row, lay["prev"], p, fmt["number"])
-            else:
-                ws.write_blank(row, lay["prev"], None, fmt["number"])
-            self._input(ws, fmt, row, lay["input"], f)
+            self._row_start(ws, fmt, row, n, f, lay, prev)
             ws.write_formula(row, lay["check"], self._check_formula(f, cell, None, rules), fmt["check"], "")
             ws.write_blank(row, lay["note"], None, fmt["note"])
             self._names.append((note_name(f.code), ws.get_name(), row, lay["note"]))
@@ -458,11 +453,10 @@ def _rate_formula(ind: Indicator, cell: str, prev_cell: str) -> str:
 
 
 def _target_cell(ind: Indicator, year: str, unit_type: str) -> float | str | None:
+    """The target this unit is held to; an office (district figures) sees every unit type's."""
     t = ind.targets.get(year)
     if isinstance(t, dict):
-        if unit_type in t:
-            return t[unit_type]
-        return "; ".join(f"{vn_number(v)} ({'xã' if k == 'xa' else 'thị trấn'})" for k, v in t.items())
+        return t[unit_type] if unit_type in t else target_text(t)
     return t
 
 
