@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.demo import fill_workbook
+from pipeline.store import Store, SubmissionRecord
 from pipeline.template import generate
 from pipeline.workspace import Workspace, init_workspace
 
@@ -42,6 +43,16 @@ def set_received(path: Path, when: datetime) -> None:
     """The file's time in the inbox stands for when it arrived."""
     ts = when.timestamp()
     os.utime(path, (ts, ts))
+
+
+def store_values(ws: Workspace, year: int, unit: str, values: dict, status: str = "accepted") -> None:
+    """An accepted submission of `unit` holding `values`, straight into the store: for tests of
+    the stages after collect, where exactly what units reported must be stated."""
+    with Store(ws.db_path) as store:
+        sha = f"{year}-{unit}-{len(store.submissions(year))}"
+        rec = SubmissionRecord(year=year, sha256=sha, path=f"{unit}.xlsx", size=1, received_at=f"{year}-11-10T09:00:00",
+                               status=status, unit=unit, saved_at=f"{year}-11-10T08:00:00", collected_at="now")
+        store.add_submission(rec, [{"field": k, "value": v} for k, v in values.items()], [])
 
 
 @pytest.fixture

@@ -9,16 +9,8 @@ import openpyxl
 import pytest
 
 from pipeline.merge import aggregate, expected_on_path, json_summary, merge
-from pipeline.store import Store, SubmissionRecord
-
-
-def put(ws, year: int, unit: str, values: dict, status: str = "accepted") -> None:
-    """One accepted submission of `unit` holding `values`."""
-    with Store(ws.db_path) as store:
-        sha = f"{year}-{unit}-{len(store.submissions(year))}"
-        rec = SubmissionRecord(year=year, sha256=sha, path=f"{unit}.xlsx", size=1, received_at=f"{year}-11-10T09:00:00",
-                               status=status, unit=unit, saved_at=f"{year}-11-10T08:00:00", collected_at="now")
-        store.add_submission(rec, [{"field": k, "value": v} for k, v in values.items()], [])
+from conftest import store_values as put
+from pipeline.store import Store
 
 
 def ind(result: dict, code: str) -> dict:
