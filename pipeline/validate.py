@@ -256,8 +256,16 @@ class Validator:
 
     def _formulas(self, r: Reading, fields: list[Field]) -> list[ValidationIssue]:
         """The template's own formulas (rates, self-checks, totals) must still be there; a unit
-        that typed over them has likely typed a percentage or hidden a warning."""
+        that typed over them has likely typed a percentage or hidden a warning. Counted per
+        row, right of the input cell, so that a column the unit inserted moves nothing."""
         out = []
+        per_row: dict[str, dict[int, list[int]]] = {}
+        for sheet, refs in r.formulas.items():
+            rows = per_row.setdefault(sheet, {})
+            for ref in refs:
+                pos = split_ref(ref)
+                if pos:
+                    rows.setdefault(pos[0], []).append(pos[1])
         for f in fields:
             cell = r.cells.get(f.code)
             if cell is None or f.section == "narrative" or cell.sheet not in r.formulas:
@@ -267,7 +275,10 @@ class Validator:
             expected = [("check", lay["check"] - lay["input"])]
             ind = self.by_numerator.get(f.code)
             if f.section == "data" and ind is not None and ind.kind != "share_of_communes":
-                expected.append(("rate", lay["rate"] - lay["input"]))
+                expected.insert(0, ("rate", lay["rate"] - lay["input"]))
+            found = sum(c > col for c in per_row.get(cell.sheet, {}).get(row, []))
+            if found >= len(expected):
+                continue
             for what, offset in expected:
                 ref = _ref(row, col + offset)
                 if ref not in r.formulas[cell.sheet]:

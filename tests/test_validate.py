@@ -38,3 +38,36 @@ def test_rare_events_are_not_judged():
 
 def test_too_few_units_to_compare():
     assert flagged(units_with_rates([95, 96, 40, 95])) == {}
+
+
+def test_an_inserted_column_is_not_an_overwritten_formula(workspace, templates, tmp_path):
+    import openpyxl
+
+    from conftest import COMMUNE_VALUES, fill, inbox_copy
+    from pipeline.collect import collect
+
+    filled = fill(templates["15700"], tmp_path / "filled.xlsx", COMMUNE_VALUES)
+    wb = openpyxl.load_workbook(filled)
+    wb["Số liệu"].insert_cols(7)  # a column between "Năm 2024" and "Tỷ lệ": formulas move right
+    wb.save(filled)
+    inbox_copy(workspace, filled, "them-cot.xlsx")
+    (sub,) = collect(workspace, 2024).submissions
+    assert [i["code"] for i in sub["issues"]] == []
+    assert sub["status"] == "accepted"
+
+
+def test_a_typed_over_self_check_is_reported_at_its_cell(workspace, templates, tmp_path):
+    import openpyxl
+
+    from conftest import COMMUNE_VALUES, fill, inbox_copy
+    from pipeline.collect import collect
+
+    filled = fill(templates["15700"], tmp_path / "filled.xlsx", COMMUNE_VALUES)
+    wb = openpyxl.load_workbook(filled)
+    (sheet, ref), = wb.defined_names["ct02_served"].destinations
+    row = wb[sheet][ref].row
+    wb[sheet].cell(row, 7).value = 92  # the unit typed its own rate over the formula (column G)
+    wb.save(filled)
+    inbox_copy(workspace, filled, "go-de.xlsx")
+    (sub,) = collect(workspace, 2024).submissions
+    assert [(i["code"], i["cell"]) for i in sub["issues"]] == [("formula-overwritten", f"G{row}")]
