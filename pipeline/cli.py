@@ -257,6 +257,9 @@ STATUS_VI = {"accepted": "hợp lệ", "accepted_with_warnings": "hợp lệ, c�
 
 
 def _print_collect(ws: Workspace, result) -> None:
+    if not result.submissions and not result.skipped:
+        click.echo(f"Chưa có tệp nào trong {_rel(ws, ws.inbox(result.year))}/: đặt các tệp các đơn vị gửi về vào đó "
+                   f"(để nguyên tên, thư mục con cũng được) rồi chạy lại lệnh này.")
     c = result.counts()
     click.echo(f"Năm {result.year}: {result.new_files} tệp mới; hợp lệ {c.get('accepted', 0)}, "
                f"hợp lệ có cảnh báo {c.get('accepted_with_warnings', 0)}, có lỗi {c.get('rejected', 0)}, "
