@@ -41,6 +41,7 @@ class InboxFile:
     relative: str
     size: int
     mtime: float
+    listed_at: float = 0.0
 
 
 @dataclass
@@ -77,9 +78,15 @@ def scan_inbox(inbox: Path) -> tuple[list[InboxFile], list[dict]]:
     now = time.time()
     for dirpath, dirnames, filenames in os.walk(inbox, followlinks=False):
         dirnames.sort()
+        for name in list(dirnames):
+            d = Path(dirpath) / name
+            if d.is_symlink() and _link_target(d, root) == "outside":
+                skipped.append({"path": _shown_path(d, inbox), "code": "link-outside-inbox",
+                                "message": "Lối tắt tới thư mục ngoài thư mục nhận tệp nên không được đọc; đề nghị "
+                                           "chép chính các tệp vào thư mục."})
         for name in sorted(filenames):
             p = Path(dirpath) / name
-            rel = str(p.relative_to(inbox))
+            rel = _shown_path(p, inbox)
             if name.startswith("~$") or name.startswith(".~lock."):
                 skipped.append({"path": rel, "code": "office-lock-file",
                                 "message": "Tệp khóa tạm của Excel/LibreOffice (không phải bài nộp), bỏ qua."})
@@ -89,11 +96,16 @@ def scan_inbox(inbox: Path) -> tuple[list[InboxFile], list[dict]]:
                                 "message": "Tệp đang tải về chưa xong, bỏ qua; chạy lại sau khi tải xong."})
                 continue
             if p.is_symlink():
-                target = p.resolve()
-                if not target.is_relative_to(root):
+                where = _link_target(p, root)
+                if where == "outside":
                     skipped.append({"path": rel, "code": "link-outside-inbox",
                                     "message": "Lối tắt trỏ ra ngoài thư mục nhận tệp nên không được đọc; đề nghị "
                                                "chép chính tệp vào thư mục."})
+                    continue
+                if where == "broken":
+                    skipped.append({"path": rel, "code": "broken-link",
+                                    "message": "Lối tắt hỏng (không trỏ tới tệp nào hoặc trỏ vòng) nên không được "
+                                               "đọc; đề nghị chép chính tệp vào thư mục."})
                     continue
             try:
                 st = p.stat()
@@ -102,7 +114,7 @@ def scan_inbox(inbox: Path) -> tuple[list[InboxFile], list[dict]]:
                 continue
             if not p.is_file():
                 continue
-            files.append(InboxFile(p, rel, st.st_size, st.st_mtime))
+            files.append(InboxFile(p, rel, st.st_size, st.st_mtime, now))
     # A file written in the last moments may still be arriving: look once more after a
     # short pause and leave any that changed for the next run.
     fresh = [f for f in files if now - f.mtime < _SETTLE_SECONDS]
@@ -116,9 +128,48 @@ def scan_inbox(inbox: Path) -> tuple[list[InboxFile], list[dict]]:
                 changed = True
             if changed:
                 files.remove(f)
-                skipped.append({"path": f.relative, "code": "file-in-progress",
-                                "message": "Tệp đang được chép vào thư mục, bỏ qua lần này; chạy lại sau ít phút."})
+                skipped.append(_arriving(f))
     return files, skipped
+
+
+def _link_target(p: Path, root: Path) -> str:
+    """Where a symbolic link leads: "inside" the inbox, "outside" it, or "broken" (nowhere,
+    or round in a loop)."""
+    try:
+        target = p.resolve(strict=True)
+    except (OSError, RuntimeError):  # RuntimeError: a loop, before Python 3.13
+        return "broken"
+    return "inside" if target.is_relative_to(root) else "outside"
+
+
+def _shown_path(p: Path, inbox: Path) -> str:
+    """The file's path below the inbox as text that can be stored and printed: a name that is
+    not valid Unicode (bytes from another code page) keeps its readable part."""
+    return os.fsencode(p.relative_to(inbox)).decode("utf-8", "replace")
+
+
+def _arriving(f: InboxFile) -> dict:
+    return {"path": f.relative, "code": "file-in-progress",
+            "message": "Tệp đang được chép vào thư mục, bỏ qua lần này; chạy lại sau ít phút."}
+
+
+# What reading a file that is only partly written looks like.
+_PARTIAL_FILE_CODES = frozenset({"empty-file", "truncated-file", "not-a-workbook", "unreadable-workbook"})
+
+
+def _changed_while_read(f: InboxFile, sha: str, res: tuple) -> bool:
+    """Whether the file moved under us: it changed after it was listed and hashed, the bytes
+    read are not the bytes hashed, or it was written moments ago and reads as cut short. Such
+    a file is left for the next run instead of being stored half-read."""
+    try:
+        st = f.path.stat()
+    except OSError:
+        return True
+    if (st.st_size, st.st_mtime) != (f.size, f.mtime):
+        return True
+    if res[0] == "ok":
+        return res[5] != sha
+    return res[2] in _PARTIAL_FILE_CODES and f.listed_at - f.mtime < _SETTLE_SECONDS
 
 
 def _sha256(path: Path) -> str:
@@ -138,6 +189,7 @@ _archive_root: Path | None = None
 def _init_worker(catalogue, roster, settings, year, sheet_names, previous, memory_limit, archive_root) -> None:
     global _validator, _spec, _archive_root
     _archive_root = archive_root
+    _exit_with_parent()
     if memory_limit:
         try:
             import resource
@@ -148,6 +200,21 @@ def _init_worker(catalogue, roster, settings, year, sheet_names, previous, memor
     _validator = Validator(catalogue, roster, settings, year, sheet_names, previous)
     names = {f.code for f in catalogue.fields} | {note_name(f.code) for f in catalogue.fields}
     _spec = FormSpec(frozenset(names))
+
+
+def _exit_with_parent() -> None:
+    """A worker whose collect run was killed has nothing left to do: it leaves too, instead of
+    waiting forever for work that will never come."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="treem-parent-watch", daemon=True).start()
 
 
 def _work(jobs: list[tuple[str, str]]) -> list[tuple]:
@@ -161,7 +228,7 @@ def _work(jobs: list[tuple[str, str]]) -> list[tuple]:
         try:
             reading = read(Path(p), _spec, Limits())
             checked = _validator.check(reading)
-            out.append(("ok", p, reading.saved_at, reading.kind, checked))
+            out.append(("ok", p, reading.saved_at, reading.kind, checked, reading.sha256))
         except UnreadableFile as e:
             out.append(("unreadable", p, e.code, str(e)))
         except MemoryError:
@@ -290,7 +357,11 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
 
             def on_result(res: tuple) -> None:
                 f = new[res[1]]
-                _store_one(ws, store, year, deadline, f, hashes[res[1]], res)
+                if _changed_while_read(f, hashes[res[1]], res):
+                    result.skipped.append(_arriving(f))
+                    _archive_path(ws.archive, f.path, hashes[res[1]]).unlink(missing_ok=True)  # half a file
+                else:
+                    _store_one(ws, store, year, deadline, f, hashes[res[1]], res)
                 if progress:
                     progress(1)
 
@@ -300,7 +371,12 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
                 pool.close()
         known = store.known_hashes(year)
         for first, relative in twins:
-            store.add_path(known[hashes[first]], relative)
+            if hashes[first] in known:
+                store.add_path(known[hashes[first]], relative)
+            else:  # its twin was still arriving: both are read next time
+                result.skipped.append({"path": relative, "code": "file-in-progress",
+                                       "message": "Tệp trùng nội dung với một tệp đang được chép vào thư mục, bỏ "
+                                                  "qua lần này; chạy lại sau ít phút."})
         _cross_unit_checks(store, cat, settings, year)
         missing = expected_units(ws, year)
         current = {s.unit for s in store.submissions(year) if s.unit and s.status != "superseded"}
@@ -330,7 +406,7 @@ def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: s
         rec.unit = unit.code if unit else None
         rec.identity_source = "filename" if unit else None
     else:
-        _, _, saved_at, kind, checked = res
+        saved_at, kind, checked = res[2:5]
         rec.saved_at = _iso(saved_at)
         unit = checked.identity.unit
         rec.unit = unit.code if unit else None
@@ -364,10 +440,14 @@ def _iso(saved_at: str | None) -> str | None:
         return None
 
 
+def _archive_path(root: Path, src: Path, sha: str) -> Path:
+    ext = "".join(c for c in src.suffix.lower() if c.isalnum() or c == ".")[:6] or ".bin"
+    return root / sha[:2] / f"{sha}{ext}"
+
+
 def _archive(root: Path, src: Path, sha: str) -> Path:
     """A copy under its content hash: the officer may clean the inbox, nothing is lost."""
-    ext = "".join(c for c in src.suffix.lower() if c.isalnum() or c == ".")[:6] or ".bin"
-    dst = root / sha[:2] / f"{sha}{ext}"
+    dst = _archive_path(root, src, sha)
     if not dst.exists():
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")

@@ -1,17 +1,20 @@
 """What goes back after collecting: the validation report for the officer, and for each unit
 with problems a copy of its own workbook with the problem cells marked and explained.
 
-Text from units is always written as text (never a formula or a link), and macros and
-external links are never copied into a feedback file."""
+Text from units is always written as text (never a formula or a link), and macros, external
+links, hyperlinks and formulas other than the template's own are never copied into a feedback
+file."""
 
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 from pathlib import Path
 
 import openpyxl
 import xlsxwriter
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -29,14 +32,64 @@ STATUS_LABELS = {
 SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo"}
 _FILL = {"error": PatternFill("solid", fgColor="FF9999"), "warning": PatternFill("solid", fgColor="FFD966")}
 FEEDBACK_SHEET = "Lỗi cần sửa"
+# The functions of the template's own formulas (rates, self-checks, totals). In the copy that
+# goes back to a unit, a formula calling anything else (HYPERLINK, a DDE "cmd|..." call,
+# WEBSERVICE...) is replaced by the value it showed.
+TEMPLATE_FUNCTIONS = frozenset({"ABS", "AND", "IF", "INT", "ISBLANK", "ISNUMBER", "N", "NOT", "OR"})
+_FUNCTION = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
+_STRING_LITERAL = re.compile(r'"[^"]*"')
 
 
 def _text(cell, value) -> None:
     """Write a string that stays a string even when it begins with "=" (openpyxl would
     otherwise store it as a formula)."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub(" ", value)  # Excel cannot store them
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"
+
+
+def template_formula(formula: str) -> bool:
+    """Whether a formula is one the template could have written: it calls the template's
+    functions and no others (each of ours calls at least one; "=1+1" is the unit's), with no
+    DDE ("|"), reference to another workbook ("[") or array constant."""
+    body = _STRING_LITERAL.sub('""', formula)  # a literal may say anything
+    if any(ch in body for ch in "|[{"):
+        return False
+    called = {name.upper() for name in _FUNCTION.findall(body)}
+    return bool(called) and called <= TEMPLATE_FUNCTIONS
+
+
+def _disarm(wb, source: Path) -> None:
+    """The unit's workbook goes back out from the district, so nothing in it may act when
+    opened: no hyperlinks, and no formula but the template's own. A formula the unit put in
+    an input cell, or one calling other functions, becomes the value it showed."""
+    inputs = set()
+    for dn in wb.defined_names.values():
+        try:
+            inputs |= {(sheet, ref.replace("$", "")) for sheet, ref in dn.destinations}
+        except Exception:  # noqa: BLE001 — a name that is not a plain reference
+            continue
+    replace = []
+    for sheet in wb.worksheets:
+        for cell in list(sheet._cells.values()):
+            if cell.hyperlink is not None:
+                cell.hyperlink = None
+            if cell.data_type != "f":
+                continue
+            formula = cell.value if isinstance(cell.value, str) else ""
+            if (sheet.title, cell.coordinate) in inputs or not template_formula(formula):
+                replace.append(cell)
+    if not replace:
+        return
+    shown = openpyxl.load_workbook(source, data_only=True, keep_links=False, rich_text=False)
+    for cell in replace:
+        value = shown[cell.parent.title][cell.coordinate].value
+        if isinstance(value, str):
+            _text(cell, value)
+        else:
+            cell.value = value
 
 
 def unit_rows(ws, store: Store, year: int) -> list[dict]:
@@ -167,7 +220,10 @@ def write_feedback_files(ws, store: Store, year: int, rows: list[dict], folder: 
         if s is None or not issues.get(s.id):
             continue
         path = folder / feedback_name(year, r["unit"], r["name"])
-        data = feedback_workbook(ws.root / s.archived if s.archived else None, issues[s.id], r, year)
+        try:
+            data = feedback_workbook(ws.root / s.archived if s.archived else None, issues[s.id], r, year)
+        except Exception:  # noqa: BLE001 — a copy that cannot be rebuilt still gets the list of problems
+            data = feedback_workbook(None, issues[s.id], r, year)
         written.append(atomic_write(path, data))
     if folder.exists():
         keep = {p.name for p in written}
@@ -188,6 +244,8 @@ def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: 
         except Exception:  # noqa: BLE001 — an unreadable copy still gets the list of problems
             wb = None
     own_file = wb is not None
+    if own_file:
+        _disarm(wb, source)
     if wb is None:
         wb = openpyxl.Workbook()
         wb.remove(wb.active)
@@ -237,7 +295,7 @@ def _mark_cells(wb, issues: list[dict]) -> None:
         worst = "error" if any(i["severity"] == "error" for i in its) else "warning"
         cell.fill = _FILL[worst]
         text = "\n".join(f"{SEVERITY_LABELS.get(i['severity'], '')}: {i['message']}" for i in its)
-        cell.comment = Comment(text[:2000], "treem", width=320, height=140)
+        cell.comment = Comment(ILLEGAL_CHARACTERS_RE.sub(" ", text[:2000]), "treem", width=320, height=140)
 
 
 def status(ws, year: int, today=None) -> dict:
