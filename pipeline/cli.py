@@ -88,6 +88,12 @@ def workspace_options(f):
             return f(*args, ws=Workspace(workspace), as_json=as_json, **kwargs)
         except TreemError as e:
             raise Failure(str(e)) from e
+        except PermissionError as e:
+            # Typically an output still open in Excel or Word on Windows.
+            raise Failure(f"Không ghi được {e.filename or 'tệp'}: tệp đang mở trong Excel/Word hoặc không có quyền "
+                          "ghi; đóng tệp rồi chạy lại.") from e
+        except OSError as e:
+            raise Failure(f"Lỗi đọc/ghi tệp {e.filename or ''}: {e.strerror or e}.") from e
 
     return wrapper
 
@@ -243,7 +249,7 @@ def collect_cmd(ws: Workspace, as_json: bool, year: int, no_feedback: bool):
     """
     from pipeline.collect import collect, scan_inbox
 
-    files, _ = scan_inbox(ws.inbox(year))
+    files, _ = scan_inbox(ws.inbox(year), settle=False)  # only to size the progress bar
     with progress("Đọc và kiểm tra", len(files), as_json) as tick:
         result = collect(ws, year, progress=tick, feedback=not no_feedback)
     if as_json:
@@ -334,7 +340,7 @@ def run_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool):
     from pipeline.merge import json_summary, merge
     from pipeline.report import report
 
-    files, _ = scan_inbox(ws.inbox(year))
+    files, _ = scan_inbox(ws.inbox(year), settle=False)  # only to size the progress bar
     with progress("Đọc và kiểm tra", len(files), as_json) as tick:
         collected = collect(ws, year, progress=tick)
     merged = merge(ws, year)

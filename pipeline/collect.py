@@ -23,7 +23,7 @@ from pipeline.errors import UnreadableFile
 from pipeline.history import previous_values
 from pipeline.ingest import FormSpec, read
 from pipeline.precheck import Limits
-from pipeline.store import ACCEPTED, Store, SubmissionRecord, now_iso
+from pipeline.store import Store, SubmissionRecord, now_iso
 from pipeline.template import load_wording, note_name
 from pipeline.validate import Checked, Identity, ValidationIssue, Validator, late_issue, outliers
 
@@ -68,9 +68,10 @@ class CollectResult:
         return c
 
 
-def scan_inbox(inbox: Path) -> tuple[list[InboxFile], list[dict]]:
+def scan_inbox(inbox: Path, settle: bool = True) -> tuple[list[InboxFile], list[dict]]:
     """Every regular file below the inbox, sorted; what is not taken is said, never dropped
-    silently. Symbolic links are never followed out of the inbox."""
+    silently. Symbolic links are never followed out of the inbox. Without `settle`, files
+    written moments ago are not looked at twice (for a quick count)."""
     files, skipped = [], []
     if not inbox.exists():
         return files, skipped
@@ -117,7 +118,7 @@ def scan_inbox(inbox: Path) -> tuple[list[InboxFile], list[dict]]:
             files.append(InboxFile(p, rel, st.st_size, st.st_mtime, now))
     # A file written in the last moments may still be arriving: look once more after a
     # short pause and leave any that changed for the next run.
-    fresh = [f for f in files if now - f.mtime < _SETTLE_SECONDS]
+    fresh = [f for f in files if now - f.mtime < _SETTLE_SECONDS] if settle else []
     if fresh:
         time.sleep(0.5)
         for f in fresh:
