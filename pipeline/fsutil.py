@@ -8,9 +8,10 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write(path: Path, data: bytes) -> Path:
+def atomic_write(path: Path, data: bytes, durable: bool = True) -> Path:
     """Write to a temporary file beside `path`, then rename: an interrupted run leaves the
-    previous good file in place, never a half-written one."""
+    previous good file in place, never a half-written one. `durable` also flushes it to disk
+    before the rename (worth it for outputs, not for thousands of regenerable templates)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
@@ -20,8 +21,9 @@ def atomic_write(path: Path, data: bytes) -> Path:
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -104,7 +104,7 @@ class Merger:
                 "numerator": agg.numerator if source == "communes" else office["numerator"],
                 "denominator": agg.denominator if source == "communes" else office["denominator"],
                 "source": source, "units_reported": len(agg.units), "units_expected": len(communes),
-                "missing_units": [c for c in commune_codes if c not in set(agg.units)],
+                "missing_units": _missing(commune_codes, agg.units),
                 "targets": {str(y): ind.targets.get(str(y)) for y in TARGET_YEARS},
                 "lead_office": ind.lead_office, "lead_office_name": names.get(ind.lead_office, ind.lead_office),
                 "office": office, "note": ind.note,
@@ -262,6 +262,11 @@ class Merger:
         fields = [{"unit": u, "field": f, "value": v if isinstance(v, (int, float)) else None,
                    "text": v if isinstance(v, str) else None} for u, vals in values.items() for f, v in vals.items()]
         self.store.save_merge(self.year, rows, fields, result)
+
+
+def _missing(expected: list[str], reported: list[str]) -> list[str]:
+    have = set(reported)
+    return [c for c in expected if c not in have]
 
 
 def _round(x: float | None, digits: int = 4) -> float | None:

@@ -112,6 +112,10 @@ def _sort_key(unit: Unit, position: int) -> tuple:
 class Roster:
     def __init__(self, units: tuple[Unit, ...]):
         self._units = tuple(units)
+        # Look-ups by code are constant-time: a national roster has some 10,000 units.
+        self._by_code: dict[str, list[Unit]] = {}
+        for unit in self._units:
+            self._by_code.setdefault(unit.code, []).append(unit)
 
     # ---------------------------------------------------------------- construction
 
@@ -163,9 +167,8 @@ class Roster:
 
     def get(self, code: str, on: date) -> Unit | None:
         """The unit holding a code on a day (codes are reused, so the day matters)."""
-        code = _clean_code(code)
-        for unit in self._units:
-            if unit.code == code and unit.in_force(on):
+        for unit in self._by_code.get(_clean_code(code), ()):
+            if unit.in_force(on):
                 return unit
         return None
 

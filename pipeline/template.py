@@ -471,7 +471,7 @@ def _init_worker(catalogue, settings_data, wording, year) -> None:
 
 def _render_one(job: tuple[Unit, dict, str]) -> str:
     unit, prev, path = job
-    atomic_write(Path(path), _worker.render(unit, prev))
+    atomic_write(Path(path), _worker.render(unit, prev), durable=False)  # regenerable
     return path
 
 
