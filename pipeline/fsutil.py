@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import glob
+import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -31,10 +33,34 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> Path:
     return path
 
 
+# A province or national roster is megabytes of YAML: parsing it takes seconds, reading the
+# same data back as JSON a few milliseconds. The parsed form is kept beside the file, keyed
+# by the file's content hash, so an edit is always seen.
+_YAML_CACHE_MIN_BYTES = 256 * 1024
+
+
 def read_yaml(path: Path):
-    """YAML through libyaml's C parser when present: a 10,000-unit roster loads in a fraction
-    of a second instead of many seconds. Same safe subset as yaml.safe_load."""
+    """YAML through libyaml's C parser when present, the same safe subset as yaml.safe_load;
+    large files go through the parse cache (dates come back as ISO strings there)."""
     import yaml
 
+    path = Path(path)
+    raw = path.read_bytes()
+    cache = None
+    if len(raw) >= _YAML_CACHE_MIN_BYTES:
+        key = hashlib.sha256(raw).hexdigest()[:20]
+        cache = path.parent / ".treem-cache" / f"{path.name}.{key}.json"
+        try:
+            return json.loads(cache.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 — a safe loader
+    data = yaml.load(raw.decode("utf-8"), Loader=loader)  # noqa: S506 — a safe loader
+    if cache is not None:
+        try:
+            for old in cache.parent.glob(f"{glob.escape(path.name)}.*.json"):
+                old.unlink(missing_ok=True)
+            atomic_write(cache, json.dumps(data, ensure_ascii=False, default=str).encode("utf-8"), durable=False)
+        except OSError:
+            pass  # a read-only folder: parse again next time
+    return data
