@@ -385,10 +385,13 @@ def _check_members(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
             raise _fail("zip-bomb", limits)
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f]")
+
+
 def _safe_member_name(name: str) -> bool:
     if not name or name.startswith("/") or "\\" in name or ":" in name:
         return False
-    if any(ord(ch) < 32 for ch in name):
+    if _CONTROL_CHARS.search(name):
         return False
     return ".." not in name.split("/")
 
@@ -556,9 +559,11 @@ def _plain_geometry(xml: bytes, limits: Limits) -> bool:
         return False
     if len(cells) > limits.max_cells or len(rows) > limits.max_rows:
         raise _fail("sheet-too-large", limits)
-    numbers = {n for _, n in cells} | set(rows)
+    # The patterns allow at most 7 digits and 3 letters: int() and _column are safe here.
+    numbers = set(rows)
+    numbers.update(n for _, n in cells)
     if numbers:
-        _check_position((max(_row(n, limits) for n in numbers), 0), limits)
+        _check_position((max(map(int, numbers)), 0), limits)
     letters = {c for c, _ in cells}
     if letters:
         _check_position((0, max(_column(x, limits) for x in letters)), limits)
