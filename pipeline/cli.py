@@ -288,7 +288,17 @@ def _print_collect(ws: Workspace, result) -> None:
     out = result.outputs
     click.echo(f"Báo cáo kiểm tra: {_rel(ws, out['validation_report'])}")
     if out.get("feedback"):
-        click.echo(f"Tệp phản hồi gửi lại đơn vị ({len(out['feedback'])}): {_rel(ws, out['feedback'][0].parent)}/")
+        click.echo(f"Tệp phản hồi gửi lại đơn vị ({len(out['feedback'])}), trong {_rel(ws, out['feedback'][0].parent)}/:")
+        with_errors = {s["unit"] for s in result.submissions if s["status"] == "rejected" and s["unit"]}
+
+        def has_errors(p: Path) -> bool:
+            return any(p.name.startswith(f"{result.year}_{u.lower()}_") for u in with_errors)
+
+        listed = sorted(out["feedback"], key=lambda p: (not has_errors(p), p.name))
+        for p in listed[:12]:
+            click.echo(f"  {p.name}  ({'có lỗi, phải gửi lại' if has_errors(p) else 'chỉ có cảnh báo'})")
+        if len(listed) > 12:
+            click.echo(f"  và {len(listed) - 12} tệp khác")
     click.echo(f"Việc tiếp theo: gửi tệp phản hồi cho các đơn vị có lỗi; xem ai còn thiếu: treem status --year {result.year}; "
                f"tổng hợp: treem merge --year {result.year}")
 

@@ -152,6 +152,7 @@ class Validator:
 
     def _identify_by_content(self, r: Reading) -> tuple[Unit | None, str | None]:
         for text in r.hints:
+            text = fix_text(text)[0]  # a name pasted from an old TCVN3/VNI file still matches
             m = re.search(r"\(mã\s+([\w-]+)\)", text)
             if m:
                 unit = self.roster.get(m.group(1), self.reference)
