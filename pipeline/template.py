@@ -99,6 +99,7 @@ class TemplateWriter:
     # --- public ---
     def render(self, unit: Unit, previous: dict[str, float] | None = None) -> bytes:
         self._names: list[tuple[str, str, int, int]] = []
+        self._note_cells: list[tuple[int, int]] = []
         buf = io.BytesIO()
         wb = xlsxwriter.Workbook(buf, {
             "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
@@ -288,6 +289,12 @@ class TemplateWriter:
                 n += 1
                 self._data_row(ws, fmt, unit, row, n, f, rules, prev)
                 row += 1
+        # One validation for every explanation cell (they share it), not one each.
+        (r0, c0), *others = self._note_cells
+        ws.data_validation(r0, c0, r0, c0, {
+            "validate": "length", "criteria": "<=", "value": 2000, "ignore_blank": True,
+            "error_title": "Giải thích quá dài", "error_message": "Giải thích tối đa 2.000 ký tự.",
+            "other_cells": [[r, c, r, c] for r, c in others]})
         col = xlsxwriter.utility.xl_col_to_name(lay["check"])
         ws.conditional_format(first, lay["input"], row - 1, lay["input"], {
             "type": "formula", "criteria": f"=LEN(${col}{first + 1})>0", "format": fmt["warn"]})
@@ -329,9 +336,7 @@ class TemplateWriter:
                 ws.write_string(row, col, t or "", fmt["center"])
         ws.write_formula(row, lay["check"], self._check_formula(f, cell, prev_cell, rules), fmt["check"], "")
         ws.write_blank(row, lay["note"], None, fmt["note"])
-        ws.data_validation(row, lay["note"], row, lay["note"], {
-            "validate": "length", "criteria": "<=", "value": 2000, "ignore_blank": True,
-            "error_title": "Giải thích quá dài", "error_message": "Giải thích tối đa 2.000 ký tự."})
+        self._note_cells.append((row, lay["note"]))
         self._names.append((note_name(f.code), ws.get_name(), row, lay["note"]))
 
     def _groups(self, fields: list[Field]):
