@@ -6,29 +6,27 @@ import glob
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 
 def atomic_write(path: Path, data: bytes, durable: bool = True) -> Path:
     """Write to a temporary file beside `path`, then rename: an interrupted run leaves the
-    previous good file in place, never a half-written one. `durable` also flushes it to disk
-    before the rename (worth it for outputs, not for thousands of regenerable templates)."""
+    previous good file in place, never a half-written one. The temporary name is fixed, so
+    what a killed run left is simply overwritten (callers hold the workspace lock). `durable`
+    also flushes to disk before the rename (worth it for outputs, not for thousands of
+    regenerable templates)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        stale.unlink(missing_ok=True)  # left by a run that was killed mid-write
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "wb") as fh:
             fh.write(data)
             if durable:
                 fh.flush()
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 

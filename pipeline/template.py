@@ -494,6 +494,11 @@ def generate(ws, year: int, unit_codes: list[str] | None = None, previous: dict 
         if missing:
             raise TreemError(f"Không có đơn vị mã {', '.join(missing)} trong danh sách đơn vị năm {year}.")
         units = [known[c] for c in unit_codes]
+    with ws.lock("treem generate"):
+        return _generate(ws, year, units, previous, progress, workers)
+
+
+def _generate(ws, year, units, previous, progress, workers) -> GenerateResult:
     out = ws.output(year) / "bieu_mau"
     out.mkdir(parents=True, exist_ok=True)
     wording = load_wording(ws.template("xlsx/workbook.yaml"))

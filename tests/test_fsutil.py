@@ -29,7 +29,7 @@ def test_small_yaml_is_not_cached(tmp_path):
 
 def test_atomic_write_replaces_and_clears_leftovers_of_a_killed_write(tmp_path):
     target = tmp_path / "tong_hop_2024.xlsx"
-    leftover = tmp_path / ".tong_hop_2024.xlsx.abc123.tmp"
+    leftover = tmp_path / ".tong_hop_2024.xlsx.tmp"
     leftover.write_bytes(b"half")
     atomic_write(target, b"old")
     atomic_write(target, b"new")
