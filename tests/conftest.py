@@ -3,8 +3,11 @@ way a unit does (values typed into the named cells, then saved)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 import shutil
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +19,20 @@ from pipeline.template import generate
 from pipeline.workspace import Workspace, init_workspace
 
 YEAR = 2024
+HERE = Path(__file__).parent
+# Any Vietnamese letter with a diacritic: a message that has none is not Vietnamese.
+VIETNAMESE = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]", re.I)
+
+
+def load_helper(name: str, relative: str):
+    """A helper script of tests/ (not a package) as a module, loaded once by path."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, HERE / relative)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
 
 # A plausible, internally consistent commune (all cross-field rules hold).
 COMMUNE_VALUES = dict(

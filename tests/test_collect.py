@@ -7,13 +7,11 @@ input/2024/, then `collect(ws, 2024)`. Each test says what the officer relies on
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import multiprocessing
 import os
 import re
 import subprocess
-import sys
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 import pipeline.collect as collect_mod
-from conftest import COMMUNE_VALUES, YEAR, fill, inbox_copy, set_received
+from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, inbox_copy, load_helper, set_received
 from pipeline.cli import cli
 from pipeline.demo import set_saved_time
 from pipeline.collect import collect
@@ -34,21 +32,10 @@ from pipeline.text import encode_tcvn3
 
 HERE = Path(__file__).parent
 STATUSES = {"accepted", "accepted_with_warnings", "rejected", "superseded"}
-VIETNAMESE = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]", re.I)
 
 
-def _load(name: str, path: Path):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-corpus = _load("hostile_make_corpus", HERE / "hostile" / "make_corpus.py")
-lo_fill = _load("lo_fill", HERE / "lo_fill.py")
+corpus = load_helper("hostile_make_corpus", "hostile/make_corpus.py")
+lo_fill = load_helper("lo_fill", "lo_fill.py")
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ import csv
 import functools
 import hashlib
 import html
-import importlib.util
 import io
 import json
 import os
@@ -36,7 +35,7 @@ from typing import Callable
 import openpyxl
 import pytest
 
-from conftest import COMMUNE_VALUES, YEAR, fill
+from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, load_helper
 from pipeline.feedback import FEEDBACK_SHEET, template_formula
 from pipeline.store import Store
 from pipeline.workspace import Workspace, init_workspace
@@ -50,20 +49,9 @@ RECEIVED = datetime(2024, 11, 15, 9, 0)
 # 1.5 GB per file, so a run that stays far below these has stopped every file in time.
 RUN_SECONDS = 60
 RUN_MEMORY_MB = 1024
-VIETNAMESE = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]", re.I)
 
 
-def _load(name: str, path: Path):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-corpus = _load("hostile_make_corpus", HERE / "hostile" / "make_corpus.py")
+corpus = load_helper("hostile_make_corpus", "hostile/make_corpus.py")
 
 # What units type where a number or a narrative belongs: each as text and as a real formula.
 HYPERLINK = '=HYPERLINK("http://x","bấm")'

@@ -6,7 +6,6 @@ workbooks, so the intake side can be written against observed behaviour.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -20,6 +19,7 @@ import pytest
 
 from pipeline import office
 from pipeline.office import OfficeError, convert
+from conftest import load_helper
 
 if not office.available():
     pytest.skip("LibreOffice chưa được cài: cần soffice trong PATH "
@@ -29,10 +29,7 @@ if not office.available():
 openpyxl = pytest.importorskip("openpyxl")
 xlsxwriter = pytest.importorskip("xlsxwriter")
 
-# tests/ is not a package: load the helper by path (other tests: copy these 3 lines).
-_spec = importlib.util.spec_from_file_location("lo_fill", Path(__file__).with_name("lo_fill.py"))
-lo_fill = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(lo_fill)
+lo_fill = load_helper("lo_fill", "lo_fill.py")
 
 TITLE = "Báo cáo kết quả thực hiện Chương trình hành động vì trẻ em"
 

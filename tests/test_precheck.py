@@ -6,10 +6,8 @@ case says which code precheck must raise, or "ok".
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import re
-import sys
 import time
 import tracemalloc
 import zipfile
@@ -20,26 +18,15 @@ import pytest
 
 from pipeline.errors import TreemError, UnreadableFile
 from pipeline.precheck import MESSAGES, NOT_A_WORKBOOK, Limits, Package, message, precheck
+from conftest import VIETNAMESE, load_helper
 
 
-def _load_corpus_module():
-    # Loaded by path so the import works whatever pytest's import mode and
-    # whether or not tests/ becomes a package.
-    path = Path(__file__).parent / "hostile" / "make_corpus.py"
-    spec = importlib.util.spec_from_file_location("hostile_make_corpus", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-corpus_module = _load_corpus_module()
+corpus_module = load_helper("hostile_make_corpus", "hostile/make_corpus.py")
 CASES = corpus_module.CASES
 
 HOSTILE = [name for name, c in CASES.items() if c.expect != "ok"]
 VALID = [name for name, c in CASES.items() if c.expect == "ok"]
 ALLOWED_MESSAGES = {message(code) for code in MESSAGES} | set(NOT_A_WORKBOOK.values())
-VIETNAMESE = re.compile("[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I)
 # Things that occur in the corpus files and must never reach a message.
 CONTENT_MARKERS = ["lol", "hostname", "evil", "Chỉ tiêu", "Số trẻ em", "%PDF", "<", "XA-001", "Trang 1", "Ten1"]
 

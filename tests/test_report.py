@@ -27,7 +27,7 @@ from docxtpl import DocxTemplate
 from lxml import etree
 
 import pipeline.office as office
-from conftest import COMMUNE_VALUES, YEAR, fill, set_received
+from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, set_received
 from pipeline.cli import cli
 from pipeline.collect import collect
 from pipeline.merge import load, merge
@@ -38,7 +38,6 @@ from pipeline.workspace import REPO_TEMPLATES, init_workspace
 
 HOSTILE = '<w:p> & {{ x }} {% raw %} =HYPERLINK("http://x","y")'
 COMMUNES = ["15664", "15667", "15670", "15673", "15676", "15679", "15682", "15685"]
-VIETNAMESE = re.compile(r"[ạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹđ]", re.I)
 TEMPLATE = REPO_TEMPLATES / "docx" / "bao_cao.docx"
 
 

@@ -8,7 +8,6 @@ gives byte-identical files."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -24,14 +23,12 @@ from pipeline.roster import Roster
 from pipeline.template import LAYOUT, generate, load_wording, note_name
 from pipeline.validate import Validator
 from pipeline.workspace import Workspace
+from conftest import VIETNAMESE, load_helper
 
 YEAR = 2024
-VIETNAMESE = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]", re.I)
 SHEETS = {"instructions": "Hướng dẫn", "data": "Số liệu", "budget": "Kinh phí", "narrative": "Báo cáo"}
 
-_spec = importlib.util.spec_from_file_location("lo_fill", Path(__file__).with_name("lo_fill.py"))
-lo_fill = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(lo_fill)
+lo_fill = load_helper("lo_fill", "lo_fill.py")
 
 needs_office = pytest.mark.skipif(not office.available(), reason="LibreOffice chưa được cài")
 
