@@ -379,16 +379,12 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
                                        "message": "Tệp trùng nội dung với một tệp đang được chép vào thư mục, bỏ "
                                                   "qua lần này; chạy lại sau ít phút."})
         _cross_unit_checks(store, cat, settings, year)
-        missing = expected_units(ws, year)
+        missing = ws.roster.for_year(year)
         current = {s.unit for s in store.submissions(year) if s.unit and s.status != "superseded"}
         result.missing = [u.code for u in missing if u.code not in current]
         result.submissions = submission_dicts(store, year)
         result.outputs = write_outputs(ws, store, year, result, feedback=feedback)
     return result
-
-
-def expected_units(ws, year: int):
-    return ws.roster.for_year(year)
 
 
 def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: str, res: tuple) -> None:

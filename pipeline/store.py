@@ -375,6 +375,3 @@ class Store:
 
     def merged_years(self) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT year FROM merge_runs ORDER BY year")]
-
-    def collected_years(self) -> list[int]:
-        return [r[0] for r in self.db.execute("SELECT DISTINCT year FROM submissions ORDER BY year")]
