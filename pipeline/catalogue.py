@@ -274,6 +274,9 @@ class Catalogue:
     def _check(self, source: str) -> None:
         seen: set[str] = set()
         for f in self.fields:
+            if _OOXML_ESCAPE_LIKE.search(f.code):
+                raise ConfigError(f"Danh mục {source}: mã «{f.code}» chứa «_x» và chữ số thập lục phân, bị LibreOffice "
+                                  "đọc nhầm thành ký tự đặc biệt; hãy đổi mã (ví dụ bỏ dấu gạch dưới trước chữ x).")
             if f.code in seen:
                 raise ConfigError(f"Danh mục {source}: mã số liệu «{f.code}» bị trùng.")
             seen.add(f.code)
@@ -355,6 +358,11 @@ def _stray_keys(d: dict, what: str) -> None:
     if stray:
         raise ConfigError(f"{what}: mục «{stray[0]}» không có giá trị; nếu nội dung có dấu phẩy, đặt cả nội dung "
                           "trong dấu nháy kép, ví dụ label: \"Số trẻ em được cân, đo\".")
+
+
+# LibreOffice reads "_x" and one to four hex digits followed by "_" as an escaped character
+# ("budget_xa_hoi" came back as "budget" + newline + "hoi"), so codes must not contain it.
+_OOXML_ESCAPE_LIKE = re.compile(r"_x[0-9a-f]{1,4}_")
 
 
 def _field(d: dict) -> Field:

@@ -75,6 +75,9 @@ def _this_year() -> int:
     return date.today().year
 
 
+NEEDS_WORKSPACE = {"collect_cmd", "status_cmd", "merge_cmd", "report_cmd", "run_cmd"}
+
+
 def workspace_options(f):
     """--workspace and --json, shared by every command."""
 
@@ -85,7 +88,10 @@ def workspace_options(f):
     @functools.wraps(f)
     def wrapper(*args, workspace, as_json, **kwargs):
         try:
-            return f(*args, ws=Workspace(workspace), as_json=as_json, **kwargs)
+            ws = Workspace(workspace)
+            if f.__name__ in NEEDS_WORKSPACE:
+                ws.require()
+            return f(*args, ws=ws, as_json=as_json, **kwargs)
         except TreemError as e:
             raise Failure(str(e)) from e
         except PermissionError as e:

@@ -196,8 +196,8 @@ class Town:
         planned = round(self.population / 80 * (1 + 0.05 * t))
         v["budget_ns_dia_phuong_planned"] = planned
         v["budget_ns_dia_phuong_spent"] = round(planned * rng.uniform(0.85, 1.0), 1)
-        v["budget_xa_hoi_planned"] = round(self.population / 400)
-        v["budget_xa_hoi_spent"] = v["budget_xa_hoi_planned"]
+        v["budget_cong_dong_planned"] = round(self.population / 400)
+        v["budget_cong_dong_spent"] = v["budget_cong_dong_planned"]
         return v
 
 

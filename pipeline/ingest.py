@@ -54,6 +54,9 @@ class RawCell:
     cell: str
     value: object
     formula: bool = False
+    # Field codes written left of the cell on its row (the template's «Mã» column): a name
+    # that no longer sits on its own row shows here. None: not looked at.
+    row_codes: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -304,8 +307,10 @@ def _read_named_cells(pkg: Package, sheet_paths: dict[str, str], names: dict, sp
     actual = {s.casefold(): s for s in sheet_paths}
     meta = actual.get(META_SHEET)
     wanted: dict[str, set[str]] = {}
-    for sheet, ref in found.values():
-        wanted.setdefault(actual.get(sheet.casefold(), sheet), set()).add(ref)
+    for n, (sheet, ref) in found.items():
+        refs = wanted.setdefault(actual.get(sheet.casefold(), sheet), set())
+        refs.add(ref)
+        refs.update(_left_of(ref))
     if not found or any(sheet_paths.get(s) not in pkg.plain_parts for s in [*wanted, *([meta] if meta else [])]):
         return False
     sst = _SharedStrings(pkg.parts.get("xl/sharedStrings.xml"))
@@ -321,8 +326,19 @@ def _read_named_cells(pkg: Package, sheet_paths: dict[str, str], names: dict, sp
     for n, (sheet, ref) in found.items():
         sheet = actual.get(sheet.casefold(), sheet)
         formulas = (reading.formulas or {}).get(sheet, set())
-        reading.cells[n] = RawCell(sheet, ref, values[sheet].get(ref), ref in formulas)
+        codes = _codes(values[sheet].get(r) for r in _left_of(ref))
+        reading.cells[n] = RawCell(sheet, ref, values[sheet].get(ref), ref in formulas, codes)
     return True
+
+
+def _left_of(ref: str) -> list[str]:
+    """The cells left of a cell on its row (at most 8)."""
+    row, col = split_ref(ref)
+    return [f"{col_letters(c)}{row + 1}" for c in range(max(0, col - 8), col)]
+
+
+def _codes(values) -> tuple[str, ...]:
+    return tuple(v.strip() for v in values if isinstance(v, str) and _CODE_LIKE.match(v.strip()))
 
 
 def _formula_cells(xml: bytes) -> set[str]:
@@ -436,7 +452,8 @@ def _locate_cells(grids, names, spec: FormSpec, reading: Reading) -> None:
         for n, (sheet, ref) in found.items():
             row, col = split_ref(ref)
             formulas = (reading.formulas or {}).get(sheet, set())
-            reading.cells[n] = RawCell(sheet, ref, _cell(grids, sheet, row, col), ref in formulas)
+            codes = _codes(_cell(grids, sheet, row, c) for c in range(max(0, col - 8), col))
+            reading.cells[n] = RawCell(sheet, ref, _cell(grids, sheet, row, col), ref in formulas, codes)
         return
     reading.located_by = "codes"
     offset = LAYOUT["data"]["input"] - LAYOUT["data"]["code"]

@@ -3,8 +3,8 @@ kebab-case code, a severity, the sheet and cell, and a Vietnamese message for th
 
 Codes (never renamed once published):
   identity:  unknown-unit, wrong-year, identity-from-content, identity-from-filename,
-             identity-conflict, template-outdated
-  structure: missing-sheet, missing-name, name-broken, names-missing, formula-overwritten,
+             identity-conflict, identity-mismatch, template-outdated
+  structure: missing-sheet, missing-name, name-broken, names-missing, rows-shifted, formula-overwritten,
              formula-in-input, macros-ignored, external-links, embedded-content, legacy-xls
   values:    type-error, ambiguous-number, number-as-text, percent-sign, decimal-in-count,
              out-of-range, required-missing, legacy-encoding, cross-field-rule
@@ -129,6 +129,12 @@ class Validator:
                 issues.append(ValidationIssue("template-outdated", WARNING,
                                               "Danh mục chỉ tiêu đã thay đổi sau khi gửi biểu mẫu; số liệu vẫn "
                                               "được đọc theo tên ô."))
+            named = self._unit_from_filename(r.path) if unit else None
+            if named is not None and named.code != unit.code:
+                issues.append(ValidationIssue(
+                    "identity-mismatch", WARNING,
+                    f"Tên tệp ghi {named.name} nhưng biểu mẫu là của {unit.name}; số liệu được ghi cho {unit.name}. "
+                    f"Nếu đây là số liệu của {named.name}, đề nghị điền lại vào đúng biểu mẫu của {named.name}."))
             return Identity(unit, year or self.year, "metadata", version), issues
         unit, source = self._identify_by_content(r)
         if unit is None:
@@ -163,17 +169,20 @@ class Validator:
                 unit = self.roster.match(m.group(1).strip(), self.reference)
                 if unit:
                     return unit, "content"
-        stem = Path(r.path).stem
+        unit = self._unit_from_filename(r.path)
+        return (unit, "filename") if unit else (None, None)
+
+    def _unit_from_filename(self, path: str) -> Unit | None:
+        stem = Path(path).stem
         for token in re.split(r"[_\s]+", stem):
             if token and token != str(self.year):
                 unit = self.roster.get(token, self.reference)
                 if unit:
-                    return unit, "filename"
+                    return unit
         words = re.sub(r"[_\-.]+", " ", stem)
-        words = re.sub(r"\b(19|20)\d\d\b|\d+|bao cao|báo cáo|bieu mau|biểu mẫu|ban|bản|sua|sửa|v\d+", " ", words,
-                       flags=re.I)
-        unit = self.roster.match(words.strip(), self.reference)
-        return (unit, "filename") if unit else (None, None)
+        words = re.sub(r"\b(19|20)\d\d\b|\d+|bao cao|báo cáo|bieu mau|biểu mẫu|tre em|trẻ em|ban|bản|sua|sửa|v\d+",
+                       " ", words, flags=re.I)
+        return self.roster.match(words.strip(), self.reference)
 
     # --- the whole file ---
     def check(self, r: Reading) -> Checked:
@@ -184,10 +193,14 @@ class Validator:
             return out
         unit = identity.unit
         fields = self.cat.fields_for(unit.type, unit.code)
-        out.issues += self._structure(r, fields)
+        shifted = self._shifted_rows(r, fields)
+        out.issues += shifted.pop("issues")
+        # On shifted rows every formula is "elsewhere" too: rows-shifted already says why.
+        out.issues += [i for i in self._structure(r, fields)
+                       if not (i.code == "formula-overwritten" and i.sheet in {r.cells[c].sheet for c in shifted})]
         parsed: dict[str, float | None] = {}
         for f in fields:
-            cell = r.cells.get(f.code)
+            cell = None if f.code in shifted else r.cells.get(f.code)
             value, text, problems = self._field(f, cell)
             out.issues += problems
             if cell is not None and (value is not None or text):
@@ -201,6 +214,33 @@ class Validator:
                                    "sheet": note.sheet, "cell": note.cell})
         out.issues += self._rules(r, fields, parsed)
         out.issues += self._plausibility(unit, r, fields, parsed)
+        return out
+
+    def _shifted_rows(self, r: Reading, fields: list[Field]) -> dict:
+        """Names whose row no longer carries their field code: a row deleted or inserted by a
+        program that did not move the names. Their values belong to other rows, so they are
+        not read; one message per sheet says why."""
+        known = {f.code for f in self.cat.fields}
+        bad: dict[str, list[tuple[Field, str]]] = {}
+        for f in fields:
+            cell = r.cells.get(f.code)
+            if cell is None or cell.row_codes is None or f.code in cell.row_codes:
+                continue
+            others = [c for c in cell.row_codes if c in known]
+            if others or not cell.row_codes:
+                bad.setdefault(cell.sheet, []).append((f, others[0] if others else ""))
+        issues = []
+        for sheet, items in bad.items():
+            f, other = items[0]
+            cell = r.cells[f.code]
+            seen = f"dòng của ô {cell.cell} ghi mã «{other}»" if other else f"dòng của ô {cell.cell} không còn mã"
+            issues.append(ValidationIssue(
+                "rows-shifted", ERROR,
+                f"Trang «{sheet}»: {len(items)} ô nhập không còn nằm đúng dòng của mình (ví dụ «{f.label}»: {seen}); "
+                "có dòng đã bị xóa hoặc chèn bằng phần mềm không cập nhật tên ô, nên các số này không được đọc. "
+                "Đề nghị điền lại vào biểu mẫu gốc.", sheet=sheet, cell=cell.cell, field=f.code))
+        out = {f.code: True for items in bad.values() for f, _ in items}
+        out["issues"] = issues
         return out
 
     def _file_issues(self, r: Reading) -> list[ValidationIssue]:

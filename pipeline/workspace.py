@@ -66,6 +66,15 @@ class Workspace:
             raise WorkspaceError(f"Không tìm thấy mẫu {relative} (đã tìm trong {own.parent} và {path.parent}).")
         return path
 
+    def require(self) -> None:
+        """Commands that read what earlier steps left (collect, status, merge, report) need a
+        real workspace: a mistyped folder must not quietly become an empty second one."""
+        markers = ("settings.yaml", "roster.yaml", "catalogue.yaml", "treem.sqlite", "input")
+        if not self.root.is_dir() or not any((self.root / m).exists() for m in markers):
+            raise WorkspaceError(
+                f"Thư mục {self.root} chưa phải thư mục làm việc của treem (không có input/, settings.yaml hay "
+                "treem.sqlite); kiểm tra lại --workspace, hoặc tạo mới bằng «treem init THƯ_MỤC».")
+
     def inbox(self, year: int) -> Path:
         return self.root / "input" / str(year)
 

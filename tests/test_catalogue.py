@@ -90,7 +90,7 @@ def test_lead_offices_follow_section_v(cat):
 
 BUDGET = ["budget_ns_dia_phuong_planned", "budget_ns_dia_phuong_spent", "budget_ct_muc_tieu_planned",
           "budget_ct_muc_tieu_spent", "budget_vien_tro_planned", "budget_vien_tro_spent",
-          "budget_xa_hoi_planned", "budget_xa_hoi_spent"]
+          "budget_cong_dong_planned", "budget_cong_dong_spent"]
 NARRATIVES = ["narr_direction", "narr_communication", "narr_results", "narr_limitations", "narr_next_year",
               "narr_recommendations"]
 
@@ -197,3 +197,11 @@ def test_catalogue_json(tmp_path):
     assert by_code["ct03a"]["targets"] == {"2025": 2.5, "2030": 2}
     assert len(data["fields"]) == 49 + 8 + 6
     assert len(data["rules"]) == 39 + 4  # the plan's cross-checks and one per budget source
+
+
+def test_codes_that_libreoffice_would_mangle_are_refused():
+    # LibreOffice turned the text "budget_xa_hoi_planned" into "budget\nhoi_planned" on a re-save.
+    raw = yaml.safe_load(default_catalogue_path().read_text(encoding="utf-8"))
+    raw["budget_sources"][0]["code"] = "xa_hoi"
+    with pytest.raises(ConfigError, match="LibreOffice"):
+        Catalogue.from_dict(raw)

@@ -168,9 +168,9 @@ def test_rate_and_self_check_formulas(books, ws, units):
     totals = [r[LAYOUT["budget"]["input"]].value for r in wb["Kinh phí"].iter_rows()
               if r[0].value in ("Tổng dự toán", "Tổng thực hiện")]
     assert totals == ["=N(budget_ns_dia_phuong_planned)+N(budget_ct_muc_tieu_planned)+N(budget_vien_tro_planned)"
-                      "+N(budget_xa_hoi_planned)",
+                      "+N(budget_cong_dong_planned)",
                       "=N(budget_ns_dia_phuong_spent)+N(budget_ct_muc_tieu_spent)+N(budget_vien_tro_spent)"
-                      "+N(budget_xa_hoi_spent)"]
+                      "+N(budget_cong_dong_spent)"]
 
 
 # --- each unit its own fields -----------------------------------------------------------------

@@ -71,3 +71,32 @@ def test_a_typed_over_self_check_is_reported_at_its_cell(workspace, templates, t
     inbox_copy(workspace, filled, "go-de.xlsx")
     (sub,) = collect(workspace, 2024).submissions
     assert [(i["code"], i["cell"]) for i in sub["issues"]] == [("formula-overwritten", f"G{row}")]
+
+
+def test_a_row_deleted_by_a_tool_that_keeps_the_names_is_refused_once(workspace, templates, tmp_path):
+    import openpyxl
+
+    from conftest import COMMUNE_VALUES, fill, inbox_copy
+    from pipeline.collect import collect
+
+    filled = fill(templates["15748"], tmp_path / "filled.xlsx", COMMUNE_VALUES)
+    wb = openpyxl.load_workbook(filled)
+    wb["Kinh phí"].delete_rows(5)  # openpyxl leaves the names where they were: values shift up
+    wb.save(filled)
+    inbox_copy(workspace, filled, "xoa-dong.xlsx")
+    (sub,) = collect(workspace, 2024).submissions
+    assert sub["status"] == "rejected"
+    assert [i["code"] for i in sub["issues"]] == ["rows-shifted"]
+    assert "Kinh phí" in sub["issues"][0]["message"] and "biểu mẫu gốc" in sub["issues"][0]["message"]
+
+
+def test_a_file_named_after_another_unit_is_flagged(workspace, templates, tmp_path):
+    from conftest import COMMUNE_VALUES, fill, inbox_copy
+    from pipeline.collect import collect
+
+    filled = fill(templates["15709"], tmp_path / "x.xlsx", COMMUNE_VALUES)  # Xã An Nông's template
+    inbox_copy(workspace, filled, "Xa Van Son bao cao tre em 2024.xlsx")
+    (sub,) = collect(workspace, 2024).submissions
+    assert sub["unit"] == "15709"
+    (issue,) = sub["issues"]
+    assert issue["code"] == "identity-mismatch" and "Xã Vân Sơn" in issue["message"]
