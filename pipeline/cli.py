@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import sys
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ import click
 
 from pipeline.catalogue import target_text
 from pipeline.errors import TreemError
-from pipeline.text import vn_number
+from pipeline.text import vn_number, vn_number_apart
 from pipeline.workspace import Workspace, init_workspace
 
 HEADINGS = {"Options": "Tùy chọn", "Commands": "Các lệnh", "Arguments": "Tham số"}
@@ -94,6 +95,8 @@ def workspace_options(f):
             return f(*args, ws=ws, as_json=as_json, **kwargs)
         except TreemError as e:
             raise Failure(str(e)) from e
+        except BrokenPipeError:
+            raise  # the reader of our output went away (`| head`): main() ends quietly
         except PermissionError as e:
             # Typically an output still open in Excel or Word on Windows.
             raise Failure(f"Không ghi được {e.filename or 'tệp'}: tệp đang mở trong Excel/Word hoặc không có quyền "
@@ -117,6 +120,16 @@ def year_option(f):
 
 def emit(data: dict) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _quiet_broken_pipe() -> None:
+    """`treem status | head` closes the pipe early: that is not an error to report."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pass
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 @contextmanager
@@ -272,8 +285,9 @@ def _print_collect(ws: Workspace, result) -> None:
     if not result.submissions and not result.skipped:
         click.echo(f"Chưa có tệp nào trong {_rel(ws, ws.inbox(result.year))}/: đặt các tệp các đơn vị gửi về vào đó "
                    f"(để nguyên tên, thư mục con cũng được) rồi chạy lại lệnh này.")
+        return
     c = result.counts()
-    click.echo(f"Năm {result.year}: {result.new_files} tệp mới; hợp lệ {c.get('accepted', 0)}, "
+    click.echo(f"Năm {result.year}: {result.new_files} tệp mới. Tổng cộng: hợp lệ {c.get('accepted', 0)}, "
                f"hợp lệ có cảnh báo {c.get('accepted_with_warnings', 0)}, có lỗi {c.get('rejected', 0)}, "
                f"bản cũ đã thay {c.get('superseded', 0)}, đơn vị chưa gửi {c['missing']}.")
     names = {u.code: u.name for u in ws.roster.for_year(result.year)}
@@ -447,18 +461,25 @@ def merge_cmd(ws: Workspace, as_json: bool, year: int):
 
 
 def _print_merge(ws: Workspace, result: dict) -> None:
+    from pipeline.merge import reference_year
+
     cov = result["coverage"]
     inds = result["indicators"]
-    n_ok = sum(r["status"]["2025"] == "Đạt" for r in inds)
-    n_no = sum(r["status"]["2025"] == "Chưa đạt" for r in inds)
-    n_na = sum(r["status"]["2025"] == "Chưa có số liệu" for r in inds)
+    # The same rule as the report: each indicator against its next target (2025, or 2030 for
+    # those the plan sets only for 2030).
+    judged = [r["status"][reference_year(result["year"], r["targets"])] for r in inds
+              if reference_year(result["year"], r["targets"])]
     click.echo(f"Năm {result['year']}: số liệu của {cov['communes_reported']}/{cov['communes_expected']} xã, thị trấn. "
-               f"So với mục tiêu 2025: đạt {n_ok}, chưa đạt {n_no}, chưa có số liệu {n_na} (trên {len(inds)} chỉ tiêu).")
+               f"So với mục tiêu: đạt {judged.count('Đạt')}, chưa đạt {judged.count('Chưa đạt')}, chưa có số liệu "
+               f"{judged.count('Chưa có số liệu')} (trên {len(inds)} nội dung của {len({r['chi_tieu'] for r in inds})} "
+               "chỉ tiêu).")
     for r in inds:
-        value = "chưa có số liệu" if r["value"] is None else f"{vn_number(r['value'], 2)} {r['unit']}"
-        flag = " (chưa đủ đơn vị)" if r["partial"] else ""
+        t25 = r["targets"]["2025"] if isinstance(r["targets"]["2025"], (int, float)) else None
+        value = ("chưa có số liệu" if r["value"] is None
+                 else f"{vn_number_apart(r['value'], t25 if t25 is not None else r['targets']['2030'])} {r['unit']}")
+        flag = " [số liệu chưa đủ đơn vị]" if r["partial"] else ""
         click.echo(f"  CT{r['chi_tieu']:<3}{r['code']:<6} {value:<22} 2025: {r['status']['2025']:<18} "
-                   f"2030: {r['status']['2030']}{flag}")
+                   f"2030: {r['status']['2030']:<18}{flag}")
     by_code = {r["code"]: r for r in inds}
     for d in result["office_differences"]:
         r = by_code[d["indicator"]]
@@ -488,7 +509,7 @@ def _report_date(ctx, param, value):
 @year_option
 @click.option("--pdf", is_flag=True, help="Xuất thêm bản PDF qua LibreOffice (báo lỗi nếu chưa cài).")
 @click.option("--date", "report_date", callback=_report_date, metavar="YYYY-MM-DD",
-              help="Ngày ghi trên báo cáo; bỏ trống để để dấu chấm, ghi tay khi ký.")
+              help="Ngày ghi trên báo cáo; bỏ trống thì để dấu chấm và ghi tay khi ký.")
 @workspace_options
 def report_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, report_date):
     """Viết báo cáo kết quả thực hiện Chương trình hành động vì trẻ em của năm gửi tỉnh
@@ -539,6 +560,8 @@ def main():
     except click.Abort:
         click.echo("Đã dừng.", err=True)
         sys.exit(1)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
 
 
 if __name__ == "__main__":

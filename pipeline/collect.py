@@ -30,6 +30,7 @@ from pipeline.validate import Checked, Identity, ValidationIssue, Validator, lat
 # Partial downloads and office lock files are not submissions.
 _IN_PROGRESS_SUFFIXES = (".part", ".crdownload", ".tmp", ".partial", ".download", ".opdownload")
 _SETTLE_SECONDS = 2.0
+_SYSTEM_FILES = {"desktop.ini", "thumbs.db", ".ds_store", ".gitkeep"}
 MEMORY_LIMIT = 1536 * 1024 * 1024
 FILE_TIMEOUT = 30.0
 BATCH = 8
@@ -88,6 +89,8 @@ def scan_inbox(inbox: Path, settle: bool = True) -> tuple[list[InboxFile], list[
         for name in sorted(filenames):
             p = Path(dirpath) / name
             rel = _shown_path(p, inbox)
+            if name.lower() in _SYSTEM_FILES:
+                continue  # written by Windows or macOS into any folder: not a submission
             if name.startswith("~$") or name.startswith(".~lock."):
                 skipped.append({"path": rel, "code": "office-lock-file",
                                 "message": "Tệp khóa tạm của Excel/LibreOffice (không phải bài nộp), bỏ qua."})

@@ -298,7 +298,7 @@ def write_long_csv(ws, result: dict, path: Path) -> Path:
     w.writerow(["dataelement", "period", "orgunit", "value", "numerator", "denominator", "comment"])
     period = str(result["year"])
     for r in result["indicators"]:
-        comment = "partial" if r["partial"] else ""
+        comment = f"chưa đủ đơn vị ({r['units_reported']}/{r['units_expected']})" if r["partial"] else ""
         w.writerow([csv_safe(x) for x in (r["code"], period, district, r["value"], r["numerator"], r["denominator"],
                                           comment)])
     counts = result.get("unit_counts", {})

@@ -257,10 +257,15 @@ def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: 
     _text(sheet.cell(1, 1), f"PHẢN HỒI KIỂM TRA SỐ LIỆU BÁO CÁO NĂM {year}: {row['name']} (mã {row['unit']})")
     sheet.cell(1, 1).font = Font(bold=True, name="Times New Roman", size=13)
     errors = sum(i["severity"] == "error" for i in issues)
-    verdict = (f"Tệp có {errors} lỗi: đề nghị sửa các ô tô đỏ ngay trong tệp này rồi gửi lại."
-               if errors else "Số liệu đã được tiếp nhận; đề nghị xem các cảnh báo (ô tô vàng) và giải thích nếu cần.")
-    if not own_file:
-        verdict += " Không mở được tệp đơn vị đã gửi nên chỉ có danh sách lỗi; đề nghị điền vào biểu mẫu được gửi."
+    if own_file:
+        verdict = (f"Tệp có {errors} lỗi: đề nghị sửa các ô tô đỏ ngay trong tệp này rồi gửi lại." if errors else
+                   "Số liệu đã được tiếp nhận; đề nghị xem các cảnh báo (ô tô vàng) và giải thích nếu cần.")
+    elif errors:
+        verdict = (f"Tệp có {errors} lỗi: đề nghị sửa theo danh sách dưới đây, điền vào biểu mẫu Excel (.xlsx) được "
+                   "gửi rồi gửi lại.")
+    else:
+        verdict = ("Số liệu đã được tiếp nhận; đề nghị xem các cảnh báo dưới đây (tệp không ở dạng .xlsx của biểu "
+                   "mẫu nên không đánh dấu được từng ô).")
     _text(sheet.cell(2, 1), verdict)
     headers = ["TT", "Mức độ", "Trang tính", "Ô", "Nội dung cần sửa"]
     for c, h in enumerate(headers, start=1):

@@ -60,6 +60,16 @@ def aggregate(ind: Indicator, values: dict[str, dict], units: list[str],
     return Aggregate(value, num, den, used)
 
 
+def reference_year(year: int, targets: dict) -> str | None:
+    """The target a year is judged against: the next target year that has a target (2025
+    until 2025, then 2030), else the last one the plan set (CT19 has only 2025)."""
+    have = sorted((y for y, t in (targets or {}).items() if t is not None), key=int)
+    if not have:
+        return None
+    later = [y for y in have if int(y) >= year]
+    return later[0] if later else have[-1]
+
+
 def judge(ind: Indicator, value: float | None, target: float | None) -> str:
     if target is None:
         return "khong_co_chi_tieu"
@@ -274,12 +284,20 @@ def _round(x: float | None, digits: int = 4) -> float | None:
 
 
 def _ranked(ind: Indicator, per_unit: dict[str, float], names: dict, n: int = 3) -> tuple[list, list]:
+    """Up to n units at each end. Units tied with the next one are left out rather than
+    picked at random: when 31 communes are at 100%, naming three of them says nothing."""
     if ind.kind in ("share_of_communes",) or len(per_unit) < 2:
         return [], []
     order = sorted(per_unit.items(), key=lambda kv: kv[1], reverse=ind.direction == "at_least")
-    pick = lambda items: [{"unit": u, "name": names.get(u, u), "value": v} for u, v in items]  # noqa: E731
     k = min(n, len(order) // 2)
-    return pick(order[:k]), pick(list(reversed(order[-k:])))
+
+    def end(items: list) -> list:
+        chosen = items[:k]
+        while chosen and len(items) > len(chosen) and items[len(chosen)][1] == chosen[-1][1]:
+            chosen = [kv for kv in chosen if kv[1] != chosen[-1][1]]
+        return [{"unit": u, "name": names.get(u, u), "value": v} for u, v in chosen]
+
+    return end(order), end(list(reversed(order)))
 
 
 def merge(ws, year: int, progress: Callable[[int], None] | None = None) -> dict:

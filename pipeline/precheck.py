@@ -138,6 +138,9 @@ NOT_A_WORKBOOK: dict[str, str] = {
         "Đây là tệp ảnh, không phải bảng tính Excel; đề nghị đơn vị gửi lại tệp biểu mẫu Excel (.xlsx) đã điền"
         " thay vì ảnh chụp."
     ),
+    "zip-of-workbooks": (
+        "Đây là tệp nén (zip) có chứa tệp Excel; đề nghị đơn vị gửi riêng tệp biểu mẫu Excel (.xlsx), không nén."
+    ),
     "zip": (
         "Đây là tệp nén (zip) không chứa bảng tính Excel; đề nghị đơn vị gửi riêng tệp biểu mẫu Excel (.xlsx)"
         " đã điền."
@@ -423,7 +426,8 @@ def _zip_looks_like(zf: zipfile.ZipFile, names: set[str]) -> str | None:
         except _DAMAGED:
             return None
     if "[Content_Types].xml" not in names:
-        return "zip"
+        inner = (n.lower() for n in names)
+        return "zip-of-workbooks" if any(n.endswith((".xlsx", ".xls", ".xlsm")) for n in inner) else "zip"
     return None
 
 

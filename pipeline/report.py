@@ -23,6 +23,7 @@ from pathlib import Path
 from pipeline.catalogue import COMMUNE_TYPES
 from pipeline.errors import TreemError
 from pipeline.fsutil import atomic_write
+from pipeline.merge import reference_year
 from pipeline.text import vn_number
 
 REPORT_TEMPLATE = "docx/bao_cao.docx"
@@ -81,16 +82,6 @@ def format_target(target: float, kind: str, unit: str, direction: str, strict: b
     if direction == "at_most":
         return ("dưới " if strict else "không quá ") + v
     return v
-
-
-def reference_year(year: int, targets: dict) -> str | None:
-    """The target a year is judged against: the next target year that has a target (2025
-    until 2025, then 2030), else the last one the plan set (CT19 has only 2025)."""
-    have = sorted((y for y, t in (targets or {}).items() if t is not None), key=int)
-    if not have:
-        return None
-    later = [y for y in have if int(y) >= year]
-    return later[0] if later else have[-1]
 
 
 def default_reference_year(year: int) -> str:
@@ -343,12 +334,14 @@ def _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, report
 
 
 # --- cells of the tables ---------------------------------------------------------------------
-def table_value(value, kind: str, decimals: int = 2) -> str:
+def table_value(value, kind: str, decimals: int = 2, target=None) -> str:
+    """A value for a table cell; beside a target, with enough decimals never to look equal to
+    it when it is not (99,496 against 99,5, not "99,5 Chưa đạt")."""
     if value is None:
         return DASH
     if kind == "yoy_change":
         return "0" if abs(value) < 0.005 else f"{'Giảm' if value < 0 else 'Tăng'} {_num(abs(value), decimals)}"
-    return _num(value, decimals)
+    return _shown(value, target) if isinstance(target, (int, float)) else _num(value, decimals)
 
 
 def table_target(target, kind: str, direction: str, strict: bool, yearly_fall=None) -> str:
@@ -655,18 +648,18 @@ def _annex1(rows, tts, info, year, cat, reporting_units=None) -> list[dict]:
                 "t2025": table_target(tg.get("2025"), r.get("kind"), r.get("direction"), i["strict"], i["yearly_fall"]),
                 "t2030": table_target(tg.get("2030"), r.get("kind"), r.get("direction"), i["strict"], i["yearly_fall"]),
                 "prev": table_value((r.get("previous") or {}).get("value"), r.get("kind")),
-                "value": table_value(r.get("value"), r.get("kind")),
+                "value": table_value(r.get("value"), r.get("kind"), target=tg.get(ty) if ty else None),
                 "status": _status_label(r, ty), "note": "; ".join(notes),
             })
     return out
 
 
-def _unit_cell(v, kind, status_label) -> str:
+def _unit_cell(v, kind, status_label, target=None) -> str:
     if v is None:
         return DASH
     if kind == "share_of_communes":
         return "Có" if v else "Không"
-    text = table_value(v, kind)
+    text = table_value(v, kind, target=target)
     return text + ("*" if status_label == "Chưa đạt" else "")
 
 
@@ -692,7 +685,8 @@ def _unit_table(result: dict, rows: list[dict], year: int, cw: str) -> tuple[lis
         if r.get("kind") == "share_of_communes" and r.get("value") is not None:
             district[r["code"]] = f"{_num(r['numerator'] or 0, 0)}/{_num(r['denominator'] or 0, 0)}"
         else:
-            district[r["code"]] = _unit_cell(r.get("value"), r.get("kind"), label)
+            district[r["code"]] = _unit_cell(r.get("value"), r.get("kind"), label,
+                                             (r.get("targets") or {}).get(ty) if ty else None)
     note = f"Chưa có số liệu hợp lệ của {len(silent)} {cw}: {_names(silent)}." if silent else ""
     if len(out) > UNIT_TABLE_LIMIT:
         # A province or national roster: the Word appendix shows the first units only; the

@@ -454,3 +454,14 @@ def vn_number(x: float | None, decimals: int | None = None) -> str:
     if "," in s:
         s = s.rstrip("0").rstrip(",")
     return s
+
+
+def vn_number_apart(x: float, other, decimals: int = 2) -> str:
+    """x with enough decimals (up to 4) never to read the same as `other` when it differs:
+    99.496 beside a target of 99.5 is "99,496", not "99,5"."""
+    s = vn_number(round(x, decimals), decimals)
+    if isinstance(other, (int, float)) and abs(x - other) > 1e-9:
+        while decimals < 4 and s == vn_number(round(other, decimals), decimals):
+            decimals += 1
+            s = vn_number(round(x, decimals), decimals)
+    return s

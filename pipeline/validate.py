@@ -77,7 +77,9 @@ _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 def shown(value) -> str:
     """A cell value as the unit typed it, cut short: messages quote one cell, never more.
     Control characters become spaces (a message is one readable line, and Excel cannot
-    store most of them)."""
+    store most of them). Numbers are written the Vietnamese way."""
+    if isinstance(value, float) and value == value and abs(value) < 1e15:
+        value = vn_number(value)
     s = _UNPRINTABLE.sub(" ", nfc(str(value)))
     return s if len(s) <= _SHOWN else s[:_SHOWN] + "…"
 
@@ -337,6 +339,10 @@ class Validator:
         where = f"Ô {cell.cell} («{f.label}»)"
         issues = []
         raw = cell.value
+        if cell.formula and raw in (None, ""):
+            return None, None, issues + [ValidationIssue(
+                "formula-in-input", ERROR, f"{where} chứa công thức nhưng chưa có giá trị (tệp chưa được tính lại); "
+                "đề nghị nhập số trực tiếp.", **at)]
         if cell.formula and raw not in (None, ""):
             issues.append(ValidationIssue("formula-in-input", WARNING,
                                           f"{where} chứa công thức; đã lấy giá trị đang hiển thị «{shown(raw)}». "
@@ -375,8 +381,11 @@ class Validator:
                                           **at))
             return None, None, issues
         if p.status == "invalid":
+            hint = ""
+            if isinstance(raw, str) and nfc(raw).lower().rstrip(".") in ("không", "không có", "khong", "ko", "k"):
+                hint = " Nếu không có trường hợp nào, nhập 0."
             issues.append(ValidationIssue("type-error", ERROR,
-                                          f"{where}: «{shown(raw)}» không phải là số; đề nghị chỉ nhập số.", **at))
+                                          f"{where}: «{shown(raw)}» không phải là số; đề nghị chỉ nhập số.{hint}", **at))
             return None, None, issues
         value = p.value
         if p.note == "percent-sign":

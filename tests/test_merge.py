@@ -188,7 +188,7 @@ def test_outputs_and_json_shape(workspace):
         data = list(csv.DictReader(fh))
     district = [d for d in data if d["orgunit"] == "397" and d["dataelement"] == "ct05a"]
     assert district == [{"dataelement": "ct05a", "period": "2024", "orgunit": "397", "value": "90.0",
-                         "numerator": "90.0", "denominator": "100.0", "comment": "partial"}]
+                         "numerator": "90.0", "denominator": "100.0", "comment": "chưa đủ đơn vị (1/34)"}]
     unit = [d for d in data if d["orgunit"] == "15700" and d["dataelement"] == "ct05a"]
     assert unit[0]["numerator"] == "90.0" and unit[0]["denominator"] == "100.0"
 
