@@ -165,6 +165,11 @@ class TemplateWriter:
             "note": f(locked=False, bg_color="#FFFBEB", font_size=10),
             "warn": wb.add_format({"bg_color": "#F8CBAD"}),
             "total": f(bold=True, num_format="#,##0.##", align="right"),
+            # Targets stay numbers; the format says which way they point.
+            "target_at_least": f(num_format='"Tối thiểu "General', align="right"),
+            "target_at_most": f(num_format='"Tối đa "General', align="right"),
+            "target_below": f(num_format='"Dưới "General', align="right"),
+            "target_fall": f(num_format='"Tăng tối đa "General"%";"Giảm ít nhất "General"%"', align="right"),
         }
 
     @staticmethod
@@ -261,7 +266,7 @@ class TemplateWriter:
         ws = wb.add_worksheet(name)
         self._plain_formulas(ws)
         lay = LAYOUT["data"]
-        for col, width in enumerate((5, 16, 58, 10, 11, 13, 10, 10, 10, 36, 28)):
+        for col, width in enumerate((5, 16, 54, 10, 11, 13, 10, 14, 14, 34, 26)):
             ws.set_column(col, col, width)
         self._sheet_head(ws, fmt, unit, self.w["headers"]["data"], 10)
         row = HEADER_ROW + 1
@@ -331,7 +336,7 @@ class TemplateWriter:
             ws.write_blank(row, lay["rate"], None, fmt["rate"])
         for col, t in ((lay["t2025"], t25), (lay["t2030"], t30)):
             if isinstance(t, (int, float)):
-                ws.write_number(row, col, t, fmt["number"])
+                ws.write_number(row, col, t, fmt[_target_format(ind)])
             else:
                 ws.write_string(row, col, t or "", fmt["center"])
         ws.write_formula(row, lay["check"], self._check_formula(f, cell, prev_cell, rules), fmt["check"], "")
@@ -455,6 +460,14 @@ def _rate_formula(ind: Indicator, cell: str, prev_cell: str) -> str:
     den = ind.denominator
     factor = int(ind.factor) if float(ind.factor).is_integer() else ind.factor
     return f'=IF(AND(ISNUMBER({cell}),ISNUMBER({den})),IF({den}>0,{cell}/{den}*{factor},""),"")'
+
+
+def _target_format(ind: Indicator) -> str:
+    if ind.kind == "yoy_change":
+        return "target_fall"
+    if ind.direction == "at_least":
+        return "target_at_least"
+    return "target_below" if ind.strict else "target_at_most"
 
 
 def _target_cell(ind: Indicator, year: str, unit_type: str) -> float | str | None:
