@@ -312,15 +312,21 @@ class Store:
         return {s.unit: s for s in self.submissions(year) if s.unit and s.status in ACCEPTED}
 
     def values(self, submission_ids: list[int]) -> dict[int, dict[str, dict]]:
+        """submission -> field -> {field, value, text, sheet, cell}. Read as plain tuples, in
+        chunks (SQLite caps the parameters of one statement), since a national roster has
+        half a million values."""
         out: dict[int, dict[str, dict]] = {i: {} for i in submission_ids}
-        if not submission_ids:
-            return out
-        marks = ",".join("?" * len(submission_ids))
-        for r in self.db.execute(
-            f"SELECT submission_id, field, value, text, sheet, cell FROM submission_values"
-            f" WHERE submission_id IN ({marks})", submission_ids
-        ):
-            out[r["submission_id"]][r["field"]] = dict(r)
+        cur = self.db.cursor()
+        cur.row_factory = None
+        for start in range(0, len(submission_ids), 900):
+            chunk = submission_ids[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            for sid, field, value, text, sheet, cell in cur.execute(
+                f"SELECT submission_id, field, value, text, sheet, cell FROM submission_values"
+                f" WHERE submission_id IN ({marks})", chunk
+            ):
+                out[sid][field] = {"submission_id": sid, "field": field, "value": value, "text": text,
+                                   "sheet": sheet, "cell": cell}
         return out
 
     def accepted_values(self, year: int) -> dict[str, dict[str, float | str | None]]:
