@@ -25,7 +25,9 @@ from pipeline.ingest import FormSpec, read
 from pipeline.precheck import Limits
 from pipeline.store import Store, SubmissionRecord, now_iso
 from pipeline.template import load_wording, note_name
-from pipeline.validate import Checked, Identity, ValidationIssue, Validator, late_issue, outliers
+from pipeline.workspace import WORKBOOK_WORDING
+from pipeline.validate import (Checked, Identity, ValidationIssue, Validator, late_issue, outliers,
+                               unit_named_in)
 
 # Partial downloads and office lock files are not submissions.
 _IN_PROGRESS_SUFFIXES = (".part", ".crdownload", ".tmp", ".partial", ".download", ".opdownload")
@@ -353,7 +355,7 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
         result.new_files = len(new)
         if new:
             previous = previous_values(store, cat, roster, year)
-            sheet_names = load_wording(ws.template("xlsx/workbook.yaml"))["sheets"]
+            sheet_names = load_wording(ws.template(WORKBOOK_WORDING))["sheets"]
             initargs = (cat, roster, settings, year, sheet_names, previous, MEMORY_LIMIT, ws.archive)
             order = [(p, hashes[p]) for p in sorted(new, key=lambda p: (new[p].mtime, p))]
             batches = [order[i:i + BATCH] for i in range(0, len(order), BATCH)]
@@ -420,14 +422,7 @@ def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: s
 
 def _unit_from_name(ws, year: int, path: Path):
     """Who sent an unreadable file, from its name only, so that the feedback reaches them."""
-    import re
-
-    ref = ws.settings.deadline(year)
-    for token in re.split(r"[_\s.]+", path.stem):
-        unit = ws.roster.get(token, ref)
-        if unit:
-            return unit
-    return None
+    return unit_named_in(ws.roster, path, year, ws.settings.deadline(year))
 
 
 def _iso(saved_at: str | None) -> str | None:

@@ -321,12 +321,12 @@ class Store:
         for start in range(0, len(submission_ids), 900):
             chunk = submission_ids[start:start + 900]
             marks = ",".join("?" * len(chunk))
-            for sid, field, value, text, sheet, cell in cur.execute(
+            for sid, name, value, text, sheet, cell in cur.execute(
                 f"SELECT submission_id, field, value, text, sheet, cell FROM submission_values"
                 f" WHERE submission_id IN ({marks})", chunk
             ):
-                out[sid][field] = {"submission_id": sid, "field": field, "value": value, "text": text,
-                                   "sheet": sheet, "cell": cell}
+                out[sid][name] = {"submission_id": sid, "field": name, "value": value, "text": text,
+                                  "sheet": sheet, "cell": cell}
         return out
 
     def accepted_values(self, year: int) -> dict[str, dict[str, float | str | None]]:

@@ -22,6 +22,7 @@ from pipeline.catalogue import Catalogue, Field, Indicator, Rule, target_text
 from pipeline.fsutil import atomic_write, read_yaml
 from pipeline.roster import Unit
 from pipeline.settings import Settings
+from pipeline.workspace import WORKBOOK_WORDING
 from pipeline.text import slugify, vn_number  # noqa: F401 (vn_number is used here and re-exported)
 
 FORM_ID = "treem-ctxhtre"
@@ -514,7 +515,7 @@ def generate(ws, year: int, unit_codes: list[str] | None = None, previous: dict 
 def _generate(ws, year, units, previous, progress, workers) -> GenerateResult:
     out = ws.output(year) / "bieu_mau"
     out.mkdir(parents=True, exist_ok=True)
-    wording = load_wording(ws.template("xlsx/workbook.yaml"))
+    wording = load_wording(ws.template(WORKBOOK_WORDING))
     if previous is None:
         previous = last_year_values(ws, year)
     jobs = [(u, previous.get(u.code, {}), str(out / file_name(year, u))) for u in units]

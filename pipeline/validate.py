@@ -175,16 +175,7 @@ class Validator:
         return (unit, "filename") if unit else (None, None)
 
     def _unit_from_filename(self, path: str) -> Unit | None:
-        stem = Path(path).stem
-        for token in re.split(r"[_\s]+", stem):
-            if token and token != str(self.year):
-                unit = self.roster.get(token, self.reference)
-                if unit:
-                    return unit
-        words = re.sub(r"[_\-.]+", " ", stem)
-        words = re.sub(r"\b(19|20)\d\d\b|\d+|bao cao|báo cáo|bieu mau|biểu mẫu|tre em|trẻ em|ban|bản|sua|sửa|v\d+",
-                       " ", words, flags=re.I)
-        return self.roster.match(words.strip(), self.reference)
+        return unit_named_in(self.roster, path, self.year, self.reference)
 
     # --- the whole file ---
     def check(self, r: Reading) -> Checked:
@@ -458,6 +449,20 @@ class Validator:
                     f"{vn_number(ind.factor / den, 0)} điểm; số liệu của đơn vị chỉ nên xem cùng số của toàn huyện.",
                     sheet=cell.sheet if cell else None, cell=cell.cell if cell else None, field=ind.numerator))
         return out
+
+
+def unit_named_in(roster: Roster, path: str | Path, year: int, on: date) -> Unit | None:
+    """The unit a file name names, by code ("2024_15700_…") or by name ("Xa Dan Luc bao cao")."""
+    stem = Path(path).stem
+    for token in re.split(r"[_\s]+", stem):
+        if token and token != str(year):
+            unit = roster.get(token, on)
+            if unit:
+                return unit
+    words = re.sub(r"[_\-.]+", " ", stem)
+    words = re.sub(r"\b(19|20)\d\d\b|\d+|bao cao|báo cáo|bieu mau|biểu mẫu|tre em|trẻ em|ban|bản|sua|sửa|v\d+",
+                   " ", words, flags=re.I)
+    return roster.match(words.strip(), on)
 
 
 def late_issue(deadline: date, received: date) -> ValidationIssue:
