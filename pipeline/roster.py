@@ -182,21 +182,37 @@ class Roster:
         raw = _clean_code(text)
         if not raw:
             return None
-        candidates = self.in_force(on)
-        by_code = [u for u in candidates if u.code.casefold() == raw.casefold()]
+        codes, keys, folded_keys = self._name_index
+        by_code = [u for u in codes.get(raw.casefold(), ()) if u.in_force(on)]
         if len(by_code) == 1:
             return by_code[0]
         key = canonical_name(raw)
         if not key:
             return None
-        exact = [u for u in candidates if key in u.keys]
+        exact = [u for u in keys.get(key, ()) if u.in_force(on)]
         if exact:
             return exact[0] if len(exact) == 1 else None
         folded = strip_accents(key)
         if folded != key:
             return None  # typed with other diacritics: a different name, not a missing accent
-        loose = [u for u in candidates if folded in {strip_accents(k) for k in u.keys}]
+        loose = [u for u in folded_keys.get(folded, ()) if u.in_force(on)]
         return loose[0] if len(loose) == 1 else None
+
+    @cached_property
+    def _name_index(self) -> tuple[dict, dict, dict]:
+        """Code, canonical name and accent-free name -> units, built once: matching a file
+        name must not scan a national roster for every file."""
+        codes: dict[str, list[Unit]] = {}
+        keys: dict[str, list[Unit]] = {}
+        folded: dict[str, list[Unit]] = {}
+        for u in self._units:
+            codes.setdefault(u.code.casefold(), []).append(u)
+            unit_keys = u.keys
+            for k in unit_keys:
+                keys.setdefault(k, []).append(u)
+            for k in {strip_accents(k) for k in unit_keys}:
+                folded.setdefault(k, []).append(u)
+        return codes, keys, folded
 
     def successor_on(self, code: str, from_date: date, to: date | int) -> Unit | None:
         """Follow successor links from the unit holding `code` on from_date to the unit in
