@@ -226,6 +226,8 @@ def _xml_text(raw: bytes) -> str:
 
 def _rich_text(raw: bytes) -> str:
     """The text of a shared or inline string: its runs joined, phonetic guides left out."""
+    if raw.startswith(b"<t>") and raw.endswith(b"</t>") and b"<" not in raw[3:-4]:
+        return _xml_text(raw[3:-4])  # one plain run, the usual case
     return "".join(_xml_text(t) for t in _T_RE.findall(_RPH_RE.sub(b"", raw)))
 
 
@@ -310,12 +312,26 @@ def _read_named_cells(pkg: Package, sheet_paths: dict[str, str], names: dict, sp
     for n, (sheet, ref) in found.items():
         refs = wanted.setdefault(actual.get(sheet.casefold(), sheet), set())
         refs.add(ref)
-        refs.update(_left_of(ref))
+        if _code_ref(ref):
+            refs.add(_code_ref(ref))
     if not found or any(sheet_paths.get(s) not in pkg.plain_parts for s in [*wanted, *([meta] if meta else [])]):
         return False
     sst = _SharedStrings(pkg.parts.get("xl/sharedStrings.xml"))
     dates = _date_styles(pkg.parts.get("xl/styles.xml", b""))
     values = {s: _sheet_values(pkg.parts[sheet_paths[s]], refs, sst, dates) for s, refs in wanted.items()}
+    # Where the «Mã» cell does not hold the name's code (a column inserted, or rows shifted),
+    # look along the rest of the row: the validator decides which it was.
+    own_row: set[str] = set()
+    more: dict[str, set[str]] = {}
+    for n, (sheet, ref) in found.items():
+        sheet = actual.get(sheet.casefold(), sheet)
+        code = values[sheet].get(_code_ref(ref) or "")
+        if isinstance(code, str) and code.strip() == n:
+            own_row.add(n)
+        elif not n.startswith("note_"):
+            more.setdefault(sheet, set()).update(_left_of(ref))
+    for sheet, refs in more.items():
+        values[sheet].update(_sheet_values(pkg.parts[sheet_paths[sheet]], refs, sst, dates))
     if meta:
         xml = pkg.parts[sheet_paths[meta]]
         cells = _sheet_values(xml, {f"{c}{r}" for c in "AB" for r in range(1, 51)}, sst, dates)
@@ -326,15 +342,27 @@ def _read_named_cells(pkg: Package, sheet_paths: dict[str, str], names: dict, sp
     for n, (sheet, ref) in found.items():
         sheet = actual.get(sheet.casefold(), sheet)
         formulas = (reading.formulas or {}).get(sheet, set())
-        codes = _codes(values[sheet].get(r) for r in _left_of(ref))
+        if n.startswith("note_"):
+            codes = None  # an explanation cell: its row belongs to its field
+        else:
+            codes = (n,) if n in own_row else _codes(values[sheet].get(r) for r in _left_of(ref))
         reading.cells[n] = RawCell(sheet, ref, values[sheet].get(ref), ref in formulas, codes)
     return True
 
 
-def _left_of(ref: str) -> list[str]:
+@functools.lru_cache(maxsize=65536)
+def _code_ref(ref: str) -> str | None:
+    """The template's «Mã» cell on the row of an input cell (four columns to its left)."""
+    row, col = split_ref(ref)
+    offset = LAYOUT["data"]["input"] - LAYOUT["data"]["code"]
+    return f"{col_letters(col - offset)}{row + 1}" if col >= offset else None
+
+
+@functools.lru_cache(maxsize=65536)
+def _left_of(ref: str) -> tuple[str, ...]:
     """The cells left of a cell on its row (at most 8)."""
     row, col = split_ref(ref)
-    return [f"{col_letters(c)}{row + 1}" for c in range(max(0, col - 8), col)]
+    return tuple(f"{col_letters(c)}{row + 1}" for c in range(max(0, col - 8), col))
 
 
 def _codes(values) -> tuple[str, ...]:
