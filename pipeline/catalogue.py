@@ -101,9 +101,7 @@ class Indicator:
         return self.targets.get(str(year)) is not None
 
     def meets(self, value: float, target: float) -> bool:
-        if self.direction == "at_least":
-            return value >= target
-        return value < target if self.strict else value <= target
+        return meets(value, target, self.direction, self.strict)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -119,6 +117,13 @@ class Indicator:
             "lead_office": self.lead_office, "co_lead": self.co_lead, "note": self.note,
             "yearly_fall": self.yearly_fall,
         }
+
+
+def meets(value: float, target: float, direction: str, strict: bool) -> bool:
+    """At least the target, or at most it ("dưới": strictly below)."""
+    if direction == "at_least":
+        return value >= target
+    return value < target if strict else value <= target
 
 
 _TOKEN_RE = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([a-z][a-z0-9_]*)|([-+*()]))")

@@ -14,6 +14,7 @@ from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from pipeline.text import vn_number
 
 DPI = 150
 CM = 1 / 2.54
@@ -41,12 +42,6 @@ def font_family() -> str:
         if all(ord(c) in charmap for c in VIETNAMESE_PROBE):
             return name
     return "DejaVu Sans"
-
-
-def _vn(x: float, decimals: int = 2) -> str:
-    from pipeline.text import vn_number
-
-    return vn_number(round(float(x), decimals), decimals)
 
 
 def _png(fig: Figure) -> bytes:
@@ -85,7 +80,7 @@ def attainment_chart(bars: list[dict], width_cm: float = 16.0) -> bytes:
         ax.invert_yaxis()
         ax.set_xlim(0, CAP + 45)
         ax.set_xticks([0, 25, 50, 75, 100, 125, 150])
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{_vn(x, 0)}%"))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{vn_number(x, 0)}%"))
         ax.set_xlabel("Mức đạt so với mục tiêu (100% = đạt mục tiêu)")
         ax.set_ylim(n - 0.4, -0.6)
         return _png(fig)
@@ -105,14 +100,14 @@ def trend_chart(series: list[dict], years: list[int], width_cm: float = 16.0, co
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], color=BLUE, marker="o", ms=3.5, lw=1.6)
                 last_y, last_v = pts[-1]
-                ax.annotate(_vn(last_v), (last_y, last_v), textcoords="offset points", xytext=(0, 5),
+                ax.annotate(vn_number(last_v), (last_y, last_v), textcoords="offset points", xytext=(0, 5),
                             ha="center", fontsize=6.5, color=BLUE)
             for n, (ty, tv) in enumerate(sorted(s.get("targets", {}).items())):
                 # The nearer target in red, written at the left; the later one grey, at the right,
                 # so that two close targets (99,5 and 100) do not print over each other.
                 colour = RED if n == 0 else GREY
                 ax.axhline(tv, color=colour, lw=0.9, ls="--")
-                ax.text(years[0] if n == 0 else years[-1], tv, f"MT {ty}: {_vn(tv)}", fontsize=6, va="bottom",
+                ax.text(years[0] if n == 0 else years[-1], tv, f"MT {ty}: {vn_number(tv)}", fontsize=6, va="bottom",
                         ha="left" if n == 0 else "right", color=colour)
             lines = textwrap.wrap(s["title"], 30)
             if len(lines) > 3:
@@ -122,7 +117,7 @@ def trend_chart(series: list[dict], years: list[int], width_cm: float = 16.0, co
             ax.set_xlim(years[0] - 0.4, years[-1] + 0.4)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(len(years), 6)))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{int(x)}"))
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _: _vn(x, 1)))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _: vn_number(x, 1)))
             ax.tick_params(labelsize=6.5)
             ax.set_ylabel(s.get("unit", ""), fontsize=6.5)
             ax.margins(y=0.25)

@@ -15,6 +15,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from pipeline.catalogue import target_text
 from pipeline.fsutil import atomic_write
+from pipeline.text import vn_number
 
 GREEN, RED, GREY, YELLOW = "#C6EFCE", "#FFC7CE", "#EDEDED", "#FFEB9C"
 STATUS_COLOURS = {"Đạt": GREEN, "Chưa đạt": RED, "Chưa có số liệu": GREY, "Không có chỉ tiêu": "#FFFFFF"}
@@ -85,7 +86,8 @@ def _summary(wb, f, status, result) -> None:
             notes.append(f"Theo số của {r['lead_office_name']}")
         off = r.get("office")
         if off and off.get("differs"):
-            notes.append(f"{r['lead_office_name']} báo {_vn(off['value'])}, lệch so với tổng các xã")
+            notes.append(f"{r['lead_office_name']} báo {vn_number(off['value'], 2)} {r['unit']}, lệch so với tổng "
+                         "các xã")
         values = [n, f"CT{r['chi_tieu']}", r["name"], r["unit"], target_text(r["targets"]["2025"]),
                   target_text(r["targets"]["2030"]), r["previous"]["value"], r["value"], r["numerator"],
                   r["denominator"], f"{r['units_reported']}/{r['units_expected']}"]
@@ -270,12 +272,6 @@ def _coverage_sheet(wb, f, result) -> None:
                                r["units_expected"], missing]):
             _write(sh, i, c, v, f["cell"])
     sh.freeze_panes(3, 0)
-
-
-def _vn(x) -> str:
-    from pipeline.template import vn_number
-
-    return vn_number(x, 2) if x is not None else "chưa có số liệu"
 
 
 def csv_safe(value) -> str:

@@ -20,7 +20,7 @@ import unicodedata
 from datetime import date as Date
 from pathlib import Path
 
-from pipeline.catalogue import COMMUNE_TYPES
+from pipeline.catalogue import COMMUNE_TYPES, UNIT_TYPE_WORDS, meets
 from pipeline.errors import TreemError
 from pipeline.fsutil import atomic_write
 from pipeline.merge import reference_year
@@ -31,7 +31,6 @@ NO_DATA = "chưa có số liệu"
 DASH = "–"
 REVIEWS = {2025: ("sơ kết", "5 năm"), 2030: ("tổng kết", "10 năm")}
 TYPE_PLACES = {"xa": "khu vực nông thôn (xã)", "thi_tran": "khu vực thành thị (thị trấn)"}
-TYPE_SHORT = {"xa": "xã", "thi_tran": "thị trấn"}
 # Indicators drawn in the trend chart; settings.yaml may list others under report.trend_indicators.
 TREND_INDICATORS = ("ct02", "ct03b", "ct04b", "ct05a", "ct14", "ct18")
 UNIT_TABLE_LIMIT = 300
@@ -89,10 +88,7 @@ def default_reference_year(year: int) -> str:
 
 
 def _meets(value: float, target: float, direction: str, strict: bool) -> bool:
-    value = round(value, 6)
-    if direction == "at_least":
-        return value >= target
-    return value < target if strict else value <= target
+    return meets(round(value, 6), target, direction, strict)
 
 
 def _is_met(row: dict, ty: str, value, target, strict: bool) -> bool:
@@ -175,7 +171,7 @@ def phrase_indicator(row: dict, year: int, *, strict: bool = False, yearly_fall:
 
 def _target_words(target, kind, unit, direction, strict) -> str:
     if isinstance(target, dict):
-        return ", ".join(f"{format_target(v, kind, unit, direction, strict)} đối với {TYPE_SHORT.get(k, k)}"
+        return ", ".join(f"{format_target(v, kind, unit, direction, strict)} đối với {UNIT_TYPE_WORDS.get(k, k)}"
                          for k, v in target.items())
     return format_target(target, kind, unit, direction, strict)
 
@@ -350,7 +346,7 @@ def table_target(target, kind: str, direction: str, strict: bool, yearly_fall=No
     if kind == "yoy_change":
         return _fall_text(yearly_fall, target)[:1].upper() + _fall_text(yearly_fall, target)[1:]
     if isinstance(target, dict):
-        text = "; ".join(f"{'dưới' if strict else 'tối đa'} {_num(v)} ({TYPE_SHORT.get(k, k)})"
+        text = "; ".join(f"{'dưới' if strict else 'tối đa'} {_num(v)} ({UNIT_TYPE_WORDS.get(k, k)})"
                          for k, v in target.items() if v is not None)
         return text[:1].upper() + text[1:]
     if direction == "at_most":
