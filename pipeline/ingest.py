@@ -15,6 +15,8 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import compress
+from operator import itemgetter
 from pathlib import Path
 
 import python_calamine
@@ -38,6 +40,7 @@ _REF_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
 # optional prefix copes with writers that qualify the main namespace (<x:c>).
 _PLAIN_FORMULA_RE = re.compile(rb'<c r="([A-Z]{1,3}\d{1,7})"[^>]*><f[ >]')
 _FORMULA_CELL_RE = re.compile(rb"\sr=\"([A-Z]{1,3}\d{1,7})\"[^>/]*>\s*<(?:\w+:)?f[\s>/]")
+_FORMULA_START = frozenset((b"<f>", b"<f ", b"<f/"))
 _CODE_LIKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 
 
@@ -102,10 +105,10 @@ def split_ref(ref: str) -> tuple[int, int] | None:
     return (int(m.group(2)) - 1, col_index(m.group(1))) if m else None
 
 
-def read(path: Path, spec: FormSpec, limits: Limits = Limits()) -> Reading:
-    """Read one file. Raises UnreadableFile (with a Vietnamese reason) when it is not a
-    workbook we can safely read."""
-    pkg = precheck(path, limits)
+def read(path: Path, spec: FormSpec, limits: Limits = Limits(), data: bytes | None = None) -> Reading:
+    """Read one file (or its bytes, `data`, already read). Raises UnreadableFile (with a
+    Vietnamese reason) when it is not a workbook we can safely read."""
+    pkg = precheck(path, limits, data)
     reading = Reading(path=str(path), sha256=hashlib.sha256(pkg.data).hexdigest(), size=len(pkg.data),
                       kind=pkg.kind, has_macros=pkg.has_macros, external_links=pkg.external_links,
                       embedded_objects=pkg.embedded_objects)
@@ -185,6 +188,12 @@ def _read_xml_parts(pkg: Package, reading: Reading) -> tuple[dict[str, tuple[str
     for name, p in sheet_paths.items():
         if names and name.casefold() not in named_sheets:
             continue
+        if p in pkg.plain_cells:
+            # The scan's last group is how a cell's body starts: "<f" for a formula.
+            cells = pkg.plain_cells[p]
+            starts = map(_FORMULA_START.__contains__, map(itemgetter(5), cells))
+            reading.formulas[name] = {ref.decode() for ref in compress(map(itemgetter(0), cells), starts)}
+            continue
         xml = parts.get(p or "")
         if xml is None:
             continue
@@ -196,9 +205,9 @@ def _read_xml_parts(pkg: Package, reading: Reading) -> tuple[dict[str, tuple[str
 
 # --- named cells straight from the sheet XML --------------------------------------------------
 # The common case: a form whose names survived, written by Excel, LibreOffice or XlsxWriter
-# with every cell as <c r="A1" …> (precheck proved it for each such sheet). Its ~100 named
-# cells are read from the XML already decompressed, instead of having calamine parse every
-# sheet again; anything unusual goes the calamine way. read_reference (openpyxl) is held to
+# with every cell as <c r="A1" …> (precheck proved it for each such sheet, and kept the cells
+# its scan found). Its ~100 named cells are looked up in that scan, instead of having calamine
+# parse every sheet again; anything unusual goes the calamine way. read_reference (openpyxl) is held to
 # the same values in the tests.
 _SI_RE = re.compile(rb"<si>(.*?)</si>|<si\s*/>", re.S)
 _T_RE = re.compile(rb"<t(?:\s[^>]*)?>(.*?)</t>", re.S)
@@ -233,7 +242,7 @@ def _rich_text(raw: bytes) -> str:
 
 class _SharedStrings:
     def __init__(self, xml: bytes | None):
-        self.items = [m.group(1) or b"" for m in _SI_RE.finditer(xml)] if xml else []
+        self.items = _SI_RE.findall(xml) if xml else []  # an empty <si/> gives b""
 
     def __getitem__(self, i: int) -> str:
         return _rich_text(self.items[i])
@@ -264,14 +273,19 @@ def _cell_value(attrs: bytes, body: bytes | None, sst: _SharedStrings, dates: fr
     if not body:
         return None
     t = _T_ATTR.search(attrs)
-    kind = t.group(1) if t else b"n"
-    if kind == b"inlineStr":
+    if t and t.group(1) == b"inlineStr":
         m = _IS_RE.search(body)
         return _rich_text(m.group(1)) if m else ""
     v = _V_RE.search(body)
-    if v is None or not v.group(1).strip():
+    return None if v is None else _typed_value(attrs, v.group(1), sst, dates)
+
+
+def _typed_value(attrs: bytes, raw: bytes, sst: _SharedStrings, dates: frozenset[int]):
+    """The value of a cell's <v> text, by the cell's type and style."""
+    if not raw.strip():
         return None
-    raw = v.group(1)
+    t = _T_ATTR.search(attrs) if b"t=" in attrs else None
+    kind = t.group(1) if t else b"n"
     if kind == b"s":
         return sst[int(raw)]
     if kind in (b"str", b"e"):
@@ -279,26 +293,30 @@ def _cell_value(attrs: bytes, body: bytes | None, sst: _SharedStrings, dates: fr
     if kind == b"b":
         return raw.strip() == b"1"
     number = float(raw)
-    s = _S_ATTR.search(attrs)
+    s = _S_ATTR.search(attrs) if dates else None
     if s and int(s.group(1)) in dates:
         return datetime(1899, 12, 30) + timedelta(days=number)  # Excel's serial dates
     return number
 
 
-@functools.lru_cache(maxsize=64)
-def _cells_pattern(columns: tuple[str, ...]) -> re.Pattern:
-    letters = b"|".join(c.encode() for c in columns)
-    return re.compile(rb'<c r="((?:' + letters + rb')[0-9]{1,7})"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+class _PlainSheet:
+    """The cells of a sheet that precheck scanned, by reference. A cell whose body is a lone
+    <v> is read from the scan; any other body is looked up whole in the XML."""
 
+    def __init__(self, xml: bytes, cells: list[tuple[bytes, ...]], sst: _SharedStrings, dates: frozenset[int]):
+        self.xml, self.sst, self.dates = xml, sst, dates
+        self.cells = dict(zip(map(itemgetter(0), cells), cells))
 
-def _sheet_values(xml: bytes, refs: set[str], sst, dates) -> dict[str, object]:
-    columns = tuple(sorted({r.rstrip("0123456789") for r in refs}))
-    out = {}
-    for ref, attrs, body in _cells_pattern(columns).findall(xml):
-        ref = ref.decode()
-        if ref in refs:
-            out[ref] = _cell_value(attrs, body, sst, dates)
-    return out
+    def value(self, ref: str, absent=None):
+        cell = self.cells.get(ref.encode())
+        if cell is None:
+            return absent
+        _, _, _, attrs, v, rest = cell
+        if not rest and b"inlineStr" not in attrs:
+            return _typed_value(attrs, v, self.sst, self.dates)
+        pattern = rb'<c r="' + cell[0] + rb'"([^>]*?)(?:/>|>(.*?)</c>)'
+        found = re.findall(pattern, self.xml, re.S)
+        return _cell_value(*found[-1], self.sst, self.dates) if found else None  # the last wins, as above
 
 
 def _read_named_cells(pkg: Package, sheet_paths: dict[str, str], names: dict, spec: FormSpec,
@@ -308,45 +326,33 @@ def _read_named_cells(pkg: Package, sheet_paths: dict[str, str], names: dict, sp
     found = {n: names[n] for n in spec.names if n in names}
     actual = {s.casefold(): s for s in sheet_paths}
     meta = actual.get(META_SHEET)
-    wanted: dict[str, set[str]] = {}
-    for n, (sheet, ref) in found.items():
-        refs = wanted.setdefault(actual.get(sheet.casefold(), sheet), set())
-        refs.add(ref)
-        if _code_ref(ref):
-            refs.add(_code_ref(ref))
-    if not found or any(sheet_paths.get(s) not in pkg.plain_parts for s in [*wanted, *([meta] if meta else [])]):
+    used = {actual.get(sheet.casefold(), sheet) for sheet, _ in found.values()} | ({meta} if meta else set())
+    if not found or any(sheet_paths.get(s) not in pkg.plain_cells for s in used):
         return False
     sst = _SharedStrings(pkg.parts.get("xl/sharedStrings.xml"))
     dates = _date_styles(pkg.parts.get("xl/styles.xml", b""))
-    values = {s: _sheet_values(pkg.parts[sheet_paths[s]], refs, sst, dates) for s, refs in wanted.items()}
-    # Where the «Mã» cell does not hold the name's code (a column inserted, or rows shifted),
-    # look along the rest of the row: the validator decides which it was.
-    own_row: set[str] = set()
-    more: dict[str, set[str]] = {}
-    for n, (sheet, ref) in found.items():
-        sheet = actual.get(sheet.casefold(), sheet)
-        code = values[sheet].get(_code_ref(ref) or "")
-        if isinstance(code, str) and code.strip() == n:
-            own_row.add(n)
-        elif not n.startswith("note_"):
-            more.setdefault(sheet, set()).update(_left_of(ref))
-    for sheet, refs in more.items():
-        values[sheet].update(_sheet_values(pkg.parts[sheet_paths[sheet]], refs, sst, dates))
+    sheets = {s: _PlainSheet(pkg.parts[sheet_paths[s]], pkg.plain_cells[sheet_paths[s]], sst, dates) for s in used}
     if meta:
-        xml = pkg.parts[sheet_paths[meta]]
-        cells = _sheet_values(xml, {f"{c}{r}" for c in "AB" for r in range(1, 51)}, sst, dates)
-        grid = [[cells.get(f"A{r}", ""), cells.get(f"B{r}", "")] for r in range(1, 51)]
-        _read_meta({meta: grid}, reading)
+        cells = sheets[meta]
+        rows = sorted(int(r[1:]) for r in cells.cells if r[:1] == b"A" and r[1:].isdigit() and int(r[1:]) <= 50)
+        _read_meta({meta: [[cells.value(f"A{r}"), cells.value(f"B{r}", "")] for r in rows]}, reading)
     if not (reading.props.get("treem_unit") or reading.meta.get("treem_unit")):
         return False  # identity gone: the hints need every sheet, calamine reads them
     for n, (sheet, ref) in found.items():
         sheet = actual.get(sheet.casefold(), sheet)
-        formulas = (reading.formulas or {}).get(sheet, set())
+        cells = sheets[sheet]
         if n.startswith("note_"):
             codes = None  # an explanation cell: its row belongs to its field
         else:
-            codes = (n,) if n in own_row else _codes(values[sheet].get(r) for r in _left_of(ref))
-        reading.cells[n] = RawCell(sheet, ref, values[sheet].get(ref), ref in formulas, codes)
+            # Where the «Mã» cell does not hold the name's code (a column inserted, or rows
+            # shifted), look along the rest of the row: the validator decides which it was.
+            code = cells.value(_code_ref(ref)) if _code_ref(ref) else None
+            if isinstance(code, str) and code.strip() == n:
+                codes = (n,)
+            else:
+                codes = _codes(cells.value(r) for r in _left_of(ref))
+        formulas = (reading.formulas or {}).get(sheet, ())
+        reading.cells[n] = RawCell(sheet, ref, cells.value(ref), ref in formulas, codes)
     return True
 
 

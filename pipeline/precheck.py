@@ -54,7 +54,9 @@ class Package:
     external_links: bool = False  # xl/externalLinks/
     embedded_objects: bool = False  # ActiveX controls, embedded files, custom ribbon
     sheet_names: tuple[str, ...] = ()  # in workbook order; xlsx only
-    plain_parts: frozenset[str] = frozenset()  # worksheets whose every cell is written <c r="A1"…
+    # Worksheets whose every cell is written <c r="A1"…>: their cells as the geometry scan found
+    # them (see PLAIN_CELL), so that a reader need not scan them again.
+    plain_cells: dict[str, list[tuple[bytes, ...]]] = field(default_factory=dict, repr=False)
 
 
 # One sentence each: what is wrong, then what the unit should do. Placeholders
@@ -168,21 +170,23 @@ ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 
 
-def precheck(path: Path, limits: Limits = Limits()) -> Package:
-    """Read `path` once and check it is a workbook that is safe to hand to a reader.
+def precheck(path: Path, limits: Limits = Limits(), data: bytes | None = None) -> Package:
+    """Read `path` once (or take its bytes, `data`, already read) and check it is a workbook
+    that is safe to hand to a reader.
 
     Raises UnreadableFile(code, Vietnamese message). OSError (missing file, no
     permission) is a problem on our side, not the unit's, and propagates.
     """
     path = Path(path)
-    size = path.stat().st_size
-    if size == 0:
-        raise _fail("empty-file", limits)
-    if size > limits.max_file_bytes:
-        raise _fail("file-too-large", limits)
-    with path.open("rb") as f:
-        # Bounded: the file may still be growing (an e-mail being saved).
-        data = f.read(limits.max_file_bytes + 1)
+    if data is None:
+        size = path.stat().st_size
+        if size == 0:
+            raise _fail("empty-file", limits)
+        if size > limits.max_file_bytes:
+            raise _fail("file-too-large", limits)
+        with path.open("rb") as f:
+            # Bounded: the file may still be growing (an e-mail being saved).
+            data = f.read(limits.max_file_bytes + 1)
     if not data:
         raise _fail("empty-file", limits)
     if len(data) > limits.max_file_bytes:
@@ -344,11 +348,11 @@ def _check_zip(path: Path, data: bytes, limits: Limits) -> Package:
         ),
     )
 
-    plain = set()
     for name, xml in parts.items():
-        if _is_worksheet(name, xml) and _check_geometry(xml, limits):
-            plain.add(name)
-    package.plain_parts = frozenset(plain)
+        if _is_worksheet(name, xml):
+            cells = _check_geometry(xml, limits)
+            if cells is not None:
+                package.plain_cells[name] = cells
     workbook = parts["xl/workbook.xml"]
     if len(_DEFINED_NAME_TAG.findall(workbook)) > limits.max_defined_names:
         raise _fail("too-many-names", limits)
@@ -461,8 +465,9 @@ def _check_xml(content: bytes, limits: Limits) -> None:
     decl = _XML_DECL.match(body.lstrip(b" \t\r\n"))
     if decl and not _ASCII_COMPATIBLE.fullmatch(decl.group(1)):
         raise _fail("xml-encoding", limits)
-    # `<!` never occurs in Excel's XML except comments and CDATA: skip the regex.
-    if b"<!" in body and _DTD.search(body):
+    # `<!` never occurs in Excel's XML except comments and CDATA: skip the regex. A rare
+    # character first: searching for it is much faster than for "<!" in XML.
+    if b"!" in body and b"<!" in body and _DTD.search(body):
         raise _fail("xml-entities", limits)
 
 
@@ -480,10 +485,16 @@ _POSITIONED = re.compile(
     rb"|(row)(?=[\s/>])(?:(?:" + _ATTR + rb""")*?\s+r\s*=\s*["']([0-9]+)["'])?)"""
 )
 _FAST_SCAN_MAX_TAGS = 100_000  # bounds the list findall builds (~20 MB)
-# What Excel, LibreOffice and XlsxWriter write: r is the first attribute, no prefix.
-_PLAIN_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+# What Excel, LibreOffice and XlsxWriter write: r is the first attribute, no prefix. Groups:
+# reference, column letters, row digits, the other attributes, the text of a lone <v> child,
+# and otherwise how the body starts ("<f" for a formula, "<" for anything else; "" when the
+# cell is empty or its body is a lone <v>).
+PLAIN_CELL = re.compile(
+    rb'<c r="(([A-Z]{1,3})([0-9]{1,7}))"([^>/]*)(?:/>|>(?:<v>([^<]*)</v></c>|(<f[ >/]|<)))'
+)
 _PLAIN_ROW = re.compile(rb'<row r="([0-9]{1,7})"')
-_TAG_START = re.compile(rb"<(?:[\w.-]+:)?(c|row)[\s/>]")  # prefixed tags count too, and then mismatch
+# The end of a prefixed tag name (<x:c r=…>, </x:row>); a colon is rare in sheet data.
+_PREFIXED_TAG = re.compile(rb":[A-Za-z_][\w.-]*[\s/>]")
 _PLAIN_DIMENSION = re.compile(rb'<dimension ref="([A-Z0-9:$]*)"/>')
 _DIMENSION = re.compile(_PREFIX + rb"dimension(?:" + _ATTR + rb""")*?\s+ref\s*=\s*["']([^"']*)["']""")
 _SHEET_ELEMENT = re.compile(_PREFIX + rb"sheet((?:" + _ATTR + rb")*)\s*/?>")
@@ -503,12 +514,12 @@ def _is_worksheet(name: str, xml: bytes) -> bool:
     return _is_worksheet_name(name) or b"sheetData" in xml
 
 
-def _check_geometry(xml: bytes, limits: Limits) -> bool:
+def _check_geometry(xml: bytes, limits: Limits) -> list[tuple[bytes, ...]] | None:
     """Largest row and column and the cell count, from a scan of the raw bytes.
 
     Readers size their grids from these (one cell at XFD1048576 makes calamine
     ask for 512 GiB; openpyxl read_only trusts <dimension>), so all three count.
-    Returns whether every cell was written plainly (then cells can be read by pattern).
+    Returns the cells when every one was written plainly (see PLAIN_CELL), else None.
     """
     plain = _PLAIN_DIMENSION.findall(xml)
     if len(plain) == 1 and xml.count(b"dimension") == 1:
@@ -527,12 +538,13 @@ def _check_geometry(xml: bytes, limits: Limits) -> bool:
     if xml.count(b"<") > _FAST_SCAN_MAX_TAGS:
         # A big sheet: count without building a list, stopping at the limit.
         _check_geometry_slowly(xml, limits)
-        return False
-    if _plain_geometry(xml, limits):
-        return True
+        return None
+    cells = _plain_geometry(xml, limits)
+    if cells is not None:
+        return cells
     found = _POSITIONED.findall(xml)
     if not found:
-        return False
+        return None
     cell_tags, letters, cell_rows, row_tags, row_numbers = zip(*found)
     cells = len(found) - cell_tags.count(b"")
     rows = len(found) - row_tags.count(b"")
@@ -540,7 +552,7 @@ def _check_geometry(xml: bytes, limits: Limits) -> bool:
         raise _fail("sheet-too-large", limits)
     if letters.count(b"") != rows or row_numbers.count(b"") != cells:
         _check_geometry_slowly(xml, limits)  # some cell or row has no plain r
-        return False
+        return None
     # Every cell and row says plainly where it is: look at distinct values only.
     numbers = (set(cell_rows) | set(row_numbers)) - {b""}
     columns = {x.upper() for x in set(letters) - {b""}}
@@ -548,30 +560,33 @@ def _check_geometry(xml: bytes, limits: Limits) -> bool:
         _check_position((max(_row(n, limits) for n in numbers), 0), limits)
     if columns:
         _check_position((0, max(_column(x, limits) for x in columns)), limits)
-    return False
+    return None
 
 
-def _plain_geometry(xml: bytes, limits: Limits) -> bool:
-    """The common case in a fraction of the time: every cell and row written plainly, r
-    first. Trusted only when the counts prove nothing else is there (no prefixed tag, no r
-    elsewhere, no second r on a tag); False sends the sheet to the thorough scan."""
-    starts = _TAG_START.findall(xml)
-    cells = _PLAIN_CELL.findall(xml)
+def _plain_geometry(xml: bytes, limits: Limits) -> list[tuple[bytes, ...]] | None:
+    """The common case in one pass: every cell and row written plainly, r first. Trusted
+    only when the counts prove nothing else is there (no other tag starting "<c" or "<row",
+    no prefixed tag, no comment or processing instruction, no r elsewhere); None sends the
+    sheet to the thorough scan."""
+    # A rare character first: searching for it is much faster than for "<!" in XML.
+    if (b"!" in xml and b"<!" in xml) or (b"?" in xml and b"<?" in xml) or _PREFIXED_TAG.search(xml):
+        return None
+    cells = PLAIN_CELL.findall(xml)
     rows = _PLAIN_ROW.findall(xml)
-    if (len(cells) != starts.count(b"c") or len(rows) != starts.count(b"row")
+    if (len(cells) != xml.count(b"<c") or len(rows) != xml.count(b"<row")
             or xml.count(b" r=") != len(cells) + len(rows)):
-        return False
+        return None
     if len(cells) > limits.max_cells or len(rows) > limits.max_rows:
         raise _fail("sheet-too-large", limits)
     # The patterns allow at most 7 digits and 3 letters: int() and _column are safe here.
     numbers = set(rows)
-    numbers.update(n for _, n in cells)
+    numbers.update([c[2] for c in cells])
     if numbers:
         _check_position((max(map(int, numbers)), 0), limits)
-    letters = {c for c, _ in cells}
+    letters = {c[1] for c in cells}
     if letters:
         _check_position((0, max(_column(x, limits) for x in letters)), limits)
-    return True
+    return cells
 
 
 def _check_geometry_slowly(xml: bytes, limits: Limits) -> None:
