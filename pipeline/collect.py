@@ -163,19 +163,18 @@ def _arriving(f: InboxFile) -> dict:
 _PARTIAL_FILE_CODES = frozenset({"empty-file", "truncated-file", "not-a-workbook", "unreadable-workbook"})
 
 
-def _changed_while_read(f: InboxFile, sha: str, res: tuple) -> bool:
-    """Whether the file moved under us: it changed after it was listed and hashed, the bytes
-    read are not the bytes hashed, or it was written moments ago and reads as cut short. Such
-    a file is left for the next run instead of being stored half-read."""
+def _changed_while_read(f: InboxFile, res: tuple) -> bool:
+    """Whether the file moved under us: it changed after it was listed, or it was written
+    moments ago and reads as cut short. Such a file is left for the next run instead of being
+    stored half-read. (What is stored, archived and hashed is always the one copy of the bytes
+    that was read.)"""
     try:
         st = f.path.stat()
     except OSError:
         return True
     if (st.st_size, st.st_mtime) != (f.size, f.mtime):
         return True
-    if res[0] == "ok":
-        return res[5] != sha
-    return res[2] in _PARTIAL_FILE_CODES and f.listed_at - f.mtime < _SETTLE_SECONDS
+    return res[0] == "unreadable" and res[3] in _PARTIAL_FILE_CODES and f.listed_at - f.mtime < _SETTLE_SECONDS
 
 
 def _sha256(path: Path) -> str:
@@ -190,11 +189,13 @@ def _sha256(path: Path) -> str:
 _validator: Validator | None = None
 _spec: FormSpec | None = None
 _archive_root: Path | None = None
+_known: frozenset[str] = frozenset()
 
 
-def _init_worker(catalogue, roster, settings, year, sheet_names, previous, memory_limit, archive_root) -> None:
-    global _validator, _spec, _archive_root
-    _archive_root = archive_root
+def _init_worker(catalogue, roster, settings, year, sheet_names, previous, memory_limit, archive_root,
+                 known=frozenset()) -> None:
+    global _validator, _spec, _archive_root, _known
+    _archive_root, _known = archive_root, known
     _exit_with_parent()
     if memory_limit:
         try:
@@ -223,25 +224,51 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="treem-parent-watch", daemon=True).start()
 
 
-def _work(jobs: list[tuple[str, str]]) -> list[tuple]:
-    """Archive, read and validate (path, sha256) jobs; runs in a worker process."""
+def _load(path: Path, limit: int) -> tuple[bytes | None, str]:
+    """The file's bytes and their SHA-256, read once. A file larger than `limit` is only
+    hashed (its bytes are None): precheck refuses it by its size."""
+    with open(path, "rb") as fh:
+        # At most the limit, and no more than the file holds (a large read buffer costs).
+        data = fh.read(min(os.fstat(fh.fileno()).st_size, limit) + 1)
+        h = hashlib.sha256(data)
+        if len(data) <= limit:
+            return data, h.hexdigest()
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return None, h.hexdigest()
+
+
+def _work(jobs: list[str]) -> list[tuple]:
+    """Hash, archive, read and validate files; runs in a worker process. Every result starts
+    (what, path, sha256); the sha256 is None when the file could not be read at all."""
     out = []
-    for p, sha in jobs:
+    limits = Limits()
+    for p in jobs:
+        path = Path(p)
         try:
-            _archive(_archive_root, Path(p), sha)
+            data, sha = _load(path, limits.max_file_bytes)
+        except OSError:
+            out.append(("gone", p, None))
+            continue
+        if sha in _known:
+            out.append(("known", p, sha))
+            continue
+        try:
+            _archive(_archive_root, path, sha, data)
         except OSError:
             pass  # the main process notices the missing copy and says so
         try:
-            reading = read(Path(p), _spec, Limits())
+            reading = read(path, _spec, limits, data)
             checked = _validator.check(reading)
-            out.append(("ok", p, reading.saved_at, reading.kind, checked, reading.sha256))
+            out.append(("ok", p, sha, reading.saved_at, reading.kind, checked))
         except UnreadableFile as e:
-            out.append(("unreadable", p, e.code, str(e)))
+            out.append(("unreadable", p, sha, e.code, str(e)))
         except MemoryError:
-            out.append(("unreadable", p, "too-much-memory", "Tệp cần quá nhiều bộ nhớ để đọc (có thể là tệp độc hại "
-                                                            "hoặc quá lớn); đề nghị đơn vị gửi lại đúng biểu mẫu."))
+            out.append(("unreadable", p, sha, "too-much-memory", "Tệp cần quá nhiều bộ nhớ để đọc (có thể là tệp độc "
+                                                                 "hại hoặc quá lớn); đề nghị đơn vị gửi lại đúng biểu "
+                                                                 "mẫu."))
         except Exception as e:  # noqa: BLE001 — one strange file must never stop the others
-            out.append(("unreadable", p, "unreadable-workbook",
+            out.append(("unreadable", p, sha, "unreadable-workbook",
                         f"Không đọc được tệp ({type(e).__name__}); đề nghị đơn vị mở bằng Excel, lưu dạng .xlsx rồi "
                         "gửi lại."))
     return out
@@ -258,7 +285,9 @@ class _Pool:
     def _new(self):
         return ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=self.initargs)
 
-    def run(self, batches: list[list[str]], on_result: Callable[[tuple], None]) -> None:
+    def run(self, batches: list[list[str]], on_results: Callable[[list[tuple]], None]) -> None:
+        """Read every batch; `on_results` gets the results of each batch as it is done (or of
+        one file the pool gave up on)."""
         pending = {}
         queue = list(reversed(batches))
         retry_single: list[str] = []
@@ -274,31 +303,32 @@ class _Pool:
             for fut in done:
                 batch, _ = pending.pop(fut)
                 try:
-                    for res in fut.result():
-                        on_result(res)
+                    results = fut.result()
                 except BrokenProcessPool:
                     broken = True
-                    self._requeue(batch, queue, on_result, retry_single)
+                    self._requeue(batch, queue, on_results, retry_single)
+                else:
+                    on_results(results)
             stuck = [f for f, (b, t0) in pending.items() if time.monotonic() - t0 > FILE_TIMEOUT * len(b)]
             if stuck or broken:
                 for fut, (batch, _) in list(pending.items()):
                     pending.pop(fut)
                     if fut in stuck and len(batch) == 1:
-                        on_result(("unreadable", batch[0][0], "read-timeout",
-                                   "Đọc tệp quá lâu nên đã dừng (có thể là tệp độc hại hoặc hỏng); đề nghị đơn vị "
-                                   "gửi lại đúng biểu mẫu."))
+                        on_results([("unreadable", batch[0], None, "read-timeout",
+                                     "Đọc tệp quá lâu nên đã dừng (có thể là tệp độc hại hoặc hỏng); đề nghị đơn "
+                                     "vị gửi lại đúng biểu mẫu.")])
                     else:
-                        self._requeue(batch, queue, on_result, retry_single)
+                        self._requeue(batch, queue, on_results, retry_single)
                 self._restart()
                 serial = True
 
     @staticmethod
-    def _requeue(batch, queue, on_result, retry_single) -> None:
+    def _requeue(batch, queue, on_results, retry_single) -> None:
         if len(batch) == 1:
             if batch[0] in retry_single:
-                on_result(("unreadable", batch[0][0], "reader-crashed",
-                           "Tệp làm chương trình đọc bị dừng đột ngột (có thể là tệp độc hại hoặc hỏng); đề nghị đơn "
-                           "vị mở bằng Excel, lưu dạng .xlsx rồi gửi lại."))
+                on_results([("unreadable", batch[0], None, "reader-crashed",
+                             "Tệp làm chương trình đọc bị dừng đột ngột (có thể là tệp độc hại hoặc hỏng); đề nghị "
+                             "đơn vị mở bằng Excel, lưu dạng .xlsx rồi gửi lại.")])
                 return
             retry_single.append(batch[0])
         queue.extend([p] for p in batch)
@@ -327,62 +357,64 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
     deadline = settings.deadline(year)
     with ws.lock("treem collect"), Store(ws.db_path) as store:
         known = store.known_hashes(year)
-        new: dict[str, InboxFile] = {}
-        hashes: dict[str, str] = {}
-        seen: dict[str, str] = {}
-        twins: list[tuple[str, str]] = []
-        for f in files:
-            try:
-                sha = _sha256(f.path)
-            except OSError:
+        # Results are stored in the order the files arrived (then by name), whatever order the
+        # workers finish in: the same inbox always gives the same store.
+        order = sorted(files, key=lambda f: (f.mtime, str(f.path)))
+        by_path = {str(f.path): f for f in order}
+        position = {p: n for n, p in enumerate(by_path)}
+        waiting: dict[int, tuple] = {}
+        stored: dict[str, int] = {}  # content stored in this run -> its submission
+        next_up = 0
+
+        def settle(res: tuple) -> None:
+            f, what, sha = by_path[res[1]], res[0], res[2]
+            if sha is None and what != "gone":  # the reader never came back: hash it here
+                try:
+                    sha = _sha256(f.path)
+                except OSError:
+                    what = "gone"
+            if what == "gone":
                 result.skipped.append({"path": f.relative, "code": "unreadable-file",
                                        "message": "Không đọc được tệp (quyền truy cập hoặc tệp bị khóa)."})
-                continue
-            if sha in known:
+            elif what == "known":
                 store.add_path(known[sha], f.relative)
-                if progress:
-                    progress(1)
-                continue
-            if sha in seen:
-                # Same content twice in this run: stored once, the second name recorded after.
-                twins.append((seen[sha], f.relative))
-                if progress:
-                    progress(1)
-                continue
-            seen[sha] = str(f.path)
-            hashes[str(f.path)] = sha
-            new[str(f.path)] = f
-        result.new_files = len(new)
-        if new:
+            elif sha in stored:  # the same content twice in this run: stored once, both names kept
+                store.add_path(stored[sha], f.relative)
+            elif _changed_while_read(f, res):
+                result.skipped.append(_arriving(f))
+                _archive_path(ws.archive, f.path, sha).unlink(missing_ok=True)  # half a file
+                result.new_files += 1
+            else:
+                stored[sha] = _store_one(ws, store, year, deadline, f, sha, res)
+                result.new_files += 1
+            if progress:
+                progress(1)
+
+        def on_results(results: list[tuple]) -> None:
+            nonlocal next_up
+            for res in results:
+                waiting[position[res[1]]] = res
+            with store.transaction():  # a batch of files at a time: each whole or not at all
+                while next_up in waiting:
+                    settle(waiting.pop(next_up))
+                    next_up += 1
+
+        if order:
             previous = previous_values(store, cat, roster, year)
             sheet_names = load_wording(ws.template(WORKBOOK_WORDING))["sheets"]
-            initargs = (cat, roster, settings, year, sheet_names, previous, MEMORY_LIMIT, ws.archive)
-            order = [(p, hashes[p]) for p in sorted(new, key=lambda p: (new[p].mtime, p))]
-            batches = [order[i:i + BATCH] for i in range(0, len(order), BATCH)]
-            pool = _Pool(initargs, workers or max(1, min(os.cpu_count() or 1, 4, len(batches))))
-
-            def on_result(res: tuple) -> None:
-                f = new[res[1]]
-                if _changed_while_read(f, hashes[res[1]], res):
-                    result.skipped.append(_arriving(f))
-                    _archive_path(ws.archive, f.path, hashes[res[1]]).unlink(missing_ok=True)  # half a file
-                else:
-                    _store_one(ws, store, year, deadline, f, hashes[res[1]], res)
-                if progress:
-                    progress(1)
-
+            initargs = (cat, roster, settings, year, sheet_names, previous, MEMORY_LIMIT, ws.archive,
+                        frozenset(known))
+            jobs = list(by_path)
+            workers = workers or max(1, min(os.cpu_count() or 1, 4, len(jobs)))
+            # Files go to the workers (and into the store) a few at a time; a district's few
+            # dozen go in small batches, so that the work is shared evenly.
+            size = max(1, min(BATCH, len(jobs) // (8 * workers)))
+            batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+            pool = _Pool(initargs, workers)
             try:
-                pool.run(batches, on_result)
+                pool.run(batches, on_results)
             finally:
                 pool.close()
-        known = store.known_hashes(year)
-        for first, relative in twins:
-            if hashes[first] in known:
-                store.add_path(known[hashes[first]], relative)
-            else:  # its twin was still arriving: both are read next time
-                result.skipped.append({"path": relative, "code": "file-in-progress",
-                                       "message": "Tệp trùng nội dung với một tệp đang được chép vào thư mục, bỏ "
-                                                  "qua lần này; chạy lại sau ít phút."})
         _cross_unit_checks(store, cat, settings, year)
         missing = ws.roster.for_year(year)
         current = {s.unit for s in store.submissions(year) if s.unit and s.status != "superseded"}
@@ -392,7 +424,7 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
     return result
 
 
-def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: str, res: tuple) -> None:
+def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: str, res: tuple) -> int:
     archived = _archive(ws.archive, f.path, sha)  # normally already there, written by the worker
     received = datetime.fromtimestamp(f.mtime)
     rec = SubmissionRecord(year=year, sha256=sha, path=f.relative, size=f.size,
@@ -400,7 +432,7 @@ def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: s
                            archived=str(archived.relative_to(ws.root)), collected_at=now_iso(),
                            on_time=received.date() <= deadline)
     if res[0] == "unreadable":
-        _, _, code, message = res
+        code, message = res[3:5]
         issues = [ValidationIssue(code, "error", message)]
         identity = Identity(None, None, None)
         checked = Checked(identity, issues=issues)
@@ -408,7 +440,7 @@ def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: s
         rec.unit = unit.code if unit else None
         rec.identity_source = "filename" if unit else None
     else:
-        saved_at, kind, checked = res[2:5]
+        saved_at, kind, checked = res[3:6]
         rec.saved_at = _iso(saved_at)
         unit = checked.identity.unit
         rec.unit = unit.code if unit else None
@@ -417,7 +449,7 @@ def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: s
         if not rec.on_time:
             checked.issues.append(late_issue(deadline, received.date()))
     rec.status = checked.status
-    store.add_submission(rec, checked.values, [i.to_dict() for i in checked.issues])
+    return store.add_submission(rec, checked.values, [i.to_dict() for i in checked.issues])
 
 
 def _unit_from_name(ws, year: int, path: Path):
@@ -440,21 +472,25 @@ def _archive_path(root: Path, src: Path, sha: str) -> Path:
     return root / sha[:2] / f"{sha}{ext}"
 
 
-def _archive(root: Path, src: Path, sha: str) -> Path:
-    """A copy under its content hash: the officer may clean the inbox, nothing is lost."""
+def _archive(root: Path, src: Path, sha: str, data: bytes | None = None) -> Path:
+    """A copy under its content hash (of `data`, the bytes read, when given): the officer may
+    clean the inbox, nothing is lost."""
     dst = _archive_path(root, src, sha)
     if not dst.exists():
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-        shutil.copyfile(src, tmp)
+        if data is None:
+            shutil.copyfile(src, tmp)
+        else:
+            tmp.write_bytes(data)
         os.replace(tmp, dst)
     return dst
 
 
 def _cross_unit_checks(store: Store, cat, settings, year: int) -> None:
     current = store.current_submissions(year)
-    values = store.values([s.id for s in current.values()])
-    by_unit = {u: {f: v["value"] for f, v in values[s.id].items()} for u, s in current.items()}
+    numbers = store.numbers([s.id for s in current.values()])
+    by_unit = {u: numbers[s.id] for u, s in current.items()}
     z = float((settings.get("checks") or {}).get("outlier_z", 3.5))
     found = outliers(cat, by_unit, z)
     store.replace_issues(year, "outlier", {current[u].id: [i.to_dict() for i in issues] for u, issues in found.items()})

@@ -1,8 +1,8 @@
 """The embedded SQLite store: submissions, values with their source cells, problems, merged
 figures and an append-only audit log. The only module that speaks SQL.
 
-Each submitted file is written in one transaction, so an interrupted run leaves either the
-whole file or none of it; re-running finishes the job."""
+Each submitted file is written whole or not at all (a few files share one transaction), so an
+interrupted run leaves either the whole file or none of it; re-running finishes the job."""
 
 from __future__ import annotations
 
@@ -168,6 +168,18 @@ class Store:
 
     @contextmanager
     def transaction(self):
+        """All or nothing. Inside another transaction it is a savepoint: it can fail alone,
+        and the outer one commits everything at once (cheaper than a commit per file)."""
+        if self.db.in_transaction:
+            self.db.execute("SAVEPOINT part")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK TO part")
+                self.db.execute("RELEASE part")
+                raise
+            self.db.execute("RELEASE part")
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -312,22 +324,31 @@ class Store:
         return {s.unit: s for s in self.submissions(year) if s.unit and s.status in ACCEPTED}
 
     def values(self, submission_ids: list[int]) -> dict[int, dict[str, dict]]:
-        """submission -> field -> {field, value, text, sheet, cell}. Read as plain tuples, in
+        """submission -> field -> {field, value, text, sheet, cell}."""
+        out: dict[int, dict[str, dict]] = {i: {} for i in submission_ids}
+        for sid, name, value, text, sheet, cell in self._value_rows("field, value, text, sheet, cell", submission_ids):
+            out[sid][name] = {"submission_id": sid, "field": name, "value": value, "text": text,
+                              "sheet": sheet, "cell": cell}
+        return out
+
+    def numbers(self, submission_ids: list[int]) -> dict[int, dict[str, float]]:
+        """submission -> field -> number: the numeric values alone, for checks across units."""
+        out: dict[int, dict[str, float]] = {i: {} for i in submission_ids}
+        for sid, name, value in self._value_rows("field, value", submission_ids, "value IS NOT NULL"):
+            out[sid][name] = value
+        return out
+
+    def _value_rows(self, columns: str, submission_ids: list[int], condition: str = "1"):
+        """(submission_id, *columns) of the values of these submissions. Read as plain tuples, in
         chunks (SQLite caps the parameters of one statement), since a national roster has
         half a million values."""
-        out: dict[int, dict[str, dict]] = {i: {} for i in submission_ids}
         cur = self.db.cursor()
         cur.row_factory = None
         for start in range(0, len(submission_ids), 900):
             chunk = submission_ids[start:start + 900]
             marks = ",".join("?" * len(chunk))
-            for sid, name, value, text, sheet, cell in cur.execute(
-                f"SELECT submission_id, field, value, text, sheet, cell FROM submission_values"
-                f" WHERE submission_id IN ({marks})", chunk
-            ):
-                out[sid][name] = {"submission_id": sid, "field": name, "value": value, "text": text,
-                                  "sheet": sheet, "cell": cell}
-        return out
+            yield from cur.execute(f"SELECT submission_id, {columns} FROM submission_values"
+                                   f" WHERE {condition} AND submission_id IN ({marks})", chunk)
 
     def accepted_values(self, year: int) -> dict[str, dict[str, float | str | None]]:
         """unit -> field -> value (number, or text for text fields) of the current versions."""

@@ -471,13 +471,6 @@ def late_issue(deadline: date, received: date) -> ValidationIssue:
                            f"Tệp nhận ngày {received:%d/%m/%Y}, sau hạn {deadline:%d/%m/%Y} ({days} ngày).")
 
 
-def unit_rate(ind: Indicator, values: dict) -> float | None:
-    num, den = values.get(ind.numerator), values.get(ind.denominator) if ind.denominator else None
-    if ind.kind in ("share_of_communes", "yoy_change") or num is None or not den:
-        return None
-    return num / den * ind.factor
-
-
 def outliers(cat: Catalogue, by_unit: dict[str, dict], z_limit: float = 3.5,
              min_units: int = 5, min_median_count: float = 10) -> dict[str, list[ValidationIssue]]:
     """Median-based z-scores (Iglewicz and Hoaglin) of each unit's rate among all units: robust
@@ -485,10 +478,16 @@ def outliers(cat: Catalogue, by_unit: dict[str, dict], z_limit: float = 3.5,
     median of fewer than 10 cases per unit) are left out: there a rate of 0 is chance."""
     out: dict[str, list[ValidationIssue]] = {}
     for ind in cat.indicators:
-        rates = {u: r for u, vals in by_unit.items() if (r := unit_rate(ind, vals)) is not None}
-        if len(rates) < min_units:
+        if ind.kind in ("share_of_communes", "yoy_change") or not ind.denominator:
             continue
-        if statistics.median(by_unit[u][ind.numerator] for u in rates) < min_median_count:
+        numerator, denominator, factor = ind.numerator, ind.denominator, ind.factor
+        rates, counts = {}, []
+        for u, vals in by_unit.items():
+            num, den = vals.get(numerator), vals.get(denominator)
+            if num is not None and den:
+                rates[u] = num / den * factor
+                counts.append(num)
+        if len(rates) < min_units or statistics.median(counts) < min_median_count:
             continue
         med = statistics.median(rates.values())
         # Floor the spread at 2% of the median: when units cluster tightly (99.5% birth
