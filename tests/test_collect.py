@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import re
 import subprocess
+import time
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from pipeline.collect import collect
 from pipeline.feedback import FEEDBACK_SHEET, feedback_name
 from pipeline.store import Store
 from pipeline.template import generate
+from pipeline.workspace import init_workspace
 from pipeline.text import encode_tcvn3
 
 HERE = Path(__file__).parent
@@ -389,6 +391,45 @@ def test_collecting_twice_changes_nothing_and_a_new_file_adds_a_version(workspac
     status = {s["path"]: s["status"] for s in third.submissions}
     assert status == {"dan_luc.xlsx": "accepted", "dan_ly.xlsx": "superseded", "dan_ly_sua.xlsx": "accepted"}
     assert len(third.missing) == 45 - 2
+
+
+def _slow_for(real, name: str):
+    def read(path, *a, **kw):
+        if Path(path).name == name:
+            time.sleep(1.5)  # this worker finishes long after the other
+        return real(path, *a, **kw)
+    return read
+
+
+@pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="the slow reader reaches the workers only "
+                                                                         "when they are forked")
+def test_the_same_inbox_gives_the_same_store_whichever_worker_finishes_first(templates, tmp_path, monkeypatch):
+    """Files are stored in the order they arrived (then by name), not in the order the workers
+    finish: two versions saved at the same moment, or two copies of one file, always end the
+    same way. A copy under another name is stored once, under the name that came first."""
+    def state(workers: int, slow: str | None) -> list[tuple]:
+        ws, _ = init_workspace(tmp_path / f"ws{workers}{slow}")
+        same_time = datetime(2024, 11, 14, 16, 0)
+        submit(ws, templates, tmp_path, "15700", COMMUNE_VALUES, "a_dan_luc.xlsx", saved_at=same_time,
+               when=datetime(2024, 11, 15, 8, 0))
+        submit(ws, templates, tmp_path, "15700", dict(COMMUNE_VALUES, ct02_served=2310), "b_dan_luc_sua.xlsx",
+               saved_at=same_time, when=datetime(2024, 11, 15, 8, 0))
+        first = submit(ws, templates, tmp_path, "15703", COMMUNE_VALUES, "c_dan_ly.xlsx",
+                       when=datetime(2024, 11, 15, 9, 0))
+        inbox_copy(ws, first, "d_dan_ly_ban_sao.xlsx", when=datetime(2024, 11, 15, 10, 0))
+        with monkeypatch.context() as m:
+            if slow:
+                m.setattr(collect_mod, "read", _slow_for(collect_mod.read, slow))
+            collect(ws, YEAR, workers=workers)
+        with Store(ws.db_path) as store:
+            return [(s.id, s.path, s.paths, s.unit, s.status) for s in store.submissions(YEAR)]
+
+    calm = state(1, None)
+    assert calm == [(1, "a_dan_luc.xlsx", ["a_dan_luc.xlsx"], "15700", "superseded"),
+                    (2, "b_dan_luc_sua.xlsx", ["b_dan_luc_sua.xlsx"], "15700", "accepted"),
+                    (3, "c_dan_ly.xlsx", ["c_dan_ly.xlsx", "d_dan_ly_ban_sao.xlsx"], "15703", "accepted")]
+    assert state(2, "a_dan_luc.xlsx") == calm
+    assert state(2, "c_dan_ly.xlsx") == calm
 
 
 # --- hostile files ----------------------------------------------------------------------------
