@@ -3,6 +3,7 @@ Excel, yes/no answers, and legacy (TCVN3/ABC, VNI) encodings still found in gove
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -63,6 +64,7 @@ def _split_tones(word: str) -> list[list[str]]:
     return groups
 
 
+@functools.lru_cache(maxsize=1 << 16)  # syllables repeat across a roster's names
 def unify_tone_placement(word: str) -> str:
     """Put the tone of a final "oa", "oe", "uy" on the second vowel (the "new" style), so that
     "hòa"/"hoà", "khỏe"/"khoẻ", "thủy"/"thuỷ" give one spelling. Other words are unchanged:
