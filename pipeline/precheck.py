@@ -332,7 +332,7 @@ def _check_zip(path: Path, data: bytes, limits: Limits) -> Package:
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise _fail("not-a-workbook", limits, _zip_looks_like(zf, names))
 
-    parts = _read_parts(zf, infos, limits)
+    parts = _read_parts(data, infos, limits)
     lower_names = [n.lower() for n in names]
     content_types = parts.get("[Content_Types].xml", b"").lower()
     package = Package(
@@ -435,24 +435,46 @@ def _zip_looks_like(zf: zipfile.ZipFile, names: set[str]) -> str | None:
     return None
 
 
-def _read_parts(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits) -> dict[str, bytes]:
+def _read_parts(data: bytes, infos: list[zipfile.ZipInfo], limits: Limits) -> dict[str, bytes]:
     """Read every member, bounded and CRC-checked; keep and scan the XML ones."""
     parts: dict[str, bytes] = {}
     for info in infos:
         if info.is_dir():
             continue
         try:
-            with zf.open(info) as f:
-                content = f.read(info.file_size + 1)
+            content = _member(data, info)
         except _DAMAGED:
             raise _fail("truncated-file", limits) from None
-        if len(content) > info.file_size:  # zipfile caps it; belt and braces
+        if len(content) > info.file_size:
             raise _fail("zip-bomb", limits)
+        if len(content) < info.file_size or zlib.crc32(content) != info.CRC:
+            raise _fail("truncated-file", limits)
         if not (info.filename.lower().endswith(XML_SUFFIXES) or _LOOKS_LIKE_XML.match(content)):
             continue
         _check_xml(content, limits)
         parts[info.filename] = content
     return parts
+
+
+def _member(data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """A member's content (at most one byte more than declared) straight from the file's bytes,
+    as zipfile would read it but without its per-member machinery: the local header must
+    name the same member as the central directory."""
+    at = info.header_offset
+    header = data[at:at + 30]
+    if len(header) < 30 or header[:4] != ZIP_MAGIC:
+        raise zipfile.BadZipFile("bad local header")
+    name_length, extra_length = struct.unpack_from("<HH", header, 26)
+    name = data[at + 30:at + 30 + name_length].decode("utf-8" if info.flag_bits & 0x800 else "cp437")
+    if name != info.orig_filename:
+        raise zipfile.BadZipFile("local header names another member")
+    start = at + 30 + name_length + extra_length
+    raw = data[start:start + info.compress_size]
+    if len(raw) < info.compress_size:
+        raise EOFError("member cut short")
+    if info.compress_type == zipfile.ZIP_STORED:
+        return raw[:info.file_size + 1]
+    return zlib.decompressobj(-15).decompress(raw, info.file_size + 1)
 
 
 def _check_xml(content: bytes, limits: Limits) -> None:
