@@ -364,6 +364,7 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
         position = {p: n for n, p in enumerate(by_path)}
         waiting: dict[int, tuple] = {}
         stored: dict[str, int] = {}  # content stored in this run -> its submission
+        numbers: dict[int, dict[str, float]] = {}  # its numbers, for the checks across units
         next_up = 0
 
         def settle(res: tuple) -> None:
@@ -385,7 +386,9 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
                 _archive_path(ws.archive, f.path, sha).unlink(missing_ok=True)  # half a file
                 result.new_files += 1
             else:
-                stored[sha] = _store_one(ws, store, year, deadline, f, sha, res)
+                stored[sha] = sid = _store_one(ws, store, year, deadline, f, sha, res)
+                if what == "ok":
+                    numbers[sid] = {v["field"]: v["value"] for v in res[5].values if v["value"] is not None}
                 result.new_files += 1
             if progress:
                 progress(1)
@@ -415,12 +418,12 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
                 pool.run(batches, on_results)
             finally:
                 pool.close()
-        _cross_unit_checks(store, cat, settings, year)
-        missing = ws.roster.for_year(year)
-        current = {s.unit for s in store.submissions(year) if s.unit and s.status != "superseded"}
-        result.missing = [u.code for u in missing if u.code not in current]
-        result.submissions = submission_dicts(store, year)
-        result.outputs = write_outputs(ws, store, year, result, feedback=feedback)
+        _cross_unit_checks(store, cat, settings, year, numbers)
+        subs, issues = store.submissions(year), store.issues_for_year(year)
+        current = {s.unit for s in subs if s.unit and s.status != "superseded"}
+        result.missing = [u.code for u in ws.roster.for_year(year) if u.code not in current]
+        result.submissions = submission_dicts(subs, issues)
+        result.outputs = write_outputs(ws, year, result, subs, issues, feedback=feedback)
     return result
 
 
@@ -487,19 +490,20 @@ def _archive(root: Path, src: Path, sha: str, data: bytes | None = None) -> Path
     return dst
 
 
-def _cross_unit_checks(store: Store, cat, settings, year: int) -> None:
+def _cross_unit_checks(store: Store, cat, settings, year: int, numbers: dict[int, dict[str, float]]) -> None:
+    """Outliers among the current versions of all units; `numbers` holds those already at
+    hand (read in this run), the others come from the store."""
     current = store.current_submissions(year)
-    numbers = store.numbers([s.id for s in current.values()])
+    numbers = {**numbers, **store.numbers([s.id for s in current.values() if s.id not in numbers])}
     by_unit = {u: numbers[s.id] for u, s in current.items()}
     z = float((settings.get("checks") or {}).get("outlier_z", 3.5))
     found = outliers(cat, by_unit, z)
     store.replace_issues(year, "outlier", {current[u].id: [i.to_dict() for i in issues] for u, issues in found.items()})
 
 
-def submission_dicts(store: Store, year: int) -> list[dict]:
-    issues = store.issues_for_year(year)
+def submission_dicts(subs: list, issues: dict) -> list[dict]:
     out = []
-    for s in store.submissions(year):
+    for s in subs:
         out.append({"path": s.path, "paths": s.paths, "sha256": s.sha256, "unit": s.unit, "status": s.status,
                     "received_at": s.received_at, "saved_at": s.saved_at, "on_time": s.on_time,
                     "identity_source": s.identity_source, "issues": issues.get(s.id, [])})

@@ -92,11 +92,12 @@ def _disarm(wb, source: Path) -> None:
             cell.value = value
 
 
-def unit_rows(ws, store: Store, year: int) -> list[dict]:
+def unit_rows(ws, store: Store | None, year: int, subs: list | None = None, issues: dict | None = None) -> list[dict]:
     """One row per expected unit (and per unexpected unit that sent something): its current
-    submission, counts of problems, and status."""
-    subs = store.submissions(year)
-    issues = store.issues_for_year(year)
+    submission, counts of problems, and status. The year's submissions and problems are read
+    from the store unless given."""
+    subs = store.submissions(year) if subs is None else subs
+    issues = store.issues_for_year(year) if issues is None else issues
     latest: dict[str, object] = {}
     versions: dict[str, int] = {}
     for s in subs:
@@ -124,17 +125,19 @@ def unit_rows(ws, store: Store, year: int) -> list[dict]:
     return rows
 
 
-def write_outputs(ws, store: Store, year: int, result, feedback: bool = True) -> dict:
+def write_outputs(ws, year: int, result, subs: list, issues: dict, feedback: bool = True) -> dict:
+    """The validation report and the feedback copies, from the year's submissions and problems."""
     folder = ws.output(year)
-    rows = unit_rows(ws, store, year)
-    outputs = {"validation_report": write_validation_report(ws, store, year, rows, result.skipped,
+    rows = unit_rows(ws, None, year, subs, issues)
+    outputs = {"validation_report": write_validation_report(ws, year, rows, subs, issues, result.skipped,
                                                             folder / f"kiem_tra_so_lieu_{year}.xlsx")}
     if feedback:
-        outputs["feedback"] = write_feedback_files(ws, store, year, rows, folder / "phan_hoi")
+        outputs["feedback"] = write_feedback_files(ws, year, rows, issues, folder / "phan_hoi")
     return outputs
 
 
-def write_validation_report(ws, store: Store, year: int, rows: list[dict], skipped: list[dict], path: Path) -> Path:
+def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues: dict, skipped: list[dict],
+                            path: Path) -> Path:
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                    "strings_to_numbers": False})
@@ -177,8 +180,6 @@ def write_validation_report(ws, store: Store, year: int, rows: list[dict], skipp
         sh.write_string(n, 4, STATUS_LABELS[r["status"]], status_fmt[r["status"]])
 
     names = {r["unit"]: r["name"] for r in rows}
-    issues = store.issues_for_year(year)
-    subs = store.submissions(year)
     detail = []
     for s in subs:
         if s.status == "superseded":
@@ -210,11 +211,10 @@ def feedback_name(year: int, unit_code: str, name: str) -> str:
     return f"{year}_{slugify(unit_code)}_{slugify(name)}_phan_hoi.xlsx"
 
 
-def write_feedback_files(ws, store: Store, year: int, rows: list[dict], folder: Path) -> list[Path]:
+def write_feedback_files(ws, year: int, rows: list[dict], issues: dict, folder: Path) -> list[Path]:
     """One file per unit whose current submission has problems; stale files from earlier runs
     (the unit has since sent a clean version) are removed."""
     written = []
-    issues = store.issues_for_year(year)
     for r in rows:
         s = r["submission"]
         if s is None or not issues.get(s.id):
