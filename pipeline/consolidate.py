@@ -36,12 +36,12 @@ def write_consolidated(ws, result: dict, path: Path) -> Path:
         "note": wb.add_format({"italic": True, "font_name": "Times New Roman"}),
         "head": wb.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center", "valign": "vcenter"}),
         "cell": wb.add_format(base),
-        "num": wb.add_format({**base, "num_format": "#,##0.##"}),
+        "num": _number_formats(wb, base),
         "group": wb.add_format({**base, "bold": True, "bg_color": "#F2F2F2"}),
-        "total": wb.add_format({**base, "bold": True, "num_format": "#,##0.##"}),
+        "total": _number_formats(wb, {**base, "bold": True}),
     }
     status = {k: wb.add_format({**base, "bg_color": v, "align": "center"}) for k, v in STATUS_COLOURS.items()}
-    unit_fmt = {k: wb.add_format({**base, "num_format": "#,##0.##", "bg_color": v}) for k, v in STATUS_COLOURS.items()}
+    unit_fmt = {k: _number_formats(wb, {**base, "bg_color": v}) for k, v in STATUS_COLOURS.items()}
 
     _summary(wb, f, status, result)
     for goal, goal_name in sorted(ws.catalogue.goals.items()):
@@ -54,7 +54,21 @@ def write_consolidated(ws, result: dict, path: Path) -> Path:
     return atomic_write(path, buf.getvalue())
 
 
+def _number_formats(wb, props: dict) -> tuple:
+    """A whole-number and a decimal variant of one cell format: "#,##0.##" alone would show a
+    whole 30 as "30," in Vietnamese Excel."""
+    return wb.add_format({**props, "num_format": "#,##0"}), wb.add_format({**props, "num_format": "#,##0.0#"})
+
+
+def _pick(fmt, v):
+    """The variant of a pair of number formats that suits the value."""
+    if not isinstance(fmt, tuple):
+        return fmt
+    return fmt[0] if isinstance(v, (int, float)) and float(v).is_integer() else fmt[1]
+
+
 def _write(sheet, r, c, v, fmt):
+    fmt = _pick(fmt, v)
     if v is None or v == "":
         sheet.write_blank(r, c, None, fmt)
     elif isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -202,7 +216,7 @@ def _ranking_sheet(wb, f, result) -> None:
         sh.set_column(col + 1, col + 1, 9)
         for i, (u, v) in enumerate(per, start=3):
             sh.write_string(i, col, result["unit_names"].get(u, u), f["cell"])
-            sh.write_number(i, col + 1, v, f["num"])
+            sh.write_number(i, col + 1, v, _pick(f["num"], v))
         chart = wb.add_chart({"type": "bar"})
         chart.add_series({"name": r["name"][:80], "categories": ["Xếp hạng", 3, col, 2 + len(per), col],
                           "values": ["Xếp hạng", 3, col + 1, 2 + len(per), col + 1], "fill": {"color": "#4472C4"}})
@@ -244,10 +258,9 @@ def _budget_sheet(wb, f, result, catalogue) -> None:
             _write(sh, row, 3 + 2 * i, v.get("spent"), f["num"])
         planned = "+".join(xl_rowcol_to_cell(row, 2 + 2 * i) for i in range(len(sources)))
         spent = "+".join(xl_rowcol_to_cell(row, 3 + 2 * i) for i in range(len(sources)))
-        sh.write_formula(row, last, f"=N({planned.replace('+', ')+N(')})",
-                         f["num"], sum((by_src.get(s["code"], {}).get("planned") or 0) for s in sources))
-        sh.write_formula(row, last + 1, f"=N({spent.replace('+', ')+N(')})",
-                         f["num"], sum((by_src.get(s["code"], {}).get("spent") or 0) for s in sources))
+        for c, cells, part in ((last, planned, "planned"), (last + 1, spent, "spent")):
+            cached = sum((by_src.get(s["code"], {}).get(part) or 0) for s in sources)
+            sh.write_formula(row, c, f"=N({cells.replace('+', ')+N(')})", _pick(f["num"], cached), cached)
         row += 1
     sh.write_string(row, 1, "Tổng cộng", f["group"])
     sh.write_blank(row, 0, None, f["group"])
@@ -255,7 +268,7 @@ def _budget_sheet(wb, f, result, catalogue) -> None:
         top, bottom = xl_rowcol_to_cell(4, c), xl_rowcol_to_cell(max(row - 1, 4), c)
         cached = (b["by_source"][sources[(c - 2) // 2]["code"]]["planned" if c % 2 == 0 else "spent"]
                   if c < last else b["total"]["planned" if c == last else "spent"])
-        sh.write_formula(row, c, f"=SUM({top}:{bottom})", f["total"], cached)
+        sh.write_formula(row, c, f"=SUM({top}:{bottom})", _pick(f["total"], cached), cached)
     sh.freeze_panes(4, 2)
 
 

@@ -158,14 +158,17 @@ class TemplateWriter:
             "cell": f(),
             "code": f(font_color="#7F7F7F", font_size=9),
             "center": f(align="center"),
-            "number": f(num_format="#,##0.##", align="right"),
+            # "#,##0.##" would show a whole 30 as "30," in Vietnamese Excel: whole numbers
+            # and decimals each get their own format.
+            "number": f(num_format="#,##0", align="right"),
             "rate": f(num_format="0.0#", align="right", bg_color="#F2F2F2"),
             "check": f(font_color="#C00000", font_size=10),
-            "input": f(locked=False, bg_color="#FFF2CC", num_format="#,##0.##", align="right"),
+            "input": f(locked=False, bg_color="#FFF2CC", num_format="#,##0", align="right"),
+            "input_decimal": f(locked=False, bg_color="#FFF2CC", num_format="#,##0.0#", align="right"),
             "input_text": f(locked=False, bg_color="#FFF2CC"),
             "note": f(locked=False, bg_color="#FFFBEB", font_size=10),
             "warn": wb.add_format({"bg_color": "#F8CBAD"}),
-            "total": f(bold=True, num_format="#,##0.##", align="right"),
+            "total": f(bold=True, num_format="#,##0.0#", align="right"),
             # Targets stay numbers; the format says which way they point.
             "target_at_least": f(num_format='"Tối thiểu "General', align="right"),
             "target_at_most": f(num_format='"Tối đa "General', align="right"),
@@ -227,7 +230,8 @@ class TemplateWriter:
 
     def _input(self, ws, fmt, row: int, col: int, f: Field) -> None:
         """The unlocked, validated, named input cell of a field."""
-        ws.write_blank(row, col, None, fmt["input_text"] if f.type in ("text", "yes_no") else fmt["input"])
+        kind = {"text": "input_text", "yes_no": "input_text", "decimal": "input_decimal"}.get(f.type, "input")
+        ws.write_blank(row, col, None, fmt[kind])
         ws.data_validation(row, col, row, col, _validation(f))
         self._names.append((f.code, ws.get_name(), row, col))
 

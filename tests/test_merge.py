@@ -184,6 +184,12 @@ def test_outputs_and_json_shape(workspace):
     assert wb["Xu hướng"]._charts and wb["Xếp hạng"] is not None
     budget = wb["Kinh phí"]
     assert any(c.value == "Tổng cộng" for row in budget.iter_rows() for c in row)
+    # Whole numbers show as 100, fractions as 98,18: never "100," (what "#,##0.##" shows).
+    shown = {(c.value, c.number_format) for s in wb.worksheets for row in s.iter_rows() for c in row
+             if isinstance(c.value, (int, float)) and c.number_format != "General"}
+    assert (100, "#,##0") in shown and (90, "#,##0") in shown
+    assert {f for _, f in shown} <= {"#,##0", "#,##0.0#"}
+    assert all((v == int(v)) == (f == "#,##0") for v, f in shown)
     with open(result["outputs"]["csv"], encoding="utf-8-sig") as fh:
         data = list(csv.DictReader(fh))
     district = [d for d in data if d["orgunit"] == "397" and d["dataelement"] == "ct05a"]

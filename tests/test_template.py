@@ -91,6 +91,9 @@ def test_every_input_is_named_unlocked_and_validated(books, ws, units):
             else:
                 assert dv.type == ("whole" if f.type == "integer" else "decimal")
                 assert (float(dv.formula1), float(dv.formula2)) == (f.min, f.max)
+                # A whole number shows as 5.000, never "5.000," (what "#,##0.##" does).
+                expected = "#,##0" if f.type == "integer" else "#,##0.0#"
+                assert wb[sheet][ref].number_format == expected, (code, f.code)
             assert dv.showInputMessage and VIETNAMESE.search(dv.prompt), (code, f.code)
         # Nothing else can be typed into: the unlocked cells are exactly the named ones
         # (inputs and their explanation cells).
