@@ -143,6 +143,7 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
                                    "strings_to_numbers": False})
     head = wb.add_format({"bold": True, "border": 1, "bg_color": "#D9E1F2", "text_wrap": True, "valign": "vcenter"})
     cell = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
+    when = wb.add_format({"border": 1, "valign": "top", "num_format": "dd/mm/yyyy hh:mm", "align": "left"})
     title = wb.add_format({"bold": True, "font_size": 13})
     colors = {"accepted": "#C6EFCE", "accepted_with_warnings": "#FFEB9C", "rejected": "#FFC7CE",
               "missing": "#D9D9D9", "superseded": "#EDEDED"}
@@ -157,6 +158,8 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
             for c, v in enumerate(values):
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     sheet.write_number(r, c, v, cell)
+                elif isinstance(v, datetime):
+                    sheet.write_datetime(r, c, v, when)
                 else:
                     sheet.write_string(r, c, "" if v is None else str(v), cell)
         sheet.autofilter(r0, 0, r0 + max(len(data), 1), len(headers) - 1)
@@ -174,7 +177,7 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
                   "Ngày nhận", "Đúng hạn", "Người liên hệ", "Điện thoại"],
           [5, 10, 30, 16, 22, 7, 9, 9, 40, 18, 9, 22, 14],
           [[n, r["unit"], r["name"], r["type"], STATUS_LABELS[r["status"]], r["errors"], r["warnings"], r["versions"],
-            r["path"], r["received_at"].replace("T", " "), _yes_no(r["on_time"]), r["contact"].person,
+            r["path"], _moment(r["received_at"]), _yes_no(r["on_time"]), r["contact"].person,
             r["contact"].phone] for n, r in enumerate(rows, start=1)])
     for n, r in enumerate(rows, start=4):  # the status column in its colour
         sh.write_string(n, 4, STATUS_LABELS[r["status"]], status_fmt[r["status"]])
@@ -194,13 +197,21 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
 
     sh3 = wb.add_worksheet("Tệp đã nhận")
     files = [[s.path, "; ".join(p for p in s.paths if p != s.path), s.unit or "", STATUS_LABELS[s.status],
-              s.received_at.replace("T", " "), (s.saved_at or "").replace("T", " "), s.sha256[:16], s.archived or ""]
+              _moment(s.received_at), _moment(s.saved_at), s.sha256[:16], s.archived or ""]
              for s in subs]
     files += [[k["path"], "", "", "Không đọc (" + k["code"] + ")", "", "", "", k["message"]] for k in skipped]
     table(sh3, 0, ["Tệp", "Cùng nội dung với", "Mã ĐV", "Tình trạng", "Ngày nhận", "Lưu lúc", "Mã băm SHA-256",
                    "Bản lưu"], [40, 30, 9, 24, 18, 18, 18, 50], files)
     wb.close()
     return atomic_write(path, buf.getvalue())
+
+
+def _moment(iso: str | None) -> datetime | str:
+    """A stored time as a date the spreadsheet shows as 15/11/2024 09:00 (and can sort)."""
+    try:
+        return datetime.fromisoformat(iso) if iso else ""
+    except ValueError:
+        return iso
 
 
 def _yes_no(v) -> str:

@@ -554,6 +554,9 @@ def test_validation_report(workspace, templates, tmp_path):
     assert len(summary) == 45
     status = {r[1]: r[4] for r in summary}
     assert status["15700"] == "Hợp lệ" and status["15703"] == "Có lỗi, phải gửi lại" and status["15664"] == "Chưa gửi"
+    received = next(r[9] for r in wb["Tổng hợp"].iter_rows(min_row=5) if r[1].value == "15700")
+    assert received.value == datetime(2024, 11, 15, 9, 0)  # a date the sheet can sort, shown 15/11/2024 09:00
+    assert received.number_format == "dd/mm/yyyy hh:mm"
     detail = [[c.value for c in r] for r in wb["Chi tiết lỗi"].iter_rows(min_row=2)]
     assert [(r[0], r[3], r[4], r[6]) for r in detail] == [("15703", "Số liệu", "F26", "cross-field-rule")]
     files = sorted(r[0].value for r in wb["Tệp đã nhận"].iter_rows(min_row=2))
