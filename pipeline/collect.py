@@ -418,7 +418,7 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
                 pool.run(batches, on_results)
             finally:
                 pool.close()
-        _cross_unit_checks(store, cat, settings, year, numbers)
+        _cross_unit_checks(store, cat, roster, settings, year, numbers)
         subs, issues = store.submissions(year), store.issues_for_year(year)
         current = {s.unit for s in subs if s.unit and s.status != "superseded"}
         result.missing = [u.code for u in ws.roster.for_year(year) if u.code not in current]
@@ -490,14 +490,16 @@ def _archive(root: Path, src: Path, sha: str, data: bytes | None = None) -> Path
     return dst
 
 
-def _cross_unit_checks(store: Store, cat, settings, year: int, numbers: dict[int, dict[str, float]]) -> None:
+def _cross_unit_checks(store: Store, cat, roster, settings, year: int, numbers: dict[int, dict[str, float]]) -> None:
     """Outliers among the current versions of all units; `numbers` holds those already at
     hand (read in this run), the others come from the store."""
     current = store.current_submissions(year)
     numbers = {**numbers, **store.numbers([s.id for s in current.values() if s.id not in numbers])}
     by_unit = {u: numbers[s.id] for u, s in current.items()}
+    on = settings.deadline(year)
+    types = {u: unit.type for u in current if (unit := roster.get(u, on)) is not None}
     z = float((settings.get("checks") or {}).get("outlier_z", 3.5))
-    found = outliers(cat, by_unit, z)
+    found = outliers(cat, by_unit, z, types=types)
     store.replace_issues(year, "outlier", {current[u].id: [i.to_dict() for i in issues] for u, issues in found.items()})
 
 

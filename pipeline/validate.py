@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pipeline.catalogue import Catalogue, Field, Indicator
+from pipeline.catalogue import UNIT_TYPE_WORDS, Catalogue, Field, Indicator
 from pipeline.ingest import RawCell, Reading, split_ref
 from pipeline.roster import Roster, Unit
 from pipeline.template import (LAYOUT, PROP_FORM, PROP_HASH, PROP_UNIT, PROP_VERSION, PROP_YEAR, FORM_ID,
@@ -471,39 +471,50 @@ def late_issue(deadline: date, received: date) -> ValidationIssue:
                            f"Tệp nhận ngày {received:%d/%m/%Y}, sau hạn {deadline:%d/%m/%Y} ({days} ngày).")
 
 
-def outliers(cat: Catalogue, by_unit: dict[str, dict], z_limit: float = 3.5,
-             min_units: int = 5, min_median_count: float = 10) -> dict[str, list[ValidationIssue]]:
+def outliers(cat: Catalogue, by_unit: dict[str, dict], z_limit: float = 3.5, min_units: int = 5,
+             min_median_count: float = 10, types: dict[str, str] | None = None) -> dict[str, list[ValidationIssue]]:
     """Median-based z-scores (Iglewicz and Hoaglin) of each unit's rate among all units: robust
     to the very outliers it looks for, unlike mean and standard deviation. Rare events (a
-    median of fewer than 10 cases per unit) are left out: there a rate of 0 is chance."""
+    median of fewer than 10 cases per unit) are left out: there a rate of 0 is chance. Where
+    the plan sets targets by unit type (CT4 obesity: xã 5%, thị trấn 10%), and `types` says
+    each unit's, a unit is compared with units of its own type."""
     out: dict[str, list[ValidationIssue]] = {}
     for ind in cat.indicators:
         if ind.kind in ("share_of_communes", "yoy_change") or not ind.denominator:
             continue
         numerator, denominator, factor = ind.numerator, ind.denominator, ind.factor
-        rates, counts = {}, []
+        by_type = types is not None and any(isinstance(t, dict) for t in ind.targets.values())
+        groups: dict[str | None, tuple[dict, list]] = {}
         for u, vals in by_unit.items():
             num, den = vals.get(numerator), vals.get(denominator)
             if num is not None and den:
+                rates, counts = groups.setdefault(types.get(u) if by_type else None, ({}, []))
                 rates[u] = num / den * factor
                 counts.append(num)
-        if len(rates) < min_units or statistics.median(counts) < min_median_count:
-            continue
-        med = statistics.median(rates.values())
-        # Floor the spread at 2% of the median: when units cluster tightly (99.5% birth
-        # registration everywhere) a 0.3-point gap is not worth a unit's time.
-        mad = max(statistics.median(abs(r - med) for r in rates.values()), 0.02 * abs(med))
-        if mad == 0:
-            continue
-        for u, r in rates.items():
-            z = 0.6745 * (r - med) / mad
-            if abs(z) > z_limit:
-                out.setdefault(u, []).append(ValidationIssue(
-                    "outlier", WARNING,
-                    f"{ind.name}: {vn_number(r, 1)}{_unit_suffix(ind)} khác thường so với các đơn vị khác "
-                    f"(trung vị {vn_number(med, 1)}{_unit_suffix(ind)}); đề nghị kiểm tra lại số liệu.",
-                    field=ind.numerator))
+        for group, (rates, counts) in groups.items():
+            peers = f"các {UNIT_TYPE_WORDS.get(group, 'đơn vị')} khác" if group else "các đơn vị khác"
+            for u, issue in _far_from_median(ind, rates, counts, z_limit, min_units, min_median_count, peers):
+                out.setdefault(u, []).append(issue)
     return out
+
+
+def _far_from_median(ind: Indicator, rates: dict[str, float], counts: list[float], z_limit: float, min_units: int,
+                     min_median_count: float, peers: str):
+    if len(rates) < min_units or statistics.median(counts) < min_median_count:
+        return
+    med = statistics.median(rates.values())
+    # Floor the spread at 2% of the median: when units cluster tightly (99.5% birth
+    # registration everywhere) a 0.3-point gap is not worth a unit's time.
+    mad = max(statistics.median(abs(r - med) for r in rates.values()), 0.02 * abs(med))
+    if mad == 0:
+        return
+    for u, r in rates.items():
+        if abs(0.6745 * (r - med) / mad) > z_limit:
+            yield u, ValidationIssue(
+                "outlier", WARNING,
+                f"{ind.name}: {vn_number(r, 1)}{_unit_suffix(ind)} khác thường so với {peers} "
+                f"(trung vị {vn_number(med, 1)}{_unit_suffix(ind)}); đề nghị kiểm tra lại số liệu.",
+                field=ind.numerator)
 
 
 def _unit_suffix(ind: Indicator) -> str:

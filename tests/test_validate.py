@@ -40,6 +40,21 @@ def test_too_few_units_to_compare():
     assert flagged(units_with_rates([95, 96, 40, 95])) == {}
 
 
+def test_towns_are_compared_with_towns_where_the_plan_sets_them_their_own_target():
+    """CT4 obesity: the plan allows xã under 5% and thị trấn under 10%, so towns near 9% are not
+    odd among communes near 3%; a town at 20% is odd among towns."""
+    communes = {f"x{i}": {"ct04_obese": n, "ct04_measured": 1000} for i, n in enumerate([30, 32, 28, 31, 29, 30])}
+    towns = {f"t{i}": {"ct04_obese": n, "ct04_measured": 1000} for i, n in enumerate([90, 88, 92, 91, 89])}
+    types = {**{u: "xa" for u in communes}, **{u: "thi_tran" for u in towns}}
+    assert set(flagged({**communes, **towns})) == set(towns)  # all lumped together
+    assert outliers(CAT, {**communes, **towns}, types=types) == {}
+    towns["t5"], towns["t6"] = {"ct04_obese": 200, "ct04_measured": 1000}, {"ct04_obese": 90, "ct04_measured": 1000}
+    types["t5"] = types["t6"] = "thi_tran"
+    found = outliers(CAT, {**communes, **towns}, types=types)
+    assert list(found) == ["t5"]
+    assert "so với các thị trấn khác (trung vị 9%)" in found["t5"][0].message
+
+
 def test_an_inserted_column_is_not_an_overwritten_formula(workspace, templates, tmp_path):
     import openpyxl
 
