@@ -25,6 +25,7 @@ from pipeline.ingest import FormSpec, read
 from pipeline.precheck import Limits
 from pipeline.store import Store, SubmissionRecord, now_iso
 from pipeline.template import load_wording, note_name
+from pipeline.workers import exit_with_parent
 from pipeline.workspace import WORKBOOK_WORDING
 from pipeline.validate import (Checked, Identity, ValidationIssue, Validator, late_issue, outliers,
                                unit_named_in)
@@ -196,7 +197,7 @@ def _init_worker(catalogue, roster, settings, year, sheet_names, previous, memor
                  known=frozenset()) -> None:
     global _validator, _spec, _archive_root, _known
     _archive_root, _known = archive_root, known
-    _exit_with_parent()
+    exit_with_parent()
     if memory_limit:
         try:
             import resource
@@ -207,21 +208,6 @@ def _init_worker(catalogue, roster, settings, year, sheet_names, previous, memor
     _validator = Validator(catalogue, roster, settings, year, sheet_names, previous)
     names = {f.code for f in catalogue.fields} | {note_name(f.code) for f in catalogue.fields}
     _spec = FormSpec(frozenset(names))
-
-
-def _exit_with_parent() -> None:
-    """A worker whose collect run was killed has nothing left to do: it leaves too, instead of
-    waiting forever for work that will never come."""
-    import threading
-
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="treem-parent-watch", daemon=True).start()
 
 
 def _load(path: Path, limit: int) -> tuple[bytes | None, str]:

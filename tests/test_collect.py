@@ -542,6 +542,33 @@ def test_feedback_workbook_marks_the_problem_cell(workspace, templates, tmp_path
     assert {p.name: p.value for p in wb.custom_doc_props.props}["treem_unit"] == "15700"
 
 
+def test_a_unit_with_nothing_to_fix_in_its_file_gets_no_copy(workspace, templates, tmp_path):
+    """Sent late: the validation report says so; a marked copy would mark nothing."""
+    late = datetime(2024, 11, 25, 9, 0)
+    submit(workspace, templates, tmp_path, "15700", COMMUNE_VALUES, "dan_luc.xlsx", when=late)
+    submit(workspace, templates, tmp_path, "15703", dict(COMMUNE_VALUES, ct04_underweight=1500), "dan_ly.xlsx",
+           when=late)
+    result = collect(workspace, YEAR)
+    subs = {s["path"]: s for s in result.submissions}
+    assert codes(subs["dan_luc.xlsx"]) == ["late-submission"]
+    assert sorted(codes(subs["dan_ly.xlsx"])) == ["cross-field-rule", "late-submission"]
+    assert [p.name for p in result.outputs["feedback"]] == [feedback_name(YEAR, "15703", "Xã Dân Lý")]
+
+
+def test_many_copies_are_made_on_every_core_and_each_marks_its_own_problem(workspace, templates, tmp_path):
+    communes = [c for c in templates if c.isdigit()][:20]
+    for n, code in enumerate(communes):
+        submit(workspace, templates, tmp_path, code, dict(COMMUNE_VALUES, ct04_underweight=1500 + n), f"{code}.xlsx")
+    result = collect(workspace, YEAR)
+    assert len(result.outputs["feedback"]) == len(communes)
+    for path in result.outputs["feedback"]:
+        code = path.name.split("_")[1]
+        wb = openpyxl.load_workbook(path)
+        (first,) = [[c.value for c in row] for row in wb[FEEDBACK_SHEET].iter_rows(min_row=5)]
+        assert first[:4] == [1, "Lỗi", "Số liệu", "F26"]
+        assert wb["Số liệu"]["F26"].value == 1500 + communes.index(code)
+
+
 def test_validation_report(workspace, templates, tmp_path):
     submit(workspace, templates, tmp_path, "15700", COMMUNE_VALUES, "dan_luc.xlsx")
     submit(workspace, templates, tmp_path, "15703", dict(COMMUNE_VALUES, ct04_underweight=1500), "dan_ly.xlsx")
