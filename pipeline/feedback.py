@@ -14,11 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-import openpyxl
 import xlsxwriter
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
 
 from pipeline.fsutil import atomic_write
 from pipeline.store import Store
@@ -33,7 +29,9 @@ STATUS_LABELS = {
     "missing": "Chưa gửi",
 }
 SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo"}
-_FILL = {"error": PatternFill("solid", fgColor="FF9999"), "warning": PatternFill("solid", fgColor="FFD966")}
+_FILL_COLOURS = {"error": "FF9999", "warning": "FFD966"}
+# Control characters Excel cannot store (openpyxl refuses them too).
+_ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 FEEDBACK_SHEET = "Lỗi cần sửa"
 # The functions of the template's own formulas (rates, self-checks, totals). In the copy that
 # goes back to a unit, a formula calling anything else (HYPERLINK, a DDE "cmd|..." call,
@@ -47,7 +45,7 @@ def _text(cell, value) -> None:
     """Write a string that stays a string even when it begins with "=" (openpyxl would
     otherwise store it as a formula)."""
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub(" ", value)  # Excel cannot store them
+        value = _ILLEGAL_CHARACTERS.sub(" ", value)
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"
@@ -86,6 +84,8 @@ def _disarm(wb, source: Path) -> None:
                 replace.append(cell)
     if not replace:
         return
+    import openpyxl
+
     shown = openpyxl.load_workbook(source, data_only=True, keep_links=False, rich_text=False)
     for cell in replace:
         value = shown[cell.parent.title][cell.coordinate].value
@@ -265,6 +265,9 @@ def _feedback_copy(job: tuple) -> bytes:
 def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: int) -> bytes:
     """The unit's own file with a first sheet listing its problems and every problem cell
     coloured and commented. A file that cannot be opened gets the list alone."""
+    import openpyxl  # here, not at the top: most runs make no copy, and it takes 0.1 s to load
+    from openpyxl.styles import Alignment, Font, PatternFill
+
     wb = None
     if source is not None and source.suffix.lower() in (".xlsx", ".xlsm"):
         try:
@@ -306,7 +309,7 @@ def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: 
             cell = sheet.cell(4 + n, c)
             _text(cell, v) if isinstance(v, str) else setattr(cell, "value", v)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-        sheet.cell(4 + n, 2).fill = _FILL.get(i["severity"], _FILL["warning"])
+        sheet.cell(4 + n, 2).fill = PatternFill("solid", fgColor=_FILL_COLOURS.get(i["severity"], "FFD966"))
     for col, width in zip("ABCDE", (5, 10, 14, 7, 100)):
         sheet.column_dimensions[col].width = width
     if own_file:
@@ -317,6 +320,9 @@ def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: 
 
 
 def _mark_cells(wb, issues: list[dict]) -> None:
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
     by_cell: dict[tuple[str, str], list[dict]] = {}
     for i in issues:
         if i.get("sheet") in wb.sheetnames and i.get("cell"):
@@ -327,9 +333,9 @@ def _mark_cells(wb, issues: list[dict]) -> None:
         except (KeyError, ValueError):
             continue
         worst = "error" if any(i["severity"] == "error" for i in its) else "warning"
-        cell.fill = _FILL[worst]
+        cell.fill = PatternFill("solid", fgColor=_FILL_COLOURS[worst])
         text = "\n".join(f"{SEVERITY_LABELS.get(i['severity'], '')}: {i['message']}" for i in its)
-        cell.comment = Comment(ILLEGAL_CHARACTERS_RE.sub(" ", text[:2000]), "treem", width=320, height=140)
+        cell.comment = Comment(_ILLEGAL_CHARACTERS.sub(" ", text[:2000]), "treem", width=320, height=140)
 
 
 def status(ws, year: int, today=None) -> dict:

@@ -292,8 +292,7 @@ def _typed_value(attrs: bytes, raw: bytes, sst: _SharedStrings, dates: frozenset
     """The value of a cell's <v> text, by the cell's type and style."""
     if not raw.strip():
         return None
-    t = _T_ATTR.search(attrs) if b"t=" in attrs else None
-    kind = t.group(1) if t else b"n"
+    kind, is_date = _cell_kind(attrs, dates)
     if kind == b"s":
         return sst[int(raw)]
     if kind in (b"str", b"e"):
@@ -301,10 +300,18 @@ def _typed_value(attrs: bytes, raw: bytes, sst: _SharedStrings, dates: frozenset
     if kind == b"b":
         return raw.strip() == b"1"
     number = float(raw)
-    s = _S_ATTR.search(attrs) if dates else None
-    if s and int(s.group(1)) in dates:
+    if is_date:
         return datetime(1899, 12, 30) + timedelta(days=number)  # Excel's serial dates
     return number
+
+
+@functools.lru_cache(maxsize=4096)
+def _cell_kind(attrs: bytes, dates: frozenset[int]) -> tuple[bytes, bool]:
+    """A cell's type (t="s", "b"…; "n" when absent) and whether its style shows a date; cells
+    share a few attribute strings, so each is looked at once."""
+    t = _T_ATTR.search(attrs)
+    s = _S_ATTR.search(attrs)
+    return (t.group(1) if t else b"n"), bool(s and int(s.group(1)) in dates)
 
 
 class _PlainSheet:
