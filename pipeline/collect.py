@@ -320,10 +320,13 @@ class _Pool:
         queue.extend([p] for p in batch)
 
     def _restart(self) -> None:
+        self.kill()
+        self.pool = self._new()
+
+    def kill(self) -> None:
         for proc in list(getattr(self.pool, "_processes", {}).values()):
             proc.kill()
         self.pool.shutdown(wait=False, cancel_futures=True)
-        self.pool = self._new()
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -363,7 +366,7 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
             if what == "gone":
                 result.skipped.append({"path": f.relative, "code": "unreadable-file",
                                        "message": "Không đọc được tệp (quyền truy cập hoặc tệp bị khóa)."})
-            elif what == "known":
+            elif sha in known:  # stored by an earlier run (told by the worker, or found just now)
                 store.add_path(known[sha], f.relative)
             elif sha in stored:  # the same content twice in this run: stored once, both names kept
                 store.add_path(stored[sha], f.relative)
@@ -402,8 +405,10 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
             pool = _Pool(initargs, workers)
             try:
                 pool.run(batches, on_results)
-            finally:
-                pool.close()
+            except BaseException:
+                pool.kill()  # a worker may be stuck in a file: do not wait for it
+                raise
+            pool.close()
         _cross_unit_checks(store, cat, roster, settings, year, numbers)
         subs, issues = store.submissions(year), store.issues_for_year(year)
         current = {s.unit for s in subs if s.unit and s.status != "superseded"}

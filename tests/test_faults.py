@@ -513,6 +513,31 @@ def test_readers_that_hang_exhaust_memory_or_die_cost_only_their_file(workspace,
     assert workers_left(workspace, wait=1) == []
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the stuck reader reaches the workers only when they are forked")
+def test_a_copy_of_a_stored_file_that_cannot_be_read_in_time_keeps_its_name(workspace, templates, monkeypatch):
+    """A file whose reading hangs (a network share that stops answering) is hashed by the main
+    process; when that content is already stored, the new name is added to it instead of a
+    second copy of the same file."""
+    first = fill(templates["15700"], workspace.inbox(YEAR) / "15700.xlsx", COMMUNE_VALUES)
+    set_received(first, RECEIVED)
+    collect(workspace, YEAR)
+    shutil.copyfile(first, workspace.inbox(YEAR) / "15700_treo.xlsx")
+    set_received(workspace.inbox(YEAR) / "15700_treo.xlsx", RECEIVED)
+    real = collect_mod._load
+
+    def load(path, *a):
+        if "treo" in Path(path).name:
+            time.sleep(3600)
+        return real(path, *a)
+
+    monkeypatch.setattr(collect_mod, "_load", load)
+    monkeypatch.setattr(collect_mod, "FILE_TIMEOUT", 1.0)
+    monkeypatch.setattr(collect_mod, "BATCH", 1)
+    (sub,) = collect(workspace, YEAR, workers=2).submissions
+    assert sub["status"] == "accepted" and sorted(sub["paths"]) == ["15700.xlsx", "15700_treo.xlsx"]
+    assert workers_left(workspace, wait=1) == []
+
+
 # --- 6. the figures for the README ---------------------------------------------------------------------
 
 
