@@ -878,6 +878,7 @@ def data_quality(ws, store, year: int) -> dict:
 
     rows = unit_rows(ws, store, year)
     issues = store.issues_for_year(year)
+    fields = {f.code: f for f in ws.catalogue.fields}
     units, problems = [], []
     for n, r in enumerate(rows, start=1):
         s = r["submission"]
@@ -894,9 +895,11 @@ def data_quality(ws, store, year: int) -> dict:
         for i in issues.get(s.id, []):
             if i["code"] == "late-submission":
                 continue  # timeliness is the table's own column
-            where = "!".join(x for x in (i.get("sheet"), i.get("cell")) if x)
-            problems.append({"unit": r["name"], "cell": where, "severity": SEVERITY_LABELS.get(i["severity"], ""),
-                             "message": i["message"], "_error": i["severity"] == "error"})
+            problems.append({"unit": r["name"], "topic": _topic(fields.get(i.get("field") or "")),
+                             # the cell, for report templates made before the indicator column
+                             "cell": "!".join(x for x in (i.get("sheet"), i.get("cell")) if x),
+                             "severity": SEVERITY_LABELS.get(i["severity"], ""), "message": i["message"],
+                             "_error": i["severity"] == "error"})
     problems.sort(key=lambda p: not p["_error"])
     if len(units) > UNIT_TABLE_LIMIT:
         # At province or national scale, list the units that need attention first.
@@ -915,8 +918,9 @@ def data_quality(ws, store, year: int) -> dict:
     summary = (f"Phải báo cáo: {counts['expected']} đơn vị; đã gửi: {counts['received']}; hợp lệ: {counts['valid']}; "
                f"có lỗi phải gửi lại: {counts['rejected']}; gửi đúng hạn ({ws.settings.deadline(year):%d/%m/%Y}): "
                f"{counts['on_time']}; gửi muộn: {counts['late']}; chưa gửi: {counts['missing']}.")
-    check_file = f"output/{year}/kiem_tra_so_lieu_{year}.xlsx"
-    footer = f"Danh sách đầy đủ các lỗi, cảnh báo và các tệp đã nhận: tệp {check_file}."
+    keeper = ws.settings.get("coordinator") or "đơn vị tổng hợp"
+    footer = (f"Danh sách đầy đủ các lỗi, cảnh báo (đến từng ô của biểu mẫu) và các tệp đã nhận: tệp "
+              f"kiem_tra_so_lieu_{year}.xlsx, lưu tại {keeper}.")
     if total > PROBLEM_LIMIT:
         footer = f"Bảng trên nêu {PROBLEM_LIMIT}/{total} vấn đề (lỗi trước, cảnh báo sau). " + footer
     if len(rows) > UNIT_TABLE_LIMIT:
@@ -925,6 +929,16 @@ def data_quality(ws, store, year: int) -> dict:
     collected = [s.collected_at for s in store.submissions(year) if s.collected_at]
     return {"summary": summary, "units": units, "problems": problems, "problems_total": total,
             "counts": counts, "footer": footer, "last_collected": max(collected, default="")}
+
+
+def _topic(f) -> str:
+    """Which part of the report a problem concerns, for a reader of the report (the cell is in
+    the validation workbook): "CT4", "Số liệu chung", "Kinh phí", "Báo cáo"; "" for the file."""
+    if f is None:
+        return ""
+    if f.chi_tieu:
+        return f"CT{f.chi_tieu}"
+    return {"budget": "Kinh phí", "narrative": "Báo cáo"}.get(f.section, "Số liệu chung")
 
 
 def _vn_date(iso: str) -> str:

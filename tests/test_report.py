@@ -31,8 +31,8 @@ from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, set_received
 from pipeline.cli import cli
 from pipeline.collect import collect
 from pipeline.merge import load, merge
-from pipeline.report import (ReportError, build_context, clean_text, date_text, format_target, format_value,
-                             phrase_indicator, reference_year, render_docx, report)
+from pipeline.report import (ReportError, build_context, clean_text, data_quality, date_text, format_target,
+                             format_value, phrase_indicator, reference_year, render_docx, report)
 from pipeline.store import Store, SubmissionRecord
 from pipeline.workspace import REPO_TEMPLATES, init_workspace
 
@@ -279,6 +279,19 @@ def test_appendix_three_reports_who_sent_what(doc):
     text = _text(doc)
     assert "Phải báo cáo: 45 đơn vị; đã gửi: 10; hợp lệ: 10" in text
     assert "26 xã, thị trấn chưa có báo cáo hợp lệ nên thiếu số liệu ở mọi chỉ tiêu" in text
+
+
+def test_appendix_three_names_the_indicator_of_a_problem_not_its_cell(workspace, templates):
+    """The province reads the report, not the workbooks: a problem is filed under its indicator
+    ("CT4"), and the full list with cells is the validation workbook, kept by the office."""
+    dest = fill(templates["15700"], workspace.inbox(YEAR) / "15700.xlsx", dict(COMMUNE_VALUES, ct04_underweight=1500))
+    set_received(dest, datetime(YEAR, 11, 15, 9, 0))
+    collect(workspace, YEAR)
+    with Store(workspace.db_path) as store:
+        q = data_quality(workspace, store, YEAR)
+    (problem,) = q["problems"]
+    assert (problem["unit"], problem["topic"], problem["severity"]) == ("Xã Dân Lực", "CT4", "Lỗi")
+    assert "lưu tại Phòng Lao động - Thương binh và Xã hội" in q["footer"] and "output/" not in q["footer"]
 
 
 # --- charts ----------------------------------------------------------------------------------

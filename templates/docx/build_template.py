@@ -552,9 +552,9 @@ def annex_quality(doc) -> None:
     para(doc, "- {{ line }}")
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p if quality.problems %}")
-    t = grid_table(doc, [1.0, 5.6, 2.6, 2.2, 13.8], ["TT", "Đơn vị", "Ô", "Mức độ", "Nội dung"])
+    t = grid_table(doc, [1.0, 5.6, 2.6, 2.2, 13.8], ["TT", "Đơn vị", "Chỉ tiêu", "Mức độ", "Nội dung"])
     tag_row(t, "{%tr for p in quality.problems %}")
-    data_row(t, ["{{ p.tt }}", "{{ p.unit }}", "{{ p.cell }}", "{{ p.severity }}", "{{ p.message }}"],
+    data_row(t, ["{{ p.tt }}", "{{ p.unit }}", "{{ p.topic }}", "{{ p.severity }}", "{{ p.message }}"],
              styles=[num, "Bảng", num, num, "Bảng"])
     tag_row(t, "{%tr endfor %}")
     tag(doc, "{%p endif %}")
