@@ -1098,6 +1098,20 @@ def _warnings(result: dict, quality: dict, rows: list[dict], cw: str) -> list[st
     return out
 
 
+# Districts (cấp huyện) ceased to exist on 1 July 2025 (Nghị quyết 1686/NQ-UBTVQH15).
+LAST_DISTRICT_YEAR = 2024
+
+
+def _settings_warnings(settings, year: int) -> list[str]:
+    """A report from 2025 on cannot come from a district: say so if settings.yaml still names one."""
+    issuer = str(settings.get("issuer") or "")
+    if year > LAST_DISTRICT_YEAR and "huyện" in issuer.lower():
+        return [f"Từ 01/7/2025 không còn cấp huyện, nhưng settings.yaml vẫn ghi cơ quan ban hành «{issuer}»; sửa "
+                f"issuer, issuer_header, signer, recipient và recipients trong settings.yaml của thư mục làm việc "
+                f"rồi viết lại báo cáo."]
+    return []
+
+
 def report(ws, year: int, pdf: bool = False, date: Date | None = None) -> dict:
     """Write output/YEAR/bao_cao_YEAR.docx (and .pdf) from the year's stored merge.
     Returns {"year", "docx", "pdf", "charts", "warnings"}."""
@@ -1117,6 +1131,7 @@ def report(ws, year: int, pdf: bool = False, date: Date | None = None) -> dict:
         charts = write_charts(ws, result, folder / "bieu_do")
         context = build_context(ws, result, date=date, quality=quality, fields=fields, charts=charts)
         warnings = _warnings(result, quality, result.get("indicators") or [], context["communes_word"])
+        warnings += _settings_warnings(ws.settings, year)
         unknown = template_problems(template, context)
         if unknown:
             warnings.append(f"Mẫu báo cáo {template.name} dùng tên không có trong số liệu (để trống): "

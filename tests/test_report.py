@@ -31,8 +31,9 @@ from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, set_received
 from pipeline.cli import cli
 from pipeline.collect import collect
 from pipeline.merge import load, merge
-from pipeline.report import (ReportError, build_context, clean_text, data_quality, date_text, format_target,
-                             format_value, phrase_indicator, reference_year, render_docx, report)
+from pipeline.report import (ReportError, _settings_warnings, build_context, clean_text, data_quality, date_text,
+                             format_target, format_value, phrase_indicator, reference_year, render_docx, report)
+from pipeline.settings import Settings
 from pipeline.store import Store, SubmissionRecord
 from pipeline.workspace import REPO_TEMPLATES, init_workspace
 
@@ -292,6 +293,14 @@ def test_appendix_three_names_the_indicator_of_a_problem_not_its_cell(workspace,
     (problem,) = q["problems"]
     assert (problem["unit"], problem["topic"], problem["severity"]) == ("Xã Dân Lực", "CT4", "Lỗi")
     assert "lưu tại Phòng Lao động - Thương binh và Xã hội" in q["footer"] and "output/" not in q["footer"]
+
+
+def test_a_report_from_2025_on_says_the_district_is_gone_while_settings_name_it():
+    default = Settings.load()
+    assert _settings_warnings(default, 2024) == []
+    (w,) = _settings_warnings(default, 2025)
+    assert "Từ 01/7/2025 không còn cấp huyện" in w and "Ủy ban nhân dân huyện Triệu Sơn" in w
+    assert _settings_warnings(Settings({**default.data, "issuer": "Ủy ban nhân dân xã Thọ Phú"}), 2025) == []
 
 
 # --- charts ----------------------------------------------------------------------------------
