@@ -1,9 +1,10 @@
-"""Stage 2a: read one submitted workbook into plain data. The only module that opens a
+"""Stage 2a: read one submitted workbook into plain data. The only module that parses a
 unit's file.
 
 The file is checked before any parser sees it (precheck: size, zip structure, entities,
-geometry), then values come from python-calamine (fast, reads .xlsx and .xls) while names,
-properties and formula positions come straight from the already-decompressed XML parts.
+geometry). Names, properties and formula positions come straight from the already-decompressed
+XML parts; values of a form written plainly (as Excel, LibreOffice and XlsxWriter write) from
+precheck's scan of its sheets, and of anything else (.xls, unusual XML) from python-calamine.
 Nothing here judges the content: that is the validate stage's job."""
 
 from __future__ import annotations
