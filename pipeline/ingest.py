@@ -1,5 +1,5 @@
-"""Stage 2a: read one submitted workbook into plain data. The only module that parses a
-unit's file.
+"""Stage 2a: read one submitted workbook into plain data. The only module that reads data out of
+a unit's file.
 
 The file is checked before any parser sees it (precheck: size, zip structure, entities,
 geometry). Names, properties and formula positions come straight from the already-decompressed
