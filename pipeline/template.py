@@ -38,6 +38,8 @@ LAYOUT = {
     "narrative": {"code": 1, "input": 5},
 }
 HEADER_ROW = 3
+# About how many characters of a label fit on one line of the label column (55 wide, Times 11).
+LABEL_CHARS_PER_LINE = 72
 JUMP_PERCENT_DEFAULT = 50
 PARALLEL_THRESHOLD = 200
 
@@ -315,6 +317,9 @@ class TemplateWriter:
         ws.write_number(row, 0, n, fmt["center"])
         ws.write_string(row, lay["code"], f.code, fmt["code"])
         ws.write_string(row, 2, f.label, fmt["cell"])
+        lines = 1 + len(f.label) // LABEL_CHARS_PER_LINE
+        if lines > 1:  # a row keeps its height when the label wraps: make room for every line
+            ws.set_row(row, 15.75 * lines)
         ws.write_string(row, 3, f.unit, fmt["center"])
         p = prev.get(f.code)
         if f.type == "yes_no" and p is not None:

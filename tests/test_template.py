@@ -330,3 +330,14 @@ def test_self_check_and_rate_computed_by_libreoffice(templates, tmp_path):
     assert r[lay["check"]].value == "Phải là số nguyên; "
     assert row("children_total")[lay["check"]].value == "Chưa nhập số liệu bắt buộc; "
     assert row("children_u1")[lay["check"]].value in (None, "")      # 300 ≤ 1500: rule holds
+
+
+def test_a_long_label_gets_a_row_tall_enough_for_all_its_lines(books):
+    """A row keeps its height when its label wraps: without room the label's second line would
+    hide under the next row (LibreOffice and Excel do not grow it on their own)."""
+    wb = books["15700"]
+    sheet, ref = _dest(wb, "ct01_child_friendly")  # an 86-character label: two lines
+    long_row = wb[sheet].row_dimensions[int(ref[1:])].height
+    sheet, ref = _dest(wb, "children_u1")  # a short label keeps the default height
+    assert long_row is not None and long_row >= 2 * 15
+    assert wb[sheet].row_dimensions[int(ref[1:])].height in (None, 15, 15.75)
