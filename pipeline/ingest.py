@@ -10,7 +10,6 @@ Nothing here judges the content: that is the validate stage's job."""
 from __future__ import annotations
 
 import functools
-import hashlib
 import html
 import io
 import re
@@ -66,7 +65,6 @@ class RawCell:
 @dataclass
 class Reading:
     path: str
-    sha256: str
     size: int
     kind: str
     has_macros: bool = False
@@ -110,9 +108,7 @@ def read(path: Path, spec: FormSpec, limits: Limits = Limits(), data: bytes | No
     """Read one file (or its bytes, `data`, already read). Raises UnreadableFile (with a
     Vietnamese reason) when it is not a workbook we can safely read."""
     pkg = precheck(path, limits, data)
-    reading = Reading(path=str(path), sha256=hashlib.sha256(pkg.data).hexdigest(), size=len(pkg.data),
-                      kind=pkg.kind, has_macros=pkg.has_macros, external_links=pkg.external_links,
-                      embedded_objects=pkg.embedded_objects)
+    reading = _new_reading(path, pkg)
     names: dict[str, tuple[str, str]] = {}
     if pkg.kind == "xlsx":
         names, sheet_paths = _read_xml_parts(pkg, reading)
@@ -136,6 +132,11 @@ def read(path: Path, spec: FormSpec, limits: Limits = Limits(), data: bytes | No
     if not (reading.props.get("treem_unit") or reading.meta.get("treem_unit")):
         _collect_hints(grids, reading)  # only needed when the identity is gone
     return reading
+
+
+def _new_reading(path: Path, pkg: Package) -> Reading:
+    return Reading(path=str(path), size=len(pkg.data), kind=pkg.kind, has_macros=pkg.has_macros,
+                   external_links=pkg.external_links, embedded_objects=pkg.embedded_objects)
 
 
 def _read_xml_parts(pkg: Package, reading: Reading) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
@@ -545,9 +546,7 @@ def read_reference(path: Path, spec: FormSpec, limits: Limits = Limits()) -> Rea
     pkg = precheck(path, limits)
     if pkg.kind != "xlsx":
         raise UnreadableFile("legacy-xls", "openpyxl không đọc được tệp .xls.")
-    reading = Reading(path=str(path), sha256=hashlib.sha256(pkg.data).hexdigest(), size=len(pkg.data),
-                      kind=pkg.kind, has_macros=pkg.has_macros, external_links=pkg.external_links,
-                      embedded_objects=pkg.embedded_objects)
+    reading = _new_reading(path, pkg)
     wb = openpyxl.load_workbook(io.BytesIO(pkg.data), keep_vba=False, keep_links=False)
     cached = openpyxl.load_workbook(io.BytesIO(pkg.data), data_only=True, keep_links=False)
     reading.sheets = list(wb.sheetnames)
