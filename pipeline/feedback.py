@@ -95,12 +95,9 @@ def _disarm(wb, source: Path) -> None:
             cell.value = value
 
 
-def unit_rows(ws, store: Store | None, year: int, subs: list | None = None, issues: dict | None = None) -> list[dict]:
+def unit_rows(ws, year: int, subs: list, issues: dict) -> list[dict]:
     """One row per expected unit (and per unexpected unit that sent something): its current
-    submission, counts of problems, and status. The year's submissions and problems are read
-    from the store unless given."""
-    subs = store.submissions(year) if subs is None else subs
-    issues = store.issues_for_year(year) if issues is None else issues
+    submission, counts of problems, and status, from the year's submissions and problems."""
     latest: dict[str, object] = {}
     versions: dict[str, int] = {}
     for s in subs:
@@ -131,7 +128,7 @@ def unit_rows(ws, store: Store | None, year: int, subs: list | None = None, issu
 def write_outputs(ws, year: int, result, subs: list, issues: dict, feedback: bool = True) -> dict:
     """The validation report and the feedback copies, from the year's submissions and problems."""
     folder = ws.output(year)
-    rows = unit_rows(ws, None, year, subs, issues)
+    rows = unit_rows(ws, year, subs, issues)
     outputs = {"validation_report": write_validation_report(ws, year, rows, subs, issues, result.skipped,
                                                             folder / f"kiem_tra_so_lieu_{year}.xlsx")}
     if feedback:
@@ -345,7 +342,7 @@ def status(ws, year: int, today=None) -> dict:
     today = today or date.today()
     deadline = ws.settings.deadline(year)
     with Store(ws.db_path) as store:
-        rows = unit_rows(ws, store, year)
+        rows = unit_rows(ws, year, store.submissions(year), store.issues_for_year(year))
     expected = rows
     valid = [r for r in rows if r["status"] in ("accepted", "accepted_with_warnings")]
     chase = [r for r in rows if r["status"] in ("missing", "rejected")]

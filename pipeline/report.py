@@ -876,8 +876,8 @@ def data_quality(ws, store, year: int) -> dict:
     """Who reported, who was on time, which problems are still open, as plain rows."""
     from pipeline.feedback import SEVERITY_LABELS, STATUS_LABELS, unit_rows
 
-    rows = unit_rows(ws, store, year)
-    issues = store.issues_for_year(year)
+    subs, issues = store.submissions(year), store.issues_for_year(year)
+    rows = unit_rows(ws, year, subs, issues)
     fields = {f.code: f for f in ws.catalogue.fields}
     units, problems = [], []
     for n, r in enumerate(rows, start=1):
@@ -926,7 +926,7 @@ def data_quality(ws, store, year: int) -> dict:
     if len(rows) > UNIT_TABLE_LIMIT:
         footer = (f"Bảng đơn vị nêu {UNIT_TABLE_LIMIT}/{len(rows)} đơn vị, các đơn vị chưa gửi hoặc có lỗi trước. "
                   + footer)
-    collected = [s.collected_at for s in store.submissions(year) if s.collected_at]
+    collected = [s.collected_at for s in subs if s.collected_at]
     return {"summary": summary, "units": units, "problems": problems, "problems_total": total,
             "counts": counts, "footer": footer, "last_collected": max(collected, default="")}
 
