@@ -290,7 +290,7 @@ class TemplateWriter:
                 row += 1
             if subtitle:
                 number, _, names = subtitle.partition(": ")
-                ws.set_row(row, 15.75 * (1 + len(subtitle) // 80))
+                _fit_lines(ws, row, subtitle)
                 ws.write_string(row, 0, number.replace("Chỉ tiêu ", "CT"), fmt["subgroup"])
                 ws.write_blank(row, 1, None, fmt["subgroup"])
                 ws.write_string(row, 2, subtitle, fmt["subgroup"])
@@ -317,9 +317,7 @@ class TemplateWriter:
         ws.write_number(row, 0, n, fmt["center"])
         ws.write_string(row, lay["code"], f.code, fmt["code"])
         ws.write_string(row, 2, f.label, fmt["cell"])
-        lines = 1 + len(f.label) // LABEL_CHARS_PER_LINE
-        if lines > 1:  # a row keeps its height when the label wraps: make room for every line
-            ws.set_row(row, 15.75 * lines)
+        _fit_lines(ws, row, f.label)
         ws.write_string(row, 3, f.unit, fmt["center"])
         p = prev.get(f.code)
         if f.type == "yes_no" and p is not None:
@@ -431,6 +429,14 @@ class TemplateWriter:
         for name, sheet, row, col in self._names:
             ref = xlsxwriter.utility.xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)
             wb.define_name(name, f"='{sheet}'!{ref}")
+
+
+def _fit_lines(ws, row: int, text: str) -> None:
+    """A row keeps its height when its label wraps (neither Excel nor LibreOffice grows it):
+    make room for every line."""
+    lines = 1 + len(text) // LABEL_CHARS_PER_LINE
+    if lines > 1:
+        ws.set_row(row, 15.75 * lines)
 
 
 def _when(guard: str, cond: str | None, message: str) -> str:
