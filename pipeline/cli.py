@@ -113,6 +113,17 @@ def _check_year(ctx, param, value):
     return value
 
 
+def force_option(f):
+    return click.option("--force", is_flag=True,
+                        help="Ghi đè cả tệp kết quả đã được sửa tay (bản đã sửa được lưu vào output/NĂM/cu/).")(f)
+
+
+def _print_output_messages(messages) -> None:
+    """The output guard's lines: an edited file kept, a backup made, a stale PDF removed."""
+    for m in messages or []:
+        click.echo(f"  * {m}")
+
+
 def year_option(f):
     return click.option("--year", "-y", type=int, default=_this_year, metavar="NĂM", callback=_check_year,
                         help="Năm báo cáo; mặc định: năm nay.")(f)
@@ -229,8 +240,9 @@ def units_cmd(ws: Workspace, as_json: bool, year: int):
 @year_option
 @click.option("--unit", "-u", "units", multiple=True, metavar="MÃ",
               help="Chỉ tạo cho đơn vị có mã này (lặp lại được).")
+@force_option
 @workspace_options
-def generate_cmd(ws: Workspace, as_json: bool, year: int, units: tuple[str, ...]):
+def generate_cmd(ws: Workspace, as_json: bool, year: int, units: tuple[str, ...], force: bool):
     """Tạo biểu mẫu Excel cho từng đơn vị và danh sách gửi (output/NĂM/bieu_mau/).
 
     \b
@@ -242,12 +254,13 @@ def generate_cmd(ws: Workspace, as_json: bool, year: int, units: tuple[str, ...]
 
     total = len(units) or len(ws.roster.for_year(year))
     with progress("Tạo biểu mẫu", total, as_json) as tick:
-        result = generate(ws, year, list(units) or None, progress=tick)
+        result = generate(ws, year, list(units) or None, progress=tick, force=force)
     if as_json:
         emit(result.to_dict())
         return
     click.echo(f"Đã tạo {len(result.files)} biểu mẫu năm {year} trong {_rel(ws, result.files[0]['path'].parent)}")
     click.echo(f"Danh sách gửi (đơn vị, tệp, người liên hệ, hạn nộp): {_rel(ws, result.distribution_list)}")
+    _print_output_messages(result.messages)
     click.echo(f"Việc tiếp theo: gửi mỗi đơn vị tệp của mình; hạn gửi lại {ws.settings.deadline(year):%d/%m/%Y}. "
                f"Các tệp nhận về đặt vào {_rel(ws, ws.inbox(year))}/ rồi chạy: treem collect --year {year}")
 
@@ -255,8 +268,9 @@ def generate_cmd(ws: Workspace, as_json: bool, year: int, units: tuple[str, ...]
 @cli.command("collect", context_settings=CONTEXT)
 @year_option
 @click.option("--no-feedback", is_flag=True, help="Không tạo tệp phản hồi cho từng đơn vị.")
+@force_option
 @workspace_options
-def collect_cmd(ws: Workspace, as_json: bool, year: int, no_feedback: bool):
+def collect_cmd(ws: Workspace, as_json: bool, year: int, no_feedback: bool, force: bool):
     """Thu nhận và kiểm tra các tệp trong input/NĂM/: ghi vào kho dữ liệu, lập báo cáo kiểm
     tra và tệp phản hồi (đánh dấu ô lỗi) cho từng đơn vị có lỗi. Thư mục nhận tệp không bị
     sửa, chuyển hay xóa; chạy lại nhiều lần không sao.
@@ -270,7 +284,7 @@ def collect_cmd(ws: Workspace, as_json: bool, year: int, no_feedback: bool):
 
     files, _ = scan_inbox(ws.inbox(year), settle=False)  # only to size the progress bar
     with progress("Đọc và kiểm tra", len(files), as_json) as tick:
-        result = collect(ws, year, progress=tick, feedback=not no_feedback)
+        result = collect(ws, year, progress=tick, feedback=not no_feedback, force=force)
     if as_json:
         emit(result.to_dict())
         return
@@ -319,6 +333,7 @@ def _print_collect(ws: Workspace, result) -> None:
             click.echo(f"  {p.name}  ({'có lỗi, phải gửi lại' if has_errors(p) else 'chỉ có cảnh báo'})")
         if len(listed) > 12:
             click.echo(f"  và {len(listed) - 12} tệp khác")
+    _print_output_messages(out.get("messages"))
     click.echo(f"Việc tiếp theo: gửi tệp phản hồi cho các đơn vị có lỗi; xem ai còn thiếu: treem status --year {result.year}; "
                f"tổng hợp: treem merge --year {result.year}")
 
@@ -356,8 +371,9 @@ def status_cmd(ws: Workspace, as_json: bool, year: int):
 @cli.command("run", context_settings=CONTEXT)
 @year_option
 @click.option("--pdf", is_flag=True, help="Xuất thêm báo cáo PDF (cần LibreOffice).")
+@force_option
 @workspace_options
-def run_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool):
+def run_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, force: bool):
     """Chạy liền các bước sau hạn nộp trên thư mục nhận tệp thật: thu nhận và kiểm tra
     (collect), tổng hợp (merge), viết báo cáo (report).
 
@@ -372,9 +388,9 @@ def run_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool):
 
     files, _ = scan_inbox(ws.inbox(year), settle=False)  # only to size the progress bar
     with progress("Đọc và kiểm tra", len(files), as_json) as tick:
-        collected = collect(ws, year, progress=tick)
-    merged = merge(ws, year)
-    written = report(ws, year, pdf=pdf)
+        collected = collect(ws, year, progress=tick, force=force)
+    merged = merge(ws, year, force=force)
+    written = report(ws, year, pdf=pdf, force=force)
     if as_json:
         emit({"year": year, "collect": collected.to_dict(), "merge": json_summary(merged), "report": written})
         return
@@ -435,13 +451,15 @@ def _print_report(ws: Workspace, written: dict) -> None:
                                                                  if written.get("pdf") else ""))
     for w in written.get("warnings", []):
         click.echo(f"  ! {w}")
+    _print_output_messages(written.get("messages"))
     click.echo("Việc tiếp theo: mở báo cáo bằng Word, sửa lời văn, ghi số và ngày văn bản, trình lãnh đạo ký.")
 
 
 @cli.command("merge", context_settings=CONTEXT)
 @year_option
+@force_option
 @workspace_options
-def merge_cmd(ws: Workspace, as_json: bool, year: int):
+def merge_cmd(ws: Workspace, as_json: bool, year: int, force: bool):
     """Tổng hợp số liệu toàn huyện của 24 chỉ tiêu từ các báo cáo hợp lệ, đánh giá so với
     mục tiêu 2025 và 2030; ghi bảng tổng hợp Excel và tệp CSV (output/NĂM/).
 
@@ -453,7 +471,7 @@ def merge_cmd(ws: Workspace, as_json: bool, year: int):
     from pipeline.merge import json_summary, merge
 
     with progress("Tổng hợp", 2, as_json) as tick:
-        result = merge(ws, year, progress=tick)
+        result = merge(ws, year, progress=tick, force=force)
     if as_json:
         emit(json_summary(result))
         return
@@ -488,6 +506,7 @@ def _print_merge(ws: Workspace, result: dict) -> None:
                    f"{vn_number(r['value'], 2)} {r['unit']}; đề nghị hai bên đối chiếu.")
     out = result["outputs"]
     click.echo(f"Bảng tổng hợp: {_rel(ws, out['workbook'])}; dữ liệu CSV: {_rel(ws, out['csv'])}")
+    _print_output_messages(result.get("output_messages"))
     click.echo(f"Việc tiếp theo: treem report --year {result['year']}")
 
 
@@ -510,8 +529,9 @@ def _report_date(ctx, param, value):
 @click.option("--pdf", is_flag=True, help="Xuất thêm bản PDF qua LibreOffice (báo lỗi nếu chưa cài).")
 @click.option("--date", "report_date", callback=_report_date, metavar="YYYY-MM-DD",
               help="Ngày ghi trên báo cáo; bỏ trống thì để dấu chấm và ghi tay khi ký.")
+@force_option
 @workspace_options
-def report_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, report_date):
+def report_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, report_date, force: bool):
     """Viết báo cáo kết quả thực hiện Chương trình hành động vì trẻ em của năm gửi tỉnh
     (Word, thể thức Nghị định 30/2020/NĐ-CP) từ số liệu đã tổng hợp: output/NĂM/bao_cao_NĂM.docx,
     kèm phụ lục chỉ tiêu, số liệu từng xã, tình hình báo cáo và biểu đồ. Chạy treem merge trước.
@@ -524,7 +544,7 @@ def report_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, report_date):
     """
     from pipeline.report import report
 
-    written = report(ws, year, pdf=pdf, date=report_date)
+    written = report(ws, year, pdf=pdf, date=report_date, force=force)
     if as_json:
         emit(written)
         return

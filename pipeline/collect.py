@@ -334,7 +334,7 @@ class _Pool:
 
 # --- main side ---
 def collect(ws, year: int, progress: Callable[[int], None] | None = None, workers: int | None = None,
-            feedback: bool = True) -> CollectResult:
+            feedback: bool = True, force: bool = False) -> CollectResult:
     """Read every new file of input/YEAR, store it, and rewrite the year's reports. Running it
     again on the same inbox changes nothing; a new file adds a version."""
     from pipeline.feedback import write_outputs
@@ -414,7 +414,7 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
         current = {s.unit for s in subs if s.unit and s.status != "superseded"}
         result.missing = [u.code for u in ws.roster.for_year(year) if u.code not in current]
         result.submissions = submission_dicts(subs, issues)
-        result.outputs = write_outputs(ws, year, result, subs, issues, feedback=feedback)
+        result.outputs = write_outputs(ws, year, result, subs, issues, feedback=feedback, force=force)
     return result
 
 

@@ -14,7 +14,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from pipeline.catalogue import target_text
-from pipeline.fsutil import atomic_write
+from pipeline.outputs import write_output
 from pipeline.text import vn_number
 
 GREEN, RED, GREY, YELLOW = "#C6EFCE", "#FFC7CE", "#EDEDED", "#FFEB9C"
@@ -51,7 +51,7 @@ def write_consolidated(ws, result: dict, path: Path) -> Path:
     _budget_sheet(wb, f, result, ws.catalogue)
     _coverage_sheet(wb, f, result)
     wb.close()
-    return atomic_write(path, buf.getvalue())
+    return write_output(ws, year, path, buf.getvalue()).path
 
 
 def _number_formats(wb, props: dict) -> tuple:
@@ -315,4 +315,4 @@ def write_long_csv(ws, result: dict, path: Path) -> Path:
         for code, v in vals.items():
             num, den = counts.get(u, {}).get(code, (None, None))
             w.writerow([csv_safe(x) for x in (code, period, u, v, num, den, "")])
-    return atomic_write(path, buf.getvalue().encode("utf-8-sig"))
+    return write_output(ws, result["year"], path, buf.getvalue().encode("utf-8-sig")).path

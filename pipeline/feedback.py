@@ -16,7 +16,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from pipeline.fsutil import atomic_write
+from pipeline.outputs import remove_output, write_output
 from pipeline.store import Store
 from pipeline.text import slugify
 from pipeline.workers import exit_with_parent
@@ -125,14 +125,20 @@ def unit_rows(ws, year: int, subs: list, issues: dict) -> list[dict]:
     return rows
 
 
-def write_outputs(ws, year: int, result, subs: list, issues: dict, feedback: bool = True) -> dict:
-    """The validation report and the feedback copies, from the year's submissions and problems."""
+def write_outputs(ws, year: int, result, subs: list, issues: dict, feedback: bool = True,
+                  force: bool = False) -> dict:
+    """The validation report and the feedback copies, from the year's submissions and problems,
+    through the output guard (an edited file is kept; the guard's lines under "messages")."""
+    from pipeline.outputs import session
+
     folder = ws.output(year)
     rows = unit_rows(ws, year, subs, issues)
-    outputs = {"validation_report": write_validation_report(ws, year, rows, subs, issues, result.skipped,
-                                                            folder / f"kiem_tra_so_lieu_{year}.xlsx")}
-    if feedback:
-        outputs["feedback"] = write_feedback_files(ws, year, rows, issues, folder / "phan_hoi")
+    with session(ws, year, force) as guard:
+        outputs = {"validation_report": write_validation_report(ws, year, rows, subs, issues, result.skipped,
+                                                                folder / f"kiem_tra_so_lieu_{year}.xlsx")}
+        if feedback:
+            outputs["feedback"] = write_feedback_files(ws, year, rows, issues, folder / "phan_hoi")
+    outputs["messages"] = guard.messages
     return outputs
 
 
@@ -203,7 +209,7 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
     table(sh3, 0, ["Tệp", "Cùng nội dung với", "Mã ĐV", "Tình trạng", "Ngày nhận", "Lưu lúc", "Mã băm SHA-256",
                    "Bản lưu"], [40, 30, 9, 24, 18, 18, 18, 50], files)
     wb.close()
-    return atomic_write(path, buf.getvalue())
+    return write_output(ws, year, path, buf.getvalue()).path
 
 
 def _moment(iso: str | None) -> datetime | str:
@@ -235,12 +241,12 @@ def write_feedback_files(ws, year: int, rows: list[dict], issues: dict, folder: 
             copies = list(pool.map(_feedback_copy, jobs, chunksize=4))
     else:
         copies = [_feedback_copy(job) for job in jobs]
-    written = [atomic_write(path, data) for path, data in zip(paths, copies)]
+    written = [write_output(ws, year, path, data).path for path, data in zip(paths, copies)]
     if folder.exists():
-        keep = {p.name for p in written}
-        for old in folder.glob("*_phan_hoi.xlsx"):
+        keep = {p.name for p in written} | {p.name for p in paths}  # an edited copy kept beside its new one
+        for old in folder.glob("*_phan_hoi*.xlsx"):
             if old.name not in keep:
-                old.unlink()
+                remove_output(ws, year, old)
     return written
 
 

@@ -300,12 +300,15 @@ def _ranked(ind: Indicator, per_unit: dict[str, float], names: dict, n: int = 3)
     return end(order), end(list(reversed(order)))
 
 
-def merge(ws, year: int, progress: Callable[[int], None] | None = None) -> dict:
+def merge(ws, year: int, progress: Callable[[int], None] | None = None, force: bool = False) -> dict:
     """Compute and store the year's figures, then write the consolidated workbook and the
-    long-format CSV. Returns the result with the paths written under "outputs"."""
+    long-format CSV (through the output guard: an edited file is kept, see outputs.py).
+    Returns the result with the paths written under "outputs", the guard's lines under
+    "output_messages"."""
     from pipeline.consolidate import write_consolidated, write_long_csv
+    from pipeline.outputs import session
 
-    with ws.lock("treem merge"), Store(ws.db_path) as store:
+    with ws.lock("treem merge"), Store(ws.db_path) as store, session(ws, year, force) as guard:
         result = Merger(ws, year, store).run()
         if progress:
             progress(1)
@@ -315,6 +318,7 @@ def merge(ws, year: int, progress: Callable[[int], None] | None = None) -> dict:
         if progress:
             progress(1)
     result["outputs"] = {k: str(v) for k, v in outputs.items()}
+    result["output_messages"] = guard.messages
     return result
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from pipeline.catalogue import COMMUNE_TYPES, UNIT_TYPE_WORDS, meets
 from pipeline.errors import TreemError
 from pipeline.fsutil import atomic_write
+from pipeline.outputs import remove_stale_derived, write_output
 from pipeline.merge import reference_year
 from pipeline.text import vn_number
 
@@ -1112,9 +1113,10 @@ def _settings_warnings(settings, year: int) -> list[str]:
     return []
 
 
-def report(ws, year: int, pdf: bool = False, date: Date | None = None) -> dict:
-    """Write output/YEAR/bao_cao_YEAR.docx (and .pdf) from the year's stored merge.
-    Returns {"year", "docx", "pdf", "charts", "warnings"}."""
+def report(ws, year: int, pdf: bool = False, date: Date | None = None, force: bool = False) -> dict:
+    """Write output/YEAR/bao_cao_YEAR.docx (and .pdf) from the year's stored merge, through the
+    output guard (an edited report is kept; `force` backs it up and replaces it).
+    Returns {"year", "docx", "pdf", "charts", "warnings", "messages"}."""
     from pipeline.merge import load
     from pipeline.store import Store
 
@@ -1137,27 +1139,33 @@ def report(ws, year: int, pdf: bool = False, date: Date | None = None) -> dict:
             warnings.append(f"Mẫu báo cáo {template.name} dùng tên không có trong số liệu (để trống): "
                             f"{', '.join(unknown)}.")
         data = render_docx(template, context)
-        docx = _write(folder / f"bao_cao_{year}.docx", data)
-        pdf_path = _pdf(ws, docx) if pdf else None
+        docx, messages = _write(ws, year, folder / f"bao_cao_{year}.docx", data, force)
+        pdf_path = None
+        if pdf:
+            pdf_path, more = _pdf(ws, year, docx, force)
+            messages += more
+        messages += remove_stale_derived(ws, year)
     return {"year": year, "docx": str(docx), "pdf": str(pdf_path) if pdf_path else None,
-            "charts": [str(p) for p in charts.values() if p], "warnings": warnings}
+            "charts": [str(p) for p in charts.values() if p], "warnings": warnings, "messages": messages}
 
 
-def _write(path: Path, data: bytes) -> Path:
+def _write(ws, year: int, path: Path, data: bytes, force: bool = False,
+           source: Path | None = None) -> tuple[Path, list[str]]:
     try:
-        return atomic_write(path, data)
+        written = write_output(ws, year, path, data, force=force, source=source)
+        return written.path, [written.message] if written.message else []
     except OSError as e:
         raise ReportError(f"Không ghi được {path}: {e.strerror or e}. Nếu tệp đang mở trong Word, đóng tệp rồi chạy "
                           f"lại.") from e
 
 
-def _pdf(ws, docx: Path) -> Path:
+def _pdf(ws, year: int, docx: Path, force: bool = False) -> tuple[Path, list[str]]:
     from pipeline.office import OfficeError, convert
 
     try:
         with tempfile.TemporaryDirectory(prefix="treem-pdf-") as tmp:
             produced = convert(docx, "pdf", Path(tmp))
-            return _write(docx.with_suffix(".pdf"), produced.read_bytes())
+            return _write(ws, year, docx.with_suffix(".pdf"), produced.read_bytes(), force, source=docx)
     except OfficeError as e:
         try:
             where = docx.resolve().relative_to(ws.root)

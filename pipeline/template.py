@@ -7,6 +7,7 @@ ingest stage finds values wherever rows were moved; the unit's identity is store
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -20,6 +21,7 @@ import xlsxwriter
 
 from pipeline.catalogue import Catalogue, Field, Indicator, Rule, target_text
 from pipeline.fsutil import atomic_write, read_yaml
+from pipeline.outputs import write_output
 from pipeline.roster import Unit
 from pipeline.settings import Settings
 from pipeline.workspace import WORKBOOK_WORDING
@@ -68,10 +70,11 @@ class GenerateResult:
     year: int
     files: list[dict] = field(default_factory=list)
     distribution_list: Path | None = None
+    messages: list[str] = field(default_factory=list)  # the output guard's lines (an edited form kept)
 
     def to_dict(self) -> dict:
         return {
-            "year": self.year,
+            "year": self.year, "messages": self.messages,
             "files": [{"unit": f["unit"], "name": f["name"], "path": str(f["path"])} for f in self.files],
             "distribution_list": str(self.distribution_list) if self.distribution_list else None,
             "count": len(self.files),
@@ -503,14 +506,17 @@ def _init_worker(catalogue, settings_data, wording, year) -> None:
     _worker = TemplateWriter(catalogue, Settings(settings_data), wording, year)
 
 
-def _render_one(job: tuple[Unit, dict, str]) -> str:
+def _render_one(job: tuple[Unit, dict, str]) -> tuple[str, str]:
+    """(path written, SHA-256 of its bytes) for the output guard's manifest."""
     unit, prev, path = job
-    atomic_write(Path(path), _worker.render(unit, prev), durable=False)  # regenerable
-    return path
+    data = _worker.render(unit, prev)
+    atomic_write(Path(path), data, durable=False)  # regenerable
+    return path, hashlib.sha256(data).hexdigest()
 
 
 def generate(ws, year: int, unit_codes: list[str] | None = None, previous: dict | None = None,
-             progress: Callable[[int], None] | None = None, workers: int | None = None) -> GenerateResult:
+             progress: Callable[[int], None] | None = None, workers: int | None = None,
+             force: bool = False) -> GenerateResult:
     """Write the workbooks of every unit in force in `year` (or of the named units) and the
     distribution list into output/YEAR/bieu_mau/. `previous` maps unit code to last year's
     values, shown beside the input cells."""
@@ -523,31 +529,44 @@ def generate(ws, year: int, unit_codes: list[str] | None = None, previous: dict 
         if missing:
             raise TreemError(f"Không có đơn vị mã {', '.join(missing)} trong danh sách đơn vị năm {year}.")
         units = [known[c] for c in unit_codes]
-    with ws.lock("treem generate"):
-        return _generate(ws, year, units, previous, progress, workers)
+    from pipeline.outputs import session
+
+    with ws.lock("treem generate"), session(ws, year, force) as guard:
+        result = _generate(ws, year, units, previous, progress, workers, guard)
+    result.messages = guard.messages
+    return result
 
 
-def _generate(ws, year, units, previous, progress, workers) -> GenerateResult:
+def _generate(ws, year, units, previous, progress, workers, guard) -> GenerateResult:
     out = ws.output(year) / "bieu_mau"
     out.mkdir(parents=True, exist_ok=True)
     wording = load_wording(ws.template(WORKBOOK_WORDING))
     if previous is None:
         previous = last_year_values(ws, year)
-    jobs = [(u, previous.get(u.code, {}), str(out / file_name(year, u))) for u in units]
+    # The guard says where each form goes (beside an edited one, or over it after a backup);
+    # the workers write there and hand back the hash it records.
+    planned = [guard.plan(out / file_name(year, u)) for u in units]
+    jobs = [(u, previous.get(u.code, {}), str(w.path)) for u, w in zip(units, planned)]
     result = GenerateResult(year)
+    hashes: dict[str, str] = {}
     workers = workers or (min(os.cpu_count() or 1, 4) if len(jobs) >= PARALLEL_THRESHOLD else 1)
     if workers > 1:
         with ProcessPoolExecutor(workers, initializer=_init_worker,
                                  initargs=(ws.catalogue, ws.settings.data, wording, year)) as pool:
-            for _ in pool.map(_render_one, jobs, chunksize=32):
+            for path, sha in pool.map(_render_one, jobs, chunksize=32):
+                hashes[path] = sha
                 if progress:
                     progress(1)
     else:
         _init_worker(ws.catalogue, ws.settings.data, wording, year)
         for job in jobs:
-            _render_one(job)
+            path, sha = _render_one(job)
+            hashes[path] = sha
             if progress:
                 progress(1)
+    for w in planned:
+        guard.record(w.path, hashes[str(w.path)])
+        guard.note(w)
     for u, _, path in jobs:
         result.files.append({"unit": u.code, "name": u.name, "path": Path(path)})
     # The list always covers every unit of the year: re-making one unit's workbook must not
@@ -591,4 +610,4 @@ def write_distribution_list(ws, year: int, units: list[Unit], folder: Path) -> P
     sh.autofilter(2, 0, 2 + len(units), 8)
     sh.freeze_panes(3, 0)
     wb.close()
-    return atomic_write(folder.parent / f"danh_sach_gui_bieu_mau_{year}.xlsx", buf.getvalue())
+    return write_output(ws, year, folder.parent / f"danh_sach_gui_bieu_mau_{year}.xlsx", buf.getvalue()).path

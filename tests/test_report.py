@@ -593,7 +593,7 @@ def test_cli_report_json_and_help(built):
                                    "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
-    assert set(out) == {"year", "docx", "pdf", "charts", "warnings"} and out["pdf"] is None
+    assert set(out) == {"year", "docx", "pdf", "charts", "warnings", "messages"} and out["pdf"] is None
     assert Document(out["docx"]).tables[0].rows[1].cells[1].text == "Triệu Sơn, ngày 25 tháng 11 năm 2024"
     res = CliRunner().invoke(cli, ["report", "--help"])
     assert res.exit_code == 0 and "Ví dụ:" in res.output and "--pdf" in res.output
