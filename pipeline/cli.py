@@ -92,6 +92,8 @@ def workspace_options(f):
             ws = Workspace(workspace)
             if f.__name__ in NEEDS_WORKSPACE:
                 ws.require()
+            if f.__name__ != "check_settings_cmd":
+                ws.settings  # noqa: B018 — every problem of settings.yaml at once, before any work
             return f(*args, ws=ws, as_json=as_json, **kwargs)
         except TreemError as e:
             raise Failure(str(e)) from e
@@ -336,6 +338,35 @@ def _print_collect(ws: Workspace, result) -> None:
     _print_output_messages(out.get("messages"))
     click.echo(f"Việc tiếp theo: gửi tệp phản hồi cho các đơn vị có lỗi; xem ai còn thiếu: treem status --year {result.year}; "
                f"tổng hợp: treem merge --year {result.year}")
+
+
+@cli.command("check-settings", context_settings=CONTEXT)
+@workspace_options
+def check_settings_cmd(ws: Workspace, as_json: bool):
+    """Kiểm tra settings.yaml của thư mục làm việc: báo mọi lỗi một lần (dòng nào, sửa thế
+    nào). Đọc được tệp Notepad lưu dạng UTF-8, Unicode (UTF-16) hay ANSI (Windows-1258).
+
+    \b
+    Ví dụ:
+      treem check-settings
+      treem check-settings --workspace D:\\ctxhtre --json
+    """
+    from pipeline.settings import check_settings
+
+    path = ws.root / "settings.yaml"
+    problems = check_settings(path) if path.exists() else []
+    if as_json:
+        emit({"path": str(path), "exists": path.exists(), "problems": [p.to_dict() for p in problems]})
+    elif not path.exists():
+        click.echo(f"Không có {_rel(ws, path)}: dùng thông số mặc định (tạo bản sao để sửa: treem init THƯ_MỤC).")
+    elif not problems:
+        click.echo(f"{_rel(ws, path)}: không có lỗi.")
+    else:
+        click.echo(f"{_rel(ws, path)}: {len(problems)} lỗi cần sửa:")
+        for p in problems:
+            click.echo(f"  - {p}")
+    if problems:
+        raise SystemExit(1)
 
 
 @cli.command("status", context_settings=CONTEXT)

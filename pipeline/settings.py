@@ -1,17 +1,28 @@
 """Settings of the consolidating office (issuer, signer, recipient, deadline), as YAML data.
-A workspace file overrides the built-in defaults key by key."""
+A workspace file overrides the built-in defaults key by key.
+
+The officer edits settings.yaml in Notepad, which may save it as UTF-8 (with or without a
+BOM), UTF-16 ("Unicode") or Windows-1258 ("ANSI" on a Vietnamese Windows): all are read.
+`check_settings` returns every problem at once, each a Vietnamese line with its line number
+and a fix; loading settings with problems raises one ConfigError listing them all, never a
+traceback."""
 
 from __future__ import annotations
 
 import copy
+import re
+import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import yaml
 
-from pipeline.fsutil import read_yaml
 from pipeline.errors import ConfigError
+
+DEFAULT_DEADLINE = (20, 11)  # day, month: 20 November (plan section VI)
+# Keys of a per-year deadline mapping that stand for "every other year".
+_OTHER_YEARS = ("mac_dinh", "default")
 
 
 def default_settings_path() -> Path:
@@ -26,6 +37,22 @@ def _deep_merge(base: dict, over: dict) -> dict:
 
 
 @dataclass
+class SettingsProblem:
+    """One problem in a settings file: where, and what to do about it (Vietnamese)."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{Path(self.path).name}, dòng {self.line}" if self.line else Path(self.path).name
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "line": self.line, "message": self.message, "text": str(self)}
+
+
+@dataclass
 class Settings:
     data: dict
 
@@ -33,10 +60,12 @@ class Settings:
     def load(cls, override: Path | None = None) -> Settings:
         data = _read(default_settings_path())
         if override is not None and Path(override).exists():
+            problems = check_settings(Path(override))
+            if problems:
+                raise ConfigError("Tệp thông số có lỗi, sửa rồi chạy lại (kiểm tra: treem check-settings):\n"
+                                  + "\n".join(f"  - {p}" for p in problems))
             data = _deep_merge(data, _read(Path(override)))
-        s = cls(data)
-        s.deadline(2024)  # fail early on a malformed deadline
-        return s
+        return cls(data)
 
     def __getitem__(self, key):
         return self.data[key]
@@ -45,22 +74,215 @@ class Settings:
         return self.data.get(key, default)
 
     def deadline(self, year: int) -> date:
-        text = str(self.data.get("deadline", "11-20"))
-        try:
-            month, day = (int(p) for p in text.split("-"))
-            return date(year, month, day)
-        except ValueError as e:
-            raise ConfigError(f"Hạn nộp «{text}» trong settings.yaml phải có dạng tháng-ngày, ví dụ 11-20.") from e
+        """The deadline of `year`: `deadline` is one date for every year ("20/11") or a
+        mapping year -> date, with "mac_dinh" for the other years."""
+        raw = deadline_value(self.data.get("deadline"), year)
+        day_month, problem = parse_day_month(raw)
+        if problem:
+            raise ConfigError(f"settings.yaml, hạn nộp năm {year}: {problem}")
+        return date(year, day_month[1], day_month[0])
 
     def check(self, name: str) -> float:
         return float(self.data.get("checks", {})[name])
 
 
+def deadline_value(value, year: int):
+    """The raw deadline setting that applies to `year`."""
+    if isinstance(value, dict):
+        for key in (year, str(year)):
+            if key in value:
+                return value[key]
+        for key in _OTHER_YEARS:
+            if key in value:
+                return value[key]
+        return None
+    return value
+
+
+def parse_day_month(value) -> tuple[tuple[int, int] | None, str | None]:
+    """((day, month), None) or (None, a Vietnamese problem). Accepted: 20/11, 20/11/2024,
+    20-11, 2024-11-20 (and a YAML date); "11-20", the old month-day form, still reads as
+    20 November. A form that could be either day-month or month-day (10-11) is refused."""
+    if value is None or value == "":
+        return DEFAULT_DEADLINE, None
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return (value.day, value.month), None
+    text = str(value).strip()
+    fix = "ghi dạng ngày/tháng, ví dụ 20/11 hoặc 20/11/2024."
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    if m:
+        day, month = int(m.group(3)), int(m.group(2))
+    else:
+        m = re.fullmatch(r"(\d{1,2})\s*([/.\-])\s*(\d{1,2})(?:\s*[/.\-]\s*(\d{4}))?", text)
+        if not m:
+            return None, f"«{text}» không phải ngày; {fix}"
+        a, sep, b = int(m.group(1)), m.group(2), int(m.group(3))
+        if sep == "-" and m.group(4) is None and a <= 12 < b:
+            day, month = b, a  # the old "11-20" (month-day)
+        elif sep == "-" and m.group(4) is None and a <= 12 and b <= 12 and a != b:
+            return None, f"«{text}» có thể là ngày {a} tháng {b} hoặc ngày {b} tháng {a}; {fix}"
+        else:
+            day, month = a, b
+    try:
+        date(2024, month, day)  # a leap year: 29/02 is a date
+    except ValueError:
+        return None, f"«{text}» không phải ngày có thật; {fix}"
+    return (day, month), None
+
+
+# --- reading ---------------------------------------------------------------------------------
+def decode_text(raw: bytes) -> tuple[str, str]:
+    """(text, encoding) of a text file Notepad saved: UTF-8 with or without BOM, UTF-16 (BOM
+    or not), or Windows-1258. Returned in NFC (Windows-1258 spells accents as combining
+    marks)."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return unicodedata.normalize("NFC", raw[3:].decode("utf-8", "replace")), "utf-8-sig"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return unicodedata.normalize("NFC", raw.decode("utf-16", "replace")), "utf-16"
+    if len(raw) >= 4 and raw.count(b"\x00") >= len(raw) // 4:
+        enc = "utf-16-le" if raw[1:2] == b"\x00" else "utf-16-be"
+        return unicodedata.normalize("NFC", raw.decode(enc, "replace")), enc
+    try:
+        return unicodedata.normalize("NFC", raw.decode("utf-8")), "utf-8"
+    except UnicodeDecodeError:
+        return unicodedata.normalize("NFC", raw.decode("cp1258", "replace")), "cp1258"
+
+
+def read_settings_text(path: Path) -> str:
+    return decode_text(Path(path).read_bytes())[0]
+
+
+def _loader():
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read(path: Path) -> dict:
     try:
-        data = read_yaml(path) or {}
+        data = yaml.load(read_settings_text(path), Loader=_loader()) or {}  # noqa: S506 — a safe loader
     except (OSError, yaml.YAMLError) as e:
         raise ConfigError(f"Không đọc được tệp thông số {path}: {e}") from e
     if not isinstance(data, dict):
         raise ConfigError(f"Tệp thông số {path} không đúng cấu trúc.")
     return data
+
+
+_SYNTAX_FIX = ("kiểm tra dòng này và dòng trên: sau dấu hai chấm phải có một dấu cách, thụt lề bằng dấu cách (không "
+               "dùng phím Tab) và thẳng hàng với các dòng cùng cấp, dấu ngoặc kép mở thì phải đóng; giá trị có dấu "
+               "hai chấm hay bắt đầu bằng dấu - thì đặt trong ngoặc kép.")
+_TEXT_KEYS = ("province", "district", "district_code", "place", "issuer", "issuer_short", "document_code",
+              "coordinator", "coordinator_short", "recipient", "template_password")
+
+
+def check_settings(path: Path | str, text: str | None = None) -> list[SettingsProblem]:
+    """Every problem of a settings file at once: it cannot be read, a YAML syntax error (one
+    line, with the line number and a fix), a value of the wrong kind, a deadline that is not a
+    date. An empty list means the file is fine."""
+    path = Path(path)
+    p = str(path)
+    if text is None:
+        try:
+            text = read_settings_text(path)
+        except OSError as e:
+            return [SettingsProblem(p, None, f"không đọc được tệp ({e.strerror or e}).")]
+    if "\t" in text:
+        line = text[:text.index("\t")].count("\n") + 1
+        tab_problem = SettingsProblem(p, line, "có ký tự Tab; thụt lề bằng dấu cách (phím cách), không dùng Tab.")
+    else:
+        tab_problem = None
+    try:
+        node = yaml.compose(text, Loader=_loader())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        if tab_problem:
+            return [tab_problem]
+        return [SettingsProblem(p, line, f"sai cú pháp ({_yaml_problem(e)}); {_SYNTAX_FIX}")]
+    if node is None:
+        return []
+    if not isinstance(node, yaml.MappingNode):
+        return [SettingsProblem(p, node.start_mark.line + 1, "tệp phải là danh sách các mục dạng «tên: giá trị».")]
+    data = yaml.load(text, Loader=_loader()) or {}  # noqa: S506 — a safe loader
+    lines = {k.value: (k.start_mark.line + 1, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+    problems: list[SettingsProblem] = []
+
+    def line_of(key):
+        return lines.get(key, (None, None))[0]
+
+    for key in _TEXT_KEYS:
+        if key in data and data[key] is not None and not isinstance(data[key], (str, int)):
+            problems.append(SettingsProblem(p, line_of(key), f"mục «{key}» phải là một dòng chữ."))
+    for key in ("issuer_header", "recipients"):
+        if key in data and not (isinstance(data[key], list) and all(isinstance(x, (str, int)) for x in data[key])):
+            problems.append(SettingsProblem(p, line_of(key), f"mục «{key}» phải là danh sách, mỗi dòng bắt đầu bằng "
+                                                             "«- » (gạch ngang và dấu cách)."))
+    for key in ("signer", "contact", "checks"):
+        if key in data and not isinstance(data[key], dict):
+            problems.append(SettingsProblem(p, line_of(key), f"mục «{key}» phải gồm các mục con dạng «tên: giá trị», "
+                                                             "thụt lề hai dấu cách."))
+    if isinstance(data.get("checks"), dict):
+        sub = {k.value: k.start_mark.line + 1 for k, _ in lines.get("checks", (None, None))[1].value} \
+            if isinstance(lines.get("checks", (None, None))[1], yaml.MappingNode) else {}
+        for k, v in data["checks"].items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                problems.append(SettingsProblem(p, sub.get(k, line_of("checks")),
+                                                f"ngưỡng «{k}» phải là một số (ví dụ 50), không phải «{v}»."))
+    if "deadline" in data:
+        problems += _deadline_problems(p, data["deadline"], lines["deadline"])
+    if tab_problem:
+        problems.insert(0, tab_problem)
+    return sorted(problems, key=lambda x: (x.line or 0))
+
+
+def _deadline_problems(p: str, value, where: tuple) -> list[SettingsProblem]:
+    line, node = where
+    out = []
+    if isinstance(value, dict):
+        keys = {str(k.value): k.start_mark.line + 1 for k, _ in node.value} if isinstance(node, yaml.MappingNode) else {}
+        for key, v in value.items():
+            at = keys.get(str(key), line)
+            if str(key) not in _OTHER_YEARS and not (re.fullmatch(r"\d{4}", str(key))):
+                out.append(SettingsProblem(p, at, f"hạn nộp: «{key}» không phải một năm; ghi năm (ví dụ 2025: 15/12) "
+                                                  "hoặc mac_dinh: 20/11 cho các năm khác."))
+                continue
+            _, problem = parse_day_month(v)
+            if problem:
+                out.append(SettingsProblem(p, at, f"hạn nộp năm {key}: {problem}"))
+            elif str(key).isdigit() and _year_of(v) not in (None, int(key)):
+                out.append(SettingsProblem(p, at, f"hạn nộp năm {key} ghi năm {_year_of(v)}; sửa cho đúng năm {key}."))
+        return out
+    _, problem = parse_day_month(value)
+    if problem:
+        out.append(SettingsProblem(p, line, f"hạn nộp: {problem}"))
+    return out
+
+
+def _year_of(value) -> int | None:
+    if isinstance(value, (date, datetime)):
+        return value.year
+    m = re.search(r"(\d{4})", str(value))
+    return int(m.group(1)) if m else None
+
+
+_YAML_PROBLEMS = {
+    "mapping values are not allowed": "dấu hai chấm đặt sai chỗ hoặc thụt lề không thẳng hàng",
+    "could not find expected ':'": "thiếu dấu hai chấm",
+    "found character '\\t' that cannot start any token": "có ký tự Tab",
+    "found unexpected end of stream": "ngoặc kép chưa đóng",
+    "found undefined alias": "dấu * đặt sai chỗ",
+    "expected <block end>, but found '<block mapping start>'": "thụt lề không thẳng hàng",
+    "expected <block end>, but found '<block sequence start>'": "thụt lề không thẳng hàng",
+    "expected <block end>, but found '<scalar>'": "thụt lề không thẳng hàng",
+    "expected <block end>, but found '-'": "dòng gạch đầu dòng thụt lề không thẳng hàng",
+    "did not find expected key": "thụt lề không thẳng hàng",
+    "did not find expected '-' indicator": "dòng gạch đầu dòng thụt lề không thẳng hàng",
+}
+
+
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    problem = str(getattr(e, "problem", "") or "")
+    for k, v in _YAML_PROBLEMS.items():
+        if problem.startswith(k):
+            return v
+    return "không đọc được cấu trúc"
