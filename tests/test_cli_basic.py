@@ -84,10 +84,12 @@ def test_unquoted_comma_in_the_catalogue_is_reported(tmp_path):
 
 
 def test_bad_deadline_setting_is_reported(tmp_path):
-    (tmp_path / "settings.yaml").write_text('deadline: "20/11"\n', encoding="utf-8")
+    (tmp_path / "settings.yaml").write_text('deadline: "31/11"\n', encoding="utf-8")
     res = invoke("status", "--year", "2024", "-w", str(tmp_path))
     assert res.exit_code == 1
-    assert res.output == ("Lỗi: Hạn nộp «20/11» trong settings.yaml phải có dạng tháng-ngày, ví dụ 11-20.\n")
+    assert res.output == ("Lỗi: Tệp thông số có lỗi, sửa rồi chạy lại (kiểm tra: treem check-settings):\n"
+                          "  - settings.yaml, dòng 1: hạn nộp: «31/11» không phải ngày có thật; ghi dạng ngày/tháng, "
+                          "ví dụ 20/11 hoặc 20/11/2024.\n")
 
 
 def test_units_json(tmp_path):
