@@ -9,7 +9,7 @@ import os
 import re
 import sys
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -76,7 +76,7 @@ def _this_year() -> int:
     return date.today().year
 
 
-NEEDS_WORKSPACE = {"collect_cmd", "status_cmd", "merge_cmd", "report_cmd", "run_cmd"}
+NEEDS_WORKSPACE = {"collect_cmd", "status_cmd", "merge_cmd", "report_cmd", "run_cmd", "accept_cmd", "received_cmd"}
 
 
 def workspace_options(f):
@@ -294,6 +294,7 @@ def collect_cmd(ws: Workspace, as_json: bool, year: int, no_feedback: bool, forc
 
 
 STATUS_VI = {"accepted": "hợp lệ", "accepted_with_warnings": "hợp lệ, có cảnh báo", "rejected": "có lỗi",
+             "accepted_by_officer": "có lỗi, đã chấp nhận theo quyết định",
              "superseded": "bản cũ, đã thay", "missing": "chưa gửi"}
 
 
@@ -397,6 +398,74 @@ def status_cmd(ws: Workspace, as_json: bool, year: int):
         for c in st["chase"]:
             contact = ", ".join(x for x in (c["person"], c["phone"], c["email"]) if x) or "chưa có người liên hệ trong roster.yaml"
             click.echo(f"  {c['unit']:<9} {c['name']:<40} {c['status_label']:<22} {contact}")
+    if st["decisions"]:
+        click.echo("Quyết định đã ghi:")
+        for d in st["decisions"]:
+            click.echo(f"  - {d['message']}")
+
+
+@cli.command("accept", context_settings=CONTEXT)
+@click.argument("unit", metavar="ĐƠN_VỊ")
+@year_option
+@click.option("--note", default="", metavar="LÝ_DO", help="Lý do (bắt buộc khi chấp nhận), lưu cùng quyết định.")
+@click.option("--undo", is_flag=True, help="Bỏ quyết định chấp nhận trước đó.")
+@workspace_options
+def accept_cmd(ws: Workspace, as_json: bool, unit: str, year: int, note: str, undo: bool):
+    """Chấp nhận báo cáo mới nhất của một đơn vị dù còn lỗi: số liệu được tổng hợp, trừ các
+    số có lỗi. Quyết định được ghi vào nhật ký (lúc nào, lý do) và hiện trong status, báo cáo
+    kiểm tra và Phụ lục III; chạy lại collect không mất. Sau đó chạy lại merge và report.
+
+    \b
+    Ví dụ:
+      treem accept 15682 --year 2024 --note "Xã xác nhận qua điện thoại, chỉ sai một ô"
+      treem accept 15682 --year 2024 --undo --note "Xã sẽ gửi lại"
+    """
+    from pipeline.decisions import accept, undo_accept
+
+    d = undo_accept(ws, year, unit, note) if undo else accept(ws, year, unit, note)
+    if as_json:
+        emit(d.to_dict())
+        return
+    click.echo(d.message)
+    click.echo(f"Việc tiếp theo: treem merge --year {year}; treem report --year {year}")
+
+
+def _received_date(ctx, param, value):
+    m = re.fullmatch(r"\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})\s*|\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", value or "")
+    try:
+        if m and m.group(1):
+            return datetime(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        if m:
+            return datetime(int(m.group(4)), int(m.group(5)), int(m.group(6)))
+    except ValueError:
+        pass
+    raise click.BadParameter(f"ngày «{value}» không đúng; ghi ngày/tháng/năm, ví dụ 18/11/2024.")
+
+
+@cli.command("received", context_settings=CONTEXT)
+@click.argument("file", metavar="TỆP")
+@year_option
+@click.option("--date", "when", required=True, callback=_received_date, metavar="NGÀY/THÁNG/NĂM",
+              help="Ngày thật sự nhận tệp, ví dụ 18/11/2024.")
+@click.option("--note", default="", metavar="GHI_CHÚ", help="Ghi chú lưu cùng quyết định, ví dụ «nhận qua Zalo».")
+@workspace_options
+def received_cmd(ws: Workspace, as_json: bool, file: str, year: int, when, note: str):
+    """Sửa ngày nhận một tệp trong input/NĂM/ (tệp tải từ Zalo hay thư điện tử mang ngày tải
+    về, không phải ngày nhận). Đúng hạn / muộn được tính lại; quyết định ghi vào nhật ký và
+    không mất khi chạy lại collect.
+
+    \b
+    Ví dụ:
+      treem received 2024_15703_xa-dan-ly.xlsx --year 2024 --date 18/11/2024 --note "nhận qua Zalo"
+    """
+    from pipeline.decisions import set_received
+
+    d = set_received(ws, year, file, when, note)
+    if as_json:
+        emit(d.to_dict())
+        return
+    click.echo(d.message)
+    click.echo(f"Việc tiếp theo: treem collect --year {year} (cập nhật báo cáo kiểm tra); treem report --year {year}")
 
 
 @cli.command("run", context_settings=CONTEXT)

@@ -346,6 +346,7 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
     deadline = settings.deadline(year)
     with ws.lock("treem collect"), Store(ws.db_path) as store:
         known = store.known_hashes(year)
+        received_dates = store.received_overrides(year)  # the officer's corrections (treem received)
         # Results are stored in the order the files arrived (then by name), whatever order the
         # workers finish in: the same inbox always gives the same store.
         order = sorted(files, key=lambda f: (f.mtime, str(f.path)))
@@ -375,7 +376,7 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
                 _archive_path(ws.archive, f.path, sha).unlink(missing_ok=True)  # half a file
                 result.new_files += 1
             else:
-                stored[sha] = sid = _store_one(ws, store, year, deadline, f, sha, res)
+                stored[sha] = sid = _store_one(ws, store, year, deadline, f, sha, res, received_dates)
                 if what == "ok":
                     numbers[sid] = {v["field"]: v["value"] for v in res[5].values if v["value"] is not None}
                 result.new_files += 1
@@ -418,9 +419,12 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
     return result
 
 
-def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: str, res: tuple) -> int:
+def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: str, res: tuple,
+               received_dates: dict | None = None) -> int:
     archived = _archive(ws.archive, f.path, sha)  # normally already there, written by the worker
-    received = datetime.fromtimestamp(f.mtime)
+    # The file's time stands for its arrival, unless the officer said when it really came.
+    said = (received_dates or {}).get(f"sha:{sha}") or (received_dates or {}).get(f"path:{f.relative}")
+    received = datetime.fromisoformat(said["when"]) if said else datetime.fromtimestamp(f.mtime)
     rec = SubmissionRecord(year=year, sha256=sha, path=f.relative, size=f.size,
                            received_at=received.isoformat(timespec="seconds"), status="rejected",
                            archived=str(archived.relative_to(ws.root)), collected_at=now_iso(),

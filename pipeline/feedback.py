@@ -25,6 +25,7 @@ STATUS_LABELS = {
     "accepted": "Hợp lệ",
     "accepted_with_warnings": "Hợp lệ, có cảnh báo",
     "rejected": "Có lỗi, phải gửi lại",
+    "accepted_by_officer": "Có lỗi, đã chấp nhận theo quyết định",
     "superseded": "Đã thay bằng bản mới hơn",
     "missing": "Chưa gửi",
 }
@@ -152,7 +153,7 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
     when = wb.add_format({"border": 1, "valign": "top", "num_format": "dd/mm/yyyy hh:mm", "align": "left"})
     title = wb.add_format({"bold": True, "font_size": 13})
     colors = {"accepted": "#C6EFCE", "accepted_with_warnings": "#FFEB9C", "rejected": "#FFC7CE",
-              "missing": "#D9D9D9", "superseded": "#EDEDED"}
+              "missing": "#D9D9D9", "superseded": "#EDEDED", "accepted_by_officer": "#FCE4D6"}
     status_fmt = {k: wb.add_format({"border": 1, "bg_color": v, "text_wrap": True}) for k, v in colors.items()}
     deadline = ws.settings.deadline(year)
 
@@ -178,7 +179,9 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
     sh.write_string(0, 0, f"KẾT QUẢ KIỂM TRA SỐ LIỆU BÁO CÁO NĂM {year} (hạn nộp {deadline:%d/%m/%Y})", title)
     sh.write_string(1, 0, f"Lập lúc {datetime.now():%H:%M ngày %d/%m/%Y}. Phải nộp: {len(rows)}; đã gửi: {received}; "
                           f"hợp lệ: {counts['accepted'] + counts['accepted_with_warnings']}; có lỗi: "
-                          f"{counts['rejected']}; gửi muộn: {late}; chưa gửi: {counts['missing']}.")
+                          f"{counts['rejected']}; gửi muộn: {late}; chưa gửi: {counts['missing']}"
+                          + (f"; có lỗi nhưng đã chấp nhận theo quyết định: {counts['accepted_by_officer']}."
+                             if counts["accepted_by_officer"] else "."))
     table(sh, 3, ["TT", "Mã", "Đơn vị", "Loại", "Tình trạng", "Lỗi", "Cảnh báo", "Số bản đã gửi", "Tệp đang dùng",
                   "Ngày nhận", "Đúng hạn", "Người liên hệ", "Điện thoại"],
           [5, 10, 30, 16, 22, 7, 9, 9, 40, 18, 9, 22, 14],
@@ -201,6 +204,7 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
     table(sh2, 0, ["Mã ĐV", "Đơn vị", "Tệp", "Trang tính", "Ô", "Mã số liệu", "Mã lỗi", "Mức độ", "Nội dung"],
           [9, 26, 32, 12, 6, 22, 20, 9, 90], detail)
 
+    _decisions_sheet(wb, table, ws, year)
     sh3 = wb.add_worksheet("Tệp đã nhận")
     files = [[s.path, "; ".join(p for p in s.paths if p != s.path), s.unit or "", STATUS_LABELS[s.status],
               _moment(s.received_at), _moment(s.saved_at), s.sha256[:16], s.archived or ""]
@@ -210,6 +214,21 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
                    "Bản lưu"], [40, 30, 9, 24, 18, 18, 18, 50], files)
     wb.close()
     return write_output(ws, year, path, buf.getvalue()).path
+
+
+def _decisions_sheet(wb, table, ws, year: int) -> None:
+    """Every officer decision of the year (accepting despite errors, received dates), with
+    time and note: the validation workbook is where the officer's choices are seen."""
+    from pipeline.decisions import decisions
+
+    found = decisions(ws, year)
+    if not found:
+        return
+    sh = wb.add_worksheet("Quyết định")
+    table(sh, 0, ["Lúc", "Quyết định", "Mã ĐV", "Tệp", "Ngày nhận (sửa)", "Số liệu không tính", "Lý do", "Nội dung"],
+          [18, 26, 9, 36, 14, 30, 40, 80],
+          [[_moment(d.at), d.label, d.unit or "", d.file or "", _moment(d.received_at),
+            ", ".join(d.left_out or []), d.note, d.message] for d in found])
 
 
 def _moment(iso: str | None) -> datetime | str:
@@ -342,15 +361,18 @@ def _mark_cells(wb, issues: list[dict]) -> None:
 
 
 def status(ws, year: int, today=None) -> dict:
-    """Completeness and timeliness: who was expected, who sent what, who to chase."""
+    """Completeness and timeliness: who was expected, who sent what, who to chase, and the
+    officer's decisions."""
     from datetime import date
+
+    from pipeline.decisions import decisions
 
     today = today or date.today()
     deadline = ws.settings.deadline(year)
     with Store(ws.db_path) as store:
         rows = unit_rows(ws, year, store.submissions(year), store.issues_for_year(year))
     expected = rows
-    valid = [r for r in rows if r["status"] in ("accepted", "accepted_with_warnings")]
+    valid = [r for r in rows if r["status"] in ("accepted", "accepted_with_warnings", "accepted_by_officer")]
     chase = [r for r in rows if r["status"] in ("missing", "rejected")]
     return {
         "year": year, "deadline": deadline.isoformat(), "today": today.isoformat(),
@@ -360,6 +382,7 @@ def status(ws, year: int, today=None) -> dict:
         "on_time": sum(r["on_time"] is True for r in rows), "late": sum(r["on_time"] is False for r in rows),
         "missing": [r["unit"] for r in rows if r["status"] == "missing"],
         "reporting_rate": round(100 * len(valid) / len(expected), 1) if expected else None,
+        "decisions": [d.to_dict() for d in decisions(ws, year)],
         "chase": [{"unit": r["unit"], "name": r["name"], "status": r["status"], "status_label": STATUS_LABELS[r["status"]],
                    "person": r["contact"].person, "phone": r["contact"].phone, "email": r["contact"].email}
                   for r in chase],

@@ -877,15 +877,19 @@ def data_quality(ws, store, year: int) -> dict:
     """Who reported, who was on time, which problems are still open, as plain rows."""
     from pipeline.feedback import SEVERITY_LABELS, STATUS_LABELS, unit_rows
 
+    from pipeline.decisions import unit_notes
+
     subs, issues = store.submissions(year), store.issues_for_year(year)
     rows = unit_rows(ws, year, subs, issues)
     fields = {f.code: f for f in ws.catalogue.fields}
+    decided = unit_notes(store, year)  # the officer's decisions, said beside the unit
     units, problems = [], []
     for n, r in enumerate(rows, start=1):
         s = r["submission"]
         note = []
         if r["versions"] > 1:
             note.append(f"Đã gửi {r['versions']} bản")
+        note += decided.get(r["unit"], [])
         units.append({
             "tt": n, "name": r["name"], "status": STATUS_LABELS.get(r["status"], r["status"]),
             "received": _vn_date(r["received_at"]), "on_time": {True: "Có", False: "Không"}.get(r["on_time"], ""),
@@ -911,7 +915,7 @@ def data_quality(ws, store, year: int) -> dict:
                 for n, p in enumerate(problems[:PROBLEM_LIMIT], start=1)]
     counts = {
         "expected": len(rows), "received": sum(r["status"] != "missing" for r in rows),
-        "valid": sum(r["status"] in ("accepted", "accepted_with_warnings") for r in rows),
+        "valid": sum(r["status"] in ("accepted", "accepted_with_warnings", "accepted_by_officer") for r in rows),
         "rejected": sum(r["status"] == "rejected" for r in rows),
         "on_time": sum(r["on_time"] is True for r in rows), "late": sum(r["on_time"] is False for r in rows),
         "missing": sum(r["status"] == "missing" for r in rows),

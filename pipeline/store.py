@@ -103,7 +103,13 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 """
 
-ACCEPTED = ("accepted", "accepted_with_warnings")
+ACCEPTED = ("accepted", "accepted_with_warnings", "accepted_by_officer")
+# A submission rejected by the checks that the officer accepted anyway (decisions.accept):
+# stored as 'rejected', shown and merged as this, without its offending values.
+ACCEPTED_BY_OFFICER = "accepted_by_officer"
+# Officer decisions in the audit log (decisions.py); the latest of a kind for a submission or
+# file stands.
+DECISION_ACTIONS = ("accept", "accept-undone", "received-set")
 _ISSUE_COLUMNS = "submission_id, seq, code, severity, sheet, cell, field, message, rule"
 
 
@@ -276,11 +282,67 @@ class Store:
         ):
             paths.setdefault(r[0], []).append(r[1])
         out = []
+        accepted = self.officer_accepted(year)
         for r in self.db.execute("SELECT * FROM submissions WHERE year=? ORDER BY id", (year,)):
             d = dict(r)
             d["on_time"] = None if d["on_time"] is None else bool(d["on_time"])
+            if d["status"] == "rejected" and d["id"] in accepted and d["unit"]:
+                d["status"] = ACCEPTED_BY_OFFICER
             out.append(SubmissionRecord(**d, paths=paths.get(r["id"], [])))
         return out
+
+    # --- officer decisions (kept in the audit log only) ---
+    def decide(self, year: int, unit: str | None, action: str, submission_id: int | None, detail: dict) -> dict:
+        assert action in DECISION_ACTIONS
+        with self.transaction() as db:
+            self._audit(db, year, unit, action, submission_id=submission_id, detail=detail)
+            row = db.execute("SELECT * FROM audit WHERE id=last_insert_rowid()").fetchone()
+        return dict(row)
+
+    def decisions(self, year: int) -> list[dict]:
+        marks = ",".join("?" * len(DECISION_ACTIONS))
+        return [dict(r) for r in self.db.execute(
+            f"SELECT * FROM audit WHERE year=? AND action IN ({marks}) ORDER BY id", (year, *DECISION_ACTIONS))]
+
+    def officer_accepted(self, year: int) -> dict[int, dict]:
+        """submission -> the decision that accepts it (not undone since)."""
+        out: dict[int, dict] = {}
+        for r in self.db.execute("SELECT * FROM audit WHERE year=? AND action IN ('accept','accept-undone')"
+                                 " AND submission_id IS NOT NULL ORDER BY id", (year,)):
+            if r["action"] == "accept":
+                out[r["submission_id"]] = dict(r)
+            else:
+                out.pop(r["submission_id"], None)
+        return out
+
+    def received_overrides(self, year: int) -> dict[str, dict]:
+        """The officer's received dates, by file path below the inbox and by content hash:
+        {"path:<path>" or "sha:<sha256>": {"when": iso, "note": ...}}; the latest stands."""
+        out: dict[str, dict] = {}
+        for r in self.db.execute("SELECT detail FROM audit WHERE year=? AND action='received-set' ORDER BY id",
+                                 (year,)):
+            d = json.loads(r["detail"] or "{}")
+            for key in (f"path:{d.get('file')}", f"sha:{d.get('sha256')}"):
+                if not key.endswith(":None"):
+                    out[key] = d
+        return out
+
+    def set_received(self, submission_id: int, received_at: str, on_time: bool, late: dict | None) -> None:
+        """Correct a stored file's received date: its timeliness, its late-submission problem,
+        and so its status (the decision itself is in the audit log)."""
+        with self.transaction() as db:
+            db.execute("UPDATE submissions SET received_at=?, on_time=? WHERE id=?",
+                       (received_at, int(on_time), submission_id))
+            db.execute("DELETE FROM issues WHERE submission_id=? AND code='late-submission'", (submission_id,))
+            if late is not None:
+                start = db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM issues WHERE submission_id=?",
+                                   (submission_id,)).fetchone()[0]
+                db.execute(f"INSERT INTO issues ({_ISSUE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                           (submission_id, start, late["code"], late["severity"], late.get("sheet"), late.get("cell"),
+                            late.get("field"), late["message"], late.get("rule")))
+            n = db.execute("SELECT COUNT(*) FROM issues WHERE submission_id=?", (submission_id,)).fetchone()[0]
+            db.execute("UPDATE submissions SET status=? WHERE id=? AND status IN ('accepted',"
+                       "'accepted_with_warnings')", ("accepted_with_warnings" if n else "accepted", submission_id))
 
     def issues(self, submission_id: int) -> list[dict]:
         return [_issue(r) for r in self.db.execute(
@@ -351,9 +413,16 @@ class Store:
                                    f" WHERE {condition} AND submission_id IN ({marks})", chunk)
 
     def accepted_values(self, year: int) -> dict[str, dict[str, float | str | None]]:
-        """unit -> field -> value (number, or text for text fields) of the current versions."""
+        """unit -> field -> value (number, or text for text fields) of the current versions.
+        Of a version the officer accepted despite errors, the values an error points at are
+        left out."""
         cur = self.current_submissions(year)
         vals = self.values([s.id for s in cur.values()])
+        for s in cur.values():
+            if s.status == ACCEPTED_BY_OFFICER:
+                for i in self.issues(s.id):
+                    if i["severity"] == "error" and i.get("field"):
+                        vals[s.id].pop(i["field"], None)
         return {unit: {f: (v["value"] if v["value"] is not None else v["text"]) for f, v in vals[s.id].items()}
                 for unit, s in cur.items()}
 
