@@ -7,7 +7,8 @@ Codes (never renamed once published):
   structure: missing-sheet, missing-name, name-broken, names-missing, rows-shifted, formula-overwritten,
              formula-in-input, macros-ignored, external-links, embedded-content, legacy-xls
   values:    type-error, ambiguous-number, number-as-text, percent-sign, decimal-in-count,
-             out-of-range, required-missing, legacy-encoding, cross-field-rule
+             probable-thousands, out-of-range, required-missing, explained-blank, blank-form,
+             legacy-encoding, cross-field-rule
   plausibility: large-change, small-denominator, outlier, late-submission
   files:     the precheck codes (empty-file, not-a-workbook, encrypted-file, zip-bomb, ...)
 """
@@ -195,19 +196,37 @@ class Validator:
         for f in fields:
             cell = None if f.code in shifted else r.cells.get(f.code)
             value, text, problems = self._field(f, cell)
+            note = r.cells.get(note_name(f.code))
+            if note is not None and note.value not in (None, "") and str(note.value).strip():
+                problems = [self._explained(f, cell, i, note.value) if i.code == "required-missing" else i
+                            for i in problems]
             out.issues += problems
             if cell is not None and (value is not None or text):
                 out.values.append({"field": f.code, "value": value, "text": text, "sheet": cell.sheet,
                                    "cell": cell.cell})
             parsed[f.code] = value
-            note = r.cells.get(note_name(f.code))
             if note is not None and note.value not in (None, ""):
                 note_text, enc = fix_text(str(note.value))
                 out.values.append({"field": note_name(f.code), "value": None, "text": note_text,
                                    "sheet": note.sheet, "cell": note.cell})
+        if not out.values and any(r.cells.get(f.code) is not None for f in fields):
+            out.issues = [i for i in out.issues if i.code != "required-missing"]
+            out.issues.append(ValidationIssue(
+                "blank-form", ERROR,
+                "Biểu mẫu chưa được điền: không có ô nhập nào có số liệu. Có thể đơn vị đã gửi nhầm tệp biểu mẫu "
+                "trống; đề nghị điền số liệu (chưa có số liệu thì ghi lý do ở cột «Giải thích») rồi gửi lại."))
+            return out
         out.issues += self._rules(r, fields, parsed)
         out.issues += self._plausibility(unit, r, fields, parsed)
         return out
+
+    @staticmethod
+    def _explained(f: Field, cell: RawCell | None, missing: ValidationIssue, note) -> ValidationIssue:
+        """A required value left blank with its reason in «Giải thích»: not reported, said so."""
+        reason = shown(fix_text(str(note))[0].strip())
+        where = f"Ô {cell.cell} («{f.label}»)" if cell is not None else f"«{f.label}»"
+        return ValidationIssue("explained-blank", WARNING, f"{where} chưa có số liệu: {reason}",
+                               sheet=missing.sheet, cell=missing.cell, field=missing.field)
 
     def _shifted_rows(self, r: Reading, fields: list[Field]) -> dict:
         """Names whose row no longer carries their field code: a row deleted or inserted by a
@@ -389,7 +408,12 @@ class Validator:
             issues.append(ValidationIssue("number-as-text", WARNING,
                                           f"{where}: số «{shown(raw)}» được nhập dạng văn bản; đã đọc là "
                                           f"{vn_number(value)}.", **at))
-        if f.type == "integer" and not float(value).is_integer():
+        if f.type == "integer" and _probable_thousands(raw):
+            issues.append(ValidationIssue(
+                "probable-thousands", ERROR,
+                f"{where}: {vn_number(value, 3)} không phải số nguyên; có phải {vn_number(round(value * 1000))}? (Excel "
+                "đặt theo tiếng Anh hiểu dấu chấm là dấu thập phân.) Đề nghị nhập lại số không có dấu phân cách.", **at))
+        elif f.type == "integer" and not float(value).is_integer():
             issues.append(ValidationIssue("decimal-in-count", ERROR,
                                           f"{where}: {vn_number(value)} không phải số nguyên; số đếm phải là số nguyên.",
                                           **at))
@@ -525,6 +549,15 @@ def _ref(row: int, col: int) -> str:
     from pipeline.ingest import col_letters
 
     return f"{col_letters(col)}{row + 1}"
+
+
+def _probable_thousands(raw) -> bool:
+    """A number stored with exactly three decimals (1.234): what English-locale Excel makes of
+    "1.234" typed the Vietnamese way, meaning 1234."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 1 <= raw < 1000:
+        return False
+    thousandths = raw * 1000
+    return abs(thousandths - round(thousandths)) < 1e-6 and round(thousandths) % 10 != 0
 
 
 def _int(v) -> int | None:
