@@ -34,6 +34,13 @@ _FILL_COLOURS = {"error": "FF9999", "warning": "FFD966"}
 # Control characters Excel cannot store (openpyxl refuses them too).
 _ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 FEEDBACK_SHEET = "Lỗi cần sửa"
+# A very hidden sheet in every feedback copy: which cells the tool coloured, and their fill
+# before, so that a copy the unit sends back corrected is cleaned of our marks exactly.
+MARKS_SHEET = "_treem_phan_hoi"
+_FEEDBACK_TITLE = re.compile(rf"^{FEEDBACK_SHEET}\s*(\(\d+\)|\d+)?$")
+_FEEDBACK_HEADING = "PHẢN HỒI KIỂM TRA SỐ LIỆU BÁO CÁO NĂM"
+_COMMENT_AUTHOR = "treem"
+_INPUT_FILL = "FFF2CC"  # the template's input cells, for copies made before the marks were recorded
 # The functions of the template's own formulas (rates, self-checks, totals). In the copy that
 # goes back to a unit, a formula calling anything else (HYPERLINK, a DDE "cmd|..." call,
 # WEBSERVICE...) is replaced by the value it showed.
@@ -300,6 +307,7 @@ def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: 
     own_file = wb is not None
     if own_file:
         _disarm(wb, source)
+        strip_feedback(wb)  # a feedback copy sent back corrected: our old sheet, colours and notes go
     if wb is None:
         wb = openpyxl.Workbook()
         wb.remove(wb.active)
@@ -308,7 +316,7 @@ def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: 
     for ws_ in wb.worksheets[1:]:
         ws_.sheet_view.tabSelected = False
     bold = Font(bold=True, name="Times New Roman", size=12)
-    _text(sheet.cell(1, 1), f"PHẢN HỒI KIỂM TRA SỐ LIỆU BÁO CÁO NĂM {year}: {row['name']} (mã {row['unit']})")
+    _text(sheet.cell(1, 1), f"{_FEEDBACK_HEADING} {year}: {row['name']} (mã {row['unit']})")
     sheet.cell(1, 1).font = Font(bold=True, name="Times New Roman", size=13)
     errors = sum(i["severity"] == "error" for i in issues)
     if own_file:
@@ -349,15 +357,67 @@ def _mark_cells(wb, issues: list[dict]) -> None:
     for i in issues:
         if i.get("sheet") in wb.sheetnames and i.get("cell"):
             by_cell.setdefault((i["sheet"], i["cell"]), []).append(i)
+    marks = []
     for (sheet, ref), its in by_cell.items():
         try:
             cell = wb[sheet][ref]
         except (KeyError, ValueError):
             continue
         worst = "error" if any(i["severity"] == "error" for i in its) else "warning"
+        before = cell.fill
+        marks.append((sheet, ref, before.fill_type or "", _rgb(before.fgColor)))
         cell.fill = PatternFill("solid", fgColor=_FILL_COLOURS[worst])
         text = "\n".join(f"{SEVERITY_LABELS.get(i['severity'], '')}: {i['message']}" for i in its)
-        cell.comment = Comment(_ILLEGAL_CHARACTERS.sub(" ", text[:2000]), "treem", width=320, height=140)
+        cell.comment = Comment(_ILLEGAL_CHARACTERS.sub(" ", text[:2000]), _COMMENT_AUTHOR, width=320, height=140)
+    if marks:
+        record = wb.create_sheet(MARKS_SHEET)
+        record.sheet_state = "veryHidden"
+        for n, values in enumerate(marks, start=1):
+            for c, v in enumerate(values, start=1):
+                _text(record.cell(n, c), v)
+
+
+def _rgb(color) -> str:
+    rgb = getattr(color, "rgb", None)
+    return rgb if isinstance(rgb, str) else ""
+
+
+def is_feedback_sheet(sheet) -> bool:
+    """A sheet the tool added to a feedback copy (Excel may have renamed it «Lỗi cần sửa1»)."""
+    if sheet.title == MARKS_SHEET or _FEEDBACK_TITLE.match(sheet.title):
+        return True
+    first = sheet.cell(1, 1).value
+    return isinstance(first, str) and first.startswith(_FEEDBACK_HEADING)
+
+
+def strip_feedback(wb) -> None:
+    """Remove what earlier feedback added to a workbook: its sheets, and on every cell it
+    marked, its comment and its colour (restored from the record of marks; without one, a
+    cell still in our error or warning colour gets the template's input colour back)."""
+    from openpyxl.styles import PatternFill
+
+    restored: dict[tuple[str, str], tuple[str, str]] = {}
+    if MARKS_SHEET in wb.sheetnames:
+        for row in wb[MARKS_SHEET].iter_rows(values_only=True):
+            if row and len(row) >= 4 and row[0] and row[1]:
+                restored[(str(row[0]), str(row[1]))] = (row[2] or "", row[3] or "")
+    for sheet in [s for s in wb.worksheets if is_feedback_sheet(s)]:
+        wb.remove(sheet)
+    for sheet in wb.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                comment = cell.comment
+                if comment is None or (comment.author or "").strip() != _COMMENT_AUTHOR:
+                    continue
+                cell.comment = None
+                key = (sheet.title, cell.coordinate)
+                if key in restored:
+                    kind, rgb = restored[key]
+                    cell.fill = PatternFill(kind, fgColor=rgb) if kind else PatternFill(fill_type=None)
+                elif _rgb(cell.fill.fgColor)[-6:].upper() in _FILL_COLOURS.values():
+                    cell.fill = PatternFill("solid", fgColor=_INPUT_FILL)
+    if wb.worksheets and wb.active is None:
+        wb.active = 0
 
 
 def status(ws, year: int, today=None) -> dict:

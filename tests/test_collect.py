@@ -626,3 +626,36 @@ def test_status_json_counts(workspace, templates, tmp_path):
     assert len(st["missing"]) == 42 and "15700" not in st["missing"]
     assert {c["unit"] for c in st["chase"]} == set(st["missing"]) | {"15706"}
     assert st["deadline"] == "2024-11-20"
+
+
+def test_a_corrected_feedback_copy_sent_back_gets_one_fresh_sheet_and_no_stale_marks(workspace, templates, tmp_path):
+    """The unit fixes one of two errors in the copy it was sent and sends that copy back."""
+    first = fill(templates["15700"], tmp_path / "a.xlsx", dict(COMMUNE_VALUES, ct04_underweight=1500, ct09_abused=2.5),
+                 saved_at=datetime(YEAR, 11, 10, 9))
+    inbox_copy(workspace, first, "dan_luc.xlsx")
+    collect(workspace, YEAR)
+    sent = workspace.output(YEAR) / "phan_hoi" / feedback_name(YEAR, "15700", "Xã Dân Lực")
+    wb = openpyxl.load_workbook(sent)
+    assert wb[FEEDBACK_SHEET]["A2"].value.startswith("Tệp có 2 lỗi")
+    abused = next(i for i in wb[FEEDBACK_SHEET].iter_rows(min_row=5, values_only=True) if "không phải số nguyên" in i[4])
+    abused_cell = abused[3]
+
+    corrected = fill(sent, tmp_path / "dan_luc_da_sua.xlsx", {"ct04_underweight": 100},
+                     saved_at=datetime(YEAR, 11, 12, 9))
+    inbox_copy(workspace, corrected, "dan_luc_da_sua.xlsx", when=datetime(YEAR, 11, 16, 9))
+    result = collect(workspace, YEAR)
+    current = [s for s in result.submissions if s["status"] != "superseded"]
+    assert [s["path"] for s in current] == ["dan_luc_da_sua.xlsx"]
+    assert codes(current[0]) == ["decimal-in-count"]
+
+    wb = openpyxl.load_workbook(sent)
+    feedback_sheets = [n for n in wb.sheetnames if n.startswith(FEEDBACK_SHEET)]
+    assert feedback_sheets == [FEEDBACK_SHEET] and wb.sheetnames[0] == FEEDBACK_SHEET
+    assert wb[FEEDBACK_SHEET]["A2"].value.startswith("Tệp có 1 lỗi")
+    assert len([r for r in wb[FEEDBACK_SHEET].iter_rows(min_row=5, values_only=True) if r[0]]) == 1
+    fixed = wb["Số liệu"]["F26"]
+    assert fixed.value == 100 and fixed.comment is None
+    assert fixed.fill.fgColor.rgb.endswith("FFF2CC")  # the template's input colour again, not red
+    still = wb["Số liệu"][abused_cell]
+    assert still.fill.fgColor.rgb.endswith("FF9999") and still.comment.text.count("không phải số nguyên") == 1
+    assert sum(n == "_treem_phan_hoi" for n in wb.sheetnames) == 1
