@@ -468,6 +468,50 @@ def received_cmd(ws: Workspace, as_json: bool, file: str, year: int, when, note:
     click.echo(f"Việc tiếp theo: treem collect --year {year} (cập nhật báo cáo kiểm tra); treem report --year {year}")
 
 
+@cli.command("import-history", context_settings=CONTEXT)
+@click.argument("file", metavar="TỆP.xlsx", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--template", "template_out", metavar="TỆP_MẪU.xlsx", type=click.Path(dir_okay=False, path_type=Path),
+              help="Tạo tệp mẫu để điền số liệu các năm trước (mỗi xã, mỗi năm một dòng; HUYEN: toàn huyện).")
+@workspace_options
+def import_history_cmd(ws: Workspace, as_json: bool, file: Path | None, template_out: Path | None):
+    """Nhập số liệu các năm trước khi dùng treem (ví dụ 2021-2023), theo từng xã hoặc toàn
+    huyện, từ tệp mẫu do lệnh này tạo. Số liệu được kiểm tra như biểu mẫu, ghi nhật ký,
+    đánh dấu «nhập từ lịch sử», rồi các năm đó được tổng hợp lại.
+
+    \b
+    Ví dụ:
+      treem import-history --template so_lieu_cac_nam_truoc.xlsx
+      treem import-history so_lieu_cac_nam_truoc.xlsx
+    """
+    from pipeline.import_history import import_history, write_template
+
+    if template_out is not None:
+        out = write_template(ws, template_out)
+        if as_json:
+            emit({"template": str(out)})
+            return
+        click.echo(f"Đã tạo tệp mẫu {out}: điền số liệu vào trang «Số liệu» rồi chạy: treem import-history {out.name}")
+        return
+    if file is None:
+        raise click.UsageError("thiếu tên tệp; tạo tệp mẫu trước: treem import-history --template TỆP.xlsx")
+    ws.require()
+    result = import_history(ws, file)
+    if as_json:
+        emit(result.to_dict())
+        return
+    ok = [s for s in result.stored if s["status"] != "rejected"]
+    click.echo(f"{file.name}: {result.rows} dòng có số liệu; đã nhập {len(ok)} (đơn vị, năm), có lỗi không nhập "
+               f"{len(result.stored) - len(ok)}, bỏ qua {len(result.skipped)}.")
+    for s in result.stored:
+        for i in s["issues"]:
+            if i["severity"] == "error":
+                click.echo(f"  ✗ {s['year']} {s['unit']} (dòng {s['row']}): {i['message']}")
+    for k in result.skipped:
+        click.echo(f"  - {k['message']}")
+    if result.merged:
+        click.echo(f"Đã tổng hợp lại các năm: {', '.join(str(y) for y in result.merged)}.")
+
+
 @cli.command("run", context_settings=CONTEXT)
 @year_option
 @click.option("--pdf", is_flag=True, help="Xuất thêm báo cáo PDF (cần LibreOffice).")

@@ -890,6 +890,8 @@ def data_quality(ws, store, year: int) -> dict:
         if r["versions"] > 1:
             note.append(f"Đã gửi {r['versions']} bản")
         note += decided.get(r["unit"], [])
+        if s is not None and s.identity_source == "imported":
+            note.append("Số liệu nhập từ lịch sử (treem import-history)")
         units.append({
             "tt": n, "name": r["name"], "status": STATUS_LABELS.get(r["status"], r["status"]),
             "received": _vn_date(r["received_at"]), "on_time": {True: "Có", False: "Không"}.get(r["on_time"], ""),
@@ -928,6 +930,11 @@ def data_quality(ws, store, year: int) -> dict:
               f"kiem_tra_so_lieu_{year}.xlsx, lưu tại {keeper}.")
     if total > PROBLEM_LIMIT:
         footer = f"Bảng trên nêu {PROBLEM_LIMIT}/{total} vấn đề (lỗi trước, cảnh báo sau). " + footer
+    imported = [y for y in range(ws.catalogue.baseline_year, year + 1)
+                if any(x.identity_source == "imported" and x.status != "superseded" for x in store.submissions(y))]
+    if imported:
+        footer += (f" Số liệu năm {', '.join(str(y) for y in imported)} (toàn bộ hoặc một phần) được nhập từ số liệu "
+                   f"lịch sử (treem import-history), không qua biểu mẫu.")
     if len(rows) > UNIT_TABLE_LIMIT:
         footer = (f"Bảng đơn vị nêu {UNIT_TABLE_LIMIT}/{len(rows)} đơn vị, các đơn vị chưa gửi hoặc có lỗi trước. "
                   + footer)
