@@ -263,6 +263,8 @@ def generate_cmd(ws: Workspace, as_json: bool, year: int, units: tuple[str, ...]
     click.echo(f"Đã tạo {len(result.files)} biểu mẫu năm {year} trong {_rel(ws, result.files[0]['path'].parent)}")
     click.echo(f"Danh sách gửi (đơn vị, tệp, người liên hệ, hạn nộp): {_rel(ws, result.distribution_list)}")
     _print_output_messages(result.messages)
+    for w in result.warnings:
+        click.echo(f"  ! {w}")
     click.echo(f"Việc tiếp theo: gửi mỗi đơn vị tệp của mình; hạn gửi lại {ws.settings.deadline(year):%d/%m/%Y}. "
                f"Các tệp nhận về đặt vào {_rel(ws, ws.inbox(year))}/ rồi chạy: treem collect --year {year}")
 
@@ -299,6 +301,8 @@ STATUS_VI = {"accepted": "hợp lệ", "accepted_with_warnings": "hợp lệ, c�
 
 
 def _print_collect(ws: Workspace, result) -> None:
+    for w in result.warnings:
+        click.echo(f"  ! {w}")
     if not result.submissions and not result.skipped:
         click.echo(f"Chưa có tệp nào trong {_rel(ws, ws.inbox(result.year))}/: đặt các tệp các đơn vị gửi về vào đó "
                    f"(để nguyên tên, thư mục con cũng được) rồi chạy lại lệnh này.")

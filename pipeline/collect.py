@@ -56,10 +56,11 @@ class CollectResult:
     skipped: list[dict] = field(default_factory=list)
     new_files: int = 0
     outputs: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # settings that no longer fit the year
 
     def to_dict(self) -> dict:
         return {"year": self.year, "submissions": self.submissions, "missing": self.missing,
-                "skipped": self.skipped, "new_files": self.new_files,
+                "skipped": self.skipped, "new_files": self.new_files, "warnings": self.warnings,
                 "outputs": {k: (str(v) if not isinstance(v, list) else [str(x) for x in v])
                             for k, v in self.outputs.items()},
                 "counts": self.counts()}
@@ -338,9 +339,12 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
     """Read every new file of input/YEAR, store it, and rewrite the year's reports. Running it
     again on the same inbox changes nothing; a new file adds a version."""
     from pipeline.feedback import write_outputs
+    from pipeline.settings import reorganisation_warnings
 
+    ws = ws.for_year(year)
     inbox = ws.inbox(year)
     result = CollectResult(year)
+    result.warnings = reorganisation_warnings(ws.settings, year)
     files, result.skipped = scan_inbox(inbox)
     cat, roster, settings = ws.catalogue, ws.roster, ws.settings
     deadline = settings.deadline(year)

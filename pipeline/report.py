@@ -1115,13 +1115,10 @@ LAST_DISTRICT_YEAR = 2024
 
 
 def _settings_warnings(settings, year: int) -> list[str]:
-    """A report from 2025 on cannot come from a district: say so if settings.yaml still names one."""
-    issuer = str(settings.get("issuer") or "")
-    if year > LAST_DISTRICT_YEAR and "huyện" in issuer.lower():
-        return [f"Từ 01/7/2025 không còn cấp huyện, nhưng settings.yaml vẫn ghi cơ quan ban hành «{issuer}»; sửa "
-                f"issuer, issuer_header, signer, recipient và recipients trong settings.yaml của thư mục làm việc "
-                f"rồi viết lại báo cáo."]
-    return []
+    """A report from 2025 on cannot come from a district: say so if the settings still name one."""
+    from pipeline.settings import reorganisation_warnings
+
+    return reorganisation_warnings(settings, year)
 
 
 def report(ws, year: int, pdf: bool = False, date: Date | None = None, force: bool = False) -> dict:
@@ -1135,6 +1132,7 @@ def report(ws, year: int, pdf: bool = False, date: Date | None = None, force: bo
     if result is None:
         raise ReportError(f"Chưa có số liệu tổng hợp năm {year}. Chạy «treem merge --year {year}» trước, rồi chạy "
                           f"lại «treem report --year {year}».")
+    ws = ws.for_year(year)  # from 2025 on, the reorganised issuer, signer and recipients
     template = ws.template(REPORT_TEMPLATE)
     folder = ws.output(year)
     with ws.lock("treem report"):

@@ -21,6 +21,11 @@ import yaml
 from pipeline.errors import ConfigError
 
 DEFAULT_DEADLINE = (20, 11)  # day, month: 20 November (plan section VI)
+# From reporting year 2025 on, the settings of the section below replace those of the same
+# name: children's affairs moved to the health sector on 1 March 2025 and districts ceased on
+# 1 July 2025, so communes report to the province (see README).
+REORGANISED_FROM = 2025
+REORGANISED_SECTION = "from_2025"
 # Keys of a per-year deadline mapping that stand for "every other year".
 _OTHER_YEARS = ("mac_dinh", "default")
 
@@ -67,6 +72,13 @@ class Settings:
             data = _deep_merge(data, _read(Path(override)))
         return cls(data)
 
+    def for_year(self, year: int) -> Settings:
+        """The settings in force for `year`: from 2025 on, with the from_2025 section applied."""
+        section = self.data.get(REORGANISED_SECTION)
+        if year < REORGANISED_FROM or not isinstance(section, dict):
+            return self
+        return Settings(_deep_merge(self.data, section))
+
     def __getitem__(self, key):
         return self.data[key]
 
@@ -84,6 +96,32 @@ class Settings:
 
     def check(self, name: str) -> float:
         return float(self.data.get("checks", {})[name])
+
+
+# What still names the district level or the labour-and-social-affairs sector.
+_DISTRICT_WORDS = re.compile(r"\bhuyện\b|lao động\s*-\s*thương binh|LĐTBXH|LĐ-TB&XH|TB&XH", re.IGNORECASE)
+_WHO = {"issuer": "cơ quan ban hành", "issuer_short": "tên viết tắt", "issuer_header": "phần đầu văn bản",
+        "coordinator": "nơi nhận biểu mẫu", "recipient": "nơi nhận báo cáo", "recipients": "danh sách nơi nhận",
+        "signer": "người ký"}
+
+
+def reorganisation_warnings(settings: Settings, year: int) -> list[str]:
+    """One line, from 2025 on, when the settings in force still name a district issuer,
+    district office or recipient (or the labour-and-social-affairs sector)."""
+    if year < REORGANISED_FROM:
+        return []
+    found = []
+    for key, what in _WHO.items():
+        value = settings.get(key)
+        texts = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
+        hit = next((str(t) for t in texts if t and _DISTRICT_WORDS.search(str(t))), None)
+        if hit:
+            found.append(f"{what} «{hit.rstrip(';')}»")
+    if not found:
+        return []
+    return [f"Từ 01/7/2025 không còn cấp huyện và từ 01/3/2025 công tác trẻ em do ngành y tế quản lý, nhưng thông số "
+            f"năm {year} vẫn ghi {'; '.join(found)}. Sửa mục {REORGANISED_SECTION} trong settings.yaml của thư mục "
+            f"làm việc (xã gửi báo cáo về tỉnh), rồi chạy lại."]
 
 
 def deadline_value(value, year: int):

@@ -71,10 +71,11 @@ class GenerateResult:
     files: list[dict] = field(default_factory=list)
     distribution_list: Path | None = None
     messages: list[str] = field(default_factory=list)  # the output guard's lines (an edited form kept)
+    warnings: list[str] = field(default_factory=list)  # settings that no longer fit the year
 
     def to_dict(self) -> dict:
         return {
-            "year": self.year, "messages": self.messages,
+            "year": self.year, "messages": self.messages, "warnings": self.warnings,
             "files": [{"unit": f["unit"], "name": f["name"], "path": str(f["path"])} for f in self.files],
             "distribution_list": str(self.distribution_list) if self.distribution_list else None,
             "count": len(self.files),
@@ -521,7 +522,9 @@ def generate(ws, year: int, unit_codes: list[str] | None = None, previous: dict 
     distribution list into output/YEAR/bieu_mau/. `previous` maps unit code to last year's
     values, shown beside the input cells."""
     from pipeline.errors import TreemError
+    from pipeline.settings import reorganisation_warnings
 
+    ws = ws.for_year(year)  # from 2025 on, the forms name the reorganised recipient
     units = ws.roster.for_year(year)
     if unit_codes:
         known = {u.code: u for u in units}
@@ -534,6 +537,7 @@ def generate(ws, year: int, unit_codes: list[str] | None = None, previous: dict 
     with ws.lock("treem generate"), session(ws, year, force) as guard:
         result = _generate(ws, year, units, previous, progress, workers, guard)
     result.messages = guard.messages
+    result.warnings = reorganisation_warnings(ws.settings, year)
     return result
 
 

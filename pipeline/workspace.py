@@ -58,6 +58,14 @@ class Workspace:
     def settings(self) -> Settings:
         return Settings.load(self.root / "settings.yaml")
 
+    def for_year(self, year: int) -> Workspace:
+        """The same workspace with the settings in force in `year` (from 2025 on, the
+        reorganised issuer, signer and recipients: settings.Settings.for_year)."""
+        view = Workspace(self.root)
+        view.__dict__.update({k: v for k, v in self.__dict__.items() if k in ("catalogue", "roster")})
+        view.__dict__["settings"] = self.settings.for_year(year)
+        return view
+
     def template(self, relative: str) -> Path:
         """A document template: the workspace's own copy if the officer made one."""
         own = self.root / "templates" / relative

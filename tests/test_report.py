@@ -300,7 +300,11 @@ def test_a_report_from_2025_on_says_the_district_is_gone_while_settings_name_it(
     assert _settings_warnings(default, 2024) == []
     (w,) = _settings_warnings(default, 2025)
     assert "Từ 01/7/2025 không còn cấp huyện" in w and "Ủy ban nhân dân huyện Triệu Sơn" in w
-    assert _settings_warnings(Settings({**default.data, "issuer": "Ủy ban nhân dân xã Thọ Phú"}), 2025) == []
+    # Only the issuer changed: the recipient is still the labour department, which lost children's affairs.
+    (w,) = _settings_warnings(Settings({**default.data, "issuer": "Ủy ban nhân dân xã Thọ Phú"}), 2025)
+    assert "Thọ Phú" not in w and "Sở Lao động - Thương binh và Xã hội tỉnh Thanh Hóa" in w
+    # The defaults in force from 2025 follow the reorganisation: nothing to say.
+    assert _settings_warnings(default.for_year(2025), 2025) == []
 
 
 # --- charts ----------------------------------------------------------------------------------
