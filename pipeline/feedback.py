@@ -44,7 +44,8 @@ _INPUT_FILL = "FFF2CC"  # the template's input cells, for copies made before the
 # The functions of the template's own formulas (rates, self-checks, totals). In the copy that
 # goes back to a unit, a formula calling anything else (HYPERLINK, a DDE "cmd|..." call,
 # WEBSERVICE...) is replaced by the value it showed.
-TEMPLATE_FUNCTIONS = frozenset({"ABS", "AND", "IF", "INT", "ISBLANK", "ISNUMBER", "N", "NOT", "OR"})
+TEMPLATE_FUNCTIONS = frozenset({"ABS", "AND", "IF", "INT", "ISBLANK", "ISERROR", "ISNUMBER", "N", "NOT", "OR",
+                                "_XLFN.NUMBERVALUE", "NUMBERVALUE"})
 _FUNCTION = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
 _STRING_LITERAL = re.compile(r'"[^"]*"')
 

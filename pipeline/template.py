@@ -257,9 +257,13 @@ class TemplateWriter:
         if f.required:
             parts.append(_when(f"ISBLANK({cell})", None, c["required"] + "; "))
         if f.is_number:
-            parts.append(_when(f"NOT(ISBLANK({cell}))", f"NOT({num})", c["not_number"] + "; "))
+            # Read as collect reads it: a number typed as text the Vietnamese way ("2.345",
+            # "2,5", "1.234,5") is a number, whatever the locale of the Excel that shows it.
+            value = f'IF({num},{cell},_xlfn.NUMBERVALUE({cell},",","."))'
+            parts.append(_when(f"NOT(ISBLANK({cell}))", f"AND(NOT({num}),ISERROR({value}))", c["not_number"] + "; "))
             if f.type == "integer":
-                parts.append(_when(num, f"{cell}<>INT({cell})", c["not_integer"] + "; "))
+                parts.append(_when(f"AND(NOT(ISBLANK({cell})),NOT(ISERROR({value})))",
+                                   f"{value}<>INT({value})", c["not_integer"] + "; "))
             if f.min is not None and f.max is not None:
                 msg = f"Ngoài khoảng {vn_number(f.min)} - {vn_number(f.max)}; "
                 parts.append(_when(num, f"OR({cell}<{f.min},{cell}>{f.max})", msg))

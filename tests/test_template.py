@@ -306,7 +306,10 @@ def test_self_check_and_rate_computed_by_libreoffice(templates, tmp_path):
     dst = tmp_path / "dan_luc.xlsx"
     values = {"children_u1": 300, "ct05_u1_vaccinated": 330,        # numerator above denominator
               "children_u5": 1500, "ct05_u5_vaccinated": 1450,
-              "children_0_8": 2500, "ct02_served": 2.5}              # a decimal in a count
+              "children_0_8": 2500, "ct02_served": 2.5,              # a decimal in a count
+              # Numbers as text, the Vietnamese way: the form reads them as collect does.
+              "children_total": "5.000", "ct04_measured": "1,5", "ct04_underweight": "abc",
+              "budget_ns_dia_phuong_planned": "12,5"}
     try:
         lo_fill.fill(templates["15700"], dst, values, recalc=True)
     except lo_fill.UnoUnavailable as e:
@@ -328,7 +331,11 @@ def test_self_check_and_rate_computed_by_libreoffice(templates, tmp_path):
     r = row("ct02_served")
     assert r[lay["rate"]].value == pytest.approx(0.1)                # 2.5 / 2500 × 100
     assert r[lay["check"]].value == "Phải là số nguyên; "
-    assert row("children_total")[lay["check"]].value == "Chưa nhập số liệu bắt buộc; "
+    assert row("children_total")[lay["check"]].value in (None, "")   # "5.000" is 5000, as collect reads it
+    assert row("ct04_measured")[lay["check"]].value == "Phải là số nguyên; "  # "1,5" is 1,5: not a count
+    assert row("ct04_underweight")[lay["check"]].value == "Phải nhập số; "
+    assert row("children_age5")[lay["check"]].value == "Chưa nhập số liệu bắt buộc; "
+    assert row("budget_ns_dia_phuong_planned")[LAYOUT["budget"]["check"]].value in (None, "")  # "12,5" million
     assert row("children_u1")[lay["check"]].value in (None, "")      # 300 ≤ 1500: rule holds
 
 
