@@ -245,32 +245,51 @@ def check_settings(path: Path | str, text: str | None = None) -> list[SettingsPr
     lines = {k.value: (k.start_mark.line + 1, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
     problems: list[SettingsProblem] = []
 
-    def line_of(key):
-        return lines.get(key, (None, None))[0]
-
-    for key in _TEXT_KEYS:
-        if key in data and data[key] is not None and not isinstance(data[key], (str, int)):
-            problems.append(SettingsProblem(p, line_of(key), f"mục «{key}» phải là một dòng chữ."))
-    for key in ("issuer_header", "recipients"):
-        if key in data and not (isinstance(data[key], list) and all(isinstance(x, (str, int)) for x in data[key])):
-            problems.append(SettingsProblem(p, line_of(key), f"mục «{key}» phải là danh sách, mỗi dòng bắt đầu bằng "
-                                                             "«- » (gạch ngang và dấu cách)."))
-    for key in ("signer", "contact", "checks"):
-        if key in data and not isinstance(data[key], dict):
-            problems.append(SettingsProblem(p, line_of(key), f"mục «{key}» phải gồm các mục con dạng «tên: giá trị», "
-                                                             "thụt lề hai dấu cách."))
-    if isinstance(data.get("checks"), dict):
-        sub = {k.value: k.start_mark.line + 1 for k, _ in lines.get("checks", (None, None))[1].value} \
-            if isinstance(lines.get("checks", (None, None))[1], yaml.MappingNode) else {}
-        for k, v in data["checks"].items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                problems.append(SettingsProblem(p, sub.get(k, line_of("checks")),
-                                                f"ngưỡng «{k}» phải là một số (ví dụ 50), không phải «{v}»."))
+    problems += _value_problems(p, data, lines)
+    section = data.get(REORGANISED_SECTION)
+    if section is not None:
+        node_of = lines.get(REORGANISED_SECTION, (None, None))
+        if not isinstance(section, dict) or not isinstance(node_of[1], yaml.MappingNode):
+            problems.append(SettingsProblem(p, node_of[0], f"mục «{REORGANISED_SECTION}» phải gồm các mục con dạng "
+                                                           "«tên: giá trị», thụt lề hai dấu cách."))
+        else:
+            inner = {k.value: (k.start_mark.line + 1, v) for k, v in node_of[1].value if isinstance(k, yaml.ScalarNode)}
+            problems += _value_problems(p, section, inner, f"{REORGANISED_SECTION}: ")
     if "deadline" in data:
         problems += _deadline_problems(p, data["deadline"], lines["deadline"])
     if tab_problem:
         problems.insert(0, tab_problem)
     return sorted(problems, key=lambda x: (x.line or 0))
+
+
+def _value_problems(p: str, data: dict, lines: dict, prefix: str = "") -> list[SettingsProblem]:
+    """Values of the wrong kind: a list that is not a list of lines, a section that is not a
+    mapping, a threshold that is not a number."""
+    problems: list[SettingsProblem] = []
+
+    def line_of(key):
+        return lines.get(key, (None, None))[0]
+
+    for key in _TEXT_KEYS:
+        if key in data and data[key] is not None and not isinstance(data[key], (str, int)):
+            problems.append(SettingsProblem(p, line_of(key), f"{prefix}mục «{key}» phải là một dòng chữ."))
+    for key in ("issuer_header", "recipients"):
+        if key in data and not (isinstance(data[key], list) and all(isinstance(x, (str, int)) for x in data[key])):
+            problems.append(SettingsProblem(p, line_of(key), f"{prefix}mục «{key}» phải là danh sách, mỗi dòng bắt "
+                                                             "đầu bằng «- » (gạch ngang và dấu cách); dòng có dấu hai "
+                                                             "chấm thì đặt trong ngoặc kép."))
+    for key in ("signer", "contact", "checks"):
+        if key in data and not isinstance(data[key], dict):
+            problems.append(SettingsProblem(p, line_of(key), f"{prefix}mục «{key}» phải gồm các mục con dạng «tên: "
+                                                             "giá trị», thụt lề hai dấu cách."))
+    node = lines.get("checks", (None, None))[1]
+    if isinstance(data.get("checks"), dict):
+        sub = {k.value: k.start_mark.line + 1 for k, _ in node.value} if isinstance(node, yaml.MappingNode) else {}
+        for k, v in data["checks"].items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                problems.append(SettingsProblem(p, sub.get(k, line_of("checks")),
+                                                f"{prefix}ngưỡng «{k}» phải là một số (ví dụ 50), không phải «{v}»."))
+    return problems
 
 
 def _deadline_problems(p: str, value, where: tuple) -> list[SettingsProblem]:

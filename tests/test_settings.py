@@ -109,3 +109,17 @@ def test_a_syntax_error_is_one_vietnamese_line_with_its_line_and_a_fix(workspace
     assert "\n" not in str(problems[0]) and ("dấu cách" in str(problems[0]) or "Tab" in str(problems[0]))
     with pytest.raises(ConfigError):
         Settings.load(workspace.root / "settings.yaml")
+
+
+def test_a_recipient_line_with_a_colon_is_caught_in_the_2025_section_too(workspace):
+    (workspace.root / "settings.yaml").write_text(
+        "from_2025:\n  issuer: Sở Y tế tỉnh Thanh Hóa\n  recipients:\n    - Bộ Y tế;\n    - Lưu: VT.\n",
+        encoding="utf-8")
+    (problem,) = check_settings(workspace.root / "settings.yaml")
+    assert problem.line == 3 and "from_2025" in problem.message and "ngoặc kép" in problem.message
+
+
+def test_the_default_settings_have_no_problem():
+    from pipeline.settings import default_settings_path
+
+    assert check_settings(default_settings_path()) == []
