@@ -34,6 +34,9 @@ from pathlib import Path
 from pipeline.fsutil import atomic_write
 
 MANIFEST = ".treem-outputs.json"
+# A pending write whose bytes are not known beforehand (forms rendered by worker processes):
+# whatever a killed run left there is its own.
+ANY = "*"
 BACKUP_FOLDER = "cu"
 
 
@@ -111,7 +114,10 @@ class OutputGuard:
             return "unknown"
         if entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
             return "ours"
-        return "ours" if _sha256_file(path) == entry.get("sha256") else "edited"
+        # "pending": the bytes a run was writing when it was killed, before it could record them.
+        if entry.get("pending") == ANY:
+            return "ours"
+        return "ours" if _sha256_file(path) in (entry.get("sha256"), entry.get("pending")) else "edited"
 
     def plan(self, path: Path) -> Written:
         """Where a new version of `path` goes, and what happens to the file there (backups
@@ -161,10 +167,21 @@ class OutputGuard:
         self.entries[self.key(path)] = entry
         self.dirty = True
 
+    def expect(self, paths_and_hashes: list[tuple[Path, str]]) -> None:
+        """Say, before writing, which bytes are about to go where (saved at once): a run killed
+        after writing a file but before recording it leaves a file still known as ours."""
+        for path, sha in paths_and_hashes:
+            key = self.key(path)
+            self.entries[key] = {**self.entries.get(key, {}), "pending": sha}
+        self.dirty = True
+        self.save()
+
     def write(self, path: Path, data: bytes, source: Path | None = None, durable: bool = True) -> Written:
         w = self.plan(path)
+        sha = sha256_bytes(data)
+        self.expect([(w.path, sha)])
         atomic_write(w.path, data, durable=durable)
-        self.record(w.path, sha256_bytes(data), source)
+        self.record(w.path, sha, source)
         self.note(w)
         return w
 

@@ -21,7 +21,7 @@ import xlsxwriter
 
 from pipeline.catalogue import Catalogue, Field, Indicator, Rule, target_text
 from pipeline.fsutil import atomic_write, read_yaml
-from pipeline.outputs import write_output
+from pipeline.outputs import ANY, write_output
 from pipeline.roster import Unit
 from pipeline.settings import Settings
 from pipeline.workspace import WORKBOOK_WORDING
@@ -554,6 +554,7 @@ def _generate(ws, year, units, previous, progress, workers, guard) -> GenerateRe
     # The guard says where each form goes (beside an edited one, or over it after a backup);
     # the workers write there and hand back the hash it records.
     planned = [guard.plan(out / file_name(year, u)) for u in units]
+    guard.expect([(w.path, ANY) for w in planned])
     jobs = [(u, previous.get(u.code, {}), str(w.path)) for u, w in zip(units, planned)]
     result = GenerateResult(year)
     hashes: dict[str, str] = {}

@@ -106,3 +106,18 @@ def test_a_file_written_before_the_guard_is_backed_up_then_replaced(workspace):
     backups = list((workspace.output(YEAR) / "cu").iterdir())
     assert [b.read_bytes() for b in backups] == [b"an older run's workbook"]
     assert len(result["output_messages"]) == 1 and "cu/" in result["output_messages"][0]
+
+
+def test_a_run_killed_between_writing_and_recording_leaves_a_file_still_its_own(workspace):
+    from pipeline.outputs import OutputGuard, sha256_bytes
+
+    path = workspace.output(YEAR) / f"tong_hop_{YEAR}.xlsx"
+    write_output(workspace, YEAR, path, b"first run")
+    guard = OutputGuard(workspace, YEAR)
+    guard.expect([(path, sha256_bytes(b"second run"))])  # saved before the bytes go out
+    path.write_bytes(b"second run")  # ... and the run is killed here, before `record`
+    again = write_output(workspace, YEAR, path, b"third run")
+    assert again.path == path and not again.kept_edited and again.backup is None and again.message == ""
+    assert not (workspace.output(YEAR) / "cu").exists()
+    path.write_bytes(b"edited by hand")
+    assert write_output(workspace, YEAR, path, b"fourth run").kept_edited
