@@ -537,8 +537,8 @@ def report_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, report_date):
 @cli.command("export", context_settings=CONTEXT)
 @click.option("--years", "years", metavar="NĂM-NĂM",
               help="Các năm cần xuất: 2021-2025, 2024 hoặc 2021,2023; mặc định: mọi năm đã có số liệu.")
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True,
-              help="xlsx: một tệp Excel, mỗi bảng một trang; csv: mỗi bảng một tệp CSV (UTF-8).")
+@click.option("--format", "fmt", default="xlsx", metavar="xlsx|csv",
+              help="xlsx (mặc định): một tệp Excel, mỗi bảng một trang; csv: mỗi bảng một tệp CSV (UTF-8).")
 @click.option("--out", "out", type=click.Path(path_type=Path), metavar="TỆP",
               help="Nơi ghi: tệp .xlsx, hoặc thư mục chứa các tệp CSV; mặc định: output/xuat_du_lieu_NĂM-NĂM.")
 @workspace_options
