@@ -174,7 +174,7 @@ def _pivot_sheet(wb, t: Table, fmt: dict) -> None:
         "name": "ChiTieuDonVi", "style": "Table Style Light 9",
         "columns": [{"header": TITLES.get(c, c)} for c in cols]})
     sh.freeze_panes(1, 0)
-    _widths(sh, t.frame)
+    _widths(sh, t.frame, title_lines=1)  # a table's header does not wrap; room for the filter button
     print_setup(sh, header_rows=1)
 
 
@@ -217,10 +217,11 @@ def _kind(col: pd.Series) -> str:
     return "text"
 
 
-def _widths(sh, frame: pd.DataFrame) -> None:
+def _widths(sh, frame: pd.DataFrame, title_lines: int = 2) -> None:
     for c, name in enumerate(frame.columns):
         sample = frame[name].dropna().astype(str).head(200)
-        longest = max([len(TITLES.get(name, name)) // 2, *(len(s) for s in sample)], default=8)
+        title = len(TITLES.get(name, name)) // title_lines + (3 if title_lines == 1 else 0)
+        longest = max([title, *(len(s) for s in sample)], default=8)
         sh.set_column(c, c, min(max(longest + 2, 8), 60))
 
 
