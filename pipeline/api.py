@@ -250,6 +250,10 @@ class WorkspaceData:
         return _frame(rows, PROBLEMS)
 
 
+# What the officer reads for each verdict code (merge's labels).
+VERDICT_LABELS = merge.STATUS_LABELS
+
+
 def merged_figures(ws: Workspace, year: int) -> dict | None:
     """The year's stored merge result as plain rows: "district" (one per indicator) and
     "units" (one per commune and indicator). The one place that reads merge's result."""

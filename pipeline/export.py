@@ -16,24 +16,30 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
-from pipeline.api import WorkspaceData
+from pipeline.api import VERDICT_LABELS, WorkspaceData
 from pipeline.consolidate import csv_safe
 from pipeline.errors import TreemError
+from pipeline.feedback import SEVERITY_LABELS, STATUS_LABELS
 from pipeline.fsutil import atomic_write
+from pipeline.roster import TYPE_LABELS
 
 FORMATS = ("xlsx", "csv")
 
 # Column titles the officer reads; the code names (the DataFrame columns) sit below them.
 TITLES = {
-    "year": "Năm", "unit": "Mã đơn vị", "unit_name": "Tên đơn vị", "unit_type": "Loại đơn vị",
+    "year": "Năm", "unit": "Mã đơn vị", "unit_name": "Tên đơn vị", "unit_type": "Mã loại đơn vị",
+    "unit_type_label": "Loại đơn vị",
     "field": "Mã số liệu", "field_label": "Số liệu", "value": "Giá trị", "text": "Nội dung (chữ)",
     "source_cell": "Ô trong biểu mẫu", "submission": "Mã tệp (SHA-256)", "code": "Mã chỉ tiêu",
     "chi_tieu": "Chỉ tiêu số", "name": "Tên chỉ tiêu", "unit_of_measure": "Đơn vị tính", "numerator": "Tử số",
     "denominator": "Mẫu số", "units_reported": "Số đơn vị có số liệu", "units_expected": "Số đơn vị phải báo cáo",
-    "verdict_2025": "Đánh giá so với mục tiêu 2025", "verdict_2030": "Đánh giá so với mục tiêu 2030",
-    "source": "Nguồn số liệu", "path": "Tệp", "sha256": "SHA-256", "status": "Tình trạng",
+    "verdict_2025": "Mã đánh giá 2025", "verdict_2025_label": "Đánh giá so với mục tiêu 2025",
+    "verdict_2030": "Mã đánh giá 2030", "verdict_2030_label": "Đánh giá so với mục tiêu 2030",
+    "source": "Nguồn số liệu", "path": "Tệp", "sha256": "SHA-256", "status": "Mã tình trạng",
+    "status_label": "Tình trạng",
     "identity_source": "Nhận ra đơn vị theo", "received": "Thời điểm nhận", "saved": "Thời điểm lưu tệp",
-    "on_time": "Đúng hạn", "errors": "Số lỗi", "warnings": "Số cảnh báo", "severity": "Mức độ",
+    "on_time": "Đúng hạn", "errors": "Số lỗi", "warnings": "Số cảnh báo", "severity": "Mã mức độ",
+    "severity_label": "Mức độ",
     "sheet": "Trang", "cell": "Ô", "message": "Nội dung vấn đề", "rule": "Quy tắc",
 }
 
@@ -81,17 +87,23 @@ def parse_years(text: str | None) -> list[int] | None:
 
 def tables(data: WorkspaceData, years: list[int] | None) -> list[Table]:
     """The exported tables, in sheet order."""
-    values = data.values(years)
-    labels = {f.code: f.label for f in data.ws.catalogue.fields}
-    values.insert(values.columns.get_loc("field") + 1, "field_label",
-                  values["field"].astype("string").map(labels).astype("string"))
+    fields = {f.code: f.label for f in data.ws.catalogue.fields}
     return [
-        Table("chi_tieu", "Chỉ tiêu toàn huyện", data.indicators(years)),
-        Table("chi_tieu_don_vi", "Dữ liệu pivot", data.unit_indicators(years)),
-        Table("so_lieu", "Số liệu đơn vị", values),
-        Table("tep_nhan", "Tệp đã nhận", data.submissions(years)),
-        Table("van_de", "Lỗi và cảnh báo", data.problems(years)),
+        Table("chi_tieu", "Chỉ tiêu toàn huyện",
+              _labelled(data.indicators(years), verdict_2025=VERDICT_LABELS, verdict_2030=VERDICT_LABELS)),
+        Table("chi_tieu_don_vi", "Dữ liệu pivot", _labelled(data.unit_indicators(years), unit_type=TYPE_LABELS)),
+        Table("so_lieu", "Số liệu đơn vị", _labelled(data.values(years), unit_type=TYPE_LABELS, field=fields)),
+        Table("tep_nhan", "Tệp đã nhận", _labelled(data.submissions(years), status=STATUS_LABELS)),
+        Table("van_de", "Lỗi và cảnh báo", _labelled(data.problems(years), severity=SEVERITY_LABELS)),
     ]
+
+
+def _labelled(frame: pd.DataFrame, **labels: dict) -> pd.DataFrame:
+    """A column COL_label with what the officer reads after each code column COL."""
+    for col, names in labels.items():
+        said = frame[col].astype("string").map(names).astype("string")
+        frame.insert(frame.columns.get_loc(col) + 1, f"{col}_label", said)
+    return frame
 
 
 def default_path(data: WorkspaceData, years: list[int], fmt: str) -> Path:

@@ -231,9 +231,10 @@ def test_export_workbook_layout_and_values(small, tmp_path):
         sh = wb[name]
         titles = [c.value for c in sh[1]]
         codes = [c.value for c in sh[2]]
-        expected = list(df.columns)
-        if name == "Số liệu đơn vị":
-            expected.insert(expected.index("field") + 1, "field_label")
+        # every code column is followed by what it says in Vietnamese
+        labelled = {"Số liệu đơn vị": ("unit_type", "field"), "Chỉ tiêu toàn huyện": ("verdict_2025", "verdict_2030"),
+                    "Tệp đã nhận": ("status",), "Lỗi và cảnh báo": ("severity",)}[name]
+        expected = [x for c in df.columns for x in ((c, f"{c}_label") if c in labelled else (c,))]
         assert codes == expected
         assert titles == [pipeline.export.TITLES[c] for c in codes]  # Vietnamese titles above the code names
         assert "Giá trị" in titles or "Mức độ" in titles or "Tình trạng" in titles
@@ -248,8 +249,11 @@ def test_export_workbook_layout_and_values(small, tmp_path):
     # Read back as an analyst would: the hidden row's code names become the columns.
     back = pd.read_excel(out, sheet_name="Số liệu đơn vị", header=1, engine="openpyxl")
     mine = data.values()
-    assert list(back.columns) == ["year", "unit", "unit_name", "unit_type", "field", "field_label", "value", "text",
-                                  "source_cell", "submission"]
+    assert list(back.columns) == ["year", "unit", "unit_name", "unit_type", "unit_type_label", "field", "field_label",
+                                  "value", "text", "source_cell", "submission"]
+    assert set(back["unit_type_label"]) == {"Xã", "Phòng, ban"}
+    assert back.set_index("field")["field_label"]["ct06_hiv_infected"].tolist() == [
+        "Số trẻ sinh ra từ mẹ nhiễm HIV bị nhiễm HIV"] * 2
     for (_, b), (_, m) in zip(back.iterrows(), mine.iterrows()):
         assert str(b["unit"]) == m["unit"] and b["field"] == m["field"] and same(b["value"], m["value"])
     blank = back[(back.unit.astype(str) == "15703") & (back.field == "ct06_hiv_infected")]
@@ -263,9 +267,14 @@ def test_export_workbook_layout_and_values(small, tmp_path):
     piv = wb["Dữ liệu pivot"]
     assert list(piv.tables) == ["ChiTieuDonVi"]
     units = data.unit_indicators()
-    assert piv.tables["ChiTieuDonVi"].ref == f"A1:J{len(units) + 1}"
-    assert [c.value for c in piv[1]] == ["Năm", "Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Mã chỉ tiêu", "Chỉ tiêu số",
-                                         "Tên chỉ tiêu", "Giá trị", "Tử số", "Mẫu số"]
+    assert piv.tables["ChiTieuDonVi"].ref == f"A1:K{len(units) + 1}"
+    assert [c.value for c in piv[1]] == ["Năm", "Mã đơn vị", "Tên đơn vị", "Mã loại đơn vị", "Loại đơn vị", "Mã chỉ tiêu",
+                                         "Chỉ tiêu số", "Tên chỉ tiêu", "Giá trị", "Tử số", "Mẫu số"]
+    verdicts = pd.read_excel(out, sheet_name="Chỉ tiêu toàn huyện", header=1, engine="openpyxl").set_index("code")
+    assert verdicts.loc["ct06", ["verdict_2030", "verdict_2030_label"]].tolist() == ["dat", "Đạt"]
+    statuses = pd.read_excel(out, sheet_name="Tệp đã nhận", header=1, engine="openpyxl")
+    said = {"accepted": "Hợp lệ", "accepted_with_warnings": "Hợp lệ, có cảnh báo"}
+    assert len(statuses) == 3 and all(said[c] == label for c, label in zip(statuses.status, statuses.status_label))
     assert piv.page_setup.orientation == "landscape" and piv.print_title_rows == "$1:$1"
 
 
@@ -280,7 +289,8 @@ def test_export_csv_one_file_per_table(small, tmp_path):
         rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
         assert len(rows) == res["rows"][Path(p).stem]
     rows = list(csv.DictReader((tmp_path / "csv" / "so_lieu.csv").read_text(encoding="utf-8-sig").splitlines()))
-    assert list(rows[0]) == list(data.values().columns[:5]) + ["field_label"] + list(data.values().columns[5:])
+    assert list(rows[0]) == ["year", "unit", "unit_name", "unit_type", "unit_type_label", "field", "field_label",
+                             "value", "text", "source_cell", "submission"]
     infected = {r["unit"]: r["value"] for r in rows if r["field"] == "ct06_hiv_infected"}
     assert infected == {"15700": "0.0", "15703": ""}
     texts = {r["field"]: r["text"] for r in rows if r["unit"] == "P-LDTBXH" and r["field"].startswith("narr_")}
