@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import merge
-from pipeline.history import carry_forward
+from pipeline.history import carry_forward, predecessors
 from pipeline.roster import reference_date
 from pipeline.store import Store
 from pipeline.template import note_name
@@ -90,9 +90,10 @@ class WorkspaceData:
         liệu!F12"), `submission` the file's SHA-256 (the key of `submissions()`).
 
         roster_of=YEAR re-keys earlier years to the units in force in YEAR with the rule
-        merge uses for last year's values: the counts of communes merged into one are summed
-        when every one of them reported the field (budgets: when any did); their yes/no
-        answers and texts, and the cell and file of a sum, are <NA>.
+        merge uses for last year's values (history.carry_forward): the counts of communes
+        merged into one are summed when every one of them reported the field (budgets: when
+        any did), so a commune that sent nothing leaves the sum <NA>; their yes/no answers and
+        texts, and the cell and file of a sum, are <NA>.
 
         >>> v = ws.values(years=[2024])
         >>> str(v["value"].dtype), str(v["unit"].dtype)
@@ -140,19 +141,15 @@ class WorkspaceData:
         accepted = {code: {f: (v["value"] if v["value"] is not None else v["text"])
                            for f, v in cells[sub.id].items()} for code, sub in current.items()}
         carried = carry_forward(accepted, cat, roster, year, to_year)
-        mapping = roster.mapping(year, to_year)
-        groups: dict[str, list[str]] = {}
-        for old in accepted:
-            groups.setdefault(mapping.get(old, old), []).append(old)
         out = []
         on, then = reference_date(year), reference_date(to_year)
-        for new, olds in groups.items():
+        for new, olds in predecessors(accepted, roster, year, to_year).items():
             unit = roster.get(new, then) or roster.get(new, on)
             numbers = carried.get(new, {})
             if len(olds) == 1:
                 unit_rows = [r | {"unit": new, "value": numbers.get(r["field"])} for r in own[olds[0]]]
             else:
-                fields = list(dict.fromkeys(r["field"] for o in olds for r in own[o] if r["text"] is None
+                fields = list(dict.fromkeys(r["field"] for o in olds for r in own.get(o, []) if r["text"] is None
                                             and not r["field"].startswith(note_name(""))))
                 unit_rows = [{"year": year, "unit": new, "field": f, "value": numbers.get(f), "text": None,
                               "source_cell": None, "submission": None} for f in fields]

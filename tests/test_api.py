@@ -354,3 +354,13 @@ def test_readme_example_runs_and_prints_what_it_shows(demo_2025, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert [line.rstrip() for line in res.stdout.splitlines()] == [line.rstrip() for line in shown.splitlines()]
     assert (tmp_path / "ct16.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_2025_roster_leaves_a_sum_out_when_a_predecessor_sent_nothing(small):
+    # Only Dân Lực and Dân Lý of the five communes of Xã Triệu Sơn reported in 2024.
+    v = open_workspace(small.root).values(years=[2024], roster_of=2025)
+    ts = v[v.unit == "15664"].set_index("field")
+    assert ts["value"]["children_total"] is pd.NA
+    assert ts["value"]["budget_ns_dia_phuong_planned"] == 240
+    assert ts["unit_name"].unique().tolist() == ["Xã Triệu Sơn"]
+    assert set(v["unit"].astype(str)) == {"15664", "P-LDTBXH"}
