@@ -560,7 +560,8 @@ def export_cmd(ws: Workspace, as_json: bool, years: str | None, fmt: str, out: P
         emit(result.to_dict())
         return
     span = f"{result.years[0]}-{result.years[-1]}" if len(result.years) > 1 else str(result.years[0])
-    click.echo(f"Đã xuất số liệu các năm {span}: " + "; ".join(f"{result.sheets[k]} {vn_number(n)} dòng" for k, n in result.rows.items()) + ".")
+    tables = "; ".join(f"{result.sheets[k]} {vn_number(n)} dòng" for k, n in result.rows.items())
+    click.echo(f"Đã xuất số liệu {'các năm' if len(result.years) > 1 else 'năm'} {span}: {tables}.")
     for p in result.outputs:
         click.echo(f"  {_rel(ws, p)}")
 

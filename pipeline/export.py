@@ -107,7 +107,7 @@ def _labelled(frame: pd.DataFrame, **labels: dict) -> pd.DataFrame:
 
 
 def default_path(data: WorkspaceData, years: list[int], fmt: str) -> Path:
-    span = f"{years[0]}-{years[-1]}" if years else "trong"
+    span = f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
     name = f"xuat_du_lieu_{span}"
     return data.root / "output" / (f"{name}.xlsx" if fmt == "xlsx" else name)
 
