@@ -76,7 +76,8 @@ def _this_year() -> int:
     return date.today().year
 
 
-NEEDS_WORKSPACE = {"collect_cmd", "status_cmd", "merge_cmd", "report_cmd", "run_cmd", "accept_cmd", "received_cmd"}
+NEEDS_WORKSPACE = {"collect_cmd", "status_cmd", "merge_cmd", "report_cmd", "run_cmd", "accept_cmd", "received_cmd",
+                   "export_cmd"}
 
 
 def workspace_options(f):
@@ -169,6 +170,7 @@ def cli():
       treem status --year 2024             ai đã gửi, ai còn thiếu
       treem merge --year 2024              tổng hợp số liệu toàn huyện
       treem report --year 2024             viết báo cáo Word gửi tỉnh
+      treem export --years 2021-2025       xuất số liệu mọi năm (Excel, CSV) để phân tích
       treem demo                           chạy thử toàn bộ trên số liệu mẫu
     """
 
@@ -699,6 +701,38 @@ def report_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, report_date, 
     _print_report(ws, written)
     if written.get("charts"):
         click.echo(f"Biểu đồ (ảnh PNG, dùng lại được): {_rel(ws, Path(written['charts'][0]).parent)}/")
+
+
+@cli.command("export", context_settings=CONTEXT)
+@click.option("--years", "years", metavar="NĂM-NĂM",
+              help="Các năm cần xuất: 2021-2025, 2024 hoặc 2021,2023; mặc định: mọi năm đã có số liệu.")
+@click.option("--format", "fmt", default="xlsx", metavar="xlsx|csv",
+              help="xlsx (mặc định): một tệp Excel, mỗi bảng một trang; csv: mỗi bảng một tệp CSV (UTF-8).")
+@click.option("--out", "out", type=click.Path(path_type=Path), metavar="TỆP",
+              help="Nơi ghi: tệp .xlsx, hoặc thư mục chứa các tệp CSV; mặc định: output/xuat_du_lieu_NĂM-NĂM.")
+@workspace_options
+def export_cmd(ws: Workspace, as_json: bool, years: str | None, fmt: str, out: Path | None):
+    """Xuất số liệu mọi năm cho người phân tích (Excel pivot, Jupyter, R): chỉ tiêu toàn
+    huyện, chỉ tiêu từng đơn vị (trang sẵn sàng cho PivotTable: đơn vị × chỉ tiêu × năm),
+    số liệu từng đơn vị, tệp đã nhận, lỗi và cảnh báo.
+
+    \b
+    Ví dụ:
+      treem export --years 2021-2025
+      treem export --years 2021-2025 --format csv --out D:\\phan_tich
+    """
+    from pipeline.api import WorkspaceData
+    from pipeline.export import export, parse_years
+
+    result = export(WorkspaceData(ws), parse_years(years), fmt, out)
+    if as_json:
+        emit(result.to_dict())
+        return
+    span = f"{result.years[0]}-{result.years[-1]}" if len(result.years) > 1 else str(result.years[0])
+    tables = "; ".join(f"{result.sheets[k]} {vn_number(n)} dòng" for k, n in result.rows.items())
+    click.echo(f"Đã xuất số liệu {'các năm' if len(result.years) > 1 else 'năm'} {span}: {tables}.")
+    for p in result.outputs:
+        click.echo(f"  {_rel(ws, p)}")
 
 
 def _rel(ws: Workspace, p) -> str:

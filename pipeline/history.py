@@ -11,17 +11,14 @@ from pipeline.store import Store
 def carry_forward(values: dict[str, dict], catalogue: Catalogue, roster: Roster, from_year: int,
                   to_year: int) -> dict[str, dict[str, float]]:
     """unit -> field -> value of `from_year`, re-keyed to the units in force in `to_year`.
-    Units merged into one new unit have their counts summed; yes/no answers and texts of
-    merged units cannot be combined and are dropped."""
-    mapping = roster.mapping(from_year, to_year)
-    groups: dict[str, list[str]] = {}
-    for old in values:
-        groups.setdefault(mapping.get(old, old), []).append(old)
+    Units merged into one new unit have their counts summed when every one of them reported
+    the field (budgets: when any did); yes/no answers and texts of merged units cannot be
+    combined and are dropped."""
     out: dict[str, dict[str, float]] = {}
-    for new, olds in groups.items():
+    for new, olds in predecessors(values, roster, from_year, to_year).items():
         merged: dict[str, float] = {}
         for f in catalogue.fields:
-            nums = [values[o].get(f.code) for o in olds]
+            nums = [values.get(o, {}).get(f.code) for o in olds]
             if not f.is_number and len(olds) > 1:
                 continue
             nums = [v for v in nums if isinstance(v, (int, float))]
@@ -29,6 +26,20 @@ def carry_forward(values: dict[str, dict], catalogue: Catalogue, roster: Roster,
                 merged[f.code] = float(sum(nums))
         out[new] = merged
     return out
+
+
+def predecessors(reported, roster: Roster, from_year: int, to_year: int) -> dict[str, list[str]]:
+    """New unit -> the units of from_year it carries on, for every new unit that at least one
+    unit in `reported` maps to. A predecessor that sent nothing is listed too: a sum without
+    it is not the new unit's figure."""
+    mapping = roster.mapping(from_year, to_year)
+    groups: dict[str, list[str]] = {}
+    for old in reported:
+        groups.setdefault(mapping.get(old, old), []).append(old)
+    for old, new in mapping.items():
+        if new in groups and old not in groups[new]:
+            groups[new].append(old)
+    return groups
 
 
 def previous_values(store: Store | None, catalogue: Catalogue, roster: Roster, year: int) -> dict[str, dict]:

@@ -381,6 +381,10 @@ class Store:
                 db.execute("UPDATE submissions SET status=? WHERE id=? AND status IN ('accepted',"
                            "'accepted_with_warnings')", ("accepted_with_warnings" if n else "accepted", sid))
 
+    def submission_years(self) -> list[int]:
+        """The years anything was received for, oldest first."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT year FROM submissions ORDER BY year")]
+
     def current_submissions(self, year: int) -> dict[str, SubmissionRecord]:
         """The accepted, not superseded version of each unit."""
         return {s.unit: s for s in self.submissions(year) if s.unit and s.status in ACCEPTED}

@@ -93,3 +93,14 @@ def inbox_copy(ws: Workspace, src: Path, name: str, when: datetime | None = None
     shutil.copyfile(src, dst)
     set_received(dst, when or datetime(YEAR, 11, 15, 9, 0))
     return dst
+
+
+@pytest.fixture(scope="session")
+def demo_2025(tmp_path_factory) -> Path:
+    """The demo workspace through 2025 (2021-2024 clean, 2025 after the reorganisation with
+    its mishaps), made once per session as `treem demo --year 2025` makes it. Read-only."""
+    from pipeline.demo import run_demo
+
+    root = tmp_path_factory.mktemp("demo") / "treem-demo"
+    run_demo(root, 2025)
+    return root

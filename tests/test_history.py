@@ -33,3 +33,14 @@ def test_across_the_2025_reform_new_communes_see_their_predecessors_summed(works
     assert previous_cell(files["15664"], "children_total") == 23500
     # Five yes/no answers cannot be combined into one.
     assert previous_cell(files["15664"], "ct01_child_friendly") is None
+
+
+def test_a_predecessor_that_sent_nothing_leaves_the_sum_out(workspace):
+    # Dân Lý (15703) sent nothing in 2024: four parts of Xã Triệu Sơn are not Xã Triệu Sơn.
+    parts = {"15664": 9000, "15691": 4000, "15700": 5000, "15706": 2500}
+    for code, n in parts.items():
+        store_values(workspace, 2024, code, {"children_total": n, "budget_ns_dia_phuong_spent": 10})
+    files = {f["unit"]: f["path"] for f in generate(workspace, 2025, ["15664"]).files}
+    assert previous_cell(files["15664"], "children_total") is None
+    # Budgets are sums of what was spent, whoever reported it.
+    assert previous_cell(files["15664"], "budget_ns_dia_phuong_spent") == 40
