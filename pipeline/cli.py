@@ -203,6 +203,8 @@ def catalogue_cmd(ws: Workspace, as_json: bool):
     for ind in cat.indicators:
         t = "; ".join(f"{y}: {target_text(ind.targets[y]) or '-'}" for y in ("2025", "2030"))
         click.echo(f"  CT{ind.chi_tieu:<3} {ind.code:<6} {ind.name} [{ind.unit}] ({t})")
+        if ind.plan:
+            click.echo(f"{'':12}Kế hoạch: «{ind.plan}»")
 
 
 @cli.command("units", context_settings=CONTEXT)

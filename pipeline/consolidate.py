@@ -15,10 +15,12 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from pipeline.catalogue import target_text
 from pipeline.fsutil import atomic_write
-from pipeline.text import vn_number
+from pipeline.merge import VERDICT_LABELS, Verdict
+from pipeline.text import vn_number, vn_number_apart
 
 GREEN, RED, GREY, YELLOW = "#C6EFCE", "#FFC7CE", "#EDEDED", "#FFEB9C"
-STATUS_COLOURS = {"Đạt": GREEN, "Chưa đạt": RED, "Chưa có số liệu": GREY, "Không có chỉ tiêu": "#FFFFFF"}
+STATUS_COLOURS = {Verdict.MET: GREEN, Verdict.NOT_MET: RED, Verdict.UNDECIDED: YELLOW, Verdict.NO_DATA: GREY,
+                  Verdict.NO_TARGET: "#FFFFFF", Verdict.NOT_YET: "#FFFFFF"}
 RANK_LIMIT = 50
 _CSV_RISKY = ("=", "+", "-", "@", "\t", "\r")
 
@@ -40,8 +42,9 @@ def write_consolidated(ws, result: dict, path: Path) -> Path:
         "group": wb.add_format({**base, "bold": True, "bg_color": "#F2F2F2"}),
         "total": _number_formats(wb, {**base, "bold": True}),
     }
-    status = {k: wb.add_format({**base, "bg_color": v, "align": "center"}) for k, v in STATUS_COLOURS.items()}
-    unit_fmt = {k: _number_formats(wb, {**base, "bg_color": v}) for k, v in STATUS_COLOURS.items()}
+    status = {k.value: wb.add_format({**base, "bg_color": v, "align": "center"}) for k, v in STATUS_COLOURS.items()}
+    unit_fmt = {k.value: _number_formats(wb, {**base, "bg_color": v}) for k, v in STATUS_COLOURS.items()}
+    f["shown"] = _shown_formats(wb, base)
 
     _summary(wb, f, status, result)
     for goal, goal_name in sorted(ws.catalogue.goals.items()):
@@ -58,6 +61,19 @@ def _number_formats(wb, props: dict) -> tuple:
     """A whole-number and a decimal variant of one cell format: "#,##0.##" alone would show a
     whole 30 as "30," in Vietnamese Excel."""
     return wb.add_format({**props, "num_format": "#,##0"}), wb.add_format({**props, "num_format": "#,##0.0#"})
+
+
+def _shown_formats(wb, props: dict) -> dict[int, object]:
+    """A format per number of decimals, for a value shown beside its target."""
+    return {d: wb.add_format({**props, "num_format": "#,##0" + ("." + "0" * d if d else "")}) for d in range(7)}
+
+
+def _decimals_apart(v, target) -> int | None:
+    """The decimals (more than 2) at which `v` no longer reads as equal to `target` when it
+    differs (99,49652 beside 99,5: "99,497"), or None when two decimals are enough."""
+    s = vn_number_apart(v, target)
+    d = len(s.split(",")[1]) if "," in s else 0
+    return d if d > 2 else None
 
 
 def _pick(fmt, v):
@@ -96,19 +112,31 @@ def _summary(wb, f, status, result) -> None:
         notes = []
         if r["partial"]:
             notes.append(f"Chưa đủ: thiếu {len(r['missing_units'])} đơn vị")
+        if r.get("provisional"):
+            notes.append("Tạm tính trên các đơn vị đã báo cáo")
+        if r.get("bounds"):
+            b = r["bounds"]
+            notes.append(f"{b['missing']} đơn vị chưa báo cáo: tỷ lệ từ {vn_number(b['low'], 2)}% đến "
+                         f"{vn_number(b['high'], 2)}%")
         if r["source"] == "office":
             notes.append(f"Theo số của {r['lead_office_name']}")
         off = r.get("office")
-        if off and off.get("differs"):
-            notes.append(f"{r['lead_office_name']} báo {vn_number(off['value'], 2)} {r['unit']}, lệch so với tổng "
-                         "các xã")
+        if off and off.get("value") is not None and (off.get("differs") or r["partial"]):
+            notes.append(f"{r['lead_office_name']} báo {vn_number(off['value'], 2)} {r['unit']}"
+                         + (", lệch so với tổng các xã" if off.get("differs") else ""))
         values = [n, f"CT{r['chi_tieu']}", r["name"], r["unit"], target_text(r["targets"]["2025"]),
                   target_text(r["targets"]["2030"]), r["previous"]["value"], r["value"], r["numerator"],
                   r["denominator"], f"{r['units_reported']}/{r['units_expected']}"]
+        ty = r.get("reference_year")
+        target = r["targets"].get(ty) if ty else None
         for c, v in enumerate(values):
-            _write(sh, row, c, v, f["num"] if isinstance(v, float) else f["cell"])
+            fmt = f["num"] if isinstance(v, float) else f["cell"]
+            if c == 7 and isinstance(v, float) and isinstance(target, (int, float)) and _decimals_apart(v, target):
+                fmt = f["shown"][_decimals_apart(v, target)]
+            _write(sh, row, c, v, fmt)
         for c, y in ((11, "2025"), (12, "2030")):
-            sh.write_string(row, c, r["status"][y], status[r["status"][y]])
+            code = r["status_code"][y]
+            sh.write_string(row, c, VERDICT_LABELS[Verdict(code)], status[code])
         sh.write_string(row, 13, track, f["cell"])
         sh.write_string(row, 14, "; ".join(notes), f["cell"])
     sh.freeze_panes(4, 3)
@@ -137,8 +165,8 @@ def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str) -> None:
         sh.write_string(row, 1, result["unit_names"].get(u, u), f["cell"])
         sh.write_string(row, 2, "Thị trấn" if result["unit_types"][u] == "thi_tran" else "Xã", f["cell"])
         for c, r in enumerate(inds, start=3):
-            label = st.get(r["code"], {}).get("2025", "Chưa có số liệu")
-            _write(sh, row, c, vals.get(r["code"]), unit_fmt.get(label, f["num"]))
+            code = st.get(r["code"], {}).get("2025", Verdict.NO_DATA.value)
+            _write(sh, row, c, vals.get(r["code"]), unit_fmt.get(code, f["num"]))
         row += 1
     sh.write_string(row, 1, "Toàn huyện", f["group"])
     sh.write_blank(row, 0, None, f["group"])

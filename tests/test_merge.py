@@ -8,7 +8,7 @@ import csv
 import openpyxl
 import pytest
 
-from pipeline.merge import aggregate, expected_on_path, json_summary, merge
+from pipeline.merge import Verdict, aggregate, expected_on_path, json_summary, merge
 from conftest import store_values as put
 from pipeline.store import Store
 
@@ -64,10 +64,10 @@ def test_urban_and_rural_targets(workspace):
     put(workspace, 2024, "15703", {"ct04_obese": 6, "ct04_measured": 100})   # Xã Dân Lý: 6% >= 5
     result = merge(workspace, 2024)
     st = result["unit_status"]
-    assert st["15664"]["ct04c"]["2025"] == "Đạt"
-    assert st["15718"]["ct04c"]["2025"] == "Chưa đạt"
-    assert st["15700"]["ct04c"]["2025"] == "Đạt"
-    assert st["15703"]["ct04c"]["2025"] == "Chưa đạt"
+    assert st["15664"]["ct04c"]["2025"] == Verdict.MET
+    assert st["15718"]["ct04c"]["2025"] == Verdict.NOT_MET
+    assert st["15700"]["ct04c"]["2025"] == Verdict.MET
+    assert st["15703"]["ct04c"]["2025"] == Verdict.NOT_MET
     r = ind(result, "ct04c")
     assert r["by_type"]["thi_tran"]["value"] == pytest.approx(9.0)  # 18/200
     assert r["by_type"]["xa"]["value"] == pytest.approx(5.0)        # 10/200, not below 5
@@ -81,33 +81,68 @@ def test_urban_and_rural_targets_both_met(workspace):
 
 
 def test_ct13_without_and_with_previous_year(workspace):
-    put(workspace, 2023, "15700", {"ct13_child_marriages": 4})
-    put(workspace, 2023, "15703", {"ct13_child_marriages": 6})
-    r = ind(merge(workspace, 2023), "ct13")
-    assert r["value"] is None and r["status"]["2025"] == "Chưa có số liệu"  # no 2022 to compare with
-    put(workspace, 2024, "15700", {"ct13_child_marriages": 3})
-    put(workspace, 2024, "15703", {"ct13_child_marriages": 5})
-    r = ind(merge(workspace, 2024), "ct13")
+    put(workspace, 2025, "15763", {"ct13_child_marriages": 4})
+    put(workspace, 2025, "15754", {"ct13_child_marriages": 6})
+    r = ind(merge(workspace, 2025), "ct13")
+    assert r["value"] is None and r["status"]["2025"] == "Chưa có số liệu"  # no 2024 to compare with
+    put(workspace, 2026, "15763", {"ct13_child_marriages": 3})
+    put(workspace, 2026, "15754", {"ct13_child_marriages": 5})
+    r = ind(merge(workspace, 2026), "ct13")
     # (8 - 10) / 10 = -20%: a fall of at least 1% a year is met.
     assert (r["numerator"], r["denominator"]) == (8, 10)
     assert r["value"] == pytest.approx(-20.0)
     assert r["status"] == {"2025": "Đạt", "2030": "Đạt"}
+    assert r["totals"]["current"] == {"year": 2026, "value": 8, "units": 2, "units_expected": 8}
 
 
 def test_ct13_rising_is_not_met(workspace):
-    put(workspace, 2023, "15700", {"ct13_child_marriages": 10})
-    put(workspace, 2024, "15700", {"ct13_child_marriages": 10})
-    merge(workspace, 2023)
-    r = ind(merge(workspace, 2024), "ct13")
+    put(workspace, 2025, "15763", {"ct13_child_marriages": 10})
+    put(workspace, 2026, "15763", {"ct13_child_marriages": 10})
+    merge(workspace, 2025)
+    r = ind(merge(workspace, 2026), "ct13")
     assert r["value"] == 0 and r["status"]["2025"] == "Chưa đạt"  # no fall at all
 
 
-def test_share_of_communes(workspace):
+def test_ct13_before_2025_reports_the_change_without_a_verdict(workspace):
+    # The plan's 1-2% yearly fall is for 2025-2030: a 2024 change of -20% is not judged.
+    put(workspace, 2023, "15700", {"ct13_child_marriages": 10})
+    put(workspace, 2024, "15700", {"ct13_child_marriages": 8})
+    r = ind(merge(workspace, 2024), "ct13")
+    assert r["value"] == pytest.approx(-20.0)
+    assert r["status_code"] == {"2025": Verdict.NOT_YET, "2030": Verdict.NOT_YET}
+    assert r["verdict"] == "chua_ap_dung" and r["status"]["2025"] == "Chưa áp dụng"
+
+
+def test_share_of_communes_counts_over_every_unit_of_the_roster(workspace):
+    # 4 of the 34 communes answered: CT1 3 yes, CT21 1 yes. Over the roster: 3/34 = 8,8235%,
+    # and the 30 missing could bring it to 33/34 = 97,0588%: against 95% that is undecided.
     for code, answer in (("15700", 1), ("15703", 1), ("15706", 0), ("15709", 1)):
         put(workspace, 2024, code, {"ct01_child_friendly": answer, "ct21_play_spot": 1 - answer})
     result = merge(workspace, 2024)
-    assert ind(result, "ct01")["value"] == 75.0 and ind(result, "ct01")["numerator"] == 3
-    assert ind(result, "ct21")["value"] == 25.0
+    ct01, ct21 = ind(result, "ct01"), ind(result, "ct21")
+    assert (ct01["numerator"], ct01["denominator"]) == (3, 34)
+    assert ct01["value"] == pytest.approx(300 / 34)
+    assert ct01["bounds"] == {"low": pytest.approx(300 / 34), "high": pytest.approx(3300 / 34), "missing": 30}
+    assert ct01["status_code"]["2025"] == Verdict.UNDECIDED
+    assert ct01["status"]["2025"] == "Chưa đủ số liệu để đánh giá"
+    # CT21: 1 + 30 = 31/34 = 91,18% at most: below 95% (2030) whatever the missing say.
+    assert ct21["status_code"] == {"2025": Verdict.UNDECIDED, "2030": Verdict.NOT_MET}
+
+
+def test_share_of_communes_decided_when_the_missing_cannot_change_it(workspace):
+    # 32 of 34 answered; 28 yes. Target 80% (2025): at least 28/34 = 82,35% -> met whatever
+    # the two missing say. Target 95% (2030): at most 30/34 = 88,24% -> not met either way.
+    codes = [u.code for u in workspace.roster.for_year(2024) if u.is_commune]
+    for i, code in enumerate(codes[:32]):
+        put(workspace, 2024, code, {"ct21_play_spot": 1 if i < 28 else 0})
+    r = ind(merge(workspace, 2024), "ct21")
+    assert (r["numerator"], r["denominator"], r["units_reported"]) == (28, 34, 32)
+    assert r["status_code"] == {"2025": Verdict.MET, "2030": Verdict.NOT_MET}
+    assert r["bounds"]["high"] == pytest.approx(3000 / 34)
+    # 27 yes: 27/34 = 79,41% to 29/34 = 85,29% straddles 80% -> undecided.
+    put(workspace, 2024, codes[0], {"ct21_play_spot": 0})
+    r = ind(merge(workspace, 2024), "ct21")
+    assert r["status_code"]["2025"] == Verdict.UNDECIDED
 
 
 def test_partial_coverage(workspace):
@@ -124,7 +159,9 @@ def test_office_figure_kept_beside_commune_sum_with_a_warning(workspace):
     put(workspace, 2024, "15700", {"ct05_u1_vaccinated": 95, "children_u1": 100})
     put(workspace, 2024, "P-YT", {"ct05_u1_vaccinated": 160, "children_u1": 200})  # 80%: far from 95%
     r = ind(merge(workspace, 2024), "ct05a")
-    assert r["value"] == 95.0 and r["source"] == "communes"
+    # 1 of 34 communes: the office's district-wide figure is the district value (authority auto).
+    assert (r["value"], r["source"], r["source_reason"]) == (80.0, "office", "incomplete")
+    assert r["communes_value"] == 95.0 and r["provisional"] is False
     assert r["office"]["unit"] == "P-YT" and r["office"]["value"] == 80.0 and r["office"]["differs"] is True
 
 
