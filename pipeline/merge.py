@@ -225,6 +225,9 @@ class Merger:
             row["provisional"] = bool(row["partial"] and source == "communes" and exact is not None
                                       and ind.kind != "share_of_communes")
             row["by_type"], by_type_exact = self._by_type(ind, values, communes, previous)
+            for t, part in row["by_type"].items():
+                part["status_code"] = {str(y): judge(ind, by_type_exact[t], ind.target_for(y, t), y).value
+                                       for y in TARGET_YEARS}
             verdicts = self._verdicts(ind, exact, bounds_exact, by_type_exact)
             row["status_code"] = {y: v.value for y, v in verdicts.items()}
             row["status"] = {y: v.label for y, v in verdicts.items()}
