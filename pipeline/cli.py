@@ -469,12 +469,12 @@ def _print_merge(ws: Workspace, result: dict) -> None:
     inds = result["indicators"]
     # The same rule as the report: each indicator against its next target (2025, or 2030 for
     # those the plan sets only for 2030).
-    judged = [r["status"][reference_year(result["year"], r["targets"])] for r in inds
+    judged = [r["status_code"][reference_year(result["year"], r["targets"])] for r in inds
               if reference_year(result["year"], r["targets"])]
     click.echo(f"Năm {result['year']}: số liệu của {cov['communes_reported']}/{cov['communes_expected']} xã, thị trấn. "
-               f"So với mục tiêu: đạt {judged.count('Đạt')}, chưa đạt {judged.count('Chưa đạt')}, chưa có số liệu "
-               f"{judged.count('Chưa có số liệu')} (trên {len(inds)} nội dung của {len({r['chi_tieu'] for r in inds})} "
-               "chỉ tiêu).")
+               f"So với mục tiêu: đạt {judged.count('dat')}, chưa đạt {judged.count('chua_dat')}, chưa đủ số liệu để "
+               f"đánh giá {judged.count('chua_du_so_lieu')}, chưa có số liệu {judged.count('chua_co_so_lieu')} (trên "
+               f"{len(inds)} nội dung của {len({r['chi_tieu'] for r in inds})} chỉ tiêu).")
     for r in inds:
         t25 = r["targets"]["2025"] if isinstance(r["targets"]["2025"], (int, float)) else None
         value = ("chưa có số liệu" if r["value"] is None

@@ -252,3 +252,78 @@ def test_aggregate_is_pure():
     ct05a = Catalogue.load().indicator("ct05a")
     a = aggregate(ct05a, {"a": {"ct05_u1_vaccinated": 1, "children_u1": 4}, "b": {"children_u1": 4}}, ["a", "b"])
     assert (a.value, a.units) == (25.0, ["a"])
+
+
+def test_a_rate_that_rises_on_the_matched_communes_while_the_all_units_figure_falls(workspace):
+    # CT9 (abused children per 100 children). 2023: A 10/1000, B 10/1000, C 1/1000 -> 21/3000 = 0,7%.
+    # 2024: C sends nothing; A 11/1000, B 10/1000 -> 21/2000 = 1,05%.
+    # All units: 0,7 -> 1,05 (+0,35). The same two communes: 20/2000 = 1% -> 1,05% (+0,05).
+    # Now the reverse, CT8b (cared for, higher is better), where the all-units figure falls:
+    # 2023: A 90/100, B 90/100, C 100/100 -> 280/300 = 93,33%; 2024: A 91/100, B 92/100 -> 91,5%.
+    # On A and B: 90% -> 91,5%, a rise of 1,5 points, while 93,33 -> 91,5 looks like a fall.
+    last = {"15700": (90, 100), "15703": (90, 100), "15706": (100, 100)}
+    for code, (n, d) in last.items():
+        put(workspace, 2023, code, {"ct08_special_cared": n, "ct08_special": d})
+    merge(workspace, 2023)
+    put(workspace, 2024, "15700", {"ct08_special_cared": 91, "ct08_special": 100})
+    put(workspace, 2024, "15703", {"ct08_special_cared": 92, "ct08_special": 100})
+    r = ind(merge(workspace, 2024), "ct08b")
+    assert r["value"] == pytest.approx(91.5) and r["previous"]["value"] == pytest.approx(280 / 3)
+    c = r["comparison"]
+    assert (c["units"], c["units_expected"]) == (2, 34)
+    assert (c["previous"], c["value"], c["change"]) == (pytest.approx(90.0), pytest.approx(91.5), pytest.approx(1.5))
+    assert c["previous_reported"] == pytest.approx(280 / 3) and c["previous_units_reported"] == 3
+    assert r["change"] == pytest.approx(1.5)  # not 91,5 - 93,33 = -1,83
+
+
+def test_a_value_one_digit_from_its_target_misses_it_everywhere(workspace):
+    # CT14: 19.793 of 19.893 children under 5 registered = 99,49731...%: the target is 99,5%.
+    put(workspace, 2024, "15700", {"ct14_registered": 19793, "children_u5": 19893})
+    result = merge(workspace, 2024)
+    r = ind(result, "ct14")
+    assert r["value"] == pytest.approx(19793 / 19893 * 100, abs=1e-12)  # exact, not stored at 4 decimals
+    assert r["status_code"]["2025"] == Verdict.NOT_MET
+    summary = openpyxl.load_workbook(result["outputs"]["workbook"])["Tổng hợp"]
+    cell = next(row[7] for row in summary.iter_rows(min_row=5) if row[1].value == "CT14")
+    assert cell.number_format == "#,##0.000"  # 99,497 in Excel, never 99,5 beside a red "Chưa đạt"
+
+
+def test_a_merged_commune_with_a_missing_predecessor_is_not_carried(workspace):
+    # Xã Hợp Tiến (15682, from 1 July 2025) = Hợp Lý, Hợp Thắng, Hợp Thành, Triệu Thành, Hợp Tiến.
+    # In 2024 four of the five reported: their sum is not the new commune's 2024 figure.
+    for code in ("15676", "15688", "15682", "15685"):  # Hợp Lý, Hợp Thắng, Hợp Thành, Triệu Thành
+        put(workspace, 2024, code, {"ct14_registered": 990, "children_u5": 1000, "ct13_child_marriages": 2})
+    # Xã Tân Ninh (15715) = TT Nưa, Thái Hòa, Vân Sơn: all three reported.
+    for code in ("15718", "15715", "15712"):
+        put(workspace, 2024, code, {"ct14_registered": 980, "children_u5": 1000, "ct13_child_marriages": 1})
+    merge(workspace, 2024)
+    put(workspace, 2025, "15682", {"ct14_registered": 4990, "children_u5": 5000, "ct13_child_marriages": 5})
+    put(workspace, 2025, "15715", {"ct14_registered": 2997, "children_u5": 3000, "ct13_child_marriages": 2})
+    result = merge(workspace, 2025)
+    assert result["carry_gaps"] == {"15682": ["15679"]}  # Hợp Tiến (old) sent nothing in 2024
+    r = ind(result, "ct14")
+    c = r["comparison"]
+    # Only Tân Ninh is compared: 2940/3000 = 98% -> 2997/3000 = 99,9%.
+    assert c["units"] == 1 and c["left_out"] == ["15682"]
+    assert (c["previous"], c["value"]) == (pytest.approx(98.0), pytest.approx(99.9))
+    # CT13 likewise: only Tân Ninh's 3 -> 2 (-33,33%), not (5+2) against 8+3.
+    r13 = ind(result, "ct13")
+    assert (r13["numerator"], r13["denominator"], r13["units_reported"]) == (2, 3, 1)
+    assert "ct13" not in result["units"]["15682"]
+
+
+def test_a_share_of_units_across_the_2025_reorganisation_is_a_series_break(workspace):
+    codes = [u.code for u in workspace.roster.for_year(2024) if u.is_commune]
+    for code in codes:  # all 34 reported, 30 with a play spot: 88,24%
+        put(workspace, 2024, code, {"ct21_play_spot": 1 if code not in codes[:4] else 0})
+    merge(workspace, 2024)
+    for code in [u.code for u in workspace.roster.for_year(2025) if u.is_commune]:
+        put(workspace, 2025, code, {"ct21_play_spot": 1 if code != "15724" else 0})  # 7 of 8
+    r = ind(merge(workspace, 2025), "ct21")
+    assert (r["numerator"], r["denominator"]) == (7, 8)
+    assert r["series_breaks"] == [2025]
+    c = r["comparison"]
+    assert c["series_break"] is True and c["change"] is None and r["change"] is None
+    assert c["previous_reported"] == pytest.approx(3000 / 34)  # quoted, not compared
+    # a rate is not a series break: CT14 compares the new communes with their predecessors
+    assert ind(merge(workspace, 2025), "ct14")["series_breaks"] == []
