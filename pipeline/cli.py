@@ -486,8 +486,9 @@ def _print_merge(ws: Workspace, result: dict) -> None:
     for d in result["office_differences"]:
         r = by_code[d["indicator"]]
         office = result["unit_names"].get(d["unit"], d["unit"])
+        communes = r.get("communes_value", r["value"])
         click.echo(f"  ! CT{r['chi_tieu']} {r['code']}: {office} báo {vn_number(d['value'], 2)} {r['unit']}, tổng các xã "
-                   f"{vn_number(r['value'], 2)} {r['unit']}; đề nghị hai bên đối chiếu.")
+                   f"{vn_number(communes, 2)} {r['unit']}; đề nghị hai bên đối chiếu.")
     out = result["outputs"]
     click.echo(f"Bảng tổng hợp: {_rel(ws, out['workbook'])}; dữ liệu CSV: {_rel(ws, out['csv'])}")
     click.echo(f"Việc tiếp theo: treem report --year {result['year']}")

@@ -35,7 +35,8 @@ from pipeline.report import (ReportError, _settings_warnings, build_context, cle
                              format_target, format_value, phrase_indicator, reference_year, render_docx, report)
 from pipeline.settings import Settings
 from pipeline.store import Store, SubmissionRecord
-from pipeline.workspace import REPO_TEMPLATES, init_workspace
+from pipeline.text import vn_number
+from pipeline.workspace import REPO_TEMPLATES, Workspace, init_workspace
 
 HOSTILE = '<w:p> & {{ x }} {% raw %} =HYPERLINK("http://x","y")'
 COMMUNES = ["15664", "15667", "15670", "15673", "15676", "15679", "15682", "15685"]
@@ -734,3 +735,117 @@ def test_pdf_through_libreoffice(built):
     assert "Kết quả thực hiện Chương trình hành động vì trẻ em năm 2024" in text
     assert len(VIETNAMESE.findall(text)) > 500
     assert "Phụ lục III" in text
+
+
+# --- the demo report: every percentage is its counts, rounded once ---------------------------
+def _candidates(ws, result: dict) -> dict[int | None, set]:
+    """chỉ tiêu number -> every exact figure (a Fraction) its paragraph may print as a
+    percentage, ‰ or change, computed here from the stored counts; None -> all of them."""
+    from fractions import Fraction
+
+    from pipeline.merge import exact_value
+
+    def exact(x) -> Fraction:
+        return x if isinstance(x, Fraction) else Fraction(repr(float(x)))
+
+    cat = ws.catalogue
+    prev = load(ws, result["year"] - 1) or {"indicators": []}
+    prev_rows = {r["code"]: r for r in prev["indicators"]}
+    out: dict[int | None, set] = {None: {Fraction(100)}}
+    for r in result["indicators"]:
+        ind = cat.indicator(r["code"])
+        mine = out.setdefault(r["chi_tieu"], set())
+        pairs = [(r["numerator"], r["denominator"])]
+        c = r.get("comparison") or {}
+        pairs += [(c.get("numerator"), c.get("denominator")), (c.get("previous_numerator"), c.get("previous_denominator"))]
+        off = r.get("office") or {}
+        pairs.append((off.get("numerator"), off.get("denominator")))
+        pairs += [(t.get("numerator"), t.get("denominator")) for t in (r.get("by_type") or {}).values()]
+        counts = [tuple(v[r["code"]]) for u, v in result["unit_counts"].items() if r["code"] in v]
+        pairs += counts
+        communes = [tuple(v[r["code"]]) for u, v in result["unit_counts"].items()
+                    if r["code"] in v and result["unit_types"].get(u) in ("xa", "thi_tran")]
+        if communes and ind.kind != "share_of_communes":
+            pairs.append((sum(n for n, _ in communes), sum(d for _, d in communes)))
+        if r.get("bounds"):
+            pairs.append((r["numerator"] + r["bounds"]["missing"], r["denominator"]))
+        p = prev_rows.get(r["code"])
+        if p:
+            pairs.append((p["numerator"], p["denominator"]))
+        for n, d in pairs:
+            v = exact_value(ind, n, d)
+            if v is not None:
+                mine.add(abs(v))  # a fall (CT13) is printed as "giảm 8,4%"
+        if c.get("numerator") is not None and c.get("previous_numerator") is not None:
+            a = exact_value(ind, c["numerator"], c["denominator"])
+            b = exact_value(ind, c["previous_numerator"], c["previous_denominator"])
+            if a is not None and b is not None:
+                mine.add(abs(a - b))
+        for t in r["targets"].values():
+            mine |= {exact(x) for x in (t.values() if isinstance(t, dict) else [t]) if x is not None}
+        mine |= {exact(t["expected"]) for t in (r.get("track") or {}).values() if t}
+        mine |= {exact(ind.yearly_fall[k]) for k in ("min", "max")} if ind.yearly_fall else set()
+        out[None] |= mine
+    total = result["budget"]["total"]
+    if total["planned"]:
+        out[None].add(exact(total["spent"]) / exact(total["planned"]) * 100)
+    return out
+
+
+def _round_once(x, decimals: int) -> str:
+    """The test's own rounding, from the exact fraction: half away from zero, Vietnamese digits."""
+    from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 60
+        d = (Decimal(x.numerator) / Decimal(x.denominator)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    whole, _, frac = f"{d:.{decimals}f}".partition(".")
+    whole = f"{int(whole):,}".replace(",", ".")
+    frac = frac.rstrip("0")
+    return whole + ("," + frac if frac else "")
+
+
+def _is_rounded_once(shown: str, candidates: set) -> bool:
+    decimals = len(shown.split(",")[1]) if "," in shown else 0
+    return any(_round_once(c, k) == shown for c in candidates for k in range(max(decimals, 2), 7))
+
+
+def test_demo_report_prints_every_percentage_as_its_counts_rounded_once(tmp_path):
+    from pipeline.demo import run_demo
+
+    demo = run_demo(tmp_path / "demo", 2024)
+    ws = Workspace(demo.workspace)
+    result = load(ws, 2024)
+    candidates = _candidates(ws, result)
+    document = Document(demo.report["docx"])
+    narratives = {p.strip() for n in result["narratives"] for p in n["text"].splitlines() if p.strip()}
+    checked, wrong = 0, []
+    for p in document.paragraphs:
+        if p.text.startswith("Phụ lục III"):
+            break  # the problems table quotes validation messages, not figures
+        if any(n in p.text for n in narratives):
+            continue
+        m = re.match(r"- Chỉ tiêu (\d+):", p.text)
+        pool = candidates[int(m.group(1))] if m else candidates[None]
+        for s in re.findall(r"(?<![\d,.])(\d{1,3}(?:\.\d{3})*(?:,\d+)?)(?: ?(?:%|‰)| điểm phần trăm)", p.text):
+            checked += 1
+            if not _is_rounded_once(s, pool):
+                wrong.append((s, p.text[:60]))
+    table = _indicator_table(document)
+    names = {r["name"]: r for r in result["indicators"]}
+    for row in table.rows[1:]:
+        r = names.get(row.cells[1].text)
+        if r is None or row.cells[2].text not in ("%", "‰"):
+            continue
+        for cell in row.cells[5:7]:
+            s = cell.text.rstrip("*")
+            if re.fullmatch(r"\d[\d.]*(,\d+)?", s):
+                checked += 1
+                if not _is_rounded_once(s, candidates[r["chi_tieu"]]):
+                    wrong.append((s, r["code"]))
+        # a value that misses its target never reads as the target
+        t = r["targets"].get(r["reference_year"] or "")
+        if r["verdict"] == "chua_dat" and isinstance(t, (int, float)):
+            assert row.cells[6].text.rstrip("*") != vn_number(t), r["code"]
+    assert checked > 250
+    assert wrong == []
