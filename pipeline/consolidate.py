@@ -194,7 +194,11 @@ def _trend_sheet(wb, f, result, baseline_year: int) -> None:
     charts_at = 0
     for r in result["indicators"]:
         hist = {int(k): v for k, v in r["history"].items()}
-        lines = [("Thực hiện", [hist.get(y) for y in years])]
+        breaks = r.get("series_breaks") or []
+        # A series break (the units counted changed in 2025): two lines, never one joined line.
+        cuts = [years[0]] + [b for b in breaks if years[0] < b <= years[-1]] + [years[-1] + 1]
+        lines = [("Thực hiện" if len(cuts) == 2 else f"Thực hiện {a}-{b - 1}",
+                  [hist.get(y) if a <= y < b else None for y in years]) for a, b in zip(cuts, cuts[1:])]
         for ty in ("2025", "2030"):
             t = r["targets"][ty]
             if isinstance(t, (int, float)):
@@ -208,11 +212,12 @@ def _trend_sheet(wb, f, result, baseline_year: int) -> None:
             row += 1
         chart = wb.add_chart({"type": "line"})
         for i, (label, _) in enumerate(lines):
+            actual = label.startswith("Thực hiện")
             chart.add_series({
                 "name": ["Xu hướng", first + i, 1], "categories": ["Xu hướng", 2, 2, 2, 1 + len(years)],
                 "values": ["Xu hướng", first + i, 2, first + i, 1 + len(years)],
-                "marker": {"type": "circle"} if i == 0 else {"type": "none"},
-                "line": {"width": 2.25} if i == 0 else {"dash_type": "dash", "width": 1.25},
+                "marker": {"type": "circle"} if actual else {"type": "none"},
+                "line": {"width": 2.25} if actual else {"dash_type": "dash", "width": 1.25},
             })
         chart.set_title({"name": f"CT{r['chi_tieu']} ({r['code']}): {r['name']}"[:120],
                          "name_font": {"size": 10, "bold": True}})

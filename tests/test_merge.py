@@ -310,6 +310,10 @@ def test_a_merged_commune_with_a_missing_predecessor_is_not_carried(workspace):
     r13 = ind(result, "ct13")
     assert (r13["numerator"], r13["denominator"], r13["units_reported"]) == (2, 3, 1)
     assert "ct13" not in result["units"]["15682"]
+    from pipeline.report import build_context
+
+    gaps = build_context(workspace, result)["quality"]["gaps"]
+    assert ("Xã Hợp Tiến: không so sánh với năm trước vì đơn vị cũ chưa báo cáo năm 2024: Xã Hợp Tiến." in gaps)
 
 
 def test_a_share_of_units_across_the_2025_reorganisation_is_a_series_break(workspace):
@@ -325,5 +329,10 @@ def test_a_share_of_units_across_the_2025_reorganisation_is_a_series_break(works
     c = r["comparison"]
     assert c["series_break"] is True and c["change"] is None and r["change"] is None
     assert c["previous_reported"] == pytest.approx(3000 / 34)  # quoted, not compared
+    # the workbook's trend table keeps the two series apart
+    result = merge(workspace, 2025)
+    trend = openpyxl.load_workbook(result["outputs"]["workbook"])["Xu hướng"]
+    labels = [row[1].value for row in trend.iter_rows(min_row=4) if row[0].value and row[0].value.startswith("CT21")]
+    assert labels[:2] == ["Thực hiện 2021-2024", "Thực hiện 2025-2030"]
     # a rate is not a series break: CT14 compares the new communes with their predecessors
     assert ind(merge(workspace, 2025), "ct14")["series_breaks"] == []

@@ -392,6 +392,11 @@ def _review(rows, tts, info, year, cat) -> dict | None:
     title = f"{kind.capitalize()} {span} thực hiện Chương trình ({cat.baseline_year}-{year})"
     summary = (f"Qua {span} thực hiện Chương trình ({cat.baseline_year}-{year}), so với mục tiêu năm {year}: "
                f"đạt {met}/{total} nội dung chỉ tiêu, chưa đạt {not_met}, chưa có số liệu {no_data}.")
+    broken = sorted({tts[r["code"]] for r in rows if any(int(y) <= year for y in r.get("series_breaks") or [])})
+    if broken:
+        first = min(int(y) for r in rows for y in r.get("series_breaks") or [])
+        summary += (f" Chỉ tiêu {', '.join(broken)} (tỷ lệ xã đạt tiêu chí): từ năm {first} tính "
+                    f"trên các đơn vị sau sắp xếp, là chuỗi số liệu mới, không so sánh với các năm trước.")
     if lines:
         summary += " Các chỉ tiêu chưa đạt:"
     return {"kind": kind, "span": span, "start": cat.baseline_year, "end": year, "target_year": ty, "years": years,

@@ -105,6 +105,9 @@ def _quality_context(quality: dict | None, result: dict, rows: list[dict], tts: 
     if silent:
         gaps.append(f"{len(silent)} {cw} chưa có báo cáo hợp lệ nên thiếu số liệu ở mọi chỉ tiêu: "
                     f"{_names([names.get(u, u) for u in communes if u in silent])}.")
+    for new, olds in sorted((result.get("carry_gaps") or {}).items()):
+        gaps.append(f"{names.get(new, new)}: không so sánh với năm trước vì đơn vị cũ chưa báo cáo năm "
+                    f"{int(result['year']) - 1}: {_names([names.get(o, o) for o in olds])}.")
     for r in rows:
         if r.get("value") is None:
             gaps.append(f"Chỉ tiêu {tts[r['code']]} ({_lower_first(r['name'])}): {NO_DATA}.")
