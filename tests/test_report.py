@@ -256,7 +256,7 @@ def test_appendix_one_lists_all_24_indicators_and_32_targets(doc):
     assert [g[0][:11] for g in groups] == ["Mục tiêu 1:", "Mục tiêu 2:", "Mục tiêu 3:", "Mục tiêu 4:"]
     by_tt = {r[0]: r for r in targets}
     assert by_tt["3a"][2:5] == ["‰", "Dưới 2,5", "Dưới 2"]
-    assert by_tt["4c"][3] == "Dưới 5 (xã); dưới 10 (thị trấn)"
+    assert by_tt["4c"][3] == "Dưới 5 (nông thôn); dưới 10 (thành thị)"
     assert by_tt["5a"][5:8] == ["90", "96,67", "Đạt"]  # Phòng Y tế's district-wide figure (8 of 34 communes)
     assert "Theo số của Phòng Y tế (thiếu số liệu xã); tổng các xã 95,67" in by_tt["5a"][8]
     assert by_tt["5b"][6:8] == ["96,67", "Chưa đạt"] and "So với mục tiêu năm 2030" in by_tt["5b"][8]  # 97 in 2030
@@ -641,8 +641,8 @@ def test_phrase_ct4_obesity_rural_and_urban_targets():
             by_type={"thi_tran": {"value": 11.0, "status_code": {"2025": "chua_dat"}},
                      "xa": {"value": 4.2, "status_code": {"2025": "dat"}}})
     assert phrase_indicator(r, 2024, strict=True) == (
-        "Tỷ lệ trẻ em dưới 5 tuổi béo phì chung toàn huyện là 5,1%: khu vực nông thôn (xã) 4,2%, đạt mục "
-        "tiêu năm 2025 (dưới 5%); khu vực thành thị (thị trấn) 11%, chưa đạt mục tiêu năm 2025 (dưới 10%).")
+        "Tỷ lệ trẻ em dưới 5 tuổi béo phì chung toàn huyện là 5,1%: khu vực nông thôn 4,2%, đạt mục "
+        "tiêu năm 2025 (dưới 5%); khu vực thành thị 11%, chưa đạt mục tiêu năm 2025 (dưới 10%).")
 
 
 def test_phrase_best_worst_and_office_figures():

@@ -349,7 +349,7 @@ def _review(rows, tts, info, year, cat) -> dict | None:
     years = list(range(cat.baseline_year, year + 1))
     decimals = 2 if len(years) <= 6 else 1  # ten year columns leave room for one decimal
     out_rows, lines = [], []
-    met = not_met = no_data = 0
+    met = not_met = undecided = no_data = 0
     for g in sorted({r["goal"] for r in rows}):
         out_rows.append({"group": True, "text": f"Mục tiêu {g}: {cat.goals.get(g, '')}".rstrip(": ")})
         for r in (r for r in rows if r["goal"] == g):
@@ -386,12 +386,16 @@ def _review(rows, tts, info, year, cat) -> dict | None:
                        else format_value(r["value"], r["kind"], r.get("unit", "%")))
                 lines.append(f"Chỉ tiêu {tts[r['code']]} ({_lower_first(r['name'])}): {since}{now} (năm {year}), "
                              f"chưa đạt mục tiêu ({tw}).")
+            elif code == Verdict.UNDECIDED.value:
+                undecided += 1
             else:
                 no_data += 1
-    total = met + not_met + no_data
+    total = met + not_met + undecided + no_data
     title = f"{kind.capitalize()} {span} thực hiện Chương trình ({cat.baseline_year}-{year})"
     summary = (f"Qua {span} thực hiện Chương trình ({cat.baseline_year}-{year}), so với mục tiêu năm {year}: "
-               f"đạt {met}/{total} nội dung chỉ tiêu, chưa đạt {not_met}, chưa có số liệu {no_data}.")
+               f"đạt {met}/{total} nội dung chỉ tiêu, chưa đạt {not_met}"
+               + (f", chưa đủ số liệu để đánh giá {undecided}" if undecided else "")
+               + f", chưa có số liệu {no_data}.")
     broken = sorted({tts[r["code"]] for r in rows if any(int(y) <= year for y in r.get("series_breaks") or [])})
     if broken:
         first = min(int(y) for r in rows for y in r.get("series_breaks") or [])

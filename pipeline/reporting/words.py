@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import date as Date
 
-from pipeline.catalogue import UNIT_TYPE_WORDS
 from pipeline.merge import VERDICT_LABELS, Verdict, reference_year
 from pipeline.text import vn_number, vn_number_apart
 
 NO_DATA = "chưa có số liệu"
 DASH = "–"
-TYPE_PLACES = {"xa": "khu vực nông thôn (xã)", "thi_tran": "khu vực thành thị (thị trấn)"}
+# Areas, not unit types: from 2025 a xã formed around a former town is an urban area (roster "area").
+TYPE_PLACES = {"xa": "khu vực nông thôn", "thi_tran": "khu vực thành thị"}
+AREA_WORDS = {"xa": "nông thôn", "thi_tran": "thành thị"}
 
 # --- numbers and targets in words ------------------------------------------------------------
 def _num(x: float, decimals: int = 2) -> str:
@@ -148,7 +149,7 @@ def phrase_indicator(row: dict, year: int, *, strict=False, yearly_fall: dict | 
 
 def _target_words(target, kind, unit, direction, strict, bare: bool = False) -> str:
     if isinstance(target, dict):
-        return ", ".join(f"{format_target(v, kind, unit, direction, strict)} đối với {UNIT_TYPE_WORDS.get(k, k)}"
+        return ", ".join(f"{format_target(v, kind, unit, direction, strict)} đối với {AREA_WORDS.get(k, k)}"
                          for k, v in target.items())
     return format_target(target, kind, unit, direction, strict, bare)
 
@@ -415,7 +416,7 @@ def table_target(target, kind: str, direction: str, strict, yearly_fall=None, ye
     if kind == "yoy_change":
         return _fall_text(yearly_fall, target)[:1].upper() + _fall_text(yearly_fall, target)[1:]
     if isinstance(target, dict):
-        text = "; ".join(f"{'dưới' if strict else 'tối đa'} {_num(v)} ({UNIT_TYPE_WORDS.get(k, k)})"
+        text = "; ".join(f"{'dưới' if strict else 'tối đa'} {_num(v)} ({AREA_WORDS.get(k, k)})"
                          for k, v in target.items() if v is not None)
         return text[:1].upper() + text[1:]
     if direction == "at_most":

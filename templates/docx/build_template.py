@@ -528,7 +528,8 @@ def annex_units(doc) -> None:
     data_row(t, ["", "Toàn huyện"] + [f"{{{{ district_row.{c} }}}}" for c, _ in UNIT_COLUMNS], bold=True,
              styles=[num, "Bảng"] + [num] * len(UNIT_COLUMNS))
     para(doc, "Ghi chú: dấu * là chưa đạt mục tiêu năm {{ ref_year }} (đối với CT4 béo phì: theo mục "
-              "tiêu của xã hoặc thị trấn); «–» là chưa có số liệu. {{ unit_rows_note }}", style="Ghi chú bảng")
+              "tiêu của khu vực nông thôn hoặc thành thị); «–» là chưa có số liệu; «Chưa báo cáo»: xã chưa báo "
+              "cáo tiêu chí có/không (CT1, CT21). {{ unit_rows_note }}", style="Ghi chú bảng")
 
 
 def annex_quality(doc) -> None:
