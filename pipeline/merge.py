@@ -7,31 +7,10 @@ Values are kept exact (never rounded here): display rounds them once, at the pre
 shows. Verdicts are judged once, here, from the exact counts, and are `Verdict` members;
 their Vietnamese labels live in `VERDICT_LABELS` beside the enum and only ever reach a reader.
 
-The result of `merge` and `load` is a plain dict (it is stored as JSON and read back
-unchanged). Its shape, which the workbook, the report, the CLI and scripts read:
-
-- "year", "indicators" (one row per indicator, below), "units" (unit -> indicator -> exact
-  value), "unit_counts" (unit -> indicator -> [numerator, denominator]), "unit_status"
-  (unit -> indicator -> target year -> `Verdict` value), "unit_names", "unit_types",
-  "unit_areas" (the area whose target applies where targets differ by area, CT4c),
-  "population", "budget", "narratives", "coverage", "office_differences",
-  "carry_gaps" (new unit -> predecessors that did not report last year: their figures are not
-  carried, see pipeline.history), "merged_at" (from the store) and "outputs" (after `merge`).
-- An indicator row: "code", "chi_tieu", "goal", "name", "kind", "unit", "direction",
-  "value" (exact, None when nothing to compute), "numerator", "denominator", "source"
-  ("communes" or "office": whose figure "value" is), "source_reason" (why: "all_reported",
-  "authority", "incomplete", "no_communes"), "communes_value" (the commune sum, beside an
-  office figure), "units_reported", "units_expected", "missing_units", "partial" (fewer
-  communes than the roster), "provisional" (a rate on fewer than all communes is the
-  district value), "targets", "reference_year" (the target year the report judges against),
-  "verdict" (the `Verdict` value for the reference year), "status_code" (target year ->
-  `Verdict` value), "status" (target year -> label, for display only), "bounds" (share of
-  units with communes missing: {"low", "high", "missing"}), "track", "previous"
-  ({"year", "value"}: last year's reported district figure), "comparison" (like for like,
-  see `Merger._comparison`), "totals" (CT13's counts of both years with their coverage),
-  "series_breaks" (years from which a share-of-units series counts other units),
-  "by_type", "office", "best_units", "worst_units", "history" (year -> district value),
-  "lead_office", "lead_office_name", "note", "authority"."""
+The result of `merge` and `load` is a `MergeResult`: a typed dict (it is stored as JSON and
+read back unchanged, and scripts and pandas read it as plain data) whose fields, and those of
+each `IndicatorRow`, are declared and explained below. The workbook, the report, the CLI,
+`--json` and the store all read this one shape."""
 
 from __future__ import annotations
 
@@ -39,7 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypedDict
 
 from pipeline.catalogue import Catalogue, Indicator, meets
 from pipeline.history import carry_forward, incomplete_successors
@@ -71,6 +50,89 @@ VERDICT_LABELS = {
     Verdict.NO_DATA: "Chưa có số liệu", Verdict.NO_TARGET: "Không có chỉ tiêu", Verdict.NOT_YET: "Chưa áp dụng",
 }
 STATUS_LABELS = {v.value: label for v, label in VERDICT_LABELS.items()}
+class Comparison(TypedDict):
+    """The change from last year, like for like (see `Merger._comparison`)."""
+    year: int                       # last year
+    units: int                      # communes that reported the indicator in both years
+    units_expected: int             # communes of the roster this year
+    value: float | None             # this year, on those units (exact)
+    previous: float | None          # last year, on the same units (exact)
+    change: float | None            # value - previous (exact; points for a percentage)
+    numerator: float | None
+    denominator: float | None
+    previous_numerator: float | None
+    previous_denominator: float | None
+    previous_reported: float | None         # last year's district figure as reported
+    previous_units_reported: int | None     # ... and how many communes it covered
+    series_break: bool              # the units counted changed (2025): no change is computed
+    left_out: list[str]             # new communes not compared: a predecessor did not report
+
+
+class IndicatorRow(TypedDict):
+    """One indicator of one year. Values are exact (never rounded); verdicts are `Verdict`
+    values ("dat", "chua_dat", ...), judged here once; "status" holds their labels for display."""
+    code: str                       # "ct05a"
+    chi_tieu: int                   # the plan's indicator number (5)
+    goal: int                       # the plan's goal (1-4)
+    name: str
+    kind: str                       # percentage, per_1000_live_births, per_100000_children, share_of_communes, yoy_change
+    unit: str                       # "%", "‰", "/100.000 trẻ em"
+    direction: str                  # at_least / at_most
+    value: float | None             # the district value, exact; None when nothing to compute
+    numerator: float | None         # for a share of units: communes answering yes
+    denominator: float | None       # for a share of units: every commune of the roster
+    source: str                     # "communes" or "office": whose figure `value` is
+    source_reason: str              # all_reported, authority, incomplete, no_communes
+    communes_value: float | None    # the commune sum, kept beside an office figure
+    authority: str                  # the catalogue's: communes, lead_office, auto
+    units_reported: int             # communes that gave the indicator
+    units_expected: int             # communes of the roster
+    missing_units: list[str]
+    partial: bool                   # fewer communes than the roster
+    provisional: bool               # a rate on fewer than all communes is the district value
+    targets: dict                   # "2025"/"2030" -> number, {area: number} (CT4c) or None
+    reference_year: str | None      # the target year the report judges against
+    verdict: str                    # `Verdict` value for reference_year
+    status_code: dict[str, str]     # target year -> `Verdict` value
+    status: dict[str, str]          # target year -> its label (display only)
+    bounds: dict | None             # share of units with communes missing: {"low", "high", "missing"}
+    track: dict                     # target year -> {"expected", "on_track", "label"} or None
+    previous: dict                  # {"year", "value", "units_reported"}: last year's district figure
+    comparison: Comparison | None   # None for CT13 (a comparison already)
+    change: float | None            # comparison["change"]
+    totals: dict | None             # CT13: {"current", "previous", "matched"} counts with coverage
+    series_breaks: list[int]        # years from which a share of units counts other units
+    by_type: dict                   # area -> {"value", "numerator", "denominator", "units_reported", "status_code"}
+    office: dict | None             # the lead office's own figure: {"unit", "value", "numerator",
+                                    # "denominator", "difference", "differs"}
+    best_units: list[dict]
+    worst_units: list[dict]
+    history: dict[str, float | None]  # year -> district value, up to this year
+    lead_office: str
+    lead_office_name: str
+    note: str
+
+
+class MergeResult(TypedDict, total=False):
+    """What `merge` returns and `load` reads back."""
+    year: int
+    indicators: list[IndicatorRow]
+    units: dict[str, dict[str, float]]                # unit -> indicator -> exact value
+    unit_counts: dict[str, dict[str, list]]           # unit -> indicator -> [numerator, denominator]
+    unit_status: dict[str, dict[str, dict[str, str]]]  # unit -> indicator -> target year -> `Verdict` value
+    unit_names: dict[str, str]
+    unit_types: dict[str, str]
+    unit_areas: dict[str, str]                        # commune -> area whose CT4c target applies
+    population: dict
+    budget: dict
+    narratives: list[dict]
+    coverage: dict
+    office_differences: list[dict]
+    carry_gaps: dict[str, list[str]]                  # new unit -> predecessors silent last year
+    merged_at: str                                    # from the store (load)
+    outputs: dict[str, str]                           # files written (merge)
+
+
 TRACK_LABELS = {True: "Đúng lộ trình", False: "Chậm so với lộ trình", None: ""}
 TARGET_YEARS = (2025, 2030)
 
@@ -172,7 +234,7 @@ class Merger:
         self.roster = ws.roster
         self.tolerance = float((ws.settings.get("checks") or {}).get("office_tolerance_percent", 5))
 
-    def run(self) -> dict:
+    def run(self) -> MergeResult:
         cat, year = self.cat, self.year
         units = self.roster.for_year(year)
         communes = [u for u in units if u.is_commune]
@@ -311,7 +373,7 @@ class Merger:
         return out
 
     def _comparison(self, ind: Indicator, values, previous, agg: Aggregate, expected: int, gaps: dict,
-                    prev: dict, series_break: bool) -> dict | None:
+                    prev: dict, series_break: bool) -> Comparison | None:
         """The change from last year, like for like: both years over the same units, those
         that reported the indicator in both years (last year's figures carried across the
         roster changes; a new unit some of whose predecessors did not report is left out).
@@ -501,7 +563,7 @@ def _ranked(ind: Indicator, per_unit: dict[str, float], names: dict, n: int = 3)
     return end(order), end(list(reversed(order)))
 
 
-def merge(ws, year: int, progress: Callable[[int], None] | None = None) -> dict:
+def merge(ws, year: int, progress: Callable[[int], None] | None = None) -> MergeResult:
     """Compute and store the year's figures, then write the consolidated workbook and the
     long-format CSV. Returns the result with the paths written under "outputs"."""
     from pipeline.consolidate import write_consolidated, write_long_csv
@@ -519,7 +581,7 @@ def merge(ws, year: int, progress: Callable[[int], None] | None = None) -> dict:
     return result
 
 
-def load(ws, year: int) -> dict | None:
+def load(ws, year: int) -> MergeResult | None:
     """The stored result of the last merge of `year`, or None."""
     if not Path(ws.db_path).exists():
         return None
@@ -527,7 +589,7 @@ def load(ws, year: int) -> dict | None:
         return store.merge_summary(year)
 
 
-def json_summary(result: dict) -> dict:
+def json_summary(result: MergeResult) -> dict:
     """What `treem merge --json` prints, a plain dict:
     {"year", "indicators": [{"code", "chi_tieu", "name", "value" (exact), "numerator",
     "denominator", "units_reported", "units_expected", "partial", "provisional", "source",

@@ -336,3 +336,21 @@ def test_a_share_of_units_across_the_2025_reorganisation_is_a_series_break(works
     assert labels[:2] == ["Thực hiện 2021-2024", "Thực hiện 2025-2030"]
     # a rate is not a series break: CT14 compares the new communes with their predecessors
     assert ind(merge(workspace, 2025), "ct14")["series_breaks"] == []
+
+
+def test_the_typed_result_declares_every_field_merge_writes_and_load_reads(workspace):
+    from pipeline.merge import Comparison, IndicatorRow, MergeResult, load
+
+    put(workspace, 2023, "15700", {"ct05_u1_vaccinated": 90, "children_u1": 100})
+    merge(workspace, 2023)
+    put(workspace, 2024, "15700", {"ct05_u1_vaccinated": 95, "children_u1": 100})
+    merge(workspace, 2024)
+    stored = load(workspace, 2024)
+    assert set(stored) == set(MergeResult.__annotations__) - {"outputs"}
+    for r in stored["indicators"]:
+        assert set(r) == set(IndicatorRow.__annotations__), r["code"]
+        assert r["verdict"] in {v.value for v in Verdict}
+        assert set(r["status"]) == set(r["status_code"]) == {"2025", "2030"}
+        assert all(Verdict(c).label == r["status"][y] for y, c in r["status_code"].items())
+    c = ind(stored, "ct05a")["comparison"]
+    assert set(c) == set(Comparison.__annotations__) and c["change"] == pytest.approx(5.0)
