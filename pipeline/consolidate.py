@@ -44,6 +44,9 @@ def write_consolidated(ws, result: dict, path: Path) -> Path:
     }
     status = {k.value: wb.add_format({**base, "bg_color": v, "align": "center"}) for k, v in STATUS_COLOURS.items()}
     unit_fmt = {k.value: _number_formats(wb, {**base, "bg_color": v}) for k, v in STATUS_COLOURS.items()}
+    # A unit's value that misses its target by less than the shown digits gets more of them.
+    unit_fmt["apart"] = {(k.value, d): wb.add_format({**base, "bg_color": v, "num_format": "#,##0." + "0" * d})
+                         for k, v in STATUS_COLOURS.items() for d in range(3, 7)}
     f["shown"] = _shown_formats(wb, base)
 
     _summary(wb, f, status, result)
@@ -166,7 +169,10 @@ def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str) -> None:
         sh.write_string(row, 2, "Thị trấn" if result["unit_types"][u] == "thi_tran" else "Xã", f["cell"])
         for c, r in enumerate(inds, start=3):
             code = st.get(r["code"], {}).get("2025", Verdict.NO_DATA.value)
-            _write(sh, row, c, vals.get(r["code"]), unit_fmt.get(code, f["num"]))
+            v, t = vals.get(r["code"]), r["targets"]["2025"]
+            t = t.get(result.get("unit_areas", {}).get(u, result["unit_types"][u])) if isinstance(t, dict) else t
+            d = _decimals_apart(v, t) if isinstance(v, float) and isinstance(t, (int, float)) else None
+            _write(sh, row, c, v, unit_fmt["apart"][(code, d)] if d else unit_fmt.get(code, f["num"]))
         row += 1
     sh.write_string(row, 1, "Toàn huyện", f["group"])
     sh.write_blank(row, 0, None, f["group"])

@@ -354,3 +354,17 @@ def test_the_typed_result_declares_every_field_merge_writes_and_load_reads(works
         assert all(Verdict(c).label == r["status"][y] for y, c in r["status_code"].items())
     c = ind(stored, "ct05a")["comparison"]
     assert set(c) == set(Comparison.__annotations__) and c["change"] == pytest.approx(5.0)
+
+
+def test_a_units_value_one_digit_from_its_target_gets_the_digit_in_the_workbook(workspace):
+    # Xã Dân Lực: 9.949 of 10.000 children under 5 registered = 99,49% against 99,5% (2025):
+    # two decimals suffice. Xã Dân Lý: 19.899 of 20.000 = 99,495%: "99,50" would read as met.
+    put(workspace, 2024, "15700", {"ct14_registered": 9949, "children_u5": 10000})
+    put(workspace, 2024, "15703", {"ct14_registered": 19899, "children_u5": 20000})
+    result = merge(workspace, 2024)
+    sheet = openpyxl.load_workbook(result["outputs"]["workbook"])["Mục tiêu 2"]
+    head = [c.value for c in sheet[4]]
+    col = next(i for i, h in enumerate(head) if h and h.startswith("CT14"))
+    cells = {row[0].value: row[col] for row in sheet.iter_rows(min_row=5) if row[0].value in ("15700", "15703")}
+    assert cells["15700"].number_format == "#,##0.0#"
+    assert cells["15703"].number_format == "#,##0.000" and cells["15703"].value == pytest.approx(99.495)
