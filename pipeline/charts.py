@@ -14,7 +14,7 @@ from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
-from pipeline.text import vn_number
+from pipeline.text import vn_number, vn_number_apart
 
 DPI = 150
 CM = 1 / 2.54
@@ -110,7 +110,9 @@ def trend_chart(series: list[dict], years: list[int], width_cm: float = 16.0, co
                         ax.text(b - 0.45, 1, "đổi đơn vị", transform=ax.get_xaxis_transform(), fontsize=5.5,
                                 va="top", ha="left", color=GREY)
                 last_y, last_v = pts[-1]
-                ax.annotate(vn_number(last_v), (last_y, last_v), textcoords="offset points", xytext=(0, 5),
+                # never reads as the nearer target when it is not (99,497 beside 99,5)
+                nearest = next((tv for _, tv in sorted(s.get("targets", {}).items())), None)
+                ax.annotate(vn_number_apart(last_v, nearest), (last_y, last_v), textcoords="offset points", xytext=(0, 5),
                             ha="center", fontsize=6.5, color=BLUE)
             for n, (ty, tv) in enumerate(sorted(s.get("targets", {}).items())):
                 # The nearer target in red, written at the left; the later one grey, at the right,

@@ -849,3 +849,22 @@ def test_demo_report_prints_every_percentage_as_its_counts_rounded_once(tmp_path
             assert row.cells[6].text.rstrip("*") != vn_number(t), r["code"]
     assert checked > 250
     assert wrong == []
+
+
+def test_chart_labels_never_show_a_miss_as_its_target_and_use_no_unexplained_abbreviation():
+    from pipeline.report import attainment_bars, trend_series
+
+    ct14 = row(code="ct14", chi_tieu=14, goal=2, name="Tỷ lệ trẻ em dưới 5 tuổi được đăng ký khai sinh",
+               value=19793 / 19893 * 100, targets={"2025": 99.5, "2030": 100}, status_code={"2025": "chua_dat"},
+               series_breaks=[])
+    ct21 = row(**SHARE, goal=3, value=27 / 34 * 100, numerator=27, denominator=34, status_code={"2025": "chua_du_so_lieu"},
+               series_breaks=[2025], history={"2024": 85.29, "2025": 79.41})
+    bars = attainment_bars({"year": 2024, "indicators": [ct14, ct21]})
+    assert bars[0]["text"] == "99,497% (mục tiêu 99,5)" and bars[0]["met"] is False
+    assert bars[1]["undecided"] is True and not bars[1]["met"]
+    assert not any("MT" in b["text"] for b in bars)
+    series, _ = trend_series({"year": 2025, "indicators": [ct21]}, ["ct21"], 2021)
+    assert series[0]["breaks"] == [2025]
+    from pipeline.charts import _segments
+
+    assert _segments([(2023, 1.0), (2024, 2.0), (2025, 3.0)], [2025]) == [[(2023, 1.0), (2024, 2.0)], [(2025, 3.0)]]
