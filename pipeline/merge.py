@@ -7,18 +7,19 @@ Values are kept exact (never rounded here): display rounds them once, at the pre
 shows. Verdicts are judged once, here, from the exact counts, and are `Verdict` members;
 their Vietnamese labels live in `VERDICT_LABELS` beside the enum and only ever reach a reader.
 
-The result of `merge` and `load` is a `MergeResult`: a typed dict (it is stored as JSON and
-read back unchanged, and scripts and pandas read it as plain data) whose fields, and those of
-each `IndicatorRow`, are declared and explained below. The workbook, the report, the CLI,
-`--json` and the store all read this one shape."""
+The result of `merge` and `load` is one typed object, a `MergeResult` holding an
+`IndicatorResult` per indicator (with its `Comparison`, `Bounds` and `OfficeFigure`); each
+field is explained where it is declared. The store keeps its `to_dict()` as JSON and `load`
+reads it back with `MergeResult.from_dict`; the workbook, the report, the CLI and `--json`
+read the same object."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, TypedDict
+from typing import Callable
 
 from pipeline.catalogue import Catalogue, Indicator, meets
 from pipeline.history import carry_forward, incomplete_successors
@@ -50,91 +51,183 @@ VERDICT_LABELS = {
     Verdict.NO_DATA: "Chưa có số liệu", Verdict.NO_TARGET: "Không có chỉ tiêu", Verdict.NOT_YET: "Chưa áp dụng",
 }
 STATUS_LABELS = {v.value: label for v, label in VERDICT_LABELS.items()}
-class Comparison(TypedDict):
-    """The change from last year, like for like (see `Merger._comparison`)."""
-    year: int                       # last year
-    units: int                      # communes that reported the indicator in both years
-    units_expected: int             # communes of the roster this year
-    value: float | None             # this year, on those units (exact)
-    previous: float | None          # last year, on the same units (exact)
-    change: float | None            # value - previous (exact; points for a percentage)
-    numerator: float | None
-    denominator: float | None
-    previous_numerator: float | None
-    previous_denominator: float | None
-    previous_reported: float | None         # last year's district figure as reported
-    previous_units_reported: int | None     # ... and how many communes it covered
-    series_break: bool              # the units counted changed (2025): no change is computed
-    left_out: list[str]             # new communes not compared: a predecessor did not report
+@dataclass
+class Comparison:
+    """The change from last year, like for like: both years over the communes that reported
+    the indicator in both (last year's figures carried across roster changes; see
+    `Merger._comparison`)."""
+    year: int                                  # last year
+    units: int = 0                             # communes that reported the indicator in both years
+    units_expected: int = 0                    # communes of the roster this year
+    value: float | None = None                 # this year, on those communes (exact)
+    previous: float | None = None              # last year, on the same communes (exact)
+    change: float | None = None                # value - previous, exact (points for a percentage)
+    numerator: float | None = None
+    denominator: float | None = None
+    previous_numerator: float | None = None
+    previous_denominator: float | None = None
+    previous_reported: float | None = None     # last year's district figure as it was reported
+    previous_units_reported: int | None = None  # ... and how many communes it covered
+    series_break: bool = False                 # the units counted changed (2025): no change computed
+    left_out: list[str] = field(default_factory=list)  # new communes not compared: a predecessor was silent
 
 
-class IndicatorRow(TypedDict):
-    """One indicator of one year. Values are exact (never rounded); verdicts are `Verdict`
-    values ("dat", "chua_dat", ...), judged here once; "status" holds their labels for display."""
-    code: str                       # "ct05a"
-    chi_tieu: int                   # the plan's indicator number (5)
-    goal: int                       # the plan's goal (1-4)
-    name: str
-    kind: str                       # percentage, per_1000_live_births, per_100000_children, share_of_communes, yoy_change
-    unit: str                       # "%", "‰", "/100.000 trẻ em"
-    direction: str                  # at_least / at_most
-    value: float | None             # the district value, exact; None when nothing to compute
-    numerator: float | None         # for a share of units: communes answering yes
-    denominator: float | None       # for a share of units: every commune of the roster
-    source: str                     # "communes" or "office": whose figure `value` is
-    source_reason: str              # all_reported, authority, incomplete, no_communes
-    communes_value: float | None    # the commune sum, kept beside an office figure
-    authority: str                  # the catalogue's: communes, lead_office, auto
-    units_reported: int             # communes that gave the indicator
-    units_expected: int             # communes of the roster
-    missing_units: list[str]
-    partial: bool                   # fewer communes than the roster
-    provisional: bool               # a rate on fewer than all communes is the district value
-    targets: dict                   # "2025"/"2030" -> number, {area: number} (CT4c) or None
-    reference_year: str | None      # the target year the report judges against
-    verdict: str                    # `Verdict` value for reference_year
-    status_code: dict[str, str]     # target year -> `Verdict` value
-    status: dict[str, str]          # target year -> its label (display only)
-    bounds: dict | None             # share of units with communes missing: {"low", "high", "missing"}
-    track: dict                     # target year -> {"expected", "on_track", "label"} or None
-    previous: dict                  # {"year", "value", "units_reported"}: last year's district figure
-    comparison: Comparison | None   # None for CT13 (a comparison already)
-    change: float | None            # comparison["change"]
-    totals: dict | None             # CT13: {"current", "previous", "matched"} counts with coverage
-    series_breaks: list[int]        # years from which a share of units counts other units
-    by_type: dict                   # area -> {"value", "numerator", "denominator", "units_reported", "status_code"}
-    office: dict | None             # the lead office's own figure: {"unit", "value", "numerator",
-                                    # "denominator", "difference", "differs"}
-    best_units: list[dict]
-    worst_units: list[dict]
-    history: dict[str, float | None]  # year -> district value, up to this year
-    lead_office: str
-    lead_office_name: str
-    note: str
+@dataclass
+class OfficeFigure:
+    """The lead office's own district-wide figure, kept beside the commune sum."""
+    unit: str
+    value: float | None = None
+    numerator: float | None = None
+    denominator: float | None = None
+    difference: float | None = None            # office - communes (exact)
+    differs: bool | None = None                # beyond the settings' tolerance (a flag only)
 
 
-class MergeResult(TypedDict, total=False):
-    """What `merge` returns and `load` reads back."""
+@dataclass
+class Bounds:
+    """A share of units with communes missing: the share if they all said no, or all yes."""
+    low: float
+    high: float
+    missing: int
+
+
+@dataclass
+class IndicatorResult:
+    """One indicator of one year. Values are exact, never rounded (display rounds once);
+    verdicts are `Verdict` members judged here once, from the exact counts."""
+    code: str                                  # "ct05a"
+    chi_tieu: int = 0                          # the plan's indicator number (5)
+    goal: int = 0                              # the plan's goal (1-4)
+    name: str = ""
+    kind: str = "percentage"                   # percentage, per_1000_live_births, per_100000_children,
+                                               # share_of_communes, yoy_change
+    unit: str = "%"                            # "%", "‰", "/100.000 trẻ em"
+    direction: str = "at_least"                # at_least / at_most
+    value: float | None = None                 # the district value; None when nothing to compute
+    numerator: float | None = None             # for a share of units: communes answering yes
+    denominator: float | None = None           # for a share of units: every commune of the roster
+    source: str = "communes"                   # "communes" or "office": whose figure `value` is
+    source_reason: str = ""                    # all_reported, authority, incomplete, no_communes
+    communes_value: float | None = None        # the commune sum, kept beside an office figure
+    authority: str = "auto"                    # the catalogue's: communes, lead_office, auto
+    units_reported: int = 0                    # communes that gave the indicator
+    units_expected: int = 0                    # communes of the roster
+    missing_units: list[str] = field(default_factory=list)
+    partial: bool = False                      # fewer communes than the roster
+    provisional: bool = False                  # a rate on fewer than all communes is the district value
+    targets: dict = field(default_factory=dict)  # "2025"/"2030" -> number, {area: number} (CT4c) or None
+    reference_year: str | None = None          # the target year the report judges against
+    verdicts: dict[str, Verdict] = field(default_factory=dict)  # target year -> verdict
+    bounds: Bounds | None = None
+    track: dict = field(default_factory=dict)  # target year -> {"expected", "on_track", "label"} or None
+    previous: dict = field(default_factory=dict)  # {"year", "value", "units_reported"}: last year's figure
+    comparison: Comparison | None = None       # None for CT13 (a comparison already)
+    totals: dict | None = None                 # CT13: {"current", "previous", "matched"} counts and coverage
+    series_breaks: list[int] = field(default_factory=list)  # years from which a share counts other units
+    by_type: dict = field(default_factory=dict)  # area -> {"value", "numerator", "denominator",
+                                                 # "units_reported", "verdicts": {year: Verdict}}
+    office: OfficeFigure | None = None
+    best_units: list[dict] = field(default_factory=list)   # [{"unit", "name", "value"}]
+    worst_units: list[dict] = field(default_factory=list)
+    history: dict[str, float | None] = field(default_factory=dict)  # year -> district value, to this year
+    lead_office: str = ""
+    lead_office_name: str = ""
+    note: str = ""
+
+    def verdict_for(self, year: str | int | None) -> Verdict:
+        """The verdict against one target year's target."""
+        if year is None:
+            return Verdict.NO_TARGET
+        return self.verdicts.get(str(year), Verdict.NO_DATA)
+
+    @property
+    def verdict(self) -> Verdict:
+        """The verdict against the target of reference (`reference_year`)."""
+        return self.verdict_for(self.reference_year)
+
+    @property
+    def change(self) -> float | None:
+        """The like-for-like change from last year (None across a series break)."""
+        return self.comparison.change if self.comparison else None
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able data: verdicts as their values ("dat"), labels beside them."""
+        d = asdict(self)
+        d["verdicts"] = {y: v.value for y, v in self.verdicts.items()}
+        d["verdict"] = self.verdict.value
+        d["labels"] = {y: v.label for y, v in self.verdicts.items()}
+        for part in d["by_type"].values():
+            part["verdicts"] = {y: Verdict(v).value for y, v in (part.get("verdicts") or {}).items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> IndicatorResult:
+        # "status_code": what results stored before the typed result called the verdicts
+        verdicts = d.get("verdicts") or d.get("status_code") or {}
+        d = {k: v for k, v in d.items() if k in _INDICATOR_FIELDS}
+        d["verdicts"] = {y: Verdict(v) for y, v in verdicts.items()}
+        d["by_type"] = {t: {**p, "verdicts": {y: Verdict(v) for y, v in (p.get("verdicts") or {}).items()}}
+                        for t, p in (d.get("by_type") or {}).items()}
+        if d.get("bounds") is not None:
+            d["bounds"] = Bounds(**d["bounds"])
+        if d.get("comparison") is not None:
+            d["comparison"] = Comparison(**d["comparison"])
+        if d.get("office") is not None:
+            d["office"] = OfficeFigure(**d["office"])
+        return cls(**d)
+
+
+@dataclass
+class MergeResult:
+    """What `merge` returns and `load` reads back: the district's figures of one year."""
     year: int
-    indicators: list[IndicatorRow]
-    units: dict[str, dict[str, float]]                # unit -> indicator -> exact value
-    unit_counts: dict[str, dict[str, list]]           # unit -> indicator -> [numerator, denominator]
-    unit_status: dict[str, dict[str, dict[str, str]]]  # unit -> indicator -> target year -> `Verdict` value
-    unit_names: dict[str, str]
-    unit_types: dict[str, str]
-    unit_areas: dict[str, str]                        # commune -> area whose CT4c target applies
-    population: dict
-    budget: dict
-    narratives: list[dict]
-    coverage: dict
-    office_differences: list[dict]
-    carry_gaps: dict[str, list[str]]                  # new unit -> predecessors silent last year
-    merged_at: str                                    # from the store (load)
-    outputs: dict[str, str]                           # files written (merge)
+    indicators: list[IndicatorResult] = field(default_factory=list)
+    units: dict[str, dict[str, float]] = field(default_factory=dict)       # unit -> indicator -> exact value
+    unit_counts: dict[str, dict[str, list]] = field(default_factory=dict)  # unit -> indicator -> [num, den]
+    unit_verdicts: dict[str, dict[str, dict[str, Verdict]]] = field(default_factory=dict)
+    #                                         unit -> indicator -> target year -> verdict (its own target)
+    unit_names: dict[str, str] = field(default_factory=dict)
+    unit_types: dict[str, str] = field(default_factory=dict)
+    unit_areas: dict[str, str] = field(default_factory=dict)  # commune -> area whose CT4c target applies
+    population: dict = field(default_factory=dict)   # field -> {"label", "value", "units_reported"}
+    budget: dict = field(default_factory=dict)       # {"by_unit", "by_source", "total", "units_reported"}
+    narratives: list[dict] = field(default_factory=list)  # [{"field", "heading", "unit", "unit_name", "text"}]
+    coverage: dict = field(default_factory=dict)     # {"expected", "reported", "missing", "communes_expected",
+                                                     #  "communes_reported"}
+    office_differences: list[dict] = field(default_factory=list)
+    carry_gaps: dict[str, list[str]] = field(default_factory=dict)  # new unit -> predecessors silent last year
+    merged_at: str = ""                              # when it was stored (`load`)
+    outputs: dict[str, str] = field(default_factory=dict)  # files written (`merge`)
+
+    def indicator(self, code: str) -> IndicatorResult:
+        return next(r for r in self.indicators if r.code == code)
+
+    @property
+    def communes(self) -> list[str]:
+        """The communes of the year's roster, in roster order."""
+        return [u for u, t in self.unit_types.items() if t in ("xa", "thi_tran")]
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able data (what the store keeps)."""
+        d = asdict(self)
+        d["indicators"] = [r.to_dict() for r in self.indicators]
+        d["unit_verdicts"] = {u: {c: {y: Verdict(v).value for y, v in ys.items()} for c, ys in per.items()}
+                              for u, per in self.unit_verdicts.items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MergeResult:
+        d = {k: v for k, v in d.items() if k in _RESULT_FIELDS}
+        d["indicators"] = [IndicatorResult.from_dict(r) for r in d.get("indicators") or []]
+        d["unit_verdicts"] = {u: {c: {y: Verdict(v) for y, v in ys.items()} for c, ys in per.items()}
+                              for u, per in (d.get("unit_verdicts") or {}).items()}
+        return cls(**d)
 
 
 TRACK_LABELS = {True: "Đúng lộ trình", False: "Chậm so với lộ trình", None: ""}
 TARGET_YEARS = (2025, 2030)
+_INDICATOR_FIELDS = {f.name for f in fields(IndicatorResult)}
+_RESULT_FIELDS = {f.name for f in fields(MergeResult)}
 
 
 @dataclass
@@ -250,7 +343,7 @@ class Merger:
         names = {u.code: u.name for u in units}
         for u in self.roster.for_year(year - 1):
             names.setdefault(u.code, u.name)
-        indicators, unit_values, unit_status, unit_counts = [], {}, {}, {}
+        indicators, unit_values, unit_verdicts, unit_counts = [], {}, {}, {}
         for ind in cat.indicators:
             agg = aggregate(ind, values, commune_codes, previous)
             office = self._office(ind, values, previous, agg)
@@ -265,82 +358,74 @@ class Merger:
                 if agg.units and missing:
                     low = exact_value(ind, numerator, expected)
                     high = exact_value(ind, numerator + missing, expected)
-                    bounds = {"low": float(low), "high": float(high), "missing": missing}
-                    bounds_exact = (low, high)
+                    bounds, bounds_exact = Bounds(float(low), float(high), missing), (low, high)
             elif source == "communes":
                 numerator, denominator = agg.numerator, agg.denominator
             else:
-                numerator, denominator = office["numerator"], office["denominator"]
+                numerator, denominator = office.numerator, office.denominator
             exact = exact_value(ind, numerator, denominator)
-            row = {
-                "code": ind.code, "chi_tieu": ind.chi_tieu, "goal": ind.goal, "name": ind.name, "kind": ind.kind,
-                "unit": ind.unit, "direction": ind.direction, "value": None if exact is None else float(exact),
-                "numerator": numerator, "denominator": denominator,
-                "source": source, "source_reason": reason, "communes_value": agg.value, "authority": ind.authority,
-                "units_reported": len(agg.units), "units_expected": expected,
-                "missing_units": _missing(commune_codes, agg.units),
-                "targets": {str(y): ind.targets.get(str(y)) for y in TARGET_YEARS},
-                "lead_office": ind.lead_office, "lead_office_name": names.get(ind.lead_office, ind.lead_office),
-                "office": office, "note": ind.note, "bounds": bounds,
-            }
-            row["partial"] = 0 < row["units_reported"] < row["units_expected"]
-            row["provisional"] = bool(row["partial"] and source == "communes" and exact is not None
-                                      and ind.kind != "share_of_communes")
-            row["by_type"], by_type_exact = self._by_type(ind, values, communes, previous)
-            for t, part in row["by_type"].items():
-                part["status_code"] = {str(y): judge(ind, by_type_exact[t], ind.target_for(y, t), y).value
-                                       for y in TARGET_YEARS}
-            verdicts = self._verdicts(ind, exact, bounds_exact, by_type_exact)
-            row["status_code"] = {y: v.value for y, v in verdicts.items()}
-            row["status"] = {y: v.label for y, v in verdicts.items()}
-            ty = reference_year(year, row["targets"])
-            row["reference_year"] = ty
-            row["verdict"] = verdicts[ty].value if ty else Verdict.NO_TARGET.value
-            row["track"] = {str(y): self._track(ind, row["value"], ind.targets.get(str(y)), y, history)
-                            for y in TARGET_YEARS}
-            prev_value = history.get(ind.code, {}).get(year - 1)
-            row["previous"] = {"year": year - 1, "value": prev_value,
-                               "units_reported": history_units.get(ind.code, {}).get(year - 1)}
-            row["series_breaks"] = breaks if ind.kind == "share_of_communes" else []
-            row["comparison"] = self._comparison(ind, values, previous, agg, expected, gaps, row["previous"],
-                                                 year in breaks and ind.kind == "share_of_communes")
-            row["change"] = (row["comparison"] or {}).get("change")
-            row["totals"] = (self._totals(ind, values, last_values, commune_codes, prev_communes, agg)
-                             if ind.kind == "yoy_change" else None)
+            partial = 0 < len(agg.units) < expected
+            targets = {str(y): ind.targets.get(str(y)) for y in TARGET_YEARS}
+            by_type, by_type_exact = self._by_type(ind, values, communes, previous)
+            for t, part in by_type.items():
+                part["verdicts"] = {str(y): judge(ind, by_type_exact[t], ind.target_for(y, t), y) for y in TARGET_YEARS}
+            value = None if exact is None else float(exact)
+            prev = {"year": year - 1, "value": history.get(ind.code, {}).get(year - 1),
+                    "units_reported": history_units.get(ind.code, {}).get(year - 1)}
+            row = IndicatorResult(
+                code=ind.code, chi_tieu=ind.chi_tieu, goal=ind.goal, name=ind.name, kind=ind.kind, unit=ind.unit,
+                direction=ind.direction, value=value, numerator=numerator, denominator=denominator,
+                source=source, source_reason=reason, communes_value=agg.value, authority=ind.authority,
+                units_reported=len(agg.units), units_expected=expected,
+                missing_units=_missing(commune_codes, agg.units), partial=partial,
+                provisional=bool(partial and source == "communes" and exact is not None
+                                 and ind.kind != "share_of_communes"),
+                targets=targets, reference_year=reference_year(year, targets),
+                verdicts=self._verdicts(ind, exact, bounds_exact, by_type_exact), bounds=bounds,
+                track={str(y): self._track(ind, value, ind.targets.get(str(y)), y, history) for y in TARGET_YEARS},
+                previous=prev,
+                comparison=self._comparison(ind, values, previous, agg, expected, gaps, prev,
+                                            year in breaks and ind.kind == "share_of_communes"),
+                totals=(self._totals(ind, values, last_values, commune_codes, prev_communes, agg)
+                        if ind.kind == "yoy_change" else None),
+                series_breaks=breaks if ind.kind == "share_of_communes" else [],
+                by_type=by_type, office=office,
+                lead_office=ind.lead_office, lead_office_name=names.get(ind.lead_office, ind.lead_office),
+                note=ind.note,
+            )
             per_unit = {}
             for u in communes:
                 a = aggregate(ind, values, [u.code], previous)
                 if a.value is not None:
                     per_unit[u.code] = a.value
                     unit_values.setdefault(u.code, {})[ind.code] = a.value
-                    unit_counts.setdefault(u.code, {})[ind.code] = (a.numerator, a.denominator)
+                    unit_counts.setdefault(u.code, {})[ind.code] = [a.numerator, a.denominator]
                     ex = exact_value(ind, a.numerator, a.denominator)
-                    unit_status.setdefault(u.code, {})[ind.code] = {
+                    unit_verdicts.setdefault(u.code, {})[ind.code] = {
                         str(y): (Verdict.NOT_YET if ind.kind == "yoy_change" and not ind.judged_in(year)
-                                 else judge(ind, ex, ind.target_for(y, u.target_area), y)).value
+                                 else judge(ind, ex, ind.target_for(y, u.target_area), y))
                         for y in TARGET_YEARS}
-            row["best_units"], row["worst_units"] = _ranked(ind, per_unit, names)
-            row["history"] = {str(y): v for y, v in sorted({**history.get(ind.code, {}), year: row["value"]}.items())}
+            row.best_units, row.worst_units = _ranked(ind, per_unit, names)
+            row.history = {str(y): v for y, v in sorted({**history.get(ind.code, {}), year: value}.items())}
             indicators.append(row)
-        result = {
-            "year": year, "indicators": indicators, "units": unit_values, "unit_status": unit_status,
-            "unit_counts": unit_counts,
-            "unit_names": names, "unit_types": {u.code: u.type for u in units},
-            "unit_areas": {u.code: u.target_area for u in communes},
-            "population": self._population(values, commune_codes),
-            "budget": self._budget(values, units),
-            "narratives": self._narratives(values, offices),
-            "coverage": self._coverage(units, values),
-            "office_differences": [r["office"] | {"indicator": r["code"], "name": r["name"]}
-                                   for r in indicators if r["office"] and r["office"].get("differs")],
-            "carry_gaps": gaps,
-        }
+        result = MergeResult(
+            year=year, indicators=indicators, units=unit_values, unit_counts=unit_counts,
+            unit_verdicts=unit_verdicts, unit_names=names, unit_types={u.code: u.type for u in units},
+            unit_areas={u.code: u.target_area for u in communes},
+            population=self._population(values, commune_codes),
+            budget=self._budget(values, units),
+            narratives=self._narratives(values, offices),
+            coverage=self._coverage(units, values),
+            office_differences=[asdict(r.office) | {"indicator": r.code, "name": r.name}
+                                for r in indicators if r.office and r.office.differs],
+            carry_gaps=gaps,
+        )
         self._save(result, values)
         return result
 
-    def _source(self, ind: Indicator, agg: Aggregate, office: dict | None, expected: int) -> tuple[str, str]:
+    def _source(self, ind: Indicator, agg: Aggregate, office: OfficeFigure | None, expected: int) -> tuple[str, str]:
         """Whose figure is the district value, and why (catalogue `authority`)."""
-        has_office = bool(office and office.get("value") is not None)
+        has_office = bool(office and office.value is not None)
         if ind.kind == "share_of_communes" or not has_office:
             return "communes", ("all_reported" if len(agg.units) == expected else "incomplete")
         if agg.value is None:
@@ -379,18 +464,12 @@ class Merger:
         roster changes; a new unit some of whose predecessors did not report is left out).
         Last year's reported figure stays in "previous_reported" for quoting beside it.
 
-        {"year", "units" (matched), "units_expected", "value", "previous", "change" (exact,
-        in the indicator's unit, points for a percentage), "numerator", "denominator",
-        "previous_numerator", "previous_denominator", "previous_reported",
-        "previous_units_reported", "series_break", "left_out"}; None for a year-over-year
-        indicator (CT13 is a comparison already)."""
+        None for a year-over-year indicator (CT13 is a comparison already)."""
         if ind.kind == "yoy_change":
             return None
-        base = {"year": self.year - 1, "units": 0, "units_expected": expected, "value": None, "previous": None,
-                "change": None, "numerator": None, "denominator": None, "previous_numerator": None,
-                "previous_denominator": None, "previous_reported": prev["value"],
-                "previous_units_reported": prev.get("units_reported"), "series_break": series_break,
-                "left_out": sorted(u for u in gaps if u in agg.units)}
+        base = Comparison(year=self.year - 1, units_expected=expected, previous_reported=prev["value"],
+                          previous_units_reported=prev.get("units_reported"), series_break=series_break,
+                          left_out=sorted(u for u in gaps if u in agg.units))
         if series_break or not agg.units:
             return base
         matched = [u for u in agg.units if aggregate(ind, previous, [u]).units]
@@ -399,10 +478,11 @@ class Merger:
         now, before = aggregate(ind, values, matched), aggregate(ind, previous, matched)
         a = exact_value(ind, now.numerator, now.denominator)
         b = exact_value(ind, before.numerator, before.denominator)
-        return base | {"units": len(matched), "value": now.value, "previous": before.value,
-                       "change": float(a - b) if a is not None and b is not None else None,
-                       "numerator": now.numerator, "denominator": now.denominator,
-                       "previous_numerator": before.numerator, "previous_denominator": before.denominator}
+        base.units, base.value, base.previous = len(matched), now.value, before.value
+        base.change = float(a - b) if a is not None and b is not None else None
+        base.numerator, base.denominator = now.numerator, now.denominator
+        base.previous_numerator, base.previous_denominator = before.numerator, before.denominator
+        return base
 
     def _totals(self, ind: Indicator, values, last_values, communes: list[str], prev_communes: list[str],
                 agg: Aggregate) -> dict:
@@ -428,7 +508,7 @@ class Merger:
                 out.append(y)
         return out
 
-    def _office(self, ind: Indicator, values, previous, agg: Aggregate) -> dict | None:
+    def _office(self, ind: Indicator, values, previous, agg: Aggregate) -> OfficeFigure | None:
         """The lead office's own district-wide figure, kept beside the commune sum. "differs"
         flags a gap beyond the tolerance; it never decides whether the figure is quoted."""
         for code in (ind.lead_office, ind.co_lead):
@@ -444,8 +524,8 @@ class Merger:
                     # A gap of one or two cases in a rare event is chance, not a discrepancy.
                     cases = abs((a.numerator or 0) - (agg.numerator or 0))
                     differs = abs(a.value - agg.value) / base * 100 > self.tolerance and cases > 2
-                return {"unit": code, "value": a.value, "numerator": a.numerator,
-                        "denominator": a.denominator, "difference": diff, "differs": differs}
+                return OfficeFigure(unit=code, value=a.value, numerator=a.numerator, denominator=a.denominator,
+                                    difference=diff, differs=differs)
         return None
 
     def _by_type(self, ind: Indicator, values, communes, previous) -> tuple[dict, dict]:
@@ -530,15 +610,15 @@ class Merger:
                 "communes_expected": sum(u.is_commune for u in units),
                 "communes_reported": sum(u.is_commune and u.code in values for u in units)}
 
-    def _save(self, result: dict, values: dict) -> None:
-        rows = [{"scope": "district", "indicator": r["code"], "value": r["value"], "numerator": r["numerator"],
-                 "denominator": r["denominator"], "units_reported": r["units_reported"]}
-                for r in result["indicators"]]
-        for u, vals in result["units"].items():
+    def _save(self, result: MergeResult, values: dict) -> None:
+        rows = [{"scope": "district", "indicator": r.code, "value": r.value, "numerator": r.numerator,
+                 "denominator": r.denominator, "units_reported": r.units_reported}
+                for r in result.indicators]
+        for u, vals in result.units.items():
             rows += [{"scope": u, "indicator": code, "value": v} for code, v in vals.items()]
         fields = [{"unit": u, "field": f, "value": v if isinstance(v, (int, float)) else None,
                    "text": v if isinstance(v, str) else None} for u, vals in values.items() for f, v in vals.items()]
-        self.store.save_merge(self.year, rows, fields, result)
+        self.store.save_merge(self.year, rows, fields, result.to_dict())
 
 
 def _missing(expected: list[str], reported: list[str]) -> list[str]:
@@ -577,7 +657,7 @@ def merge(ws, year: int, progress: Callable[[int], None] | None = None) -> Merge
                    "csv": write_long_csv(ws, result, folder / f"du_lieu_{year}.csv")}
         if progress:
             progress(1)
-    result["outputs"] = {k: str(v) for k, v in outputs.items()}
+    result.outputs = {k: str(v) for k, v in outputs.items()}
     return result
 
 
@@ -586,25 +666,26 @@ def load(ws, year: int) -> MergeResult | None:
     if not Path(ws.db_path).exists():
         return None
     with Store(ws.db_path) as store:
-        return store.merge_summary(year)
+        stored = store.merge_summary(year)
+    return None if stored is None else MergeResult.from_dict(stored)
 
 
 def json_summary(result: MergeResult) -> dict:
-    """What `treem merge --json` prints, a plain dict:
-    {"year", "indicators": [{"code", "chi_tieu", "name", "value" (exact), "numerator",
-    "denominator", "units_reported", "units_expected", "partial", "provisional", "source",
-    "source_reason", "reference_year", "verdict" (a `Verdict` value), "status" (target year ->
-    label), "status_code" (target year -> `Verdict` value), "track", "bounds", "comparison"}],
-    "units", "coverage", "office_differences", "carry_gaps", "outputs"}."""
+    """What `treem merge --json` prints, plain data: {"year", "indicators": [{"code",
+    "chi_tieu", "name", "value" (exact), "numerator", "denominator", "units_reported",
+    "units_expected", "partial", "provisional", "source", "source_reason", "reference_year",
+    "verdict" (the `Verdict` value for reference_year), "verdicts" (target year -> value),
+    "labels" (target year -> label), "track", "bounds", "comparison"}], "units", "coverage",
+    "office_differences", "carry_gaps", "outputs"}."""
     keys = ("code", "chi_tieu", "name", "value", "numerator", "denominator", "units_reported", "units_expected",
-            "partial", "provisional", "source", "source_reason", "reference_year", "verdict", "status",
-            "status_code", "track", "bounds", "comparison")
+            "partial", "provisional", "source", "source_reason", "reference_year", "verdict", "verdicts", "labels",
+            "track", "bounds", "comparison")
     return {
-        "year": result["year"],
-        "indicators": [{k: r.get(k) for k in keys} for r in result["indicators"]],
-        "units": result["units"],
-        "coverage": result["coverage"],
-        "office_differences": result["office_differences"],
-        "carry_gaps": result.get("carry_gaps", {}),
-        "outputs": result.get("outputs", {}),
+        "year": result.year,
+        "indicators": [{k: d[k] for k in keys} for d in (r.to_dict() for r in result.indicators)],
+        "units": result.units,
+        "coverage": result.coverage,
+        "office_differences": result.office_differences,
+        "carry_gaps": result.carry_gaps,
+        "outputs": result.outputs,
     }

@@ -19,7 +19,7 @@ from pipeline.fsutil import atomic_write
 from pipeline.reporting.chart_data import TREND_INDICATORS, attainment_bars, trend_series, write_charts  # noqa: F401
 from pipeline.reporting.context import build_context, communes_word  # noqa: F401
 from pipeline.reporting.docx import ReportError, clean_text, render_docx, template_problems  # noqa: F401
-from pipeline.merge import reference_year  # noqa: F401
+from pipeline.merge import IndicatorResult, MergeResult, reference_year  # noqa: F401
 from pipeline.reporting.quality import data_quality
 from pipeline.reporting.words import (NO_DATA, date_text, default_reference_year, format_target,  # noqa: F401
                                       format_value, phrase_indicator, table_target, table_value)
@@ -28,26 +28,27 @@ REPORT_TEMPLATE = "docx/bao_cao.docx"
 
 
 # --- the stage -------------------------------------------------------------------------------
-def _warnings(result: dict, quality: dict, rows: list[dict], cw: str) -> list[str]:
+def _warnings(result: MergeResult, quality: dict, rows: list[IndicatorResult], cw: str) -> list[str]:
     out = []
-    cov = result.get("coverage") or {}
+    cov = result.coverage or {}
     if cov.get("communes_reported", 0) < cov.get("communes_expected", 0):
         out.append(f"Mới có số liệu hợp lệ của {cov['communes_reported']}/{cov['communes_expected']} {cw}; "
-                   f"các tỷ lệ tính trên các đơn vị đã báo cáo (xem Phụ lục III).")
-    missing = [f"CT{r['chi_tieu']} ({r['code']})" for r in rows if r.get("value") is None]
+                   f"các tỷ lệ tính trên các đơn vị đã báo cáo ghi «tạm tính», trừ khi lấy số toàn huyện của phòng chủ trì "
+                   f"(xem Phụ lục III).")
+    missing = [f"CT{r.chi_tieu} ({r.code})" for r in rows if r.value is None]
     if missing:
         out.append(f"{len(missing)} chỉ tiêu chưa có số liệu, báo cáo ghi «{NO_DATA}»: {', '.join(missing)}.")
-    fields = {n.get("field") for n in result.get("narratives") or []}
+    fields = {n.get("field") for n in result.narratives or []}
     lacking = [label for f, label in (("narr_direction", "chỉ đạo, điều hành"), ("narr_communication", "truyền thông"),
                                       ("narr_limitations", "tồn tại, hạn chế"), ("narr_next_year", "phương hướng"),
                                       ("narr_recommendations", "kiến nghị")) if f not in fields]
     if lacking:
         out.append(f"Chưa có nội dung của các phòng, ngành cho các mục: {', '.join(lacking)}; báo cáo để câu ghi chú "
                    f"cần bổ sung, sửa trực tiếp trong Word.")
-    merged_at, collected = result.get("merged_at") or "", quality.get("last_collected") or ""
+    merged_at, collected = result.merged_at or "", quality.get("last_collected") or ""
     if merged_at and collected and collected > merged_at:
         out.append(f"Có tệp được thu nhận sau lần tổng hợp gần nhất ({merged_at.replace('T', ' ')}); chạy "
-                   f"«treem merge --year {result['year']}» rồi viết lại báo cáo để dùng số liệu mới.")
+                   f"«treem merge --year {result.year}» rồi viết lại báo cáo để dùng số liệu mới.")
     return out
 
 
@@ -83,7 +84,7 @@ def report(ws, year: int, pdf: bool = False, date: Date | None = None) -> dict:
             fields = store.merged_fields(year)
         charts = write_charts(ws, result, folder / "bieu_do")
         context = build_context(ws, result, date=date, quality=quality, fields=fields, charts=charts)
-        warnings = _warnings(result, quality, result.get("indicators") or [], context["communes_word"])
+        warnings = _warnings(result, quality, result.indicators or [], context["communes_word"])
         warnings += _settings_warnings(ws.settings, year)
         unknown = template_problems(template, context)
         if unknown:

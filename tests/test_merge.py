@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import openpyxl
 import pytest
@@ -13,8 +14,13 @@ from conftest import store_values as put
 from pipeline.store import Store
 
 
-def ind(result: dict, code: str) -> dict:
-    return next(r for r in result["indicators"] if r["code"] == code)
+def ind(result, code: str):
+    return result.indicator(code)
+
+
+def labels(r) -> dict[str, str]:
+    """The verdicts' labels by target year, as the officer reads them."""
+    return {y: v.label for y, v in r.verdicts.items()}
 
 
 def test_sums_counts_never_averages_rates(workspace):
@@ -23,9 +29,9 @@ def test_sums_counts_never_averages_rates(workspace):
     put(workspace, 2024, "15700", {"ct05_u1_vaccinated": 90, "children_u1": 100})
     put(workspace, 2024, "15703", {"ct05_u1_vaccinated": 990, "children_u1": 1000})
     r = ind(merge(workspace, 2024), "ct05a")
-    assert (r["numerator"], r["denominator"], r["units_reported"]) == (1080, 1100, 2)
-    assert r["value"] == pytest.approx(98.1818, abs=1e-4)
-    assert r["status"] == {"2025": "Đạt", "2030": "Đạt"}  # >= 95 and >= 96
+    assert (r.numerator, r.denominator, r.units_reported) == (1080, 1100, 2)
+    assert r.value == pytest.approx(98.1818, abs=1e-4)
+    assert labels(r) == {"2025": "Đạt", "2030": "Đạt"}  # >= 95 and >= 96
 
 
 def test_a_blank_leaves_the_unit_out_and_a_zero_is_a_value(workspace):
@@ -33,9 +39,9 @@ def test_a_blank_leaves_the_unit_out_and_a_zero_is_a_value(workspace):
     put(workspace, 2024, "15703", {"children_total": 3000})  # numerator blank: not reported
     put(workspace, 2024, "15706", {"ct09_abused": 0, "children_total": 1000})  # 0 is a value
     r = ind(merge(workspace, 2024), "ct09")
-    assert (r["numerator"], r["denominator"], r["units_reported"]) == (3, 2000, 2)
-    assert r["value"] == pytest.approx(0.15)
-    assert "15703" in r["missing_units"] and "15706" not in r["missing_units"]
+    assert (r.numerator, r.denominator, r.units_reported) == (3, 2000, 2)
+    assert r.value == pytest.approx(0.15)
+    assert "15703" in r.missing_units and "15706" not in r.missing_units
 
 
 def test_a_zero_denominator_gives_no_unit_value_but_counts_in_the_sums(workspace):
@@ -44,16 +50,16 @@ def test_a_zero_denominator_gives_no_unit_value_but_counts_in_the_sums(workspace
     put(workspace, 2024, "15703", {"ct12_disaster_assisted": 45, "ct12_disaster_affected": 50})
     result = merge(workspace, 2024)
     r = ind(result, "ct12")
-    assert (r["numerator"], r["denominator"], r["value"]) == (45, 50, 90.0)
-    assert "ct12" not in result["units"].get("15700", {})
-    assert result["units"]["15703"]["ct12"] == 90.0
-    assert r["status"]["2025"] == "Chưa đạt"  # target 100%
+    assert (r.numerator, r.denominator, r.value) == (45, 50, 90.0)
+    assert "ct12" not in result.units.get("15700", {})
+    assert result.units["15703"]["ct12"] == 90.0
+    assert labels(r)["2025"] == "Chưa đạt"  # target 100%
 
 
 def test_everything_zero_is_no_value_not_a_crash(workspace):
     put(workspace, 2024, "15700", {"ct12_disaster_assisted": 0, "ct12_disaster_affected": 0})
     r = ind(merge(workspace, 2024), "ct12")
-    assert r["value"] is None and r["status"]["2025"] == "Chưa có số liệu"
+    assert r.value is None and labels(r)["2025"] == "Chưa có số liệu"
 
 
 def test_urban_and_rural_targets(workspace):
@@ -63,36 +69,36 @@ def test_urban_and_rural_targets(workspace):
     put(workspace, 2024, "15700", {"ct04_obese": 4, "ct04_measured": 100})   # Xã Dân Lực: 4% < 5
     put(workspace, 2024, "15703", {"ct04_obese": 6, "ct04_measured": 100})   # Xã Dân Lý: 6% >= 5
     result = merge(workspace, 2024)
-    st = result["unit_status"]
+    st = result.unit_verdicts
     assert st["15664"]["ct04c"]["2025"] == Verdict.MET
     assert st["15718"]["ct04c"]["2025"] == Verdict.NOT_MET
     assert st["15700"]["ct04c"]["2025"] == Verdict.MET
     assert st["15703"]["ct04c"]["2025"] == Verdict.NOT_MET
     r = ind(result, "ct04c")
-    assert r["by_type"]["thi_tran"]["value"] == pytest.approx(9.0)  # 18/200
-    assert r["by_type"]["xa"]["value"] == pytest.approx(5.0)        # 10/200, not below 5
-    assert r["status"]["2025"] == "Chưa đạt"                         # rural part fails
+    assert r.by_type["thi_tran"]["value"] == pytest.approx(9.0)  # 18/200
+    assert r.by_type["xa"]["value"] == pytest.approx(5.0)        # 10/200, not below 5
+    assert labels(r)["2025"] == "Chưa đạt"                         # rural part fails
 
 
 def test_urban_and_rural_targets_both_met(workspace):
     put(workspace, 2024, "15664", {"ct04_obese": 9, "ct04_measured": 100})
     put(workspace, 2024, "15700", {"ct04_obese": 4, "ct04_measured": 100})
-    assert ind(merge(workspace, 2024), "ct04c")["status"] == {"2025": "Đạt", "2030": "Đạt"}
+    assert labels(ind(merge(workspace, 2024), "ct04c")) == {"2025": "Đạt", "2030": "Đạt"}
 
 
 def test_ct13_without_and_with_previous_year(workspace):
     put(workspace, 2025, "15763", {"ct13_child_marriages": 4})
     put(workspace, 2025, "15754", {"ct13_child_marriages": 6})
     r = ind(merge(workspace, 2025), "ct13")
-    assert r["value"] is None and r["status"]["2025"] == "Chưa có số liệu"  # no 2024 to compare with
+    assert r.value is None and labels(r)["2025"] == "Chưa có số liệu"  # no 2024 to compare with
     put(workspace, 2026, "15763", {"ct13_child_marriages": 3})
     put(workspace, 2026, "15754", {"ct13_child_marriages": 5})
     r = ind(merge(workspace, 2026), "ct13")
     # (8 - 10) / 10 = -20%: a fall of at least 1% a year is met.
-    assert (r["numerator"], r["denominator"]) == (8, 10)
-    assert r["value"] == pytest.approx(-20.0)
-    assert r["status"] == {"2025": "Đạt", "2030": "Đạt"}
-    assert r["totals"]["current"] == {"year": 2026, "value": 8, "units": 2, "units_expected": 8}
+    assert (r.numerator, r.denominator) == (8, 10)
+    assert r.value == pytest.approx(-20.0)
+    assert labels(r) == {"2025": "Đạt", "2030": "Đạt"}
+    assert r.totals["current"] == {"year": 2026, "value": 8, "units": 2, "units_expected": 8}
 
 
 def test_ct13_rising_is_not_met(workspace):
@@ -100,7 +106,7 @@ def test_ct13_rising_is_not_met(workspace):
     put(workspace, 2026, "15763", {"ct13_child_marriages": 10})
     merge(workspace, 2025)
     r = ind(merge(workspace, 2026), "ct13")
-    assert r["value"] == 0 and r["status"]["2025"] == "Chưa đạt"  # no fall at all
+    assert r.value == 0 and labels(r)["2025"] == "Chưa đạt"  # no fall at all
 
 
 def test_ct13_before_2025_reports_the_change_without_a_verdict(workspace):
@@ -108,9 +114,9 @@ def test_ct13_before_2025_reports_the_change_without_a_verdict(workspace):
     put(workspace, 2023, "15700", {"ct13_child_marriages": 10})
     put(workspace, 2024, "15700", {"ct13_child_marriages": 8})
     r = ind(merge(workspace, 2024), "ct13")
-    assert r["value"] == pytest.approx(-20.0)
-    assert r["status_code"] == {"2025": Verdict.NOT_YET, "2030": Verdict.NOT_YET}
-    assert r["verdict"] == "chua_ap_dung" and r["status"]["2025"] == "Chưa áp dụng"
+    assert r.value == pytest.approx(-20.0)
+    assert r.verdicts == {"2025": Verdict.NOT_YET, "2030": Verdict.NOT_YET}
+    assert r.verdict == "chua_ap_dung" and labels(r)["2025"] == "Chưa áp dụng"
 
 
 def test_share_of_communes_counts_over_every_unit_of_the_roster(workspace):
@@ -120,13 +126,14 @@ def test_share_of_communes_counts_over_every_unit_of_the_roster(workspace):
         put(workspace, 2024, code, {"ct01_child_friendly": answer, "ct21_play_spot": 1 - answer})
     result = merge(workspace, 2024)
     ct01, ct21 = ind(result, "ct01"), ind(result, "ct21")
-    assert (ct01["numerator"], ct01["denominator"]) == (3, 34)
-    assert ct01["value"] == pytest.approx(300 / 34)
-    assert ct01["bounds"] == {"low": pytest.approx(300 / 34), "high": pytest.approx(3300 / 34), "missing": 30}
-    assert ct01["status_code"]["2025"] == Verdict.UNDECIDED
-    assert ct01["status"]["2025"] == "Chưa đủ số liệu để đánh giá"
+    assert (ct01.numerator, ct01.denominator) == (3, 34)
+    assert ct01.value == pytest.approx(300 / 34)
+    assert (ct01.bounds.low, ct01.bounds.high, ct01.bounds.missing) == (pytest.approx(300 / 34),
+                                                                        pytest.approx(3300 / 34), 30)
+    assert ct01.verdicts["2025"] == Verdict.UNDECIDED
+    assert labels(ct01)["2025"] == "Chưa đủ số liệu để đánh giá"
     # CT21: 1 + 30 = 31/34 = 91,18% at most: below 95% (2030) whatever the missing say.
-    assert ct21["status_code"] == {"2025": Verdict.UNDECIDED, "2030": Verdict.NOT_MET}
+    assert ct21.verdicts == {"2025": Verdict.UNDECIDED, "2030": Verdict.NOT_MET}
 
 
 def test_share_of_communes_decided_when_the_missing_cannot_change_it(workspace):
@@ -136,13 +143,13 @@ def test_share_of_communes_decided_when_the_missing_cannot_change_it(workspace):
     for i, code in enumerate(codes[:32]):
         put(workspace, 2024, code, {"ct21_play_spot": 1 if i < 28 else 0})
     r = ind(merge(workspace, 2024), "ct21")
-    assert (r["numerator"], r["denominator"], r["units_reported"]) == (28, 34, 32)
-    assert r["status_code"] == {"2025": Verdict.MET, "2030": Verdict.NOT_MET}
-    assert r["bounds"]["high"] == pytest.approx(3000 / 34)
+    assert (r.numerator, r.denominator, r.units_reported) == (28, 34, 32)
+    assert r.verdicts == {"2025": Verdict.MET, "2030": Verdict.NOT_MET}
+    assert r.bounds.high == pytest.approx(3000 / 34)
     # 27 yes: 27/34 = 79,41% to 29/34 = 85,29% straddles 80% -> undecided.
     put(workspace, 2024, codes[0], {"ct21_play_spot": 0})
     r = ind(merge(workspace, 2024), "ct21")
-    assert r["status_code"]["2025"] == Verdict.UNDECIDED
+    assert r.verdicts["2025"] == Verdict.UNDECIDED
 
 
 def test_partial_coverage(workspace):
@@ -150,9 +157,9 @@ def test_partial_coverage(workspace):
         put(workspace, 2024, code, {"ct14_registered": 995, "children_u5": 1000})
     result = merge(workspace, 2024)
     r = ind(result, "ct14")
-    assert (r["units_reported"], r["units_expected"], r["partial"]) == (3, 34, True)
-    assert len(r["missing_units"]) == 31 and "15664" in r["missing_units"]
-    assert result["coverage"]["communes_reported"] == 3
+    assert (r.units_reported, r.units_expected, r.partial) == (3, 34, True)
+    assert len(r.missing_units) == 31 and "15664" in r.missing_units
+    assert result.coverage["communes_reported"] == 3
 
 
 def test_office_figure_kept_beside_commune_sum_with_a_warning(workspace):
@@ -160,16 +167,16 @@ def test_office_figure_kept_beside_commune_sum_with_a_warning(workspace):
     put(workspace, 2024, "P-YT", {"ct05_u1_vaccinated": 160, "children_u1": 200})  # 80%: far from 95%
     r = ind(merge(workspace, 2024), "ct05a")
     # 1 of 34 communes: the office's district-wide figure is the district value (authority auto).
-    assert (r["value"], r["source"], r["source_reason"]) == (80.0, "office", "incomplete")
-    assert r["communes_value"] == 95.0 and r["provisional"] is False
-    assert r["office"]["unit"] == "P-YT" and r["office"]["value"] == 80.0 and r["office"]["differs"] is True
+    assert (r.value, r.source, r.source_reason) == (80.0, "office", "incomplete")
+    assert r.communes_value == 95.0 and r.provisional is False
+    assert r.office.unit == "P-YT" and r.office.value == 80.0 and r.office.differs is True
 
 
 def test_office_figure_used_when_no_commune_reported(workspace):
     put(workspace, 2024, "P-GDDT", {"ct19_psych_support": 19, "ct19_schools": 20})
     r = ind(merge(workspace, 2024), "ct19")
-    assert (r["value"], r["source"]) == (95.0, "office")
-    assert r["status"]["2025"] == "Đạt" and r["status"]["2030"] == "Không có chỉ tiêu"
+    assert (r.value, r.source) == (95.0, "office")
+    assert labels(r)["2025"] == "Đạt" and labels(r)["2030"] == "Không có chỉ tiêu"
 
 
 def test_straight_path_from_the_baseline(workspace):
@@ -179,9 +186,9 @@ def test_straight_path_from_the_baseline(workspace):
     merge(workspace, 2021)
     put(workspace, 2023, "15700", {"ct02_served": 89, "children_0_8": 100})
     r = ind(merge(workspace, 2023), "ct02")
-    assert r["status"]["2025"] == "Chưa đạt"
-    assert r["track"]["2025"] == {"expected": 88.5, "on_track": True, "label": "Đúng lộ trình"}  # 85+(92-85)/2
-    assert r["track"]["2030"]["on_track"] is True  # 85 + (97-85)*2/9 = 87.67 <= 89
+    assert labels(r)["2025"] == "Chưa đạt"
+    assert r.track["2025"] == {"expected": 88.5, "on_track": True, "label": "Đúng lộ trình"}  # 85+(92-85)/2
+    assert r.track["2030"]["on_track"] is True  # 85 + (97-85)*2/9 = 87.67 <= 89
 
 
 def test_across_the_2025_roster_change(workspace):
@@ -195,10 +202,10 @@ def test_across_the_2025_roster_change(workspace):
     result = merge(workspace, 2025)
     r = ind(result, "ct13")
     # 2024 sum over the predecessors: 10; 2025: 9 -> -10%.
-    assert (r["numerator"], r["denominator"]) == (9, 10)
-    assert r["value"] == pytest.approx(-10.0)
-    assert result["units"]["15763"]["ct13"] == pytest.approx(-10.0)
-    assert r["units_expected"] == 8
+    assert (r.numerator, r.denominator) == (9, 10)
+    assert r.value == pytest.approx(-10.0)
+    assert result.units["15763"]["ct13"] == pytest.approx(-10.0)
+    assert r.units_expected == 8
 
 
 def test_outputs_and_json_shape(workspace):
@@ -209,10 +216,12 @@ def test_outputs_and_json_shape(workspace):
     out = json_summary(result)
     assert set(out) >= {"year", "indicators", "units"} and out["year"] == 2024
     first = out["indicators"][0]
-    assert set(first) >= {"code", "chi_tieu", "value", "numerator", "denominator", "units_reported", "status"}
-    assert set(first["status"]) == {"2025", "2030"}
+    assert set(first) >= {"code", "chi_tieu", "value", "numerator", "denominator", "units_reported", "verdict",
+                          "verdicts", "labels"}
+    assert set(first["labels"]) == set(first["verdicts"]) == {"2025", "2030"}
+    json.dumps(out)  # plain data
     assert out["units"]["15700"]["ct05a"] == 90.0
-    wb = openpyxl.load_workbook(result["outputs"]["workbook"])
+    wb = openpyxl.load_workbook(result.outputs["workbook"])
     assert wb.sheetnames[:5] == ["Tổng hợp", "Mục tiêu 1", "Mục tiêu 2", "Mục tiêu 3", "Mục tiêu 4"]
     assert {"Xu hướng", "Xếp hạng", "Kinh phí", "Độ bao phủ"} <= set(wb.sheetnames)
     summary = wb["Tổng hợp"]
@@ -227,7 +236,7 @@ def test_outputs_and_json_shape(workspace):
     assert (100, "#,##0") in shown and (90, "#,##0") in shown
     assert {f for _, f in shown} <= {"#,##0", "#,##0.0#"}
     assert all((v == int(v)) == (f == "#,##0") for v, f in shown)
-    with open(result["outputs"]["csv"], encoding="utf-8-sig") as fh:
+    with open(result.outputs["csv"], encoding="utf-8-sig") as fh:
         data = list(csv.DictReader(fh))
     district = [d for d in data if d["orgunit"] == "397" and d["dataelement"] == "ct05a"]
     assert district == [{"dataelement": "ct05a", "period": "2024", "orgunit": "397", "value": "90.0",
@@ -243,7 +252,7 @@ def test_every_year_stays_in_the_store(workspace):
     with Store(workspace.db_path) as store:
         assert store.merged_years() == [2021, 2022, 2023]
     r = ind(merge(workspace, 2023), "ct02")
-    assert r["history"] == {"2021": 80.0, "2022": 81.0, "2023": 82.0}
+    assert r.history == {"2021": 80.0, "2022": 81.0, "2023": 82.0}
 
 
 def test_aggregate_is_pure():
@@ -268,12 +277,12 @@ def test_a_rate_that_rises_on_the_matched_communes_while_the_all_units_figure_fa
     put(workspace, 2024, "15700", {"ct08_special_cared": 91, "ct08_special": 100})
     put(workspace, 2024, "15703", {"ct08_special_cared": 92, "ct08_special": 100})
     r = ind(merge(workspace, 2024), "ct08b")
-    assert r["value"] == pytest.approx(91.5) and r["previous"]["value"] == pytest.approx(280 / 3)
-    c = r["comparison"]
-    assert (c["units"], c["units_expected"]) == (2, 34)
-    assert (c["previous"], c["value"], c["change"]) == (pytest.approx(90.0), pytest.approx(91.5), pytest.approx(1.5))
-    assert c["previous_reported"] == pytest.approx(280 / 3) and c["previous_units_reported"] == 3
-    assert r["change"] == pytest.approx(1.5)  # not 91,5 - 93,33 = -1,83
+    assert r.value == pytest.approx(91.5) and r.previous["value"] == pytest.approx(280 / 3)
+    c = r.comparison
+    assert (c.units, c.units_expected) == (2, 34)
+    assert (c.previous, c.value, c.change) == (pytest.approx(90.0), pytest.approx(91.5), pytest.approx(1.5))
+    assert c.previous_reported == pytest.approx(280 / 3) and c.previous_units_reported == 3
+    assert r.change == pytest.approx(1.5)  # not 91,5 - 93,33 = -1,83
 
 
 def test_a_value_one_digit_from_its_target_misses_it_everywhere(workspace):
@@ -281,9 +290,9 @@ def test_a_value_one_digit_from_its_target_misses_it_everywhere(workspace):
     put(workspace, 2024, "15700", {"ct14_registered": 19793, "children_u5": 19893})
     result = merge(workspace, 2024)
     r = ind(result, "ct14")
-    assert r["value"] == pytest.approx(19793 / 19893 * 100, abs=1e-12)  # exact, not stored at 4 decimals
-    assert r["status_code"]["2025"] == Verdict.NOT_MET
-    summary = openpyxl.load_workbook(result["outputs"]["workbook"])["Tổng hợp"]
+    assert r.value == pytest.approx(19793 / 19893 * 100, abs=1e-12)  # exact, not stored at 4 decimals
+    assert r.verdicts["2025"] == Verdict.NOT_MET
+    summary = openpyxl.load_workbook(result.outputs["workbook"])["Tổng hợp"]
     cell = next(row[7] for row in summary.iter_rows(min_row=5) if row[1].value == "CT14")
     assert cell.number_format == "#,##0.000"  # 99,497 in Excel, never 99,5 beside a red "Chưa đạt"
 
@@ -300,16 +309,16 @@ def test_a_merged_commune_with_a_missing_predecessor_is_not_carried(workspace):
     put(workspace, 2025, "15682", {"ct14_registered": 4990, "children_u5": 5000, "ct13_child_marriages": 5})
     put(workspace, 2025, "15715", {"ct14_registered": 2997, "children_u5": 3000, "ct13_child_marriages": 2})
     result = merge(workspace, 2025)
-    assert result["carry_gaps"] == {"15682": ["15679"]}  # Hợp Tiến (old) sent nothing in 2024
+    assert result.carry_gaps == {"15682": ["15679"]}  # Hợp Tiến (old) sent nothing in 2024
     r = ind(result, "ct14")
-    c = r["comparison"]
+    c = r.comparison
     # Only Tân Ninh is compared: 2940/3000 = 98% -> 2997/3000 = 99,9%.
-    assert c["units"] == 1 and c["left_out"] == ["15682"]
-    assert (c["previous"], c["value"]) == (pytest.approx(98.0), pytest.approx(99.9))
+    assert c.units == 1 and c.left_out == ["15682"]
+    assert (c.previous, c.value) == (pytest.approx(98.0), pytest.approx(99.9))
     # CT13 likewise: only Tân Ninh's 3 -> 2 (-33,33%), not (5+2) against 8+3.
     r13 = ind(result, "ct13")
-    assert (r13["numerator"], r13["denominator"], r13["units_reported"]) == (2, 3, 1)
-    assert "ct13" not in result["units"]["15682"]
+    assert (r13.numerator, r13.denominator, r13.units_reported) == (2, 3, 1)
+    assert "ct13" not in result.units["15682"]
     from pipeline.report import build_context
 
     gaps = build_context(workspace, result)["quality"]["gaps"]
@@ -324,36 +333,38 @@ def test_a_share_of_units_across_the_2025_reorganisation_is_a_series_break(works
     for code in [u.code for u in workspace.roster.for_year(2025) if u.is_commune]:
         put(workspace, 2025, code, {"ct21_play_spot": 1 if code != "15724" else 0})  # 7 of 8
     r = ind(merge(workspace, 2025), "ct21")
-    assert (r["numerator"], r["denominator"]) == (7, 8)
-    assert r["series_breaks"] == [2025]
-    c = r["comparison"]
-    assert c["series_break"] is True and c["change"] is None and r["change"] is None
-    assert c["previous_reported"] == pytest.approx(3000 / 34)  # quoted, not compared
+    assert (r.numerator, r.denominator) == (7, 8)
+    assert r.series_breaks == [2025]
+    c = r.comparison
+    assert c.series_break is True and c.change is None and r.change is None
+    assert c.previous_reported == pytest.approx(3000 / 34)  # quoted, not compared
     # the workbook's trend table keeps the two series apart
     result = merge(workspace, 2025)
-    trend = openpyxl.load_workbook(result["outputs"]["workbook"])["Xu hướng"]
+    trend = openpyxl.load_workbook(result.outputs["workbook"])["Xu hướng"]
     labels = [row[1].value for row in trend.iter_rows(min_row=4) if row[0].value and row[0].value.startswith("CT21")]
     assert labels[:2] == ["Thực hiện 2021-2024", "Thực hiện 2025-2030"]
     # a rate is not a series break: CT14 compares the new communes with their predecessors
-    assert ind(merge(workspace, 2025), "ct14")["series_breaks"] == []
+    assert ind(merge(workspace, 2025), "ct14").series_breaks == []
 
 
-def test_the_typed_result_declares_every_field_merge_writes_and_load_reads(workspace):
-    from pipeline.merge import Comparison, IndicatorRow, MergeResult, load
+def test_the_stored_result_reads_back_as_the_same_typed_result(workspace):
+    from pipeline.merge import Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, load
 
-    put(workspace, 2023, "15700", {"ct05_u1_vaccinated": 90, "children_u1": 100})
+    put(workspace, 2023, "15700", {"ct05_u1_vaccinated": 90, "children_u1": 100, "ct21_play_spot": 1})
     merge(workspace, 2023)
-    put(workspace, 2024, "15700", {"ct05_u1_vaccinated": 95, "children_u1": 100})
-    merge(workspace, 2024)
+    put(workspace, 2024, "15700", {"ct05_u1_vaccinated": 95, "children_u1": 100, "ct21_play_spot": 1})
+    put(workspace, 2024, "P-YT", {"ct05_u1_vaccinated": 190, "children_u1": 200})
+    merged = merge(workspace, 2024)
     stored = load(workspace, 2024)
-    assert set(stored) == set(MergeResult.__annotations__) - {"outputs"}
-    for r in stored["indicators"]:
-        assert set(r) == set(IndicatorRow.__annotations__), r["code"]
-        assert r["verdict"] in {v.value for v in Verdict}
-        assert set(r["status"]) == set(r["status_code"]) == {"2025", "2030"}
-        assert all(Verdict(c).label == r["status"][y] for y, c in r["status_code"].items())
-    c = ind(stored, "ct05a")["comparison"]
-    assert set(c) == set(Comparison.__annotations__) and c["change"] == pytest.approx(5.0)
+    assert isinstance(stored, MergeResult) and all(isinstance(r, IndicatorResult) for r in stored.indicators)
+    assert stored.merged_at and not stored.outputs
+    stored.merged_at, stored.outputs = merged.merged_at, merged.outputs
+    assert stored == merged  # every field, nested dataclasses and Verdict members included
+    r = stored.indicator("ct05a")
+    assert isinstance(r.comparison, Comparison) and r.comparison.change == pytest.approx(5.0)  # 90% -> 95%
+    assert isinstance(r.office, OfficeFigure) and r.verdict is Verdict.MET
+    assert isinstance(stored.indicator("ct21").bounds, Bounds)
+    assert all(isinstance(v, Verdict) for v in stored.unit_verdicts["15700"]["ct05a"].values())
 
 
 def test_a_units_value_one_digit_from_its_target_gets_the_digit_in_the_workbook(workspace):
@@ -362,7 +373,7 @@ def test_a_units_value_one_digit_from_its_target_gets_the_digit_in_the_workbook(
     put(workspace, 2024, "15700", {"ct14_registered": 9949, "children_u5": 10000})
     put(workspace, 2024, "15703", {"ct14_registered": 19899, "children_u5": 20000})
     result = merge(workspace, 2024)
-    sheet = openpyxl.load_workbook(result["outputs"]["workbook"])["Mục tiêu 2"]
+    sheet = openpyxl.load_workbook(result.outputs["workbook"])["Mục tiêu 2"]
     head = [c.value for c in sheet[4]]
     col = next(i for i, h in enumerate(head) if h and h.startswith("CT14"))
     cells = {row[0].value: row[col] for row in sheet.iter_rows(min_row=5) if row[0].value in ("15700", "15703")}

@@ -10,6 +10,7 @@ on hand-worked numbers."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 import shutil
@@ -30,7 +31,7 @@ import pipeline.office as office
 from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, set_received
 from pipeline.cli import cli
 from pipeline.collect import collect
-from pipeline.merge import load, merge
+from pipeline.merge import Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, Verdict, load, merge
 from pipeline.report import (ReportError, _settings_warnings, build_context, clean_text, data_quality, date_text,
                              format_target, format_value, phrase_indicator, reference_year, render_docx, report)
 from pipeline.settings import Settings
@@ -211,12 +212,12 @@ def test_narratives_are_attributed_and_missing_ones_say_to_complete(doc):
 
 def test_indicator_paragraphs_from_the_numbers(built, doc):
     text = _text(doc)
-    r = next(r for r in load(built[0], YEAR)["indicators"] if r["code"] == "ct05a")
+    r = load(built[0], YEAR).indicator("ct05a")
     # 8 of 34 communes: (280+282+...+294) = 2296 of 8*300 children under 1 = 95,67%. Phòng Y tế
     # reported the district-wide 8*290 = 2320 of 2400 = 96,67%: with communes missing, its figure
     # is the district value (catalogue authority "auto"), and the report gives both.
-    assert r["communes_value"] == pytest.approx(2296 / 2400 * 100, abs=1e-9)
-    assert (r["value"], r["source"], r["source_reason"]) == (pytest.approx(2320 / 2400 * 100), "office", "incomplete")
+    assert r.communes_value == pytest.approx(2296 / 2400 * 100, abs=1e-9)
+    assert (r.value, r.source, r.source_reason) == (pytest.approx(2320 / 2400 * 100), "office", "incomplete")
     assert ("Tỷ lệ trẻ em dưới 1 tuổi được tiêm chủng đầy đủ 8 loại vắc xin đạt 96,67% (theo số liệu của Phòng Y tế), "
             "vượt mục tiêu năm 2025 (95%)" in text)
     assert ("Số liệu của huyện là số do Phòng Y tế báo cáo cho toàn huyện (96,67%), vì mới có 8/34 xã, thị trấn báo "
@@ -341,7 +342,7 @@ def test_template_asks_for_nothing_the_context_lacks(built):
     # per-unit columns name real indicator codes
     with zipfile.ZipFile(TEMPLATE) as z:
         xml = z.read("word/document.xml").decode()
-    codes = {r["code"] for r in load(ws, YEAR)["indicators"]}
+    codes = {r.code for r in load(ws, YEAR).indicators}
     used = set(re.findall(r"(?:u\.v|district_row)\.(\w+)", xml))
     assert used and used <= codes
 
@@ -388,9 +389,9 @@ def test_no_unit_text_is_ever_rendered_as_a_template(built, tmp_path):
     result = copy.deepcopy(load(ws, YEAR))
     nasty = ["{{ year }}", "{% for i in range(3) %}x{% endfor %}", "{_{ a }_}", "{_% b %_}", "<w:br/>&amp;",
              "=cmd|' /C calc'!A0", "{{ ''.__class__.__mro__ }}", "bell\x07 vt\x0b nul\x00 end"]
-    result["narratives"] = [{"field": "narr_direction", "heading": "", "unit": "P-YT", "unit_name": "Phòng Y tế",
+    result.narratives = [{"field": "narr_direction", "heading": "", "unit": "P-YT", "unit_name": "Phòng Y tế",
                              "text": t} for t in nasty]
-    result["unit_names"]["15664"] = "Thị trấn {{ signer }} <b>"
+    result.unit_names["15664"] = "Thị trấn {{ signer }} <b>"
     data = render_docx(TEMPLATE, build_context(ws, result))
     out = tmp_path / "r.docx"
     out.write_bytes(data)
@@ -405,10 +406,10 @@ def test_no_unit_text_is_ever_rendered_as_a_template(built, tmp_path):
 # --- review years ----------------------------------------------------------------------------
 def _as_review_year(result: dict) -> dict:
     r2 = copy.deepcopy(result)
-    r2["year"] = 2025
-    for r in r2["indicators"]:
-        if r["value"] is not None:
-            r["history"] = {str(y): r["value"] for y in (2021, 2023, 2024, 2025)}
+    r2.year = 2025
+    for r in r2.indicators:
+        if r.value is not None:
+            r.history = {str(y): r.value for y in (2021, 2023, 2024, 2025)}
     return r2
 
 
@@ -435,10 +436,10 @@ def test_review_year_compares_every_year_since_2021(built, tmp_path):
 def test_final_review_in_2030(built, tmp_path):
     ws = built[0]
     result = _as_review_year(load(ws, YEAR))
-    result["year"] = 2030
-    for r in result["indicators"]:
-        r["history"] = {str(y): v for y, v in zip(range(2021, 2031), [r["value"]] * 10)} if r["value"] is not None else {}
-        r["status_code"]["2030"] = r["status_code"]["2025"]
+    result.year = 2030
+    for r in result.indicators:
+        r.history = {str(y): v for y, v in zip(range(2021, 2031), [r.value] * 10)} if r.value is not None else {}
+        r.verdicts["2030"] = r.verdicts.get("2025", Verdict.NO_DATA)
     ctx = build_context(ws, result)
     assert (ctx["review"]["kind"], ctx["review"]["span"], ctx["review"]["target_year"]) == ("tổng kết", "10 năm", "2030")
     assert ctx["review"]["summary"].startswith("Qua 10 năm thực hiện Chương trình (2021-2030), so với mục tiêu năm 2030")
@@ -456,14 +457,33 @@ def test_final_review_in_2030(built, tmp_path):
 
 
 # --- sentences on hand-worked numbers --------------------------------------------------------
-def row(**kw) -> dict:
+def _typed(kw: dict) -> dict:
+    """A row's fields as the merge stores them: verdict values and nested parts typed."""
+    kw = dict(kw)
+    if "status_code" in kw:
+        kw["verdicts"] = {y: Verdict(v) for y, v in kw.pop("status_code").items()}
+    for key, cls in (("comparison", Comparison), ("bounds", Bounds), ("office", OfficeFigure)):
+        if isinstance(kw.get(key), dict):
+            kw[key] = cls(**kw[key])
+    if "by_type" in kw:
+        kw["by_type"] = {t: {**{k: v for k, v in part.items() if k != "status_code"},
+                             "verdicts": {y: Verdict(v) for y, v in (part.get("status_code") or {}).items()}}
+                         for t, part in kw["by_type"].items()}
+    return kw
+
+
+def row(**kw) -> IndicatorResult:
     base = {"code": "ct05a", "chi_tieu": 5, "goal": 1, "name": "Tỷ lệ X", "kind": "percentage", "unit": "%",
             "direction": "at_least", "value": None, "numerator": None, "denominator": None, "source": "communes",
             "units_reported": 34, "units_expected": 34, "partial": False, "targets": {"2025": 95, "2030": 96},
             "status_code": {}, "track": {}, "previous": {"year": 2023, "value": None}, "best_units": [],
             "worst_units": [], "by_type": {}, "office": None, "lead_office_name": "Phòng Y tế"}
     base.update(kw)
-    return base
+    return IndicatorResult(**_typed(base))
+
+
+def changed(r: IndicatorResult, **kw) -> IndicatorResult:
+    return dataclasses.replace(r, **_typed(kw))
 
 
 def same_units(before: float, now: float, n: int = 34, **kw) -> dict:
@@ -484,7 +504,7 @@ def test_phrase_at_least_not_met_with_change_and_track():
     assert phrase_indicator(r, 2024) == ("Tỷ lệ X đạt 90,5%, chưa đạt mục tiêu năm 2025 (95%), chậm so với lộ trình "
                                          "(mức theo lộ trình năm 2024: 93,5%); tăng 1,2 điểm phần trăm so với năm 2023 "
                                          "(89,3%).")
-    r["track"] = {"2025": {"expected": 90, "on_track": True, "label": "Đúng lộ trình"}}
+    r.track = {"2025": {"expected": 90, "on_track": True, "label": "Đúng lộ trình"}}
     assert "chưa đạt mục tiêu năm 2025 (95%), đúng lộ trình;" in phrase_indicator(r, 2024)
 
 
@@ -523,11 +543,11 @@ def test_phrase_per_thousand_strict_below():
     assert phrase_indicator(r, 2024, strict=True) == (
         "Tỷ suất tử vong trẻ sơ sinh là 3,2‰, chưa đạt mục tiêu năm 2025 (dưới 2,5‰); giảm 0,4‰ so với năm 2023 "
         "(3,6‰).")
-    r.update(value=2.5, comparison=None)
+    r = changed(r, value=2.5, comparison=None)
     assert phrase_indicator(r, 2024, strict=True) == (
         "Tỷ suất tử vong trẻ sơ sinh là 2,5‰, chưa đạt mục tiêu năm 2025 (dưới 2,5‰).")
     # strictness per target year (CT4b: "xuống 17%" in 2025, "dưới 15%" in 2030)
-    r.update(status_code={"2025": "dat"})
+    r = changed(r, status_code={"2025": "dat"})
     assert phrase_indicator(r, 2024, strict={"2025": False, "2030": True}).endswith(
         "đạt mục tiêu năm 2025 (không quá 2,5‰).")
 
@@ -590,7 +610,7 @@ def test_phrase_share_of_units_decided_and_undecided_by_the_missing_units():
     assert phrase_indicator(r, 2024) == ("Có 30/34 xã, thị trấn có điểm văn hóa, vui chơi dành cho trẻ em (88,24%), "
                                          "vượt mục tiêu năm 2025 (80%).")
     # 27 yes, 5 no, 2 not reported: 27/34 = 79,41% up to 29/34 = 85,29%: either side of 80%.
-    r.update(value=27 / 34 * 100, numerator=27, units_reported=32, partial=True,
+    r = changed(r, value=27 / 34 * 100, numerator=27, units_reported=32, partial=True,
              bounds={"low": 27 / 34 * 100, "high": 29 / 34 * 100, "missing": 2},
              status_code={"2025": "chua_du_so_lieu"})
     assert phrase_indicator(r, 2024) == (
@@ -598,7 +618,7 @@ def test_phrase_share_of_units_decided_and_undecided_by_the_missing_units():
         "chưa đủ số liệu để đánh giá so với mục tiêu năm 2025 (80%): tỷ lệ sẽ từ 79,41% (nếu các xã, thị trấn chưa "
         "báo cáo đều không đạt) đến 85,29% (nếu đều đạt).")
     # 28 yes: at least 28/34 = 82,35% whatever the two say: decided.
-    r.update(value=28 / 34 * 100, numerator=28, bounds={"low": 28 / 34 * 100, "high": 30 / 34 * 100, "missing": 2},
+    r = changed(r, value=28 / 34 * 100, numerator=28, bounds={"low": 28 / 34 * 100, "high": 30 / 34 * 100, "missing": 2},
              status_code={"2025": "dat"})
     assert phrase_indicator(r, 2024) == (
         "Có 28/34 xã, thị trấn có điểm văn hóa, vui chơi dành cho trẻ em (82,35%), 2 xã, thị trấn chưa báo cáo, "
@@ -623,7 +643,7 @@ def test_phrase_partial_coverage_is_said_once_unless_lower():
     assert "Số liệu của" not in phrase_indicator(r, 2024, reporting_units=30)  # said once in the report
     assert phrase_indicator(r, 2024, reporting_units=32).endswith(" Số liệu của 30/34 xã, thị trấn.")
     # a provisional verdict always says so, beside the verdict
-    r["provisional"] = True
+    r.provisional = True
     assert phrase_indicator(r, 2024, reporting_units=30) == (
         "Tỷ lệ X đạt 97%, vượt mục tiêu năm 2025 (95%), tạm tính trên số liệu của 30/34 xã, thị trấn.")
 
@@ -749,44 +769,44 @@ def _candidates(ws, result: dict) -> dict[int | None, set]:
         return x if isinstance(x, Fraction) else Fraction(repr(float(x)))
 
     cat = ws.catalogue
-    prev = load(ws, result["year"] - 1) or {"indicators": []}
-    prev_rows = {r["code"]: r for r in prev["indicators"]}
+    prev = load(ws, result.year - 1)
+    prev_rows = {r.code: r for r in prev.indicators} if prev else {}
     out: dict[int | None, set] = {None: {Fraction(100)}}
-    for r in result["indicators"]:
-        ind = cat.indicator(r["code"])
-        mine = out.setdefault(r["chi_tieu"], set())
-        pairs = [(r["numerator"], r["denominator"])]
-        c = r.get("comparison") or {}
-        pairs += [(c.get("numerator"), c.get("denominator")), (c.get("previous_numerator"), c.get("previous_denominator"))]
-        off = r.get("office") or {}
-        pairs.append((off.get("numerator"), off.get("denominator")))
-        pairs += [(t.get("numerator"), t.get("denominator")) for t in (r.get("by_type") or {}).values()]
-        counts = [tuple(v[r["code"]]) for u, v in result["unit_counts"].items() if r["code"] in v]
+    for r in result.indicators:
+        ind = cat.indicator(r.code)
+        mine = out.setdefault(r.chi_tieu, set())
+        pairs = [(r.numerator, r.denominator)]
+        c = r.comparison or Comparison(year=0)
+        pairs += [(c.numerator, c.denominator), (c.previous_numerator, c.previous_denominator)]
+        if r.office:
+            pairs.append((r.office.numerator, r.office.denominator))
+        pairs += [(t.get("numerator"), t.get("denominator")) for t in (r.by_type or {}).values()]
+        counts = [tuple(v[r.code]) for u, v in result.unit_counts.items() if r.code in v]
         pairs += counts
-        communes = [tuple(v[r["code"]]) for u, v in result["unit_counts"].items()
-                    if r["code"] in v and result["unit_types"].get(u) in ("xa", "thi_tran")]
+        communes = [tuple(v[r.code]) for u, v in result.unit_counts.items()
+                    if r.code in v and result.unit_types.get(u) in ("xa", "thi_tran")]
         if communes and ind.kind != "share_of_communes":
             pairs.append((sum(n for n, _ in communes), sum(d for _, d in communes)))
-        if r.get("bounds"):
-            pairs.append((r["numerator"] + r["bounds"]["missing"], r["denominator"]))
-        p = prev_rows.get(r["code"])
+        if r.bounds:
+            pairs.append((r.numerator + r.bounds.missing, r.denominator))
+        p = prev_rows.get(r.code)
         if p:
-            pairs.append((p["numerator"], p["denominator"]))
+            pairs.append((p.numerator, p.denominator))
         for n, d in pairs:
             v = exact_value(ind, n, d)
             if v is not None:
                 mine.add(abs(v))  # a fall (CT13) is printed as "giảm 8,4%"
-        if c.get("numerator") is not None and c.get("previous_numerator") is not None:
-            a = exact_value(ind, c["numerator"], c["denominator"])
-            b = exact_value(ind, c["previous_numerator"], c["previous_denominator"])
+        if c.numerator is not None and c.previous_numerator is not None:
+            a = exact_value(ind, c.numerator, c.denominator)
+            b = exact_value(ind, c.previous_numerator, c.previous_denominator)
             if a is not None and b is not None:
                 mine.add(abs(a - b))
-        for t in r["targets"].values():
+        for t in r.targets.values():
             mine |= {exact(x) for x in (t.values() if isinstance(t, dict) else [t]) if x is not None}
-        mine |= {exact(t["expected"]) for t in (r.get("track") or {}).values() if t}
+        mine |= {exact(t["expected"]) for t in (r.track or {}).values() if t}
         mine |= {exact(ind.yearly_fall[k]) for k in ("min", "max")} if ind.yearly_fall else set()
         out[None] |= mine
-    total = result["budget"]["total"]
+    total = result.budget["total"]
     if total["planned"]:
         out[None].add(exact(total["spent"]) / exact(total["planned"]) * 100)
     return out
@@ -818,7 +838,7 @@ def test_demo_report_prints_every_percentage_as_its_counts_rounded_once(tmp_path
     result = load(ws, 2024)
     candidates = _candidates(ws, result)
     document = Document(demo.report["docx"])
-    narratives = {p.strip() for n in result["narratives"] for p in n["text"].splitlines() if p.strip()}
+    narratives = {p.strip() for n in result.narratives for p in n["text"].splitlines() if p.strip()}
     checked, wrong = 0, []
     for p in document.paragraphs:
         if p.text.startswith("Phụ lục III"):
@@ -832,7 +852,7 @@ def test_demo_report_prints_every_percentage_as_its_counts_rounded_once(tmp_path
             if not _is_rounded_once(s, pool):
                 wrong.append((s, p.text[:60]))
     table = _indicator_table(document)
-    names = {r["name"]: r for r in result["indicators"]}
+    names = {r.name: r for r in result.indicators}
     for row in table.rows[1:]:
         r = names.get(row.cells[1].text)
         if r is None or row.cells[2].text not in ("%", "‰"):
@@ -841,12 +861,12 @@ def test_demo_report_prints_every_percentage_as_its_counts_rounded_once(tmp_path
             s = cell.text.rstrip("*")
             if re.fullmatch(r"\d[\d.]*(,\d+)?", s):
                 checked += 1
-                if not _is_rounded_once(s, candidates[r["chi_tieu"]]):
-                    wrong.append((s, r["code"]))
+                if not _is_rounded_once(s, candidates[r.chi_tieu]):
+                    wrong.append((s, r.code))
         # a value that misses its target never reads as the target
-        t = r["targets"].get(r["reference_year"] or "")
-        if r["verdict"] == "chua_dat" and isinstance(t, (int, float)):
-            assert row.cells[6].text.rstrip("*") != vn_number(t), r["code"]
+        t = r.targets.get(r.reference_year or "")
+        if r.verdict == "chua_dat" and isinstance(t, (int, float)):
+            assert row.cells[6].text.rstrip("*") != vn_number(t), r.code
     assert checked > 250
     assert wrong == []
 
@@ -859,11 +879,11 @@ def test_chart_labels_never_show_a_miss_as_its_target_and_use_no_unexplained_abb
                series_breaks=[])
     ct21 = row(**SHARE, goal=3, value=27 / 34 * 100, numerator=27, denominator=34, status_code={"2025": "chua_du_so_lieu"},
                series_breaks=[2025], history={"2024": 85.29, "2025": 79.41})
-    bars = attainment_bars({"year": 2024, "indicators": [ct14, ct21]})
+    bars = attainment_bars(MergeResult(year=2024, indicators=[ct14, ct21]))
     assert bars[0]["text"] == "99,497% (mục tiêu 99,5)" and bars[0]["met"] is False
     assert bars[1]["undecided"] is True and not bars[1]["met"]
     assert not any("MT" in b["text"] for b in bars)
-    series, _ = trend_series({"year": 2025, "indicators": [ct21]}, ["ct21"], 2021)
+    series, _ = trend_series(MergeResult(year=2025, indicators=[ct21]), ["ct21"], 2021)
     assert series[0]["breaks"] == [2025]
     from pipeline.charts import _segments
 

@@ -7,7 +7,7 @@ import re
 from datetime import date as Date
 
 from pipeline.catalogue import COMMUNE_TYPES
-from pipeline.merge import Verdict, judge, reference_year
+from pipeline.merge import IndicatorResult, MergeResult, Verdict, judge, reference_year
 from pipeline.reporting.quality import _names, _quality_context
 from pipeline.reporting.words import (DASH, NO_DATA, _fall_text, _ind_info, _lower_first, _num, _strict,
                                       _target_words, _tt_labels, date_text, default_reference_year, format_target,
@@ -28,9 +28,9 @@ def _paragraphs(text: str) -> list[str]:
     return [ln for ln in lines if ln]
 
 
-def _narratives(result: dict, field: str) -> list[dict]:
+def _narratives(result: MergeResult, field: str) -> list[dict]:
     out = []
-    for n in result.get("narratives") or []:
+    for n in result.narratives or []:
         if n.get("field") != field:
             continue
         paras = _paragraphs(n.get("text", ""))
@@ -41,22 +41,22 @@ def _narratives(result: dict, field: str) -> list[dict]:
     return out
 
 
-def _status_label(row: dict, ty: str | None) -> str:
+def _status_label(row: IndicatorResult, ty: str | None) -> str:
     """The verdict's label for a table; a verdict on fewer than all communes is "(tạm tính)"."""
     v = verdict_of(row, ty)
-    return v.label + (" (tạm tính)" if row.get("provisional") and v.judged else "")
+    return v.label + (" (tạm tính)" if row.provisional and v.judged else "")
 
 
-def _count_of(fields: dict | None, result: dict, field: str | None) -> float | None:
+def _count_of(fields: dict | None, result: MergeResult, field: str | None) -> float | None:
     if not fields or not field:
         return None
-    communes = {u for u, t in (result.get("unit_types") or {}).items() if t in COMMUNE_TYPES}
+    communes = {u for u, t in (result.unit_types or {}).items() if t in COMMUNE_TYPES}
     nums = [v.get(field) for u, v in fields.items() if u in communes]
     nums = [x for x in nums if isinstance(x, (int, float))]
     return sum(nums) if nums else None
 
 
-def build_context(ws, result: dict, *, date: Date | None = None, quality: dict | None = None,
+def build_context(ws, result: MergeResult, *, date: Date | None = None, quality: dict | None = None,
                   fields: dict | None = None, charts: dict | None = None) -> dict:
     """Everything the template asks for, as plain strings, numbers and lists of dicts.
 
@@ -64,42 +64,42 @@ def build_context(ws, result: dict, *, date: Date | None = None, quality: dict |
     result, the data-quality summary from `data_quality`, the year's unit fields from the
     store and the chart file paths)."""
     s, cat = ws.settings, ws.catalogue
-    year = int(result["year"])
-    rows = result.get("indicators") or []
-    unit_types = result.get("unit_types") or {}
+    year = int(result.year)
+    rows = result.indicators or []
+    unit_types = result.unit_types or {}
     cw = communes_word(unit_types)
     ref = default_reference_year(year)
     tts = _tt_labels(rows)
-    info = {r["code"]: _ind_info(cat, r["code"]) for r in rows}
+    info = {r.code: _ind_info(cat, r.code) for r in rows}
     signer = s.get("signer") or {}
-    cov = result.get("coverage") or {}
+    cov = result.coverage or {}
 
     phrases = {}
     for r in rows:
-        i = info[r["code"]]
-        phrases[r["code"]] = phrase_indicator(
+        i = info[r.code]
+        phrases[r.code] = phrase_indicator(
             r, year, strict=i["strict"], yearly_fall=i["yearly_fall"], count_unit=i["count_unit"],
-            count=_count_of(fields, result, i["numerator"]) if r.get("kind") == "yoy_change" else None,
+            count=_count_of(fields, result, i["numerator"]) if r.kind == "yoy_change" else None,
             communes_word=cw, reporting_units=cov.get("communes_reported"))
 
     goals = []
-    for g in sorted({r["goal"] for r in rows}):
+    for g in sorted({r.goal for r in rows}):
         items, by_ct = [], {}
         for r in rows:
-            if r["goal"] == g:
-                by_ct.setdefault(r["chi_tieu"], []).append(phrases[r["code"]])
+            if r.goal == g:
+                by_ct.setdefault(r.chi_tieu, []).append(phrases[r.code])
         for n, texts in by_ct.items():
             items.append({"label": f"Chỉ tiêu {n}", "text": " ".join(texts)})
         goals.append({"number": g, "title": f"Mục tiêu {g}: {cat.goals.get(g, '')}".rstrip(": "), "entries": items})
 
-    codes = [(r, verdict_of(r, reference_year(year, r.get("targets") or {}))) for r in rows]
+    codes = [(r, verdict_of(r, reference_year(year, r.targets or {}))) for r in rows]
     met = [r for r, c in codes if c == Verdict.MET]
     not_met = [r for r, c in codes if c == Verdict.NOT_MET]
     no_data = [r for r, c in codes if c == Verdict.NO_DATA]
     undecided = [r for r, c in codes if c == Verdict.UNDECIDED]
     not_yet = [r for r, c in codes if c == Verdict.NOT_YET]
-    provisional = [r for r, c in codes if c.judged and r.get("provisional")]
-    n_ct = len({r["chi_tieu"] for r in rows})
+    provisional = [r for r, c in codes if c.judged and r.provisional]
+    n_ct = len({r.chi_tieu for r in rows})
     summary_more = "".join(
         f", {label} {len(group)}" for label, group in (("chưa đủ số liệu để đánh giá", undecided),
                                                        ("chưa áp dụng mục tiêu", not_yet)) if group)
@@ -164,8 +164,8 @@ def _units_text(unit_types: dict) -> str:
     return f"{xa + tt} đơn vị hành chính cấp xã ({xa} xã, {tt} thị trấn)"
 
 
-def _population(result: dict, cat) -> list[dict]:
-    pop = result.get("population") or {}
+def _population(result: MergeResult, cat) -> list[dict]:
+    pop = result.population or {}
     out = []
     for code, p in pop.items():
         unit = cat.field(code).unit if cat.has_field(code) else ""
@@ -177,9 +177,9 @@ def _population(result: dict, cat) -> list[dict]:
     return out
 
 
-def _population_note(result: dict, cw: str) -> str:
-    pop = result.get("population") or {}
-    cov = result.get("coverage") or {}
+def _population_note(result: MergeResult, cw: str) -> str:
+    pop = result.population or {}
+    cov = result.coverage or {}
     expected = cov.get("communes_expected") or 0
     reported = max((p.get("units_reported") or 0 for p in pop.values()), default=0)
     if expected and reported < expected:
@@ -209,35 +209,35 @@ def _shortfalls(not_met, no_data, quality) -> str:
 def _shortfall_lines(not_met, no_data, tts, info, year) -> list[str]:
     lines = []
     for r in not_met:
-        ty = reference_year(year, r.get("targets") or {})
-        i = info[r["code"]]
-        target = r["targets"][ty]
-        if r.get("kind") == "yoy_change":
-            now, goal = table_value(r["value"], r["kind"]).lower() + "% so với năm trước", _fall_text(i["yearly_fall"], target)
+        ty = reference_year(year, r.targets or {})
+        i = info[r.code]
+        target = r.targets[ty]
+        if r.kind == "yoy_change":
+            now, goal = table_value(r.value, r.kind).lower() + "% so với năm trước", _fall_text(i["yearly_fall"], target)
         elif isinstance(target, dict):
-            now = format_value(r["value"], r["kind"], r.get("unit", "%"))
-            goal = _target_words(target, r["kind"], r.get("unit", "%"), r["direction"], _strict(i["strict"], ty))
+            now = format_value(r.value, r.kind, r.unit)
+            goal = _target_words(target, r.kind, r.unit, r.direction, _strict(i["strict"], ty))
         else:
-            now = format_value(r["value"], r["kind"], r.get("unit", "%"), target)
-            goal = format_target(target, r["kind"], r.get("unit", "%"), r["direction"], _strict(i["strict"], ty))
-        lines.append(f"Chỉ tiêu {tts[r['code']]} ({_lower_first(r['name'])}): {now}; mục tiêu năm {ty}: {goal};")
+            now = format_value(r.value, r.kind, r.unit, target)
+            goal = format_target(target, r.kind, r.unit, r.direction, _strict(i["strict"], ty))
+        lines.append(f"Chỉ tiêu {tts[r.code]} ({_lower_first(r.name)}): {now}; mục tiêu năm {ty}: {goal};")
     for r in no_data:
-        lines.append(f"Chỉ tiêu {tts[r['code']]} ({_lower_first(r['name'])}): {NO_DATA};")
+        lines.append(f"Chỉ tiêu {tts[r.code]} ({_lower_first(r.name)}): {NO_DATA};")
     if lines:
         lines[-1] = lines[-1][:-1] + "."
     return lines
 
 
-def _budget(result: dict) -> dict:
-    b = result.get("budget") or {}
+def _budget(result: MergeResult) -> dict:
+    b = result.budget or {}
     total = b.get("total") or {}
     n = b.get("units_reported") or 0
     if not n:
         return {"summary": f"Chưa có số liệu kinh phí: chưa đơn vị nào báo cáo kinh phí thực hiện năm "
-                           f"{result['year']}.", "lines": []}
+                           f"{result.year}.", "lines": []}
     planned, spent = total.get("planned") or 0, total.get("spent") or 0
     rate = f" (đạt {_num(spent / planned * 100)}% dự toán)" if planned else ""
-    summary = (f"Tổng kinh phí thực hiện Chương trình năm {result['year']} (tổng hợp từ báo cáo của {n} đơn vị): "
+    summary = (f"Tổng kinh phí thực hiện Chương trình năm {result.year} (tổng hợp từ báo cáo của {n} đơn vị): "
                f"dự toán {_num(planned)} triệu đồng, thực hiện {_num(spent)} triệu đồng{rate}. Trong đó:")
     lines = []
     sources = [x for x in (b.get("by_source") or {}).values() if (x.get("planned") or x.get("spent"))]
@@ -252,83 +252,83 @@ def _budget(result: dict) -> dict:
 
 def _annex1(rows, tts, info, year, cat, reporting_units=None) -> list[dict]:
     out = []
-    for g in sorted({r["goal"] for r in rows}):
+    for g in sorted({r.goal for r in rows}):
         out.append({"group": True, "text": f"Mục tiêu {g}: {cat.goals.get(g, '')}".rstrip(": ")})
-        for r in (r for r in rows if r["goal"] == g):
-            i = info[r["code"]]
-            ty = reference_year(year, r.get("targets") or {})
+        for r in (r for r in rows if r.goal == g):
+            i = info[r.code]
+            ty = reference_year(year, r.targets or {})
             notes = []
             if ty and ty != default_reference_year(year):
                 notes.append(f"So với mục tiêu năm {ty}")
-            if r.get("kind") == "yoy_change" and r.get("numerator") is not None and r.get("denominator") is not None:
-                notes.append(f"{_num(r['numerator'], 0)} {i['count_unit']} (năm trước {_num(r['denominator'], 0)})"
+            if r.kind == "yoy_change" and r.numerator is not None and r.denominator is not None:
+                notes.append(f"{_num(r.numerator, 0)} {i['count_unit']} (năm trước {_num(r.denominator, 0)})"
                              .replace("  ", " "))
-            if r.get("provisional"):
-                notes.append(f"Tạm tính: số liệu của {r['units_reported']}/{r['units_expected']} đơn vị")
-            elif (r.get("partial") and r.get("source") != "office" and not r.get("bounds")
-                    and (reporting_units is None or r["units_reported"] < reporting_units)):
-                notes.append(f"Số liệu của {r['units_reported']}/{r['units_expected']} đơn vị")
-            if r.get("bounds"):
-                b = r["bounds"]
-                notes.append(f"{b['missing']} đơn vị chưa báo cáo: từ {_num(b['low'])} đến {_num(b['high'])}")
-            if r.get("source") == "office":
-                why = " (thiếu số liệu xã)" if r.get("source_reason") == "incomplete" else ""
-                notes.append(f"Theo số của {r.get('lead_office_name')}{why}"
-                             + (f"; tổng các xã {_num(r['communes_value'])}" if r.get("communes_value") is not None
+            if r.provisional:
+                notes.append(f"Tạm tính: số liệu của {r.units_reported}/{r.units_expected} đơn vị")
+            elif (r.partial and r.source != "office" and not r.bounds
+                    and (reporting_units is None or r.units_reported < reporting_units)):
+                notes.append(f"Số liệu của {r.units_reported}/{r.units_expected} đơn vị")
+            if r.bounds:
+                b = r.bounds
+                notes.append(f"{b.missing} đơn vị chưa báo cáo: từ {_num(b.low)} đến {_num(b.high)}")
+            if r.source == "office":
+                why = " (thiếu số liệu xã)" if r.source_reason == "incomplete" else ""
+                notes.append(f"Theo số của {r.lead_office_name}{why}"
+                             + (f"; tổng các xã {_num(r.communes_value)}" if r.communes_value is not None
                                 else ""))
-            off = r.get("office") or {}
-            if off.get("differs") and r.get("source") != "office":
-                notes.append(f"{r.get('lead_office_name')} báo {_num(off['value'])}, lệch tổng các xã")
-            t = (r.get("track") or {}).get(ty) if ty else None
+            off = r.office
+            if off and off.differs and r.source != "office":
+                notes.append(f"{r.lead_office_name} báo {_num(off.value)}, lệch tổng các xã")
+            t = (r.track or {}).get(ty) if ty else None
             if isinstance(t, dict) and t.get("label"):
                 notes.append(t["label"])
-            tg = r.get("targets") or {}
+            tg = r.targets or {}
             out.append({
-                "group": False, "tt": tts[r["code"]], "name": r["name"], "unit": table_unit(r),
-                "t2025": table_target(tg.get("2025"), r.get("kind"), r.get("direction"), i["strict"], i["yearly_fall"],
+                "group": False, "tt": tts[r.code], "name": r.name, "unit": table_unit(r),
+                "t2025": table_target(tg.get("2025"), r.kind, r.direction, i["strict"], i["yearly_fall"],
                                       "2025"),
-                "t2030": table_target(tg.get("2030"), r.get("kind"), r.get("direction"), i["strict"], i["yearly_fall"],
+                "t2030": table_target(tg.get("2030"), r.kind, r.direction, i["strict"], i["yearly_fall"],
                                       "2030"),
-                "prev": table_value((r.get("previous") or {}).get("value"), r.get("kind")),
-                "value": table_value(r.get("value"), r.get("kind"), target=tg.get(ty) if ty else None),
+                "prev": table_value((r.previous or {}).get("value"), r.kind),
+                "value": table_value(r.value, r.kind, target=tg.get(ty) if ty else None),
                 "status": _status_label(r, ty), "note": "; ".join(notes),
             })
     return out
 
 
-def _unit_cell(v, kind, verdict: str | None, target=None) -> str:
-    """A value with "*" when it misses its target (`verdict`: a `Verdict` value)."""
+def _unit_cell(v, kind, verdict: Verdict | None, target=None) -> str:
+    """A value with "*" when it misses its target."""
     if v is None:
         return "Chưa báo cáo" if kind == "share_of_communes" else DASH
     if kind == "share_of_communes":
         return "Có" if v else "Không"
     text = table_value(v, kind, target=target)
-    return text + ("*" if verdict == Verdict.NOT_MET.value else "")
+    return text + ("*" if verdict == Verdict.NOT_MET else "")
 
 
-def _unit_table(result: dict, rows: list[dict], year: int, cw: str) -> tuple[list[dict], dict, str]:
-    names = result.get("unit_names") or {}
-    values = result.get("units") or {}
-    status = result.get("unit_status") or {}
-    communes = [u for u, t in (result.get("unit_types") or {}).items() if t in COMMUNE_TYPES]
+def _unit_table(result: MergeResult, rows: list[IndicatorResult], year: int, cw: str) -> tuple[list[dict], dict, str]:
+    names = result.unit_names or {}
+    values = result.units or {}
+    status = result.unit_verdicts or {}
+    communes = [u for u, t in (result.unit_types or {}).items() if t in COMMUNE_TYPES]
     out, silent = [], []
     for n, u in enumerate(communes, start=1):
         vals, st = values.get(u) or {}, status.get(u) or {}
         v = {}
         for r in rows:
-            ty = reference_year(year, r.get("targets") or {})
-            v[r["code"]] = _unit_cell(vals.get(r["code"]), r.get("kind"), (st.get(r["code"]) or {}).get(ty or ""))
+            ty = reference_year(year, r.targets or {})
+            v[r.code] = _unit_cell(vals.get(r.code), r.kind, (st.get(r.code) or {}).get(ty or ""))
         if not vals:
             silent.append(names.get(u, u))
         out.append({"tt": n, "name": names.get(u, u), "v": v})
     district = {}
     for r in rows:
-        ty = reference_year(year, r.get("targets") or {})
-        if r.get("kind") == "share_of_communes" and r.get("value") is not None:
-            district[r["code"]] = f"{_num(r['numerator'] or 0, 0)}/{_num(r['denominator'] or 0, 0)}"
+        ty = reference_year(year, r.targets or {})
+        if r.kind == "share_of_communes" and r.value is not None:
+            district[r.code] = f"{_num(r.numerator or 0, 0)}/{_num(r.denominator or 0, 0)}"
         else:
-            district[r["code"]] = _unit_cell(r.get("value"), r.get("kind"), verdict_of(r, ty).value,
-                                             (r.get("targets") or {}).get(ty) if ty else None)
+            district[r.code] = _unit_cell(r.value, r.kind, verdict_of(r, ty),
+                                             (r.targets or {}).get(ty) if ty else None)
     note = f"Chưa có số liệu hợp lệ của {len(silent)} {cw}: {_names(silent)}." if silent else ""
     if len(out) > UNIT_TABLE_LIMIT:
         # A province or national roster: the Word appendix shows the first units only; the
@@ -350,43 +350,43 @@ def _review(rows, tts, info, year, cat) -> dict | None:
     decimals = 2 if len(years) <= 6 else 1  # ten year columns leave room for one decimal
     out_rows, lines = [], []
     met = not_met = undecided = no_data = 0
-    for g in sorted({r["goal"] for r in rows}):
+    for g in sorted({r.goal for r in rows}):
         out_rows.append({"group": True, "text": f"Mục tiêu {g}: {cat.goals.get(g, '')}".rstrip(": ")})
-        for r in (r for r in rows if r["goal"] == g):
-            i = info[r["code"]]
-            ind = next((x for x in cat.indicators if x.code == r["code"]), None)
-            target = (r.get("targets") or {}).get(ty)
-            hist = {int(k): v for k, v in (r.get("history") or {}).items()}
+        for r in (r for r in rows if r.goal == g):
+            i = info[r.code]
+            ind = next((x for x in cat.indicators if x.code == r.code), None)
+            target = (r.targets or {}).get(ty)
+            hist = {int(k): v for k, v in (r.history or {}).items()}
             cells = []
             for y in years:
                 v = hist.get(y)
-                cell = table_value(v, r.get("kind"), decimals)
+                cell = table_value(v, r.kind, decimals)
                 if (v is not None and isinstance(target, (int, float)) and ind is not None
                         and judge(ind, v, target, ty) == Verdict.NOT_MET):
                     cell += "*"
                 cells.append(cell)
-            out_rows.append({"group": False, "tt": tts[r["code"]], "name": r["name"], "unit": table_unit(r),
-                             "cells": cells, "target": table_target(target, r.get("kind"), r.get("direction"),
+            out_rows.append({"group": False, "tt": tts[r.code], "name": r.name, "unit": table_unit(r),
+                             "cells": cells, "target": table_target(target, r.kind, r.direction,
                                                                      i["strict"], i["yearly_fall"], ty)})
-            code = (r.get("status_code") or {}).get(ty)
+            code = r.verdict_for(ty)
             if target is None:
                 continue
-            if code == "dat":
+            if code == Verdict.MET:
                 met += 1
-            elif code == "chua_dat":
+            elif code == Verdict.NOT_MET:
                 not_met += 1
                 first = next(((y, hist[y]) for y in years if hist.get(y) is not None), None)
-                since = (f"từ {format_value(first[1], r['kind'], r.get('unit', '%'))} (năm {first[0]}) đến "
+                since = (f"từ {format_value(first[1], r.kind, r.unit)} (năm {first[0]}) đến "
                          if first and first[0] != year else "")
-                tw = (_fall_text(i["yearly_fall"], target) if r.get("kind") == "yoy_change" else
-                      format_target(target, r["kind"], r.get("unit", "%"), r["direction"], _strict(i["strict"], ty))
-                      if not isinstance(target, dict) else _target_words(target, r["kind"], r.get("unit", "%"),
-                                                                          r["direction"], _strict(i["strict"], ty)))
-                now = (table_value(r["value"], r["kind"]).lower() + "%" if r.get("kind") == "yoy_change"
-                       else format_value(r["value"], r["kind"], r.get("unit", "%")))
-                lines.append(f"Chỉ tiêu {tts[r['code']]} ({_lower_first(r['name'])}): {since}{now} (năm {year}), "
+                tw = (_fall_text(i["yearly_fall"], target) if r.kind == "yoy_change" else
+                      format_target(target, r.kind, r.unit, r.direction, _strict(i["strict"], ty))
+                      if not isinstance(target, dict) else _target_words(target, r.kind, r.unit,
+                                                                          r.direction, _strict(i["strict"], ty)))
+                now = (table_value(r.value, r.kind).lower() + "%" if r.kind == "yoy_change"
+                       else format_value(r.value, r.kind, r.unit))
+                lines.append(f"Chỉ tiêu {tts[r.code]} ({_lower_first(r.name)}): {since}{now} (năm {year}), "
                              f"chưa đạt mục tiêu ({tw}).")
-            elif code == Verdict.UNDECIDED.value:
+            elif code == Verdict.UNDECIDED:
                 undecided += 1
             else:
                 no_data += 1
@@ -396,9 +396,9 @@ def _review(rows, tts, info, year, cat) -> dict | None:
                f"đạt {met}/{total} nội dung chỉ tiêu, chưa đạt {not_met}"
                + (f", chưa đủ số liệu để đánh giá {undecided}" if undecided else "")
                + f", chưa có số liệu {no_data}.")
-    broken = sorted({tts[r["code"]] for r in rows if any(int(y) <= year for y in r.get("series_breaks") or [])})
+    broken = sorted({tts[r.code] for r in rows if any(int(y) <= year for y in r.series_breaks or [])})
     if broken:
-        first = min(int(y) for r in rows for y in r.get("series_breaks") or [])
+        first = min(int(y) for r in rows for y in r.series_breaks or [])
         summary += (f" Chỉ tiêu {', '.join(broken)} (tỷ lệ xã đạt tiêu chí): từ năm {first} tính "
                     f"trên các đơn vị sau sắp xếp, là chuỗi số liệu mới, không so sánh với các năm trước.")
     if lines:

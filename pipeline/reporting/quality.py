@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date as Date
 
 from pipeline.catalogue import COMMUNE_TYPES
+from pipeline.merge import IndicatorResult, MergeResult
 from pipeline.reporting.words import NO_DATA, _lower_first, _num
 
 UNIT_TABLE_LIMIT = 300
@@ -96,33 +97,35 @@ def _names(items: list[str]) -> str:
     return ", ".join(items[:NAMES_LIMIT]) + more
 
 
-def _quality_context(quality: dict | None, result: dict, rows: list[dict], tts: dict, cw: str) -> dict:
+def _quality_context(quality: dict | None, result: MergeResult, rows: list[IndicatorResult], tts: dict, cw: str) -> dict:
     q = dict(quality or {})
-    names = result.get("unit_names") or {}
-    communes = [u for u, t in (result.get("unit_types") or {}).items() if t in COMMUNE_TYPES]
-    silent = set((result.get("coverage") or {}).get("missing") or []) & set(communes)
+    names = result.unit_names or {}
+    communes = [u for u, t in (result.unit_types or {}).items() if t in COMMUNE_TYPES]
+    silent = set((result.coverage or {}).get("missing") or []) & set(communes)
     gaps = []
     if silent:
         gaps.append(f"{len(silent)} {cw} chưa có báo cáo hợp lệ nên thiếu số liệu ở mọi chỉ tiêu: "
                     f"{_names([names.get(u, u) for u in communes if u in silent])}.")
-    for new, olds in sorted((result.get("carry_gaps") or {}).items()):
+    for new, olds in sorted((result.carry_gaps or {}).items()):
         gaps.append(f"{names.get(new, new)}: không so sánh với năm trước vì đơn vị cũ chưa báo cáo năm "
-                    f"{int(result['year']) - 1}: {_names([names.get(o, o) for o in olds])}.")
+                    f"{int(result.year) - 1}: {_names([names.get(o, o) for o in olds])}.")
     for r in rows:
-        if r.get("value") is None:
-            gaps.append(f"Chỉ tiêu {tts[r['code']]} ({_lower_first(r['name'])}): {NO_DATA}.")
-        elif r.get("partial") and r.get("source") != "office":
-            extra = [names.get(u, u) for u in r.get("missing_units") or [] if u not in silent]
+        if r.value is None:
+            gaps.append(f"Chỉ tiêu {tts[r.code]} ({_lower_first(r.name)}): {NO_DATA}.")
+        elif r.partial and r.source != "office":
+            extra = [names.get(u, u) for u in r.missing_units or [] if u not in silent]
             if extra:
-                gaps.append(f"Chỉ tiêu {tts[r['code']]}: có số liệu của {r['units_reported']}/{r['units_expected']} "
+                gaps.append(f"Chỉ tiêu {tts[r.code]}: có số liệu của {r.units_reported}/{r.units_expected} "
                             f"{cw}; ngoài các đơn vị trên, còn thiếu: {_names(extra)}.")
     doubts = []
-    for d in result.get("office_differences") or []:
-        row = next((r for r in rows if r["code"] == d.get("indicator")), None)
+    for d in result.office_differences or []:
+        row = next((r for r in rows if r.code == d.get("indicator")), None)
         if row is None:
             continue
-        doubts.append(f"Chỉ tiêu {tts[row['code']]}: {row.get('lead_office_name') or d.get('unit')} báo cáo "
-                      f"{_num(d['value'])}, tổng hợp từ các {cw} là {_num(row['value']) if row.get('value') is not None else NO_DATA}"
+        communes = row.communes_value if row.communes_value is not None else row.value
+        doubts.append(f"Chỉ tiêu {tts[row.code]}: {row.lead_office_name or d.get('unit')} báo cáo "
+                      f"{_num(d['value'])}, tổng hợp từ các {cw} là "
+                      f"{_num(communes) if communes is not None else NO_DATA}"
                       f" (chênh lệch {_num(abs(d.get('difference') or 0))}).")
     if q.get("problems_total"):
         doubts.append(f"Còn {q['problems_total']} lỗi, cảnh báo trong các báo cáo đang dùng (lỗi phải sửa, cảnh báo "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date as Date
 
-from pipeline.merge import VERDICT_LABELS, Verdict, reference_year
+from pipeline.merge import VERDICT_LABELS, IndicatorResult, Verdict, reference_year
 from pipeline.text import vn_number, vn_number_apart
 
 NO_DATA = "chưa có số liệu"
@@ -34,9 +34,9 @@ def _strict(strict, ty) -> bool:
     return bool(strict.get(str(ty), False)) if isinstance(strict, dict) else bool(strict)
 
 
-def _bare(row: dict) -> bool:
+def _bare(row: IndicatorResult) -> bool:
     """A rate whose name already says "trên 100.000 trẻ em": its numbers go without the unit."""
-    return row.get("kind") == "per_100000_children" and "100.000" in row.get("name", "")
+    return row.kind == "per_100000_children" and "100.000" in row.name
 
 
 def format_value(value: float, kind: str, unit: str, target=None, bare: bool = False) -> str:
@@ -64,12 +64,9 @@ def default_reference_year(year: int) -> str:
     return "2025" if year <= 2025 else "2030"
 
 
-def verdict_of(row: dict, ty: str | None) -> Verdict:
+def verdict_of(row: IndicatorResult, ty: str | None) -> Verdict:
     """The merge's verdict of a row against the target of `ty` (never judged again here)."""
-    if ty is None:
-        return Verdict.NO_TARGET
-    code = (row.get("status_code") or {}).get(ty)
-    return Verdict(code) if code else Verdict.NO_DATA
+    return row.verdict_for(ty)
 
 
 def _fall_text(yearly_fall: dict | None, target) -> str:
@@ -92,13 +89,13 @@ def _units_list(items: list[dict], kind: str, unit: str) -> str:
     return ", ".join(f"{u['name']} ({short(u['value'])})" for u in items)
 
 
-def provisional_words(row: dict, communes_word: str) -> str:
+def provisional_words(row: IndicatorResult, communes_word: str) -> str:
     """What a verdict on fewer than all communes is: "tạm tính trên số liệu của 32/34 xã, thị trấn"."""
-    return f"tạm tính trên số liệu của {row['units_reported']}/{row['units_expected']} {communes_word}"
+    return f"tạm tính trên số liệu của {row.units_reported}/{row.units_expected} {communes_word}"
 
 
 # --- one indicator in words ------------------------------------------------------------------
-def phrase_indicator(row: dict, year: int, *, strict=False, yearly_fall: dict | None = None,
+def phrase_indicator(row: IndicatorResult, year: int, *, strict=False, yearly_fall: dict | None = None,
                      count: float | None = None, count_unit: str = "", communes_word: str = "xã, thị trấn",
                      reporting_units: int | None = None) -> str:
     """The paragraph of one indicator, from the numbers of its merge row: value, target and
@@ -110,27 +107,27 @@ def phrase_indicator(row: dict, year: int, *, strict=False, yearly_fall: dict | 
     last year's is missing. Partial coverage is mentioned when fewer units than
     `reporting_units` (the communes that sent a valid report at all, said once in the report)
     gave this indicator; None: always. A verdict on fewer than all communes always says so."""
-    kind = row.get("kind", "percentage")
+    kind = row.kind
     if kind == "yoy_change":
         return _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, reporting_units)
     if kind == "share_of_communes":
         return _phrase_share(row, year, strict, communes_word, reporting_units)
-    name, unit, direction = row["name"], row.get("unit", "%"), row.get("direction", "at_least")
-    targets = row.get("targets") or {}
+    name, unit, direction = row.name, row.unit, row.direction
+    targets = row.targets or {}
     ty = reference_year(year, targets)
     target = targets.get(ty) if ty else None
-    value = row.get("value")
+    value = row.value
     bare = _bare(row)
     if value is None:
         tail = (f" (mục tiêu năm {ty}: {_target_words(target, kind, unit, direction, _strict(strict, ty), bare)})"
                 if ty else "")
         return f"{name}: {NO_DATA}{tail}."
     source = ""
-    if row.get("source") == "office":
-        source = f" (theo số liệu của {row.get('lead_office_name') or row.get('lead_office')})"
+    if row.source == "office":
+        source = f" (theo số liệu của {row.lead_office_name or row.lead_office})"
     if isinstance(target, dict):
         text = _phrase_by_type(row, ty, target, _strict(strict, ty)) + source
-        if row.get("provisional"):
+        if row.provisional:
             text += f", {provisional_words(row, communes_word)}"
         text += "."
     else:
@@ -143,7 +140,7 @@ def phrase_indicator(row: dict, year: int, *, strict=False, yearly_fall: dict | 
         if change:
             text += "; " + change
         text += "."
-    coverage = "" if row.get("provisional") else _coverage(row, communes_word, reporting_units)
+    coverage = "" if row.provisional else _coverage(row, communes_word, reporting_units)
     return text + coverage + _office_note(row, communes_word) + _extremes(row)
 
 
@@ -156,26 +153,26 @@ def _target_words(target, kind, unit, direction, strict, bare: bool = False) -> 
 
 def _assessment(row, ty, target, strict, communes_word="xã, thị trấn") -> str:
     """"đạt / vượt / chưa đạt mục tiêu năm 2025 (95%)", from the merge's verdict."""
-    direction = row.get("direction", "at_least")
-    tp = format_target(target, row.get("kind", "percentage"), row.get("unit", "%"), direction, strict, _bare(row))
+    direction = row.direction
+    tp = format_target(target, row.kind, row.unit, direction, strict, _bare(row))
     v = verdict_of(row, ty)
-    tail = f", {provisional_words(row, communes_word)}" if row.get("provisional") else ""
+    tail = f", {provisional_words(row, communes_word)}" if row.provisional else ""
     if v == Verdict.NOT_MET:
         return f"chưa đạt mục tiêu năm {ty} ({tp}){tail}"
     if v == Verdict.MET:
-        value = row.get("value")
+        value = row.value
         above = direction == "at_least" and value is not None and value != target
         return f"{'vượt' if above else 'đạt'} mục tiêu năm {ty} ({tp}){tail}"
     return f"{VERDICT_LABELS[v].lower()} so với mục tiêu năm {ty} ({tp})"
 
 
 def _track(row, ty, year) -> str:
-    t = (row.get("track") or {}).get(ty)
+    t = (row.track or {}).get(ty)
     if not isinstance(t, dict) or t.get("on_track") is None:
         return ""
     if t["on_track"]:
         return ", đúng lộ trình"
-    expected = format_value(t["expected"], row.get("kind", "percentage"), row.get("unit", "%"), bare=_bare(row))
+    expected = format_value(t["expected"], row.kind, row.unit, bare=_bare(row))
     return f", chậm so với lộ trình (mức theo lộ trình năm {year}: {expected})"
 
 
@@ -189,45 +186,45 @@ def _delta(d: float, kind: str, unit: str, bare: bool) -> str:
     return s + unit if unit in ("‰",) or unit.startswith("/") else f"{s} {unit}".strip()
 
 
-def _change(row: dict, communes_word: str) -> str:
+def _change(row: IndicatorResult, communes_word: str) -> str:
     """The change from last year, like for like (merge's "comparison"): on the units that
     reported in both years, saying so when they are fewer than the roster; last year's
     reported figure quoted beside it when it covered other units. A series break (the units
     counted changed) is said, never turned into a change."""
-    kind, unit, bare = row.get("kind", "percentage"), row.get("unit", "%"), _bare(row)
-    prev = row.get("previous") or {}
-    c = row.get("comparison")
+    kind, unit, bare = row.kind, row.unit, _bare(row)
+    prev = row.previous or {}
+    c = row.comparison
     if c is None:  # a row from before like-for-like comparisons: last year's figure only
         if prev.get("value") is None:
             return ""
         return f"năm {prev.get('year')} là {format_value(prev['value'], kind, unit, bare=bare)}"
-    py = c.get("year", prev.get("year"))
-    reported = c.get("previous_reported")
-    if c.get("series_break"):
+    py = c.year
+    reported = c.previous_reported
+    if c.series_break:
         if reported is None:
             return ""
         return (f"không so sánh với năm {py} ({format_value(reported, kind, unit, bare=bare)}) vì số đơn vị cấp xã "
                 f"đã thay đổi sau sắp xếp đơn vị hành chính")
-    if c.get("change") is None:
+    if c.change is None:
         if reported is None:
             return ""
         return f"năm {py} là {format_value(reported, kind, unit, bare=bare)}"
-    d, now, before = c["change"], c["value"], c["previous"]
-    same_units = c["units"] == c["units_expected"] and c.get("previous_units_reported") in (None, c["units"])
+    d, now, before = c.change, c.value, c.previous
+    same_units = c.units == c.units_expected and c.previous_units_reported in (None, c.units)
     if vn_number_apart(abs(d), 0) == "0" or d == 0:
         moved = f"bằng năm {py}"
     else:
         moved = f"{'tăng' if d > 0 else 'giảm'} {_delta(d, kind, unit, bare)} so với năm {py}"
     if same_units:
         return f"{moved} ({format_value(before, kind, unit, now, bare=bare)})"
-    text = (f"{moved} trên cùng {c['units']} {communes_word} có báo cáo cả hai năm (năm {py}: "
+    text = (f"{moved} trên cùng {c.units} {communes_word} có báo cáo cả hai năm (năm {py}: "
             f"{format_value(before, kind, unit, now, bare=bare)}, năm {py + 1}: "
             f"{format_value(now, kind, unit, before, bare=bare)})")
-    units = c.get("previous_units_reported")
-    if reported is not None and units != c["units"]:
+    units = c.previous_units_reported
+    if reported is not None and units != c.units:
         of = f" của {units} {communes_word}" if units else ""
         text += f"; số liệu năm {py} đã báo cáo{of}: {format_value(reported, kind, unit, bare=bare)}"
-    left = c.get("left_out") or []
+    left = c.left_out or []
     if left:
         text += (f"; không so sánh {len(left)} {communes_word} hình thành sau sắp xếp mà có đơn vị cũ chưa báo cáo "
                  f"năm {py}")
@@ -235,51 +232,51 @@ def _change(row: dict, communes_word: str) -> str:
 
 
 def _coverage(row, communes_word, reporting_units=None) -> str:
-    if not row.get("partial") or row.get("source") == "office":
+    if not row.partial or row.source == "office":
         return ""
-    if reporting_units is not None and row["units_reported"] >= reporting_units:
+    if reporting_units is not None and row.units_reported >= reporting_units:
         return ""
-    return f" Số liệu của {row['units_reported']}/{row['units_expected']} {communes_word}."
+    return f" Số liệu của {row.units_reported}/{row.units_expected} {communes_word}."
 
 
 def _office_note(row, communes_word) -> str:
     """The lead office's district-wide figure: quoted whenever the communes' coverage is
     incomplete or the two differ, saying which one is the district value and why."""
-    off = row.get("office") or {}
-    if off.get("value") is None:
+    off = row.office
+    if off is None or off.value is None:
         return ""
-    who = row.get("lead_office_name") or off.get("unit")
-    kind, unit, bare = row.get("kind", "percentage"), row.get("unit", "%"), _bare(row)
-    v = format_value(off["value"], kind, unit, bare=bare)
-    cv = row.get("communes_value")
-    n, total = row.get("units_reported"), row.get("units_expected")
-    reason = row.get("source_reason")
-    doubt = " Hai số chênh lệch, cần rà soát." if off.get("differs") else ""
-    if row.get("source") == "office" and cv is not None:
+    who = row.lead_office_name or off.unit
+    kind, unit, bare = row.kind, row.unit, _bare(row)
+    v = format_value(off.value, kind, unit, bare=bare)
+    cv = row.communes_value
+    n, total = row.units_reported, row.units_expected
+    reason = row.source_reason
+    doubt = " Hai số chênh lệch, cần rà soát." if off.differs else ""
+    if row.source == "office" and cv is not None:
         why = (f"vì mới có {n}/{total} {communes_word} báo cáo" if reason == "incomplete"
                else "theo danh mục chỉ tiêu")
         return (f" Số liệu của huyện là số do {who} báo cáo cho toàn huyện ({v}), {why}; tổng hợp từ {n} "
-                f"{communes_word} là {format_value(cv, kind, unit, off['value'], bare=bare)}.{doubt}")
-    if row.get("source") == "communes" and (off.get("differs") or row.get("partial")):
+                f"{communes_word} là {format_value(cv, kind, unit, off.value, bare=bare)}.{doubt}")
+    if row.source == "communes" and (off.differs or row.partial):
         return (f" Số liệu do {who} báo cáo cho toàn huyện là {v}" +
-                (", chênh lệch so với tổng hợp từ các " + communes_word + ", cần rà soát." if off.get("differs")
+                (", chênh lệch so với tổng hợp từ các " + communes_word + ", cần rà soát." if off.differs
                  else "; số liệu của huyện là tổng hợp từ các " + communes_word + " (theo danh mục chỉ tiêu)."))
     return doubt
 
 
 def _extremes(row) -> str:
-    best, worst = row.get("best_units") or [], row.get("worst_units") or []
+    best, worst = row.best_units or [], row.worst_units or []
     if not best or not worst or best[0]["value"] == worst[0]["value"]:
         return ""
-    kind, unit = row.get("kind", "percentage"), row.get("unit", "%")
-    hi, lo = ("Cao nhất", "thấp nhất") if row.get("direction", "at_least") == "at_least" else ("Thấp nhất", "cao nhất")
+    kind, unit = row.kind, row.unit
+    hi, lo = ("Cao nhất", "thấp nhất") if row.direction == "at_least" else ("Thấp nhất", "cao nhất")
     return f" {hi}: {_units_list(best, kind, unit)}; {lo}: {_units_list(worst, kind, unit)}."
 
 
 def _phrase_by_type(row, ty, target: dict, strict) -> str:
     """CT4c obesity: one target for rural areas, another for urban ones (merge judged each)."""
-    kind, unit, direction = row.get("kind", "percentage"), row.get("unit", "%"), row.get("direction", "at_most")
-    by_type = row.get("by_type") or {}
+    kind, unit, direction = row.kind, row.unit, row.direction
+    by_type = row.by_type or {}
     parts = []
     for t, tv in target.items():
         if t not in by_type or tv is None:
@@ -290,11 +287,10 @@ def _phrase_by_type(row, ty, target: dict, strict) -> str:
         if v is None:
             parts.append(f"{place} {NO_DATA} (mục tiêu năm {ty}: {tp})")
         else:
-            code = (part.get("status_code") or {}).get(ty)
-            word = {Verdict.MET.value: "đạt", Verdict.NOT_MET.value: "chưa đạt"}.get(code)
+            word = {Verdict.MET: "đạt", Verdict.NOT_MET: "chưa đạt"}.get((part.get("verdicts") or {}).get(ty))
             parts.append(f"{place} {format_value(v, kind, unit, tv)}, " +
                          (f"{word} mục tiêu năm {ty} ({tp})" if word else f"mục tiêu năm {ty}: {tp}"))
-    text = f"{row['name']} chung toàn huyện là {format_value(row['value'], kind, unit)}"
+    text = f"{row.name} chung toàn huyện là {format_value(row.value, kind, unit)}"
     return text + (": " + "; ".join(parts) if parts else "")
 
 
@@ -312,15 +308,15 @@ def _phrase_share(row, year, strict, communes_word, reporting_units=None) -> str
     """CT1/CT21: how many communes of the roster meet a yes/no criterion. Communes that have
     not reported are "chưa báo cáo"; when they could turn the verdict, the verdict is
     "chưa đủ số liệu để đánh giá", with both bounds."""
-    name, kind, unit = row["name"], row.get("kind"), row.get("unit", "%")
-    value = row.get("value")
-    targets = row.get("targets") or {}
+    name, kind, unit = row.name, row.kind, row.unit
+    value = row.value
+    targets = row.targets or {}
     ty = reference_year(year, targets)
     target = targets.get(ty) if ty else None
-    if value is None or row.get("denominator") is None:
+    if value is None or row.denominator is None:
         return f"{name}: {NO_DATA}."
-    yes, total = int(row.get("numerator") or 0), int(row["denominator"])
-    reported = int(row.get("units_reported") or total)
+    yes, total = int(row.numerator or 0), int(row.denominator)
+    reported = int(row.units_reported or total)
     missing = total - reported
     pred = _share_predicate(name)
     shown = format_value(value, kind, unit, target)
@@ -332,12 +328,12 @@ def _phrase_share(row, year, strict, communes_word, reporting_units=None) -> str
         text += f", {missing} {communes_word} chưa báo cáo"
     if isinstance(target, (int, float)):
         v = verdict_of(row, ty)
-        tp = format_target(target, kind, unit, row.get("direction", "at_least"), _strict(strict, ty))
-        bounds = row.get("bounds") or {}
+        tp = format_target(target, kind, unit, row.direction, _strict(strict, ty))
+        bounds = row.bounds
         if v == Verdict.UNDECIDED and bounds:
             text += (f"; chưa đủ số liệu để đánh giá so với mục tiêu năm {ty} ({tp}): tỷ lệ sẽ từ "
-                     f"{format_value(bounds['low'], kind, unit, target)} (nếu các {communes_word} chưa báo cáo đều "
-                     f"không đạt) đến {format_value(bounds['high'], kind, unit, target)} (nếu đều đạt)")
+                     f"{format_value(bounds.low, kind, unit, target)} (nếu các {communes_word} chưa báo cáo đều "
+                     f"không đạt) đến {format_value(bounds.high, kind, unit, target)} (nếu đều đạt)")
         else:
             text += ", " + _assessment(row, ty, target, _strict(strict, ty), communes_word) + _track(row, ty, year)
     change = _change(row, communes_word)
@@ -350,25 +346,25 @@ def _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, report
     """CT13: the number of child marriages falls 1-2% a year (2025-2030), so it needs last
     year's count. Both years' totals are quoted with their coverage; the change is computed on
     the communes that reported both years."""
-    name = row["name"]
+    name = row.name
     subject = name
     for prefix in ("Mức thay đổi ", "Mức giảm "):
         if subject.startswith(prefix):
             subject = subject[len(prefix):]
     subject = subject.removesuffix(" so với năm trước")
     subject_cap = subject[:1].upper() + subject[1:]
-    targets = row.get("targets") or {}
+    targets = row.targets or {}
     ty = reference_year(year, targets)
     target = targets.get(ty) if ty else None
     goal = f"mức {_fall_text(yearly_fall, target)}"
     unit = f" {count_unit}" if count_unit else ""
-    prev_year = (row.get("previous") or {}).get("year", year - 1)
-    value, cur, prev = row.get("value"), row.get("numerator"), row.get("denominator")
+    prev_year = (row.previous or {}).get("year", year - 1)
+    value, cur, prev = row.value, row.numerator, row.denominator
     v = verdict_of(row, ty)
     judged = (f", {'đạt' if v == Verdict.MET else 'chưa đạt'} {goal}" if v.judged else
               f" (mục tiêu {goal} áp dụng từ năm {(yearly_fall or {}).get('from')})"
               if v == Verdict.NOT_YET and (yearly_fall or {}).get("from") else "")
-    totals = row.get("totals") or {}
+    totals = row.totals or {}
     tc, tp, tm = totals.get("current") or {}, totals.get("previous") or {}, totals.get("matched") or {}
     if value is not None and cur is not None and prev is not None:
         moved = ("không thay đổi" if vn_number_apart(abs(value), 0) == "0" else
@@ -378,8 +374,8 @@ def _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, report
         if complete:
             text = (f"Năm {year}, {subject} là {_num(cur, 0)}{unit} (năm {prev_year}: {_num(prev, 0)}{unit}); "
                     f"{subject} {moved} so với năm trước{judged}.")
-            if row.get("partial") and (reporting_units is None or row["units_reported"] < reporting_units):
-                text += (f" Số liệu của {row['units_reported']}/{row['units_expected']} {communes_word} có báo cáo "
+            if row.partial and (reporting_units is None or row.units_reported < reporting_units):
+                text += (f" Số liệu của {row.units_reported}/{row.units_expected} {communes_word} có báo cáo "
                          f"cả hai năm.")
             return text
         return (f"Năm {year}, {subject} là {_num(tc['value'], 0)}{unit} (số liệu của {tc['units']}/"
@@ -424,10 +420,10 @@ def table_target(target, kind: str, direction: str, strict, yearly_fall=None, ye
     return _num(target)
 
 
-def table_unit(row: dict) -> str:
-    if row.get("kind") == "per_100000_children":
+def table_unit(row: IndicatorResult) -> str:
+    if row.kind == "per_100000_children":
         return "Trẻ em/ 100.000 trẻ em"
-    return row.get("unit", "")
+    return row.unit
 
 
 def date_text(d: Date | None, year: int) -> str:
@@ -453,7 +449,7 @@ def _tt_labels(rows: list[dict]) -> dict[str, str]:
     """"3a", "3b", "3c" for the sub-indicators of one chỉ tiêu; "1" for a single one."""
     per: dict[int, list[str]] = {}
     for r in rows:
-        per.setdefault(r["chi_tieu"], []).append(r["code"])
+        per.setdefault(r.chi_tieu, []).append(r.code)
     out = {}
     for n, codes in per.items():
         for i, c in enumerate(codes):
