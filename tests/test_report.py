@@ -592,6 +592,22 @@ def test_phrase_ct13_quotes_both_totals_with_their_coverage_and_no_verdict_befor
         "1,64% (mục tiêu mức giảm 1-2%/năm áp dụng từ năm 2025).")
 
 
+def test_phrase_ct13_office_figure_is_the_district_value_beside_the_matched_communes():
+    # Communes: 112 in 2024 (32/34), 131 in 2023 (34/34); the 32 with both years had 122 in 2023:
+    # (112 - 122) / 122 = -8,197%. The office's district-wide counts: 120 against 131 = -8,397%.
+    r = row(**CT13, value=(120 - 131) / 131 * 100, numerator=120, denominator=131, units_reported=32, partial=True,
+            source="office", lead_office_name="Phòng Văn hóa - Thông tin",
+            status_code={"2025": "chua_ap_dung", "2030": "chua_ap_dung"},
+            totals={"current": {"year": 2024, "value": 112, "units": 32, "units_expected": 34},
+                    "previous": {"year": 2023, "value": 131, "units": 34, "units_expected": 34},
+                    "matched": {"units": 32, "current": 112, "previous": 122}})
+    assert phrase_indicator(r, 2024, yearly_fall=FALL, count_unit="cuộc") == (
+        "Năm 2024, số cuộc tảo hôn là 112 cuộc (số liệu của 32/34 xã, thị trấn); năm 2023: 131 cuộc (số liệu của "
+        "34/34 xã, thị trấn). Trên cùng 32 xã, thị trấn có báo cáo cả hai năm: 112 cuộc so với 122 cuộc, giảm 8,2%. "
+        "Số liệu của huyện là số do Phòng Văn hóa - Thông tin báo cáo cho toàn huyện: 120 cuộc so với 131 cuộc năm "
+        "2023, giảm 8,4% (mục tiêu mức giảm 1-2%/năm áp dụng từ năm 2025).")
+
+
 def test_phrase_ct13_without_last_year():
     r = row(**CT13)
     assert phrase_indicator(r, 2024, yearly_fall=FALL, count=40, count_unit="cuộc") == (

@@ -5,6 +5,7 @@ verdicts are read from the merge result, never judged here."""
 from __future__ import annotations
 
 from datetime import date as Date
+from fractions import Fraction
 
 from pipeline.merge import VERDICT_LABELS, IndicatorResult, Verdict, reference_year
 from pipeline.text import vn_number, vn_number_apart
@@ -342,6 +343,15 @@ def _phrase_share(row, year, strict, communes_word, reporting_units=None) -> str
     return text + "."
 
 
+def _moved(current, previous) -> str:
+    """"giảm 1,64%" from two counts, rounded once from the exact change."""
+    if not previous:
+        return "không tính được mức thay đổi"
+    d = (Fraction(current) - Fraction(previous)) / Fraction(previous) * 100
+    s = vn_number_apart(abs(float(d)), 0)
+    return "không thay đổi" if s == "0" else f"{'giảm' if d < 0 else 'tăng'} {s}%"
+
+
 def _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, reporting_units=None) -> str:
     """CT13: the number of child marriages falls 1-2% a year (2025-2030), so it needs last
     year's count. Both years' totals are quoted with their coverage; the change is computed on
@@ -378,11 +388,16 @@ def _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, report
                 text += (f" Số liệu của {row.units_reported}/{row.units_expected} {communes_word} có báo cáo "
                          f"cả hai năm.")
             return text
-        return (f"Năm {year}, {subject} là {_num(tc['value'], 0)}{unit} (số liệu của {tc['units']}/"
+        text = (f"Năm {year}, {subject} là {_num(tc['value'], 0)}{unit} (số liệu của {tc['units']}/"
                 f"{tc['units_expected']} {communes_word}); năm {prev_year}: {_num(tp['value'], 0)}{unit} (số liệu "
                 f"của {tp['units']}/{tp['units_expected']} {communes_word}). Trên cùng {tm['units']} "
-                f"{communes_word} có báo cáo cả hai năm: {_num(cur, 0)}{unit} so với {_num(prev, 0)}{unit}, "
-                f"{moved}{judged}.")
+                f"{communes_word} có báo cáo cả hai năm: {_num(tm['current'], 0)}{unit} so với "
+                f"{_num(tm['previous'], 0)}{unit}, {_moved(tm['current'], tm['previous'])}")
+        if row.source == "office":
+            who = row.lead_office_name or row.lead_office
+            return (text + f". Số liệu của huyện là số do {who} báo cáo cho toàn huyện: {_num(cur, 0)}{unit} so với "
+                           f"{_num(prev, 0)}{unit} năm {prev_year}, {moved}{judged}.")
+        return text + f"{judged}."
     if cur is not None and prev == 0:
         return (f"Năm {year}, {subject} là {_num(cur, 0)}{unit}; năm {prev_year} không có nên không tính được "
                 f"mức thay đổi so với năm trước (mục tiêu: {goal}).")
