@@ -44,9 +44,11 @@ def data_quality(ws, store, year: int) -> dict:
                              "_error": i["severity"] == "error"})
     problems.sort(key=lambda p: not p["_error"])
     if len(units) > UNIT_TABLE_LIMIT:
-        # At province or national scale, list the units that need attention first.
-        order = {STATUS_LABELS["missing"]: 0, STATUS_LABELS["rejected"]: 1}
-        units = sorted(units, key=lambda u: order.get(u["status"], 2))[:UNIT_TABLE_LIMIT]
+        # At province or national scale, list the units that need attention first (by status
+        # code, never by its label).
+        order = {"missing": 0, "rejected": 1}
+        ranked = sorted(zip(units, rows), key=lambda pair: order.get(pair[1]["status"], 2))
+        units = [u for u, _ in ranked][:UNIT_TABLE_LIMIT]
     total = len(problems)
     problems = [{k: v for k, v in p.items() if k != "_error"} | {"tt": n}
                 for n, p in enumerate(problems[:PROBLEM_LIMIT], start=1)]
