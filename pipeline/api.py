@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import merge
-from pipeline.history import carry_forward, predecessors
+from pipeline.history import carry_forward, carried_groups
 from pipeline.roster import reference_date
 from pipeline.store import Store
 from pipeline.template import note_name
@@ -143,7 +143,7 @@ class WorkspaceData:
         carried = carry_forward(accepted, cat, roster, year, to_year)
         out = []
         on, then = reference_date(year), reference_date(to_year)
-        for new, olds in predecessors(accepted, roster, year, to_year).items():
+        for new, olds in carried_groups(accepted, roster, year, to_year).items():
             unit = roster.get(new, then) or roster.get(new, on)
             numbers = carried.get(new, {})
             if len(olds) == 1:
@@ -248,7 +248,7 @@ class WorkspaceData:
 
 
 # What the officer reads for each verdict code (merge's labels).
-VERDICT_LABELS = merge.STATUS_LABELS
+VERDICT_LABELS = merge.STATUS_LABELS  # verdict code -> label
 
 
 def merged_figures(ws: Workspace, year: int) -> dict | None:
@@ -257,16 +257,16 @@ def merged_figures(ws: Workspace, year: int) -> dict | None:
     result = merge.load(ws, year)
     if result is None:
         return None
-    district = [{"code": r["code"], "chi_tieu": r["chi_tieu"], "name": r["name"], "unit_of_measure": r["unit"],
-                 "value": r["value"], "numerator": r["numerator"], "denominator": r["denominator"],
-                 "units_reported": r["units_reported"], "units_expected": r["units_expected"],
-                 "verdict_2025": r["status_code"]["2025"], "verdict_2030": r["status_code"]["2030"],
-                 "source": r["source"]} for r in result["indicators"]]
-    counts = result.get("unit_counts", {})
+    district = [{"code": r.code, "chi_tieu": r.chi_tieu, "name": r.name, "unit_of_measure": r.unit,
+                 "value": r.value, "numerator": r.numerator, "denominator": r.denominator,
+                 "units_reported": r.units_reported, "units_expected": r.units_expected,
+                 "verdict_2025": r.verdict_for("2025").value, "verdict_2030": r.verdict_for("2030").value,
+                 "source": r.source} for r in result.indicators]
+    counts = result.unit_counts
     units = [{"unit": u, "code": code, "value": v,
               "numerator": (counts.get(u, {}).get(code) or (None, None))[0],
               "denominator": (counts.get(u, {}).get(code) or (None, None))[1]}
-             for u, vals in result["units"].items() for code, v in vals.items()]
+             for u, vals in result.units.items() for code, v in vals.items()]
     return {"district": district, "units": units}
 
 

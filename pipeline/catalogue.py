@@ -26,6 +26,7 @@ KINDS = {
     "yoy_change": "Mức thay đổi so với năm trước",
 }
 DIRECTIONS = ("at_least", "at_most")
+AUTHORITIES = ("communes", "lead_office", "auto")
 TARGET_YEARS = ("2025", "2030")
 SECTIONS = ("data", "budget", "narrative")
 
@@ -88,6 +89,14 @@ class Indicator:
     co_lead: str | None = None
     note: str = ""
     yearly_fall: dict | None = None
+    # Per target year when the plan words the years differently (CT4b: "xuống 17%" in 2025,
+    # "dưới 15%" in 2030); `strict` is then the strictness of years not listed.
+    strict_by_year: dict = field(default_factory=dict)
+    # Whose figure is the district value: "communes" (their sum), "lead_office" (its own
+    # district-wide figure) or "auto" (the communes when all reported, else the office's).
+    authority: str = "auto"
+    # The plan's own words for the target, quoted.
+    plan: str = ""
 
     def target_for(self, year: int | str, unit_type: str | None = None) -> float | None:
         """The target for a target year; for unit-type targets (CT4 obesity) the given type's,
@@ -100,8 +109,19 @@ class Indicator:
     def has_target(self, year: int | str) -> bool:
         return self.targets.get(str(year)) is not None
 
-    def meets(self, value: float, target: float) -> bool:
-        return meets(value, target, self.direction, self.strict)
+    def is_strict(self, year: int | str | None = None) -> bool:
+        """Whether the target of `year` is "dưới X" (strictly below)."""
+        return bool(self.strict_by_year.get(str(year), self.strict)) if year is not None else self.strict
+
+    def meets(self, value: float, target: float, year: int | str | None = None) -> bool:
+        return meets(value, target, self.direction, self.is_strict(year))
+
+    def judged_in(self, year: int) -> bool:
+        """Whether a year's value is judged at all: a year-over-year target (CT13) applies only
+        in the years the plan gives ("giai đoạn từ năm 2025 đến năm 2030")."""
+        span = self.yearly_fall or {}
+        start, end = span.get("from"), span.get("to")
+        return not ((start is not None and year < int(start)) or (end is not None and year > int(end)))
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -115,7 +135,8 @@ class Indicator:
             "direction": self.direction, "strict": self.strict,
             "targets": {y: self.targets.get(y) for y in TARGET_YEARS},
             "lead_office": self.lead_office, "co_lead": self.co_lead, "note": self.note,
-            "yearly_fall": self.yearly_fall,
+            "yearly_fall": self.yearly_fall, "strict_by_year": dict(self.strict_by_year),
+            "authority": self.authority, "plan": self.plan,
         }
 
 
@@ -353,7 +374,7 @@ def _num(v) -> float | None:
 
 # Keys that may be written empty (null) on purpose.
 _NULLABLE = frozenset({"min", "max", "unit", "units", "denominator", "co_lead", "note", "yearly_fall", "targets",
-                       "section", "required", "strict"})
+                       "section", "required", "strict", "plan"})
 
 
 def _stray_keys(d: dict, what: str) -> None:
@@ -420,6 +441,13 @@ def _indicator(d: dict) -> Indicator:
         raise ConfigError(f"Chỉ tiêu {code}: loại «{d['kind']}» không hợp lệ ({', '.join(KINDS)}).")
     if d["direction"] not in DIRECTIONS:
         raise ConfigError(f"Chỉ tiêu {code}: hướng «{d['direction']}» phải là at_least hoặc at_most.")
+    if d.get("authority", "auto") not in AUTHORITIES:
+        raise ConfigError(f"Chỉ tiêu {code}: authority «{d['authority']}» phải là communes, lead_office hoặc auto.")
+    strict = d.get("strict", False)
+    by_year = {}
+    if isinstance(strict, dict):
+        by_year = {str(k): bool(v) for k, v in strict.items()}
+        strict = False
     targets = {}
     for year in TARGET_YEARS:
         t = (d.get("targets") or {}).get(year, (d.get("targets") or {}).get(int(year)))
@@ -431,9 +459,10 @@ def _indicator(d: dict) -> Indicator:
     return Indicator(
         code=code, chi_tieu=int(d["chi_tieu"]), goal=int(d["goal"]), name=str(d["name"]), kind=d["kind"],
         factor=float(d["factor"]), unit=str(d.get("unit", "%")), numerator=d["numerator"],
-        denominator=d.get("denominator"), direction=d["direction"], strict=bool(d.get("strict", False)),
+        denominator=d.get("denominator"), direction=d["direction"], strict=bool(strict),
         targets=targets, lead_office=str(d["lead_office"]), co_lead=d.get("co_lead"),
-        note=str(d.get("note", "")), yearly_fall=d.get("yearly_fall"),
+        note=str(d.get("note", "")), yearly_fall=d.get("yearly_fall"), strict_by_year=by_year,
+        authority=str(d.get("authority", "auto")), plan=str(d.get("plan") or ""),
     )
 
 

@@ -14,7 +14,7 @@ from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
-from pipeline.text import vn_number
+from pipeline.text import vn_number, vn_number_apart
 
 DPI = 150
 CM = 1 / 2.54
@@ -59,7 +59,8 @@ def _style():
 def attainment_chart(bars: list[dict], width_cm: float = 16.0) -> bytes:
     """Horizontal bars, one per indicator: the value as a percentage of its target (100 =
     target met; for "reduce to" targets the ratio is inverted, so longer is always better).
-    Each bar: {"label", "percent" (None = no data), "met" (bool), "text"}."""
+    Each bar: {"label", "percent" (None = no data), "met" (bool), "undecided" (bool: grey, the
+    units not yet reported could still turn the verdict), "text"}."""
     n = max(len(bars), 1)
     with _style():
         height = 1.8 + 0.62 * n
@@ -72,7 +73,8 @@ def attainment_chart(bars: list[dict], width_cm: float = 16.0) -> bytes:
                 ax.text(1, y, "chưa có số liệu", va="center", ha="left", color=GREY, fontsize=7, style="italic")
                 continue
             shown = max(0.0, min(pct, CAP))
-            ax.barh(y, shown, height=0.62, color=GREEN if b.get("met") else RED, alpha=0.85)
+            colour = GREEN if b.get("met") else GREY if b.get("undecided") else RED
+            ax.barh(y, shown, height=0.62, color=colour, alpha=0.85)
             ax.text(shown + 2, y, b.get("text", ""), va="center", ha="left", fontsize=6.5)
         ax.axvline(100, color="black", lw=0.8, ls="--")
         ax.set_yticks(ys, ["\n".join(textwrap.wrap(b["label"], 44)[:2]) for b in bars], fontsize=6.5,
@@ -88,7 +90,8 @@ def attainment_chart(bars: list[dict], width_cm: float = 16.0) -> bytes:
 
 def trend_chart(series: list[dict], years: list[int], width_cm: float = 16.0, columns: int = 3) -> bytes:
     """Small multiples, one line per indicator over the years, with its targets dashed.
-    Each series: {"title", "unit", "values": {year: value or None}, "targets": {year: value}}."""
+    Each series: {"title", "unit", "values": {year: value or None}, "targets": {year: value},
+    "breaks": [years from which the series counts other units]}."""
     rows = max(1, -(-len(series) // columns))
     with _style():
         fig = Figure(figsize=(width_cm * CM, rows * 5.6 * CM))
@@ -98,16 +101,25 @@ def trend_chart(series: list[dict], years: list[int], width_cm: float = 16.0, co
             pts = [(y, s["values"].get(y)) for y in years]
             pts = [(y, v) for y, v in pts if v is not None]
             if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], color=BLUE, marker="o", ms=3.5, lw=1.6)
+                # A series break (the units counted changed, 2025): the line stops and restarts.
+                for part in _segments(pts, s.get("breaks") or []):
+                    ax.plot([p[0] for p in part], [p[1] for p in part], color=BLUE, marker="o", ms=3.5, lw=1.6)
+                for b in s.get("breaks") or []:
+                    if years[0] < b <= years[-1]:
+                        ax.axvline(b - 0.5, color=GREY, lw=0.8, ls=":")
+                        ax.text(b - 0.45, 1, "đổi đơn vị", transform=ax.get_xaxis_transform(), fontsize=5.5,
+                                va="top", ha="left", color=GREY)
                 last_y, last_v = pts[-1]
-                ax.annotate(vn_number(last_v), (last_y, last_v), textcoords="offset points", xytext=(0, 5),
+                # never reads as the nearer target when it is not (99,497 beside 99,5)
+                nearest = next((tv for _, tv in sorted(s.get("targets", {}).items())), None)
+                ax.annotate(vn_number_apart(last_v, nearest), (last_y, last_v), textcoords="offset points", xytext=(0, 5),
                             ha="center", fontsize=6.5, color=BLUE)
             for n, (ty, tv) in enumerate(sorted(s.get("targets", {}).items())):
                 # The nearer target in red, written at the left; the later one grey, at the right,
                 # so that two close targets (99,5 and 100) do not print over each other.
                 colour = RED if n == 0 else GREY
                 ax.axhline(tv, color=colour, lw=0.9, ls="--")
-                ax.text(years[0] if n == 0 else years[-1], tv, f"MT {ty}: {vn_number(tv)}", fontsize=6, va="bottom",
+                ax.text(years[0] if n == 0 else years[-1], tv, f"Mục tiêu {ty}: {vn_number(tv)}", fontsize=6, va="bottom",
                         ha="left" if n == 0 else "right", color=colour)
             lines = textwrap.wrap(s["title"], 30)
             if len(lines) > 3:
@@ -122,3 +134,13 @@ def trend_chart(series: list[dict], years: list[int], width_cm: float = 16.0, co
             ax.set_ylabel(s.get("unit", ""), fontsize=6.5)
             ax.margins(y=0.25)
         return _png(fig)
+
+
+def _segments(points: list[tuple[int, float]], breaks: list[int]) -> list[list[tuple[int, float]]]:
+    """The points split where a new series starts: no line joins 34 communes to 8."""
+    out: list[list[tuple[int, float]]] = [[]]
+    for y, v in points:
+        if out[-1] and any(out[-1][-1][0] < b <= y for b in breaks):
+            out.append([])
+        out[-1].append((y, v))
+    return [p for p in out if p]

@@ -218,6 +218,8 @@ def catalogue_cmd(ws: Workspace, as_json: bool):
     for ind in cat.indicators:
         t = "; ".join(f"{y}: {target_text(ind.targets[y]) or '-'}" for y in ("2025", "2030"))
         click.echo(f"  CT{ind.chi_tieu:<3} {ind.code:<6} {ind.name} [{ind.unit}] ({t})")
+        if ind.plan:
+            click.echo(f"{'':12}Kế hoạch: «{ind.plan}»")
 
 
 @cli.command("units", context_settings=CONTEXT)
@@ -628,36 +630,36 @@ def merge_cmd(ws: Workspace, as_json: bool, year: int, force: bool):
     _print_merge(ws, result)
 
 
-def _print_merge(ws: Workspace, result: dict) -> None:
-    from pipeline.merge import reference_year
+def _print_merge(ws: Workspace, result) -> None:
+    from pipeline.merge import Verdict
 
-    cov = result["coverage"]
-    inds = result["indicators"]
+    cov = result.coverage
+    inds = result.indicators
     # The same rule as the report: each indicator against its next target (2025, or 2030 for
     # those the plan sets only for 2030).
-    judged = [r["status"][reference_year(result["year"], r["targets"])] for r in inds
-              if reference_year(result["year"], r["targets"])]
-    click.echo(f"Năm {result['year']}: số liệu của {cov['communes_reported']}/{cov['communes_expected']} xã, thị trấn. "
-               f"So với mục tiêu: đạt {judged.count('Đạt')}, chưa đạt {judged.count('Chưa đạt')}, chưa có số liệu "
-               f"{judged.count('Chưa có số liệu')} (trên {len(inds)} nội dung của {len({r['chi_tieu'] for r in inds})} "
-               "chỉ tiêu).")
+    judged = [r.verdict for r in inds if r.reference_year]
+    click.echo(f"Năm {result.year}: số liệu của {cov['communes_reported']}/{cov['communes_expected']} xã, thị trấn. "
+               f"So với mục tiêu: đạt {judged.count(Verdict.MET)}, chưa đạt {judged.count(Verdict.NOT_MET)}, chưa đủ "
+               f"số liệu để đánh giá {judged.count(Verdict.UNDECIDED)}, chưa có số liệu {judged.count(Verdict.NO_DATA)} "
+               f"(trên {len(inds)} nội dung của {len({r.chi_tieu for r in inds})} chỉ tiêu).")
     for r in inds:
-        t25 = r["targets"]["2025"] if isinstance(r["targets"]["2025"], (int, float)) else None
-        value = ("chưa có số liệu" if r["value"] is None
-                 else f"{vn_number_apart(r['value'], t25 if t25 is not None else r['targets']['2030'])} {r['unit']}")
-        flag = " [số liệu chưa đủ đơn vị]" if r["partial"] else ""
-        click.echo(f"  CT{r['chi_tieu']:<3}{r['code']:<6} {value:<22} 2025: {r['status']['2025']:<18} "
-                   f"2030: {r['status']['2030']:<18}{flag}")
-    by_code = {r["code"]: r for r in inds}
-    for d in result["office_differences"]:
+        t25 = r.targets["2025"] if isinstance(r.targets["2025"], (int, float)) else None
+        value = ("chưa có số liệu" if r.value is None
+                 else f"{vn_number_apart(r.value, t25 if t25 is not None else r.targets['2030'])} {r.unit}")
+        flag = " [số liệu chưa đủ đơn vị]" if r.partial else ""
+        click.echo(f"  CT{r.chi_tieu:<3}{r.code:<6} {value:<22} 2025: {r.verdict_for('2025').label:<27} "
+                   f"2030: {r.verdict_for('2030').label:<27}{flag}")
+    by_code = {r.code: r for r in inds}
+    for d in result.office_differences:
         r = by_code[d["indicator"]]
-        office = result["unit_names"].get(d["unit"], d["unit"])
-        click.echo(f"  ! CT{r['chi_tieu']} {r['code']}: {office} báo {vn_number(d['value'], 2)} {r['unit']}, tổng các xã "
-                   f"{vn_number(r['value'], 2)} {r['unit']}; đề nghị hai bên đối chiếu.")
-    out = result["outputs"]
+        office = result.unit_names.get(d["unit"], d["unit"])
+        communes = r.communes_value if r.communes_value is not None else r.value
+        click.echo(f"  ! CT{r.chi_tieu} {r.code}: {office} báo {vn_number(d['value'], 2)} {r.unit}, tổng các xã "
+                   f"{vn_number(communes, 2)} {r.unit}; đề nghị hai bên đối chiếu.")
+    out = result.outputs
     click.echo(f"Bảng tổng hợp: {_rel(ws, out['workbook'])}; dữ liệu CSV: {_rel(ws, out['csv'])}")
-    _print_output_messages(result.get("output_messages"))
-    click.echo(f"Việc tiếp theo: treem report --year {result['year']}")
+    _print_output_messages(result.output_messages)
+    click.echo(f"Việc tiếp theo: treem report --year {result.year}")
 
 
 def _report_date(ctx, param, value):

@@ -1,22 +1,234 @@
 """Stage 3: the district's figures. Units report counts; the district value of every
 indicator is Σ numerators ÷ Σ denominators × factor over the units that reported both,
 never a mean of percentages. Each value is judged against the 2025 and 2030 targets and
-against the straight path from the 2021 baseline to each target."""
+against the straight path from the 2021 baseline to each target.
+
+Values are kept exact (never rounded here): display rounds them once, at the precision it
+shows. Verdicts are judged once, here, from the exact counts, and are `Verdict` members;
+their Vietnamese labels live in `VERDICT_LABELS` beside the enum and only ever reach a reader.
+
+The result of `merge` and `load` is one typed object, a `MergeResult` holding an
+`IndicatorResult` per indicator (with its `Comparison`, `Bounds` and `OfficeFigure`); each
+field is explained where it is declared. The store keeps its `to_dict()` as JSON and `load`
+reads it back with `MergeResult.from_dict`; the workbook, the report, the CLI and `--json`
+read the same object."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, fields
+from enum import Enum
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
-from pipeline.catalogue import Catalogue, Indicator
-from pipeline.history import carry_forward
+from pipeline.catalogue import Catalogue, Indicator, meets
+from pipeline.history import carry_forward, incomplete_successors
 from pipeline.store import Store
 
-STATUS_LABELS = {"dat": "Đạt", "chua_dat": "Chưa đạt", "chua_co_so_lieu": "Chưa có số liệu",
-                 "khong_co_chi_tieu": "Không có chỉ tiêu"}
+
+class Verdict(str, Enum):
+    """How an indicator stands against one target. The value is what is stored and compared."""
+    MET = "dat"
+    NOT_MET = "chua_dat"
+    # Share of units: the units that have not reported could still turn the verdict.
+    UNDECIDED = "chua_du_so_lieu"
+    NO_DATA = "chua_co_so_lieu"
+    NO_TARGET = "khong_co_chi_tieu"
+    # A target set for later years only (CT13: 2025-2030): the change is reported, not judged.
+    NOT_YET = "chua_ap_dung"
+
+    @property
+    def label(self) -> str:
+        return VERDICT_LABELS[self]
+
+    @property
+    def judged(self) -> bool:
+        return self in (Verdict.MET, Verdict.NOT_MET)
+
+
+VERDICT_LABELS = {
+    Verdict.MET: "Đạt", Verdict.NOT_MET: "Chưa đạt", Verdict.UNDECIDED: "Chưa đủ số liệu để đánh giá",
+    Verdict.NO_DATA: "Chưa có số liệu", Verdict.NO_TARGET: "Không có chỉ tiêu", Verdict.NOT_YET: "Chưa áp dụng",
+}
+STATUS_LABELS = {v.value: label for v, label in VERDICT_LABELS.items()}
+@dataclass
+class Comparison:
+    """The change from last year, like for like: both years over the communes that reported
+    the indicator in both (last year's figures carried across roster changes; see
+    `Merger._comparison`)."""
+    year: int                                  # last year
+    units: int = 0                             # communes that reported the indicator in both years
+    units_expected: int = 0                    # communes of the roster this year
+    value: float | None = None                 # this year, on those communes (exact)
+    previous: float | None = None              # last year, on the same communes (exact)
+    change: float | None = None                # value - previous, exact (points for a percentage)
+    numerator: float | None = None
+    denominator: float | None = None
+    previous_numerator: float | None = None
+    previous_denominator: float | None = None
+    previous_reported: float | None = None     # last year's district figure as it was reported
+    previous_units_reported: int | None = None  # ... and how many communes it covered
+    series_break: bool = False                 # the units counted changed (2025): no change computed
+    left_out: list[str] = field(default_factory=list)  # new communes not compared: a predecessor was silent
+
+
+@dataclass
+class OfficeFigure:
+    """The lead office's own district-wide figure, kept beside the commune sum."""
+    unit: str
+    value: float | None = None
+    numerator: float | None = None
+    denominator: float | None = None
+    difference: float | None = None            # office - communes (exact)
+    differs: bool | None = None                # beyond the settings' tolerance (a flag only)
+
+
+@dataclass
+class Bounds:
+    """A share of units with communes missing: the share if they all said no, or all yes."""
+    low: float
+    high: float
+    missing: int
+
+
+@dataclass
+class IndicatorResult:
+    """One indicator of one year. Values are exact, never rounded (display rounds once);
+    verdicts are `Verdict` members judged here once, from the exact counts."""
+    code: str                                  # "ct05a"
+    chi_tieu: int = 0                          # the plan's indicator number (5)
+    goal: int = 0                              # the plan's goal (1-4)
+    name: str = ""
+    kind: str = "percentage"                   # percentage, per_1000_live_births, per_100000_children,
+                                               # share_of_communes, yoy_change
+    unit: str = "%"                            # "%", "‰", "/100.000 trẻ em"
+    direction: str = "at_least"                # at_least / at_most
+    value: float | None = None                 # the district value; None when nothing to compute
+    numerator: float | None = None             # for a share of units: communes answering yes
+    denominator: float | None = None           # for a share of units: every commune of the roster
+    source: str = "communes"                   # "communes" or "office": whose figure `value` is
+    source_reason: str = ""                    # all_reported, authority, incomplete, no_communes
+    communes_value: float | None = None        # the commune sum, kept beside an office figure
+    authority: str = "auto"                    # the catalogue's: communes, lead_office, auto
+    units_reported: int = 0                    # communes that gave the indicator
+    units_expected: int = 0                    # communes of the roster
+    missing_units: list[str] = field(default_factory=list)
+    partial: bool = False                      # fewer communes than the roster
+    provisional: bool = False                  # a rate on fewer than all communes is the district value
+    targets: dict = field(default_factory=dict)  # "2025"/"2030" -> number, {area: number} (CT4c) or None
+    reference_year: str | None = None          # the target year the report judges against
+    verdicts: dict[str, Verdict] = field(default_factory=dict)  # target year -> verdict
+    bounds: Bounds | None = None
+    track: dict = field(default_factory=dict)  # target year -> {"expected", "on_track", "label"} or None
+    previous: dict = field(default_factory=dict)  # {"year", "value", "units_reported"}: last year's figure
+    comparison: Comparison | None = None       # None for CT13 (a comparison already)
+    totals: dict | None = None                 # CT13: {"current", "previous", "matched"} counts and coverage
+    series_breaks: list[int] = field(default_factory=list)  # years from which a share counts other units
+    by_type: dict = field(default_factory=dict)  # area -> {"value", "numerator", "denominator",
+                                                 # "units_reported", "verdicts": {year: Verdict}}
+    office: OfficeFigure | None = None
+    best_units: list[dict] = field(default_factory=list)   # [{"unit", "name", "value"}]
+    worst_units: list[dict] = field(default_factory=list)
+    history: dict[str, float | None] = field(default_factory=dict)  # year -> district value, to this year
+    lead_office: str = ""
+    lead_office_name: str = ""
+    note: str = ""
+
+    def verdict_for(self, year: str | int | None) -> Verdict:
+        """The verdict against one target year's target."""
+        if year is None:
+            return Verdict.NO_TARGET
+        return self.verdicts.get(str(year), Verdict.NO_DATA)
+
+    @property
+    def verdict(self) -> Verdict:
+        """The verdict against the target of reference (`reference_year`)."""
+        return self.verdict_for(self.reference_year)
+
+    @property
+    def change(self) -> float | None:
+        """The like-for-like change from last year (None across a series break)."""
+        return self.comparison.change if self.comparison else None
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able data: verdicts as their values ("dat"), labels beside them."""
+        d = asdict(self)
+        d["verdicts"] = {y: v.value for y, v in self.verdicts.items()}
+        d["verdict"] = self.verdict.value
+        d["labels"] = {y: v.label for y, v in self.verdicts.items()}
+        for part in d["by_type"].values():
+            part["verdicts"] = {y: Verdict(v).value for y, v in (part.get("verdicts") or {}).items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> IndicatorResult:
+        # "status_code": what results stored before the typed result called the verdicts
+        verdicts = d.get("verdicts") or d.get("status_code") or {}
+        d = {k: v for k, v in d.items() if k in _INDICATOR_FIELDS}
+        d["verdicts"] = {y: Verdict(v) for y, v in verdicts.items()}
+        d["by_type"] = {t: {**p, "verdicts": {y: Verdict(v) for y, v in (p.get("verdicts") or {}).items()}}
+                        for t, p in (d.get("by_type") or {}).items()}
+        if d.get("bounds") is not None:
+            d["bounds"] = Bounds(**d["bounds"])
+        if d.get("comparison") is not None:
+            d["comparison"] = Comparison(**d["comparison"])
+        if d.get("office") is not None:
+            d["office"] = OfficeFigure(**d["office"])
+        return cls(**d)
+
+
+@dataclass
+class MergeResult:
+    """What `merge` returns and `load` reads back: the district's figures of one year."""
+    year: int
+    indicators: list[IndicatorResult] = field(default_factory=list)
+    units: dict[str, dict[str, float]] = field(default_factory=dict)       # unit -> indicator -> exact value
+    unit_counts: dict[str, dict[str, list]] = field(default_factory=dict)  # unit -> indicator -> [num, den]
+    unit_verdicts: dict[str, dict[str, dict[str, Verdict]]] = field(default_factory=dict)
+    #                                         unit -> indicator -> target year -> verdict (its own target)
+    unit_names: dict[str, str] = field(default_factory=dict)
+    unit_types: dict[str, str] = field(default_factory=dict)
+    unit_areas: dict[str, str] = field(default_factory=dict)  # commune -> area whose CT4c target applies
+    population: dict = field(default_factory=dict)   # field -> {"label", "value", "units_reported"}
+    budget: dict = field(default_factory=dict)       # {"by_unit", "by_source", "total", "units_reported"}
+    narratives: list[dict] = field(default_factory=list)  # [{"field", "heading", "unit", "unit_name", "text"}]
+    coverage: dict = field(default_factory=dict)     # {"expected", "reported", "missing", "communes_expected",
+                                                     #  "communes_reported"}
+    office_differences: list[dict] = field(default_factory=list)
+    carry_gaps: dict[str, list[str]] = field(default_factory=dict)  # new unit -> predecessors silent last year
+    merged_at: str = ""                              # when it was stored (`load`)
+    outputs: dict[str, str] = field(default_factory=dict)  # files written (`merge`)
+    output_messages: list[str] = field(default_factory=list)  # the output guard's lines (`merge`)
+
+    def indicator(self, code: str) -> IndicatorResult:
+        return next(r for r in self.indicators if r.code == code)
+
+    @property
+    def communes(self) -> list[str]:
+        """The communes of the year's roster, in roster order."""
+        return [u for u, t in self.unit_types.items() if t in ("xa", "thi_tran")]
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able data (what the store keeps)."""
+        d = asdict(self)
+        d["indicators"] = [r.to_dict() for r in self.indicators]
+        d["unit_verdicts"] = {u: {c: {y: Verdict(v).value for y, v in ys.items()} for c, ys in per.items()}
+                              for u, per in self.unit_verdicts.items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MergeResult:
+        d = {k: v for k, v in d.items() if k in _RESULT_FIELDS}
+        d["indicators"] = [IndicatorResult.from_dict(r) for r in d.get("indicators") or []]
+        d["unit_verdicts"] = {u: {c: {y: Verdict(v) for y, v in ys.items()} for c, ys in per.items()}
+                              for u, per in (d.get("unit_verdicts") or {}).items()}
+        return cls(**d)
+
+
 TRACK_LABELS = {True: "Đúng lộ trình", False: "Chậm so với lộ trình", None: ""}
 TARGET_YEARS = (2025, 2030)
+_INDICATOR_FIELDS = {f.name for f in fields(IndicatorResult)}
+_RESULT_FIELDS = {f.name for f in fields(MergeResult)}
 
 
 @dataclass
@@ -27,37 +239,50 @@ class Aggregate:
     units: list[str]
 
 
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def exact_value(ind: Indicator, numerator, denominator) -> Fraction | None:
+    """The indicator's value from its counts, exactly: numerator ÷ denominator × factor; for a
+    year-over-year indicator (CT13) the % change from last year's count (the denominator)."""
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    n, d = Fraction(numerator), Fraction(denominator)
+    if ind.kind == "yoy_change":
+        return (n - d) / d * 100
+    return n / d * Fraction(repr(float(ind.factor)))
+
+
 def aggregate(ind: Indicator, values: dict[str, dict], units: list[str],
               previous: dict[str, dict] | None = None) -> Aggregate:
     """The indicator over `units` (codes), summing counts. A blank is "not reported" and
-    leaves the unit out of both sums; a 0 is a value."""
+    leaves the unit out of both sums; a 0 is a value. For a share of units (CT1, CT21) the
+    numerator counts the units answering yes and the denominator the units that answered."""
     num = den = 0.0
     used = []
     for u in units:
         v = values.get(u, {})
         n = v.get(ind.numerator)
-        if not isinstance(n, (int, float)):
+        if not _number(n):
             continue
         if ind.kind == "share_of_communes":
             num, den = num + (1 if n else 0), den + 1
         elif ind.kind == "yoy_change":
             p = (previous or {}).get(u, {}).get(ind.numerator)
-            if not isinstance(p, (int, float)):
+            if not _number(p):
                 continue
             num, den = num + n, den + p
         else:
             d = v.get(ind.denominator)
-            if not isinstance(d, (int, float)):
+            if not _number(d):
                 continue
             num, den = num + n, den + d
         used.append(u)
     if not used:
         return Aggregate(None, None, None, [])
-    if ind.kind == "yoy_change":
-        value = (num - den) / den * 100 if den > 0 else None
-    else:
-        value = num / den * ind.factor if den > 0 else None
-    return Aggregate(value, num, den, used)
+    exact = exact_value(ind, num, den)
+    return Aggregate(None if exact is None else float(exact), num, den, used)
 
 
 def reference_year(year: int, targets: dict) -> str | None:
@@ -70,12 +295,25 @@ def reference_year(year: int, targets: dict) -> str | None:
     return later[0] if later else have[-1]
 
 
-def judge(ind: Indicator, value: float | None, target: float | None) -> str:
+def _exact_target(target) -> Fraction:
+    return Fraction(repr(float(target)))
+
+
+def judge(ind: Indicator, value: Fraction | float | None, target, year: int | str | None = None) -> Verdict:
+    """The verdict of an exact value against one target (no rounding: 99.49652 misses 99.5)."""
     if target is None:
-        return "khong_co_chi_tieu"
+        return Verdict.NO_TARGET
     if value is None:
-        return "chua_co_so_lieu"
-    return "dat" if ind.meets(round(value, 6), target) else "chua_dat"
+        return Verdict.NO_DATA
+    v = value if isinstance(value, Fraction) else Fraction(repr(float(value)))
+    return Verdict.MET if meets(v, _exact_target(target), ind.direction, ind.is_strict(year)) else Verdict.NOT_MET
+
+
+def judge_bounds(ind: Indicator, low: Fraction, high: Fraction, target, year) -> Verdict:
+    """A share of units with some units missing: decided only when the missing units, all
+    yes or all no, cannot change the verdict."""
+    a, b = judge(ind, low, target, year), judge(ind, high, target, year)
+    return a if a == b else Verdict.UNDECIDED
 
 
 def expected_on_path(baseline: float, target: float, baseline_year: int, target_year: int, year: int) -> float:
@@ -90,69 +328,190 @@ class Merger:
         self.roster = ws.roster
         self.tolerance = float((ws.settings.get("checks") or {}).get("office_tolerance_percent", 5))
 
-    def run(self) -> dict:
+    def run(self) -> MergeResult:
         cat, year = self.cat, self.year
         units = self.roster.for_year(year)
         communes = [u for u in units if u.is_commune]
         offices = [u for u in units if not u.is_commune]
         values = self.store.accepted_values(year)
-        previous = carry_forward(self.store.accepted_values(year - 1), cat, self.roster, year - 1, year)
-        history = self._history()
+        last_values = self.store.accepted_values(year - 1)
+        previous = carry_forward(last_values, cat, self.roster, year - 1, year)
+        gaps = incomplete_successors(last_values, self.roster, year - 1, year)
+        history, history_units = self._history()
         commune_codes = [u.code for u in communes]
+        prev_communes = [u.code for u in self.roster.for_year(year - 1) if u.is_commune]
+        breaks = self._count_breaks()
         names = {u.code: u.name for u in units}
-        indicators, unit_values, unit_status, unit_counts = [], {}, {}, {}
+        for u in self.roster.for_year(year - 1):
+            names.setdefault(u.code, u.name)
+        indicators, unit_values, unit_verdicts, unit_counts = [], {}, {}, {}
         for ind in cat.indicators:
             agg = aggregate(ind, values, commune_codes, previous)
-            source = "communes"
             office = self._office(ind, values, previous, agg)
-            if agg.value is None and office and office["value"] is not None:
-                source = "office"
-            value = agg.value if source == "communes" else office["value"]
-            row = {
-                "code": ind.code, "chi_tieu": ind.chi_tieu, "goal": ind.goal, "name": ind.name, "kind": ind.kind,
-                "unit": ind.unit, "direction": ind.direction, "value": _round(value),
-                "numerator": agg.numerator if source == "communes" else office["numerator"],
-                "denominator": agg.denominator if source == "communes" else office["denominator"],
-                "source": source, "units_reported": len(agg.units), "units_expected": len(communes),
-                "missing_units": _missing(commune_codes, agg.units),
-                "targets": {str(y): ind.targets.get(str(y)) for y in TARGET_YEARS},
-                "lead_office": ind.lead_office, "lead_office_name": names.get(ind.lead_office, ind.lead_office),
-                "office": office, "note": ind.note,
-            }
-            row["partial"] = 0 < row["units_reported"] < row["units_expected"]
-            row["by_type"] = self._by_type(ind, values, communes, previous)
-            row["status"], row["status_code"], row["track"] = self._status(ind, row, history)
-            prev_value = history.get(ind.code, {}).get(year - 1)
-            row["previous"] = {"year": year - 1, "value": prev_value}
-            row["change"] = _round(value - prev_value) if value is not None and prev_value is not None else None
+            source, reason = self._source(ind, agg, office, len(communes))
+            expected = len(communes)
+            bounds = bounds_exact = None
+            if ind.kind == "share_of_communes":
+                # Counted over every unit of the roster: a unit that has not reported is not a "no".
+                numerator = agg.numerator
+                denominator = float(expected) if agg.units else None
+                missing = expected - len(agg.units)
+                if agg.units and missing:
+                    low = exact_value(ind, numerator, expected)
+                    high = exact_value(ind, numerator + missing, expected)
+                    bounds, bounds_exact = Bounds(float(low), float(high), missing), (low, high)
+            elif source == "communes":
+                numerator, denominator = agg.numerator, agg.denominator
+            else:
+                numerator, denominator = office.numerator, office.denominator
+            exact = exact_value(ind, numerator, denominator)
+            partial = 0 < len(agg.units) < expected
+            targets = {str(y): ind.targets.get(str(y)) for y in TARGET_YEARS}
+            by_type, by_type_exact = self._by_type(ind, values, communes, previous)
+            for t, part in by_type.items():
+                part["verdicts"] = {str(y): judge(ind, by_type_exact[t], ind.target_for(y, t), y) for y in TARGET_YEARS}
+            value = None if exact is None else float(exact)
+            prev = {"year": year - 1, "value": history.get(ind.code, {}).get(year - 1),
+                    "units_reported": history_units.get(ind.code, {}).get(year - 1)}
+            row = IndicatorResult(
+                code=ind.code, chi_tieu=ind.chi_tieu, goal=ind.goal, name=ind.name, kind=ind.kind, unit=ind.unit,
+                direction=ind.direction, value=value, numerator=numerator, denominator=denominator,
+                source=source, source_reason=reason, communes_value=agg.value, authority=ind.authority,
+                units_reported=len(agg.units), units_expected=expected,
+                missing_units=_missing(commune_codes, agg.units), partial=partial,
+                provisional=bool(partial and source == "communes" and exact is not None
+                                 and ind.kind != "share_of_communes"),
+                targets=targets, reference_year=reference_year(year, targets),
+                verdicts=self._verdicts(ind, exact, bounds_exact, by_type_exact), bounds=bounds,
+                track={str(y): self._track(ind, value, ind.targets.get(str(y)), y, history) for y in TARGET_YEARS},
+                previous=prev,
+                comparison=self._comparison(ind, values, previous, agg, expected, gaps, prev,
+                                            year in breaks and ind.kind == "share_of_communes"),
+                totals=(self._totals(ind, values, last_values, commune_codes, prev_communes, agg)
+                        if ind.kind == "yoy_change" else None),
+                series_breaks=breaks if ind.kind == "share_of_communes" else [],
+                by_type=by_type, office=office,
+                lead_office=ind.lead_office, lead_office_name=names.get(ind.lead_office, ind.lead_office),
+                note=ind.note,
+            )
             per_unit = {}
             for u in communes:
                 a = aggregate(ind, values, [u.code], previous)
                 if a.value is not None:
-                    per_unit[u.code] = _round(a.value)
-                    unit_values.setdefault(u.code, {})[ind.code] = _round(a.value)
-                    unit_counts.setdefault(u.code, {})[ind.code] = (a.numerator, a.denominator)
-                    unit_status.setdefault(u.code, {})[ind.code] = {
-                        str(y): STATUS_LABELS[judge(ind, a.value, ind.target_for(y, u.type))] for y in TARGET_YEARS}
-            row["best_units"], row["worst_units"] = _ranked(ind, per_unit, names)
-            row["history"] = {str(y): v for y, v in sorted({**history.get(ind.code, {}), year: row["value"]}.items())}
+                    per_unit[u.code] = a.value
+                    unit_values.setdefault(u.code, {})[ind.code] = a.value
+                    unit_counts.setdefault(u.code, {})[ind.code] = [a.numerator, a.denominator]
+                    ex = exact_value(ind, a.numerator, a.denominator)
+                    unit_verdicts.setdefault(u.code, {})[ind.code] = {
+                        str(y): (Verdict.NOT_YET if ind.kind == "yoy_change" and not ind.judged_in(year)
+                                 else judge(ind, ex, ind.target_for(y, u.target_area), y))
+                        for y in TARGET_YEARS}
+            row.best_units, row.worst_units = _ranked(ind, per_unit, names)
+            row.history = {str(y): v for y, v in sorted({**history.get(ind.code, {}), year: value}.items())}
             indicators.append(row)
-        result = {
-            "year": year, "indicators": indicators, "units": unit_values, "unit_status": unit_status,
-            "unit_counts": unit_counts,
-            "unit_names": names, "unit_types": {u.code: u.type for u in units},
-            "population": self._population(values, commune_codes),
-            "budget": self._budget(values, units),
-            "narratives": self._narratives(values, offices),
-            "coverage": self._coverage(units, values),
-            "office_differences": [r["office"] | {"indicator": r["code"], "name": r["name"]}
-                                   for r in indicators if r["office"] and r["office"].get("differs")],
-        }
+        result = MergeResult(
+            year=year, indicators=indicators, units=unit_values, unit_counts=unit_counts,
+            unit_verdicts=unit_verdicts, unit_names=names, unit_types={u.code: u.type for u in units},
+            unit_areas={u.code: u.target_area for u in communes},
+            population=self._population(values, commune_codes),
+            budget=self._budget(values, units),
+            narratives=self._narratives(values, offices),
+            coverage=self._coverage(units, values),
+            office_differences=[asdict(r.office) | {"indicator": r.code, "name": r.name}
+                                for r in indicators if r.office and r.office.differs],
+            carry_gaps=gaps,
+        )
         self._save(result, values)
         return result
 
-    def _office(self, ind: Indicator, values, previous, agg: Aggregate) -> dict | None:
-        """The lead office's own district-wide figure, kept beside the commune sum."""
+    def _source(self, ind: Indicator, agg: Aggregate, office: OfficeFigure | None, expected: int) -> tuple[str, str]:
+        """Whose figure is the district value, and why (catalogue `authority`)."""
+        has_office = bool(office and office.value is not None)
+        if ind.kind == "share_of_communes" or not has_office:
+            return "communes", ("all_reported" if len(agg.units) == expected else "incomplete")
+        if agg.value is None:
+            return "office", "no_communes"
+        if ind.authority == "lead_office":
+            return "office", "authority"
+        if ind.authority == "communes":
+            return "communes", ("all_reported" if len(agg.units) == expected else "authority")
+        if len(agg.units) < expected:
+            return "office", "incomplete"
+        return "communes", "all_reported"
+
+    def _verdicts(self, ind: Indicator, exact, bounds, by_type_exact: dict) -> dict[str, Verdict]:
+        out = {}
+        for y in TARGET_YEARS:
+            t = ind.targets.get(str(y))
+            if t is not None and ind.kind == "yoy_change" and not ind.judged_in(self.year):
+                out[str(y)] = Verdict.NOT_YET
+            elif isinstance(t, dict):
+                # Targets by area (CT4c): the district meets it when every area that reported
+                # meets its own target.
+                per = [judge(ind, by_type_exact.get(k), v, y) for k, v in t.items() if k in by_type_exact]
+                per = [p for p in per if p != Verdict.NO_DATA]
+                out[str(y)] = (Verdict.NO_DATA if not per else
+                               Verdict.MET if all(p == Verdict.MET for p in per) else Verdict.NOT_MET)
+            elif bounds is not None and t is not None:
+                out[str(y)] = judge_bounds(ind, bounds[0], bounds[1], t, y)
+            else:
+                out[str(y)] = judge(ind, exact, t, y)
+        return out
+
+    def _comparison(self, ind: Indicator, values, previous, agg: Aggregate, expected: int, gaps: dict,
+                    prev: dict, series_break: bool) -> Comparison | None:
+        """The change from last year, like for like: both years over the same units, those
+        that reported the indicator in both years (last year's figures carried across the
+        roster changes; a new unit some of whose predecessors did not report is left out).
+        Last year's reported figure stays in "previous_reported" for quoting beside it.
+
+        None for a year-over-year indicator (CT13 is a comparison already)."""
+        if ind.kind == "yoy_change":
+            return None
+        base = Comparison(year=self.year - 1, units_expected=expected, previous_reported=prev["value"],
+                          previous_units_reported=prev.get("units_reported"), series_break=series_break,
+                          left_out=sorted(u for u in gaps if u in agg.units))
+        if series_break or not agg.units:
+            return base
+        matched = [u for u in agg.units if aggregate(ind, previous, [u]).units]
+        if not matched:
+            return base
+        now, before = aggregate(ind, values, matched), aggregate(ind, previous, matched)
+        a = exact_value(ind, now.numerator, now.denominator)
+        b = exact_value(ind, before.numerator, before.denominator)
+        base.units, base.value, base.previous = len(matched), now.value, before.value
+        base.change = float(a - b) if a is not None and b is not None else None
+        base.numerator, base.denominator = now.numerator, now.denominator
+        base.previous_numerator, base.previous_denominator = before.numerator, before.denominator
+        return base
+
+    def _totals(self, ind: Indicator, values, last_values, communes: list[str], prev_communes: list[str],
+                agg: Aggregate) -> dict:
+        """CT13's counts: each year's total over the communes that reported it, and the
+        matched totals the change is computed on."""
+        def total(vals, codes):
+            nums = [vals[u][ind.numerator] for u in codes if _number(vals.get(u, {}).get(ind.numerator))]
+            return {"value": sum(nums) if nums else None, "units": len(nums), "units_expected": len(codes)}
+
+        return {"current": {"year": self.year, **total(values, communes)},
+                "previous": {"year": self.year - 1, **total(last_values, prev_communes)},
+                "matched": {"units": len(agg.units), "current": agg.numerator, "previous": agg.denominator}}
+
+    def _count_breaks(self) -> list[int]:
+        """Years from which the communes counted are other units than the year before (the
+        2025 reorganisation: 34 communes became 8): a share of units is a new series there."""
+        out = []
+        for y in range(self.cat.baseline_year + 1, self.year + 1):
+            before = [u.code for u in self.roster.for_year(y - 1) if u.is_commune]
+            after = {u.code for u in self.roster.for_year(y) if u.is_commune}
+            mapping = self.roster.mapping(y - 1, y)
+            if len(before) != len(after) or any(mapping.get(c) != c for c in before):
+                out.append(y)
+        return out
+
+    def _office(self, ind: Indicator, values, previous, agg: Aggregate) -> OfficeFigure | None:
+        """The lead office's own district-wide figure, kept beside the commune sum. "differs"
+        flags a gap beyond the tolerance; it never decides whether the figure is quoted."""
         for code in (ind.lead_office, ind.co_lead):
             if code and code in values and ind.kind != "share_of_communes":
                 a = aggregate(ind, values, [code], previous)
@@ -161,38 +520,24 @@ class Merger:
                 differs = None
                 diff = None
                 if agg.value is not None:
-                    diff = _round(a.value - agg.value)
+                    diff = a.value - agg.value
                     base = abs(agg.value) or 1.0
                     # A gap of one or two cases in a rare event is chance, not a discrepancy.
                     cases = abs((a.numerator or 0) - (agg.numerator or 0))
                     differs = abs(a.value - agg.value) / base * 100 > self.tolerance and cases > 2
-                return {"unit": code, "value": _round(a.value), "numerator": a.numerator,
-                        "denominator": a.denominator, "difference": diff, "differs": differs}
+                return OfficeFigure(unit=code, value=a.value, numerator=a.numerator, denominator=a.denominator,
+                                    difference=diff, differs=differs)
         return None
 
-    def _by_type(self, ind: Indicator, values, communes, previous) -> dict:
-        out = {}
-        for t in sorted({u.type for u in communes}):
-            a = aggregate(ind, values, [u.code for u in communes if u.type == t], previous)
-            out[t] = {"value": _round(a.value), "numerator": a.numerator, "denominator": a.denominator,
+    def _by_type(self, ind: Indicator, values, communes, previous) -> tuple[dict, dict]:
+        """The indicator per area (rural xã, urban thị trấn: `Unit.target_area`)."""
+        out, exact = {}, {}
+        for t in sorted({u.target_area for u in communes}):
+            a = aggregate(ind, values, [u.code for u in communes if u.target_area == t], previous)
+            out[t] = {"value": a.value, "numerator": a.numerator, "denominator": a.denominator,
                       "units_reported": len(a.units)}
-        return out
-
-    def _status(self, ind: Indicator, row: dict, history: dict) -> tuple[dict, dict, dict]:
-        labels, codes, track = {}, {}, {}
-        for y in TARGET_YEARS:
-            t = ind.targets.get(str(y))
-            if isinstance(t, dict):
-                # Targets by unit type (CT4 obesity): the district meets it when every type of
-                # unit that reported meets its own target.
-                per = [judge(ind, row["by_type"][k]["value"], v) for k, v in t.items() if k in row["by_type"]]
-                per = [p for p in per if p != "chua_co_so_lieu"]
-                code = ("chua_co_so_lieu" if not per else "dat" if all(p == "dat" for p in per) else "chua_dat")
-            else:
-                code = judge(ind, row["value"], t)
-            codes[str(y)], labels[str(y)] = code, STATUS_LABELS[code]
-            track[str(y)] = self._track(ind, row["value"], t, y, history)
-        return labels, codes, track
+            exact[t] = exact_value(ind, a.numerator, a.denominator)
+        return out, exact
 
     def _track(self, ind: Indicator, value, target, target_year: int, history: dict) -> dict | None:
         base_year = self.cat.baseline_year
@@ -204,18 +549,21 @@ class Merger:
             return None
         expected = expected_on_path(baseline, target, base_year, target_year, self.year)
         ok = value >= expected if ind.direction == "at_least" else value <= expected
-        return {"expected": _round(expected), "on_track": ok, "label": TRACK_LABELS[ok]}
+        return {"expected": expected, "on_track": ok, "label": TRACK_LABELS[ok]}
 
-    def _history(self) -> dict[str, dict[int, float | None]]:
-        """indicator -> year -> district value for every merged year before this one."""
+    def _history(self) -> tuple[dict[str, dict[int, float | None]], dict[str, dict[int, int | None]]]:
+        """indicator -> year -> district value (and units reported) for every merged year
+        before this one."""
         out: dict[str, dict[int, float | None]] = {}
+        units: dict[str, dict[int, int | None]] = {}
         for y in self.store.merged_years():
             if y >= self.year:
                 continue
             for r in self.store.merged(y):
                 if r["scope"] == "district":
                     out.setdefault(r["indicator"], {})[y] = r["value"]
-        return out
+                    units.setdefault(r["indicator"], {})[y] = r["units_reported"]
+        return out, units
 
     def _population(self, values, communes) -> dict:
         fields = [f for f in self.cat.fields if f.section == "data" and f.chi_tieu is None and f.is_number]
@@ -263,24 +611,20 @@ class Merger:
                 "communes_expected": sum(u.is_commune for u in units),
                 "communes_reported": sum(u.is_commune and u.code in values for u in units)}
 
-    def _save(self, result: dict, values: dict) -> None:
-        rows = [{"scope": "district", "indicator": r["code"], "value": r["value"], "numerator": r["numerator"],
-                 "denominator": r["denominator"], "units_reported": r["units_reported"]}
-                for r in result["indicators"]]
-        for u, vals in result["units"].items():
+    def _save(self, result: MergeResult, values: dict) -> None:
+        rows = [{"scope": "district", "indicator": r.code, "value": r.value, "numerator": r.numerator,
+                 "denominator": r.denominator, "units_reported": r.units_reported}
+                for r in result.indicators]
+        for u, vals in result.units.items():
             rows += [{"scope": u, "indicator": code, "value": v} for code, v in vals.items()]
         fields = [{"unit": u, "field": f, "value": v if isinstance(v, (int, float)) else None,
                    "text": v if isinstance(v, str) else None} for u, vals in values.items() for f, v in vals.items()]
-        self.store.save_merge(self.year, rows, fields, result)
+        self.store.save_merge(self.year, rows, fields, result.to_dict())
 
 
 def _missing(expected: list[str], reported: list[str]) -> list[str]:
     have = set(reported)
     return [c for c in expected if c not in have]
-
-
-def _round(x: float | None, digits: int = 4) -> float | None:
-    return None if x is None else round(x, digits)
 
 
 def _ranked(ind: Indicator, per_unit: dict[str, float], names: dict, n: int = 3) -> tuple[list, list]:
@@ -300,11 +644,11 @@ def _ranked(ind: Indicator, per_unit: dict[str, float], names: dict, n: int = 3)
     return end(order), end(list(reversed(order)))
 
 
-def merge(ws, year: int, progress: Callable[[int], None] | None = None, force: bool = False) -> dict:
+def merge(ws, year: int, progress: Callable[[int], None] | None = None, force: bool = False) -> MergeResult:
     """Compute and store the year's figures, then write the consolidated workbook and the
     long-format CSV (through the output guard: an edited file is kept, see outputs.py).
-    Returns the result with the paths written under "outputs", the guard's lines under
-    "output_messages"."""
+    Returns the result with the paths written in `outputs`, the guard's lines in
+    `output_messages`."""
     from pipeline.consolidate import write_consolidated, write_long_csv
     from pipeline.outputs import session
 
@@ -317,28 +661,37 @@ def merge(ws, year: int, progress: Callable[[int], None] | None = None, force: b
                    "csv": write_long_csv(ws, result, folder / f"du_lieu_{year}.csv")}
         if progress:
             progress(1)
-    result["outputs"] = {k: str(v) for k, v in outputs.items()}
-    result["output_messages"] = guard.messages
+    result.outputs = {k: str(v) for k, v in outputs.items()}
+    result.output_messages = guard.messages
     return result
 
 
-def load(ws, year: int) -> dict | None:
+def load(ws, year: int) -> MergeResult | None:
     """The stored result of the last merge of `year`, or None."""
     if not Path(ws.db_path).exists():
         return None
     with Store(ws.db_path) as store:
-        return store.merge_summary(year)
+        stored = store.merge_summary(year)
+    return None if stored is None else MergeResult.from_dict(stored)
 
 
-def json_summary(result: dict) -> dict:
-    """The shape scripts rely on (see `treem merge --json`)."""
+def json_summary(result: MergeResult) -> dict:
+    """What `treem merge --json` prints, plain data: {"year", "indicators": [{"code",
+    "chi_tieu", "name", "value" (exact), "numerator", "denominator", "units_reported",
+    "units_expected", "partial", "provisional", "source", "source_reason", "reference_year",
+    "verdict" (the `Verdict` value for reference_year), "verdicts" (target year -> value),
+    "labels" (target year -> label), "track", "bounds", "comparison"}], "units", "coverage",
+    "office_differences", "carry_gaps", "outputs", "output_messages"}."""
+    keys = ("code", "chi_tieu", "name", "value", "numerator", "denominator", "units_reported", "units_expected",
+            "partial", "provisional", "source", "source_reason", "reference_year", "verdict", "verdicts", "labels",
+            "track", "bounds", "comparison")
     return {
-        "year": result["year"],
-        "indicators": [{k: r[k] for k in ("code", "chi_tieu", "name", "value", "numerator", "denominator",
-                                          "units_reported", "units_expected", "partial", "status", "track",
-                                          "source")} for r in result["indicators"]],
-        "units": result["units"],
-        "coverage": result["coverage"],
-        "office_differences": result["office_differences"],
-        "outputs": result.get("outputs", {}),
+        "year": result.year,
+        "indicators": [{k: d[k] for k in keys} for d in (r.to_dict() for r in result.indicators)],
+        "units": result.units,
+        "coverage": result.coverage,
+        "office_differences": result.office_differences,
+        "carry_gaps": result.carry_gaps,
+        "outputs": result.outputs,
+        "output_messages": result.output_messages,
     }

@@ -23,7 +23,8 @@ DEFAULT_REFERENCE = (11, 20)  # 20 November: the report deadline (plan section V
 
 _REQUIRED_KEYS = ("code", "name", "type")
 _KNOWN_KEYS = frozenset(
-    {"code", "name", "type", "valid_from", "valid_to", "aliases", "successor", "contact", "note"}
+    {"code", "name", "type", "valid_from", "valid_to", "aliases", "successor", "contact", "note", "area",
+     "area_note"}
 )
 _CONTACT_KEYS = ("person", "phone", "email")
 
@@ -56,6 +57,16 @@ class Unit:
     successor: str | None = None
     contact: Contact = field(default_factory=Contact)
     note: str = ""
+    # The urban/rural area a commune's targets by area use (CT4c): "thi_tran" (thành thị) or
+    # "xa" (nông thôn); None: its own type. A commune formed in 2025 from a town and villages
+    # is a xã, yet its area is roster data, with `area_note` saying how it was decided.
+    area: str | None = None
+    area_note: str = ""
+
+    @property
+    def target_area(self) -> str:
+        """The unit type whose target applies where targets differ by area."""
+        return self.area or self.type
 
     @property
     def is_commune(self) -> bool:
@@ -93,7 +104,7 @@ class Unit:
             "valid_from": self.valid_from.isoformat() if self.valid_from else None,
             "valid_to": self.valid_to.isoformat() if self.valid_to else None,
             "aliases": list(self.aliases),
-            "successor": self.successor,
+            "successor": self.successor, "area": self.target_area, "area_note": self.area_note,
             "contact": {"person": self.contact.person, "phone": self.contact.phone, "email": self.contact.email},
         }
 
@@ -328,6 +339,9 @@ def _unit_from_dict(raw: object, index: int, where: str) -> Unit:
     if bad_contact:
         raise ConfigError(f"{where}{label}: trong «contact» chỉ dùng person, phone, email (gặp «{', '.join(bad_contact)}»).")
     successor = raw.get("successor")
+    area = raw.get("area")
+    if area not in (None, "", "xa", "thi_tran"):
+        raise ConfigError(f"{where}{label}: «area» chỉ dùng xa (nông thôn) hoặc thi_tran (thành thị).")
     return Unit(
         code=str(code).strip(),
         name=_text(raw["name"], "name", label, where),
@@ -338,6 +352,7 @@ def _unit_from_dict(raw: object, index: int, where: str) -> Unit:
         successor=None if successor in (None, "") else str(successor).strip(),
         contact=Contact(*(_text(contact.get(k), k, label, where) for k in _CONTACT_KEYS)),
         note=_text(raw.get("note"), "note", label, where),
+        area=area or None, area_note=_text(raw.get("area_note"), "area_note", label, where),
     )
 
 

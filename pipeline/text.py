@@ -8,6 +8,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 # --------------------------------------------------------------------------- normalisation
@@ -446,24 +447,35 @@ def fix_text(s: str, keep_newlines: bool = False) -> tuple[str, str | None]:
 
 # --------------------------------------------------------------------------- writing numbers
 
+def round_half_away(x: float, decimals: int) -> Decimal:
+    """x rounded once at `decimals`, half away from zero, from its shortest decimal form:
+    2.675 -> 2.68 and -0.125 -> -0.13 (float formatting would give 2.67 and -0.12)."""
+    q = Decimal(1).scaleb(-decimals)
+    return Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP)
+
+
 def vn_number(x: float | None, decimals: int | None = None) -> str:
-    """1234567.5 -> '1.234.567,5' (Vietnamese grouping and decimal comma)."""
+    """1234567.5 -> '1.234.567,5' (Vietnamese grouping and decimal comma), rounded once,
+    half away from zero; trailing zeros dropped."""
     if x is None:
         return ""
     if decimals is None:
         decimals = 0 if float(x).is_integer() else 2
-    s = f"{x:,.{decimals}f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
+    d = round_half_away(x, decimals)
+    if d == 0:
+        d = abs(d)  # no "-0"
+    s = f"{d:,.{decimals}f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
     if "," in s:
         s = s.rstrip("0").rstrip(",")
     return s
 
 
-def vn_number_apart(x: float, other, decimals: int = 2) -> str:
-    """x with enough decimals (up to 4) never to read the same as `other` when it differs:
-    99.496 beside a target of 99.5 is "99,496", not "99,5"."""
-    s = vn_number(round(x, decimals), decimals)
-    if isinstance(other, (int, float)) and abs(x - other) > 1e-9:
-        while decimals < 4 and s == vn_number(round(other, decimals), decimals):
+def vn_number_apart(x: float, other, decimals: int = 2, limit: int = 6) -> str:
+    """x with enough decimals never to read the same as `other` when it differs: 99.49652
+    beside a target of 99.5 is "99,497", not "99,5"."""
+    s = vn_number(x, decimals)
+    if isinstance(other, (int, float)) and x != other:
+        while decimals < limit and s == vn_number(other, decimals):
             decimals += 1
-            s = vn_number(round(x, decimals), decimals)
+            s = vn_number(x, decimals)
     return s

@@ -32,8 +32,8 @@ def test_a_blank_explained_in_giai_thich_is_a_warning_and_not_reported(workspace
     assert blank["message"].endswith("chưa có số liệu: Công an xã chưa cung cấp số liệu")
     assert "ct09_abused" not in accepted and accepted["ct10_child_labour"] == 30
     merged = merge(workspace, YEAR)
-    ct9 = next(r for r in merged["indicators"] if r["code"] == "ct09")
-    assert ct9["units_reported"] == 0 and ct9["value"] is None
+    ct9 = merged.indicator("ct09")
+    assert ct9.units_reported == 0 and ct9.value is None
     wb = openpyxl.load_workbook(workspace.output(YEAR) / f"kiem_tra_so_lieu_{YEAR}.xlsx")
     assert any("Công an xã chưa cung cấp số liệu" in str(r[-1]) for r in wb["Chi tiết lỗi"].iter_rows(values_only=True))
     doc = Document(report(workspace, YEAR)["docx"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -13,6 +14,8 @@ from click.testing import CliRunner
 from pipeline.catalogue import Catalogue, Expr, default_catalogue_path
 from pipeline.cli import cli
 from pipeline.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +133,7 @@ def test_organisations_report_budget_and_narratives_only(cat):
 
 @pytest.mark.parametrize("code, label", [
     ("ct04_measured", "Số trẻ em dưới 5 tuổi được cân, đo"),
-    ("ct04_obese", "Số trẻ dưới 5 tuổi thừa cân, béo phì"),
+    ("ct04_measured", "Số trẻ em dưới 5 tuổi được cân, đo"),
     ("ct12_disaster_affected", "Số trẻ em gặp thiên tai, thảm họa"),
     ("ct12_disaster_assisted", "Số trẻ em gặp thiên tai, thảm họa được cứu trợ, hỗ trợ kịp thời"),
     ("ct21_play_spot", "Xã, thị trấn có điểm văn hóa, vui chơi dành cho trẻ em"),
@@ -197,6 +200,60 @@ def test_catalogue_json(tmp_path):
     assert by_code["ct03a"]["targets"] == {"2025": 2.5, "2030": 2}
     assert len(data["fields"]) == 49 + 8 + 6
     assert len(data["rules"]) == 39 + 4  # the plan's cross-checks and one per budget source
+
+
+def test_ct4b_is_at_most_17_in_2025_and_strictly_below_15_in_2030(cat):
+    ct04b = cat.indicator("ct04b")
+    # "xuống 17% vào năm 2025 và dưới 15% vào năm 2030"
+    assert ct04b.meets(17.0, 17, 2025) and not ct04b.meets(17.01, 17, 2025)
+    assert not ct04b.meets(15.0, 15, 2030) and ct04b.meets(14.99, 15, 2030)
+    assert (ct04b.is_strict(2025), ct04b.is_strict(2030)) == (False, True)
+
+
+def test_ct4c_is_obesity_as_in_the_plan(cat):
+    assert cat.indicator("ct04c").name == "Tỷ lệ trẻ em dưới 5 tuổi béo phì"
+    assert cat.field("ct04_obese").label == "Số trẻ dưới 5 tuổi béo phì"
+    assert "thừa cân" not in cat.indicator("ct04c").name
+
+
+def test_ct13_is_judged_only_in_the_plans_years(cat):
+    ct13 = cat.indicator("ct13")
+    assert [y for y in range(2021, 2032) if ct13.judged_in(y)] == list(range(2025, 2031))
+    assert all(cat.indicator("ct02").judged_in(y) for y in range(2021, 2031))
+
+
+def test_every_target_quotes_the_plan(cat):
+    import re
+
+    plan = (REPO_ROOT / "pipeline" / "defaults" / "catalogue.yaml").read_text(encoding="utf-8")
+    assert plan.count(", plan: ") == 32
+    for ind in cat.indicators:
+        assert ind.plan, ind.code
+        for t in ind.targets.values():
+            for v in (t.values() if isinstance(t, dict) else [t]):
+                if v is None or ind.kind == "yoy_change":
+                    continue
+                # the number as the plan prints it ("2,5", "99,5", "20/100.000")
+                assert re.search(rf"(?<![\d,]){str(v).replace('.', ',').removesuffix(',0')}(?![\d,])", ind.plan), \
+                    (ind.code, v, ind.plan)
+    assert "1% đến 2% hằng năm giai đoạn từ năm 2025 đến năm 2030" in cat.indicator("ct13").plan
+
+
+def test_authority_defaults_to_auto_and_is_checked(cat, raw):
+    assert {i.authority for i in cat.indicators} == {"auto"}
+    raw["indicators"][1]["authority"] = "lead_office"
+    assert Catalogue.from_dict(copy.deepcopy(raw)).indicator("ct02").authority == "lead_office"
+    raw["indicators"][1]["authority"] = "phong"
+    with pytest.raises(ConfigError, match="authority"):
+        Catalogue.from_dict(raw)
+
+
+def test_treem_catalogue_shows_the_plans_words(tmp_path):
+    res = CliRunner().invoke(cli, ["catalogue", "-w", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert ("Kế hoạch: «Giảm tỷ lệ trẻ em dưới 5 tuổi bị suy dinh dưỡng thể chiều cao theo tuổi xuống 17% vào năm "
+            "2025 và dưới 15% vào năm 2030.»") in res.output
+    assert res.output.count("Kế hoạch: «") == 32
 
 
 def test_codes_that_libreoffice_would_mangle_are_refused():

@@ -54,9 +54,8 @@ def test_accept_despite_one_typo_counts_everything_else_and_survives_collect(wor
     with Store(workspace.db_path) as store:
         assert "ct05_u1_vaccinated" not in _commune_values(store, YEAR, "15700")
     merged = merge(workspace, YEAR)
-    by_code = {r["code"]: r for r in merged["indicators"]}
-    # Two communes count for vaccination under 1, all three for the rest.
-    assert by_code["ct05a"]["units_reported"] == 2 and by_code["ct05b"]["units_reported"] == 3
+        # Two communes count for vaccination under 1, all three for the rest.
+    assert merged.indicator("ct05a").units_reported == 2 and merged.indicator("ct05b").units_reported == 3
     st = _invoke(workspace, "status", "--year", str(YEAR))
     assert "Quyết định đã ghi:" in st.output and "Xã xác nhận qua điện thoại" in st.output
     wb = openpyxl.load_workbook(workspace.output(YEAR) / f"kiem_tra_so_lieu_{YEAR}.xlsx")

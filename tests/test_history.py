@@ -35,12 +35,17 @@ def test_across_the_2025_reform_new_communes_see_their_predecessors_summed(works
     assert previous_cell(files["15664"], "ct01_child_friendly") is None
 
 
-def test_a_predecessor_that_sent_nothing_leaves_the_sum_out(workspace):
-    # Dân Lý (15703) sent nothing in 2024: four parts of Xã Triệu Sơn are not Xã Triệu Sơn.
-    parts = {"15664": 9000, "15691": 4000, "15700": 5000, "15706": 2500}
+def test_a_new_commune_with_a_predecessor_that_sent_nothing_gets_no_last_year(workspace):
+    # Xã Triệu Sơn (15664) = five old units; Dân Quyền (15706) sent nothing in 2024. Four of five
+    # is not the new commune: its "last year" stays empty rather than 19.000 of the 21.500 children.
+    parts = {"15664": 9000, "15691": 4000, "15700": 5000, "15703": 3000}
     for code, n in parts.items():
-        store_values(workspace, 2024, code, {"children_total": n, "budget_ns_dia_phuong_spent": 10})
+        store_values(workspace, 2024, code, {"children_total": n})
     files = {f["unit"]: f["path"] for f in generate(workspace, 2025, ["15664"]).files}
     assert previous_cell(files["15664"], "children_total") is None
-    # Budgets are sums of what was spent, whoever reported it.
-    assert previous_cell(files["15664"], "budget_ns_dia_phuong_spent") == 40
+    from pipeline.history import incomplete_successors
+    from pipeline.store import Store
+
+    with Store(workspace.db_path) as store:
+        values = store.accepted_values(2024)
+    assert incomplete_successors(values, workspace.roster, 2024, 2025) == {"15664": ["15706"]}

@@ -105,7 +105,7 @@ def test_a_file_written_before_the_guard_is_backed_up_then_replaced(workspace):
     assert path.read_bytes() != b"an older run's workbook"
     backups = list((workspace.output(YEAR) / "cu").iterdir())
     assert [b.read_bytes() for b in backups] == [b"an older run's workbook"]
-    assert len(result["output_messages"]) == 1 and "cu/" in result["output_messages"][0]
+    assert len(result.output_messages) == 1 and "cu/" in result.output_messages[0]
 
 
 def test_a_run_killed_between_writing_and_recording_leaves_a_file_still_its_own(workspace):

@@ -10,6 +10,7 @@ on hand-worked numbers."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 import shutil
@@ -30,12 +31,13 @@ import pipeline.office as office
 from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, set_received
 from pipeline.cli import cli
 from pipeline.collect import collect
-from pipeline.merge import load, merge
+from pipeline.merge import Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, Verdict, load, merge
 from pipeline.report import (ReportError, _settings_warnings, build_context, clean_text, data_quality, date_text,
                              format_target, format_value, phrase_indicator, reference_year, render_docx, report)
 from pipeline.settings import Settings
 from pipeline.store import Store, SubmissionRecord
-from pipeline.workspace import REPO_TEMPLATES, init_workspace
+from pipeline.text import vn_number
+from pipeline.workspace import REPO_TEMPLATES, Workspace, init_workspace
 
 HOSTILE = '<w:p> & {{ x }} {% raw %} =HYPERLINK("http://x","y")'
 COMMUNES = ["15664", "15667", "15670", "15673", "15676", "15679", "15682", "15685"]
@@ -210,16 +212,29 @@ def test_narratives_are_attributed_and_missing_ones_say_to_complete(doc):
 
 def test_indicator_paragraphs_from_the_numbers(built, doc):
     text = _text(doc)
-    r = next(r for r in load(built[0], YEAR)["indicators"] if r["code"] == "ct05a")
-    # (280+282+...+294) = 2296 of 8*300 children under 1
-    assert r["value"] == pytest.approx(2296 / 2400 * 100, abs=1e-4)
-    assert ("Tỷ lệ trẻ em dưới 1 tuổi được tiêm chủng đầy đủ 8 loại vắc xin đạt 95,67%, vượt chỉ tiêu năm 2025 (95%)"
-            in text)
-    assert "tăng 5,67 điểm phần trăm so với năm 2023 (90%)" in text  # 2023: 270/300 in six communes
-    assert "Có 6/8 xã, thị trấn đạt tiêu chuẩn phù hợp với trẻ em (75%), chưa đạt chỉ tiêu năm 2025 (95%)" in text
-    # CT13: the six communes with both years: 2023 had 2+3+4+2+3+4 = 18, 2024 had 0+1+2+0+1+2 = 6
-    assert ("- Chỉ tiêu 13: Năm 2024, số cuộc tảo hôn là 6 cuộc (năm 2023: 18 cuộc); số cuộc tảo hôn giảm 66,67% "
-            "so với năm trước, đạt mức giảm 1-2%/năm. Số liệu của 6/34 xã, thị trấn có báo cáo cả hai năm." in text)
+    r = load(built[0], YEAR).indicator("ct05a")
+    # 8 of 34 communes: (280+282+...+294) = 2296 of 8*300 children under 1 = 95,67%. Phòng Y tế
+    # reported the district-wide 8*290 = 2320 of 2400 = 96,67%: with communes missing, its figure
+    # is the district value (catalogue authority "auto"), and the report gives both.
+    assert r.communes_value == pytest.approx(2296 / 2400 * 100, abs=1e-9)
+    assert (r.value, r.source, r.source_reason) == (pytest.approx(2320 / 2400 * 100), "office", "incomplete")
+    assert ("Tỷ lệ trẻ em dưới 1 tuổi được tiêm chủng đầy đủ 8 loại vắc xin đạt 96,67% (theo số liệu của Phòng Y tế), "
+            "vượt mục tiêu năm 2025 (95%)" in text)
+    assert ("Số liệu của huyện là số do Phòng Y tế báo cáo cho toàn huyện (96,67%), vì mới có 8/34 xã, thị trấn báo "
+            "cáo; tổng hợp từ 8 xã, thị trấn là 95,67%." in text)
+    # Like for like: the six communes of 2023 had 270/300 each (90%); in 2024 the same six had
+    # 280+282+284+286+288+290 = 1710 of 1800 (95%).
+    assert ("tăng 5 điểm phần trăm so với năm 2023 trên cùng 6 xã, thị trấn có báo cáo cả hai năm (năm 2023: 90%, "
+            "năm 2024: 95%)" in text)
+    # CT1 over the 34 communes of the roster: 6 yes; even if the 26 silent ones said yes, 32/34
+    # = 94,12% < 95%: not met either way.
+    assert ("Có 6/34 xã, thị trấn đạt tiêu chuẩn phù hợp với trẻ em (17,65%), 26 xã, thị trấn chưa báo cáo, chưa đạt "
+            "mục tiêu năm 2025 (95%)." in text)
+    # CT13: 2024 all 8 communes 0+1+2+0+1+2+0+1 = 7; 2023 six communes 2+3+4+2+3+4 = 18; the six
+    # with both years had 6 in 2024. No verdict before 2025.
+    assert ("- Chỉ tiêu 13: Năm 2024, số cuộc tảo hôn là 7 cuộc (số liệu của 8/34 xã, thị trấn); năm 2023: 18 cuộc "
+            "(số liệu của 6/34 xã, thị trấn). Trên cùng 6 xã, thị trấn có báo cáo cả hai năm: 6 cuộc so với 18 cuộc, "
+            "giảm 66,67% (mục tiêu mức giảm 1-2%/năm áp dụng từ năm 2025)." in text)
 
 
 def test_budget_totals(doc):
@@ -242,11 +257,12 @@ def test_appendix_one_lists_all_24_indicators_and_32_targets(doc):
     assert [g[0][:11] for g in groups] == ["Mục tiêu 1:", "Mục tiêu 2:", "Mục tiêu 3:", "Mục tiêu 4:"]
     by_tt = {r[0]: r for r in targets}
     assert by_tt["3a"][2:5] == ["‰", "Dưới 2,5", "Dưới 2"]
-    assert by_tt["4c"][3] == "Dưới 5 (xã); dưới 10 (thị trấn)"
-    assert by_tt["5a"][5:8] == ["90", "95,67", "Đạt"]
+    assert by_tt["4c"][3] == "Dưới 5 (nông thôn); dưới 10 (thành thị)"
+    assert by_tt["5a"][5:8] == ["90", "96,67", "Đạt"]  # Phòng Y tế's district-wide figure (8 of 34 communes)
+    assert "Theo số của Phòng Y tế (thiếu số liệu xã); tổng các xã 95,67" in by_tt["5a"][8]
     assert by_tt["5b"][6:8] == ["96,67", "Chưa đạt"] and "So với mục tiêu năm 2030" in by_tt["5b"][8]  # 97 in 2030
     assert by_tt["13"][3] == "Giảm 1-2%/năm" and by_tt["13"][6] == "Giảm 66,67"
-    assert by_tt["1"][6:8] == ["75", "Chưa đạt"]
+    assert by_tt["1"][6:8] == ["17,65", "Chưa đạt"]  # 6 of the 34 communes of the roster
 
 
 def test_appendix_titles_and_reference_line(doc):
@@ -268,7 +284,9 @@ def test_appendix_two_has_every_commune(doc):
     assert len(rows) == 34 + 1 and rows[-1][1] == "Toàn huyện"
     first = rows[0]
     assert first[1] == "Thị trấn Triệu Sơn" and first[2] == "Không"  # i = 0: not child-friendly
-    assert rows[10][2:] == ["–"] * (len(first) - 2)  # a commune that sent nothing
+    # a commune that sent nothing: "chưa báo cáo" for the yes/no criteria (CT1, CT21), a dash elsewhere
+    assert rows[10][2] == "Chưa báo cáo" and rows[10][2:].count("Chưa báo cáo") == 2
+    assert set(rows[10][2:]) == {"–", "Chưa báo cáo"}
 
 
 def test_appendix_three_reports_who_sent_what(doc):
@@ -328,7 +346,7 @@ def test_template_asks_for_nothing_the_context_lacks(built):
     # per-unit columns name real indicator codes
     with zipfile.ZipFile(TEMPLATE) as z:
         xml = z.read("word/document.xml").decode()
-    codes = {r["code"] for r in load(ws, YEAR)["indicators"]}
+    codes = {r.code for r in load(ws, YEAR).indicators}
     used = set(re.findall(r"(?:u\.v|district_row)\.(\w+)", xml))
     assert used and used <= codes
 
@@ -375,9 +393,9 @@ def test_no_unit_text_is_ever_rendered_as_a_template(built, tmp_path):
     result = copy.deepcopy(load(ws, YEAR))
     nasty = ["{{ year }}", "{% for i in range(3) %}x{% endfor %}", "{_{ a }_}", "{_% b %_}", "<w:br/>&amp;",
              "=cmd|' /C calc'!A0", "{{ ''.__class__.__mro__ }}", "bell\x07 vt\x0b nul\x00 end"]
-    result["narratives"] = [{"field": "narr_direction", "heading": "", "unit": "P-YT", "unit_name": "Phòng Y tế",
+    result.narratives = [{"field": "narr_direction", "heading": "", "unit": "P-YT", "unit_name": "Phòng Y tế",
                              "text": t} for t in nasty]
-    result["unit_names"]["15664"] = "Thị trấn {{ signer }} <b>"
+    result.unit_names["15664"] = "Thị trấn {{ signer }} <b>"
     data = render_docx(TEMPLATE, build_context(ws, result))
     out = tmp_path / "r.docx"
     out.write_bytes(data)
@@ -392,10 +410,10 @@ def test_no_unit_text_is_ever_rendered_as_a_template(built, tmp_path):
 # --- review years ----------------------------------------------------------------------------
 def _as_review_year(result: dict) -> dict:
     r2 = copy.deepcopy(result)
-    r2["year"] = 2025
-    for r in r2["indicators"]:
-        if r["value"] is not None:
-            r["history"] = {str(y): r["value"] for y in (2021, 2023, 2024, 2025)}
+    r2.year = 2025
+    for r in r2.indicators:
+        if r.value is not None:
+            r.history = {str(y): r.value for y in (2021, 2023, 2024, 2025)}
     return r2
 
 
@@ -413,7 +431,7 @@ def test_review_year_compares_every_year_since_2021(built, tmp_path):
                                                                                    "2025"])
     rows = [[c.text for c in r.cells] for r in table.rows[1:]]
     ct05a = next(r for r in rows if r[0] == "5a")
-    assert ct05a[3:9] == ["95,67", "–", "95,67", "95,67", "95,67", "95"]
+    assert ct05a[3:9] == ["96,67", "–", "96,67", "96,67", "96,67", "95"]
     assert sum(bool(re.fullmatch(r"\d+[a-z]?", r[0])) for r in rows) == 32
     grid = table._tbl.tblGrid.findall("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}gridCol")
     assert len(grid) == 9 and sum(int(g.get(grid[0].tag.replace("gridCol", "w"))) for g in grid) <= Mm(253).twips
@@ -422,10 +440,10 @@ def test_review_year_compares_every_year_since_2021(built, tmp_path):
 def test_final_review_in_2030(built, tmp_path):
     ws = built[0]
     result = _as_review_year(load(ws, YEAR))
-    result["year"] = 2030
-    for r in result["indicators"]:
-        r["history"] = {str(y): v for y, v in zip(range(2021, 2031), [r["value"]] * 10)} if r["value"] is not None else {}
-        r["status_code"]["2030"] = r["status_code"]["2025"]
+    result.year = 2030
+    for r in result.indicators:
+        r.history = {str(y): v for y, v in zip(range(2021, 2031), [r.value] * 10)} if r.value is not None else {}
+        r.verdicts["2030"] = r.verdicts.get("2025", Verdict.NO_DATA)
     ctx = build_context(ws, result)
     assert (ctx["review"]["kind"], ctx["review"]["span"], ctx["review"]["target_year"]) == ("tổng kết", "10 năm", "2030")
     assert ctx["review"]["summary"].startswith("Qua 10 năm thực hiện Chương trình (2021-2030), so với mục tiêu năm 2030")
@@ -443,54 +461,109 @@ def test_final_review_in_2030(built, tmp_path):
 
 
 # --- sentences on hand-worked numbers --------------------------------------------------------
-def row(**kw) -> dict:
+def _typed(kw: dict) -> dict:
+    """A row's fields as the merge stores them: verdict values and nested parts typed."""
+    kw = dict(kw)
+    if "status_code" in kw:
+        kw["verdicts"] = {y: Verdict(v) for y, v in kw.pop("status_code").items()}
+    for key, cls in (("comparison", Comparison), ("bounds", Bounds), ("office", OfficeFigure)):
+        if isinstance(kw.get(key), dict):
+            kw[key] = cls(**kw[key])
+    if "by_type" in kw:
+        kw["by_type"] = {t: {**{k: v for k, v in part.items() if k != "status_code"},
+                             "verdicts": {y: Verdict(v) for y, v in (part.get("status_code") or {}).items()}}
+                         for t, part in kw["by_type"].items()}
+    return kw
+
+
+def row(**kw) -> IndicatorResult:
     base = {"code": "ct05a", "chi_tieu": 5, "goal": 1, "name": "Tỷ lệ X", "kind": "percentage", "unit": "%",
             "direction": "at_least", "value": None, "numerator": None, "denominator": None, "source": "communes",
             "units_reported": 34, "units_expected": 34, "partial": False, "targets": {"2025": 95, "2030": 96},
             "status_code": {}, "track": {}, "previous": {"year": 2023, "value": None}, "best_units": [],
             "worst_units": [], "by_type": {}, "office": None, "lead_office_name": "Phòng Y tế"}
     base.update(kw)
-    return base
+    return IndicatorResult(**_typed(base))
+
+
+def changed(r: IndicatorResult, **kw) -> IndicatorResult:
+    return dataclasses.replace(r, **_typed(kw))
+
+
+def same_units(before: float, now: float, n: int = 34, **kw) -> dict:
+    """A like-for-like comparison on all n communes, both years."""
+    return {"year": 2023, "units": n, "units_expected": 34, "value": now, "previous": before, "change": now - before,
+            "previous_reported": before, "previous_units_reported": n, "series_break": False, "left_out": [], **kw}
 
 
 def test_phrase_at_least_met_and_exceeded():
-    assert phrase_indicator(row(value=96.2), 2024) == "Tỷ lệ X đạt 96,2%, vượt chỉ tiêu năm 2025 (95%)."
+    r = row(value=96.2, status_code={"2025": "dat"})
+    assert phrase_indicator(r, 2024) == "Tỷ lệ X đạt 96,2%, vượt mục tiêu năm 2025 (95%)."
 
 
 def test_phrase_at_least_not_met_with_change_and_track():
-    r = row(value=90.5, previous={"year": 2023, "value": 89.3},
+    r = row(value=90.5, previous={"year": 2023, "value": 89.3}, comparison=same_units(89.3, 90.5),
+            status_code={"2025": "chua_dat"},
             track={"2025": {"expected": 93.5, "on_track": False, "label": "Chậm so với lộ trình"}})
-    assert phrase_indicator(r, 2024) == ("Tỷ lệ X đạt 90,5%, chưa đạt chỉ tiêu năm 2025 (95%), chậm so với lộ trình "
+    assert phrase_indicator(r, 2024) == ("Tỷ lệ X đạt 90,5%, chưa đạt mục tiêu năm 2025 (95%), chậm so với lộ trình "
                                          "(mức theo lộ trình năm 2024: 93,5%); tăng 1,2 điểm phần trăm so với năm 2023 "
                                          "(89,3%).")
-    r["track"] = {"2025": {"expected": 90, "on_track": True, "label": "Đúng lộ trình"}}
-    assert "chưa đạt chỉ tiêu năm 2025 (95%), đúng lộ trình;" in phrase_indicator(r, 2024)
+    r.track = {"2025": {"expected": 90, "on_track": True, "label": "Đúng lộ trình"}}
+    assert "chưa đạt mục tiêu năm 2025 (95%), đúng lộ trình;" in phrase_indicator(r, 2024)
 
 
-def test_phrase_at_least_exactly_on_target_and_rounding_never_hides_a_miss():
-    assert phrase_indicator(row(value=95.0), 2024) == "Tỷ lệ X đạt 95%, đạt chỉ tiêu năm 2025 (95%)."
-    r = row(value=98.699, targets={"2025": 98.7, "2030": 99.9})
-    assert phrase_indicator(r, 2024) == "Tỷ lệ X đạt 98,699%, chưa đạt chỉ tiêu năm 2025 (98,7%)."
+def test_phrase_a_value_one_digit_from_its_target_never_reads_as_it():
+    assert phrase_indicator(row(value=95.0, status_code={"2025": "dat"}), 2024) == (
+        "Tỷ lệ X đạt 95%, đạt mục tiêu năm 2025 (95%).")
+    # CT14: 19.793 of 19.893 children registered = 99,49731...%, target 99,5%: one more digit.
+    r = row(value=19793 / 19893 * 100, targets={"2025": 99.5, "2030": 100}, status_code={"2025": "chua_dat"})
+    assert phrase_indicator(r, 2024) == "Tỷ lệ X đạt 99,497%, chưa đạt mục tiêu năm 2025 (99,5%)."
+    # Rounded once from the exact ratio: 18,83495...% is 18,83, not 18,835 -> 18,84.
+    assert format_value(3767 / 20000 * 100 - 0.00005, "percentage", "%") == "18,83%"
+    assert format_value(2.675, "percentage", "%") == "2,68%"  # half away from zero, not 2,67
+
+
+def test_phrase_rate_rises_on_the_matched_communes_while_the_all_units_figure_falls():
+    # Last year 34 communes: 290 injured of 3.400.000 child-years... in numbers: 2023 all 34
+    # communes 8,54 per 100.000; this year 32 communes 9,09. On the 32 that reported both
+    # years it was 9,14 last year: the rate fell by 0,05, it did not rise by 0,55.
+    r = row(name="Tỷ suất trẻ em bị tai nạn thương tích trên 100.000 trẻ em", kind="per_100000_children",
+            unit="/100.000 trẻ em", direction="at_most", value=9.09, targets={"2025": 20, "2030": 15},
+            units_reported=32, partial=True, provisional=True, status_code={"2025": "dat"},
+            previous={"year": 2023, "value": 8.54},
+            comparison=same_units(9.14, 9.09, n=32, previous_reported=8.54, previous_units_reported=34))
+    text = phrase_indicator(r, 2024)
+    assert text == (
+        "Tỷ suất trẻ em bị tai nạn thương tích trên 100.000 trẻ em là 9,09, đạt mục tiêu năm 2025 (không quá 20), "
+        "tạm tính trên số liệu của 32/34 xã, thị trấn; giảm 0,05 so với năm 2023 trên cùng 32 xã, thị trấn có báo "
+        "cáo cả hai năm (năm 2023: 9,14, năm 2024: 9,09); số liệu năm 2023 đã báo cáo của 34 xã, thị trấn: 8,54.")
+    assert "tăng" not in text and "trẻ em/100.000 trẻ em" not in text  # the unit is said once, in the name
 
 
 def test_phrase_per_thousand_strict_below():
     r = row(name="Tỷ suất tử vong trẻ sơ sinh", kind="per_1000_live_births", unit="‰", direction="at_most",
-            value=3.2, targets={"2025": 2.5, "2030": 2}, previous={"year": 2023, "value": 3.6})
+            value=3.2, targets={"2025": 2.5, "2030": 2}, status_code={"2025": "chua_dat"},
+            comparison=same_units(3.6, 3.2))
     assert phrase_indicator(r, 2024, strict=True) == (
-        "Tỷ suất tử vong trẻ sơ sinh giảm xuống 3,2‰, chưa đạt mục tiêu năm 2025 (dưới 2,5‰); năm 2023 là 3,6‰.")
-    # exactly on a "dưới" target is not below it
-    r.update(value=2.5, previous={"year": 2023, "value": None})
+        "Tỷ suất tử vong trẻ sơ sinh là 3,2‰, chưa đạt mục tiêu năm 2025 (dưới 2,5‰); giảm 0,4‰ so với năm 2023 "
+        "(3,6‰).")
+    r = changed(r, value=2.5, comparison=None)
     assert phrase_indicator(r, 2024, strict=True) == (
         "Tỷ suất tử vong trẻ sơ sinh là 2,5‰, chưa đạt mục tiêu năm 2025 (dưới 2,5‰).")
-    assert phrase_indicator(r, 2024, strict=False).endswith("đạt mục tiêu năm 2025 (không quá 2,5‰).")
+    # strictness per target year (CT4b: "xuống 17%" in 2025, "dưới 15%" in 2030)
+    r = changed(r, status_code={"2025": "dat"})
+    assert phrase_indicator(r, 2024, strict={"2025": False, "2030": True}).endswith(
+        "đạt mục tiêu năm 2025 (không quá 2,5‰).")
 
 
 def test_phrase_per_100000_children():
     r = row(name="Tỷ suất trẻ em bị tai nạn thương tích", kind="per_100000_children", unit="/100.000 trẻ em",
-            direction="at_most", value=20.0, targets={"2025": 20, "2030": 15}, previous={"year": 2023, "value": 24.5})
+            direction="at_most", value=20.0, targets={"2025": 20, "2030": 15}, status_code={"2025": "dat"},
+            comparison=same_units(24.5, 20.0))
     assert phrase_indicator(r, 2024) == (
-        "Tỷ suất trẻ em bị tai nạn thương tích giảm xuống 20 trẻ em/100.000 trẻ em, đạt mục tiêu năm 2025 "
-        "(không quá 20 trẻ em/100.000 trẻ em); năm 2023 là 24,5 trẻ em/100.000 trẻ em.")
+        "Tỷ suất trẻ em bị tai nạn thương tích là 20 trẻ em/100.000 trẻ em, đạt mục tiêu năm 2025 "
+        "(không quá 20 trẻ em/100.000 trẻ em); giảm 4,5 trẻ em/100.000 trẻ em so với năm 2023 "
+        "(24,5 trẻ em/100.000 trẻ em).")
 
 
 CT13 = dict(code="ct13", chi_tieu=13, name="Mức thay đổi số cuộc tảo hôn so với năm trước", kind="yoy_change",
@@ -499,13 +572,44 @@ FALL = {"min": 1, "max": 2, "from": 2025, "to": 2030}
 
 
 def test_phrase_ct13_with_last_year():
-    r = row(**CT13, value=-5.2632, numerator=36, denominator=38, status_code={"2025": "dat"})
-    assert phrase_indicator(r, 2024, yearly_fall=FALL, count_unit="cuộc") == (
-        "Năm 2024, số cuộc tảo hôn là 36 cuộc (năm 2023: 38 cuộc); số cuộc tảo hôn giảm 5,26% so với năm trước, "
+    r = row(**CT13, value=-5.2632, numerator=36, denominator=38, status_code={"2025": "dat"},
+            previous={"year": 2024, "value": None})
+    assert phrase_indicator(r, 2025, yearly_fall=FALL, count_unit="cuộc") == (
+        "Năm 2025, số cuộc tảo hôn là 36 cuộc (năm 2024: 38 cuộc); số cuộc tảo hôn giảm 5,26% so với năm trước, "
         "đạt mức giảm 1-2%/năm.")
     r = row(**CT13, value=5.0, numerator=42, denominator=40, status_code={"2025": "chua_dat"})
-    assert phrase_indicator(r, 2024, yearly_fall=FALL, count_unit="cuộc").endswith(
+    assert phrase_indicator(r, 2025, yearly_fall=FALL, count_unit="cuộc").endswith(
         "số cuộc tảo hôn tăng 5% so với năm trước, chưa đạt mức giảm 1-2%/năm.")
+
+
+def test_phrase_ct13_quotes_both_totals_with_their_coverage_and_no_verdict_before_2025():
+    # 2024: 32 of 34 communes, 120 marriages; 2023: 34 communes, 131. The 32 that reported both
+    # years had 122 in 2023: (120 - 122) / 122 = -1,64%.
+    r = row(**CT13, value=(120 - 122) / 122 * 100, numerator=120, denominator=122, units_reported=32,
+            partial=True, status_code={"2025": "chua_ap_dung", "2030": "chua_ap_dung"},
+            totals={"current": {"year": 2024, "value": 120, "units": 32, "units_expected": 34},
+                    "previous": {"year": 2023, "value": 131, "units": 34, "units_expected": 34},
+                    "matched": {"units": 32, "current": 120, "previous": 122}})
+    assert phrase_indicator(r, 2024, yearly_fall=FALL, count_unit="cuộc") == (
+        "Năm 2024, số cuộc tảo hôn là 120 cuộc (số liệu của 32/34 xã, thị trấn); năm 2023: 131 cuộc (số liệu của "
+        "34/34 xã, thị trấn). Trên cùng 32 xã, thị trấn có báo cáo cả hai năm: 120 cuộc so với 122 cuộc, giảm "
+        "1,64% (mục tiêu mức giảm 1-2%/năm áp dụng từ năm 2025).")
+
+
+def test_phrase_ct13_office_figure_is_the_district_value_beside_the_matched_communes():
+    # Communes: 112 in 2024 (32/34), 131 in 2023 (34/34); the 32 with both years had 122 in 2023:
+    # (112 - 122) / 122 = -8,197%. The office's district-wide counts: 120 against 131 = -8,397%.
+    r = row(**CT13, value=(120 - 131) / 131 * 100, numerator=120, denominator=131, units_reported=32, partial=True,
+            source="office", lead_office_name="Phòng Văn hóa - Thông tin",
+            status_code={"2025": "chua_ap_dung", "2030": "chua_ap_dung"},
+            totals={"current": {"year": 2024, "value": 112, "units": 32, "units_expected": 34},
+                    "previous": {"year": 2023, "value": 131, "units": 34, "units_expected": 34},
+                    "matched": {"units": 32, "current": 112, "previous": 122}})
+    assert phrase_indicator(r, 2024, yearly_fall=FALL, count_unit="cuộc") == (
+        "Năm 2024, số cuộc tảo hôn là 112 cuộc (số liệu của 32/34 xã, thị trấn); năm 2023: 131 cuộc (số liệu của "
+        "34/34 xã, thị trấn). Trên cùng 32 xã, thị trấn có báo cáo cả hai năm: 112 cuộc so với 122 cuộc, giảm 8,2%. "
+        "Số liệu của huyện là số do Phòng Văn hóa - Thông tin báo cáo cho toàn huyện: 120 cuộc so với 131 cuộc năm "
+        "2023, giảm 8,4% (mục tiêu mức giảm 1-2%/năm áp dụng từ năm 2025).")
 
 
 def test_phrase_ct13_without_last_year():
@@ -517,22 +621,51 @@ def test_phrase_ct13_without_last_year():
         "Số cuộc tảo hôn: chưa có số liệu (mục tiêu: mức giảm 1-2%/năm).")
 
 
-def test_phrase_ct1_share_of_communes():
-    r = row(code="ct01", chi_tieu=1, name="Tỷ lệ xã, thị trấn đạt tiêu chuẩn phù hợp với trẻ em",
-            kind="share_of_communes", value=30 / 34 * 100, numerator=30, denominator=34)
-    assert phrase_indicator(r, 2024) == ("Có 30/34 xã, thị trấn đạt tiêu chuẩn phù hợp với trẻ em (88,24%), chưa đạt "
-                                         "chỉ tiêu năm 2025 (95%).")
-    r.update(value=28 / 30 * 100, numerator=28, denominator=30, units_reported=30, partial=True)
+SHARE = dict(code="ct21", chi_tieu=21, name="Tỷ lệ xã, thị trấn có điểm văn hóa, vui chơi dành cho trẻ em",
+             kind="share_of_communes", targets={"2025": 80, "2030": 95})
+
+
+def test_phrase_share_of_units_decided_and_undecided_by_the_missing_units():
+    r = row(**SHARE, value=30 / 34 * 100, numerator=30, denominator=34, status_code={"2025": "dat"})
+    assert phrase_indicator(r, 2024) == ("Có 30/34 xã, thị trấn có điểm văn hóa, vui chơi dành cho trẻ em (88,24%), "
+                                         "vượt mục tiêu năm 2025 (80%).")
+    # 27 yes, 5 no, 2 not reported: 27/34 = 79,41% up to 29/34 = 85,29%: either side of 80%.
+    r = changed(r, value=27 / 34 * 100, numerator=27, units_reported=32, partial=True,
+             bounds={"low": 27 / 34 * 100, "high": 29 / 34 * 100, "missing": 2},
+             status_code={"2025": "chua_du_so_lieu"})
     assert phrase_indicator(r, 2024) == (
-        "Trong 30 xã, thị trấn có số liệu, có 28/30 xã, thị trấn đạt tiêu chuẩn phù hợp với trẻ em (93,33%), "
-        "chưa đạt chỉ tiêu năm 2025 (95%). Còn 4 xã, thị trấn chưa có số liệu.")
+        "Có 27/34 xã, thị trấn có điểm văn hóa, vui chơi dành cho trẻ em (79,41%), 2 xã, thị trấn chưa báo cáo; "
+        "chưa đủ số liệu để đánh giá so với mục tiêu năm 2025 (80%): tỷ lệ sẽ từ 79,41% (nếu các xã, thị trấn chưa "
+        "báo cáo đều không đạt) đến 85,29% (nếu đều đạt).")
+    # 28 yes: at least 28/34 = 82,35% whatever the two say: decided.
+    r = changed(r, value=28 / 34 * 100, numerator=28, bounds={"low": 28 / 34 * 100, "high": 30 / 34 * 100, "missing": 2},
+             status_code={"2025": "dat"})
+    assert phrase_indicator(r, 2024) == (
+        "Có 28/34 xã, thị trấn có điểm văn hóa, vui chơi dành cho trẻ em (82,35%), 2 xã, thị trấn chưa báo cáo, "
+        "vượt mục tiêu năm 2025 (80%).")
+
+
+def test_phrase_series_break_is_said_not_turned_into_a_change():
+    r = row(**SHARE, value=75.0, numerator=6, denominator=8, units_expected=8, units_reported=8,
+            status_code={"2025": "chua_dat"}, previous={"year": 2024, "value": 85.29},
+            comparison={"year": 2024, "units": 0, "units_expected": 8, "value": None, "previous": None,
+                        "change": None, "previous_reported": 85.29, "previous_units_reported": 34,
+                        "series_break": True, "left_out": []})
+    text = phrase_indicator(r, 2025)
+    assert text.endswith("; không so sánh với năm 2024 (85,29%) vì số đơn vị cấp xã đã thay đổi sau sắp xếp đơn vị "
+                         "hành chính.")
+    assert "điểm phần trăm" not in text
 
 
 def test_phrase_partial_coverage_is_said_once_unless_lower():
-    r = row(value=97.0, units_reported=30, partial=True)
+    r = row(value=97.0, units_reported=30, partial=True, status_code={"2025": "dat"})
     assert phrase_indicator(r, 2024).endswith(" Số liệu của 30/34 xã, thị trấn.")
     assert "Số liệu của" not in phrase_indicator(r, 2024, reporting_units=30)  # said once in the report
     assert phrase_indicator(r, 2024, reporting_units=32).endswith(" Số liệu của 30/34 xã, thị trấn.")
+    # a provisional verdict always says so, beside the verdict
+    r.provisional = True
+    assert phrase_indicator(r, 2024, reporting_units=30) == (
+        "Tỷ lệ X đạt 97%, vượt mục tiêu năm 2025 (95%), tạm tính trên số liệu của 30/34 xã, thị trấn.")
 
 
 def test_phrase_missing_data():
@@ -542,23 +675,36 @@ def test_phrase_missing_data():
 
 
 def test_phrase_ct4_obesity_rural_and_urban_targets():
-    r = row(code="ct04c", name="Tỷ lệ trẻ em dưới 5 tuổi thừa cân, béo phì", direction="at_most", value=5.1,
+    r = row(code="ct04c", name="Tỷ lệ trẻ em dưới 5 tuổi béo phì", direction="at_most", value=5.1,
             targets={"2025": {"xa": 5, "thi_tran": 10}, "2030": {"xa": 5, "thi_tran": 10}},
-            by_type={"thi_tran": {"value": 11.0}, "xa": {"value": 4.2}})
+            status_code={"2025": "chua_dat"},
+            by_type={"thi_tran": {"value": 11.0, "status_code": {"2025": "chua_dat"}},
+                     "xa": {"value": 4.2, "status_code": {"2025": "dat"}}})
     assert phrase_indicator(r, 2024, strict=True) == (
-        "Tỷ lệ trẻ em dưới 5 tuổi thừa cân, béo phì chung toàn huyện là 5,1%: khu vực nông thôn (xã) 4,2%, đạt mục "
-        "tiêu năm 2025 (dưới 5%); khu vực thành thị (thị trấn) 11%, chưa đạt mục tiêu năm 2025 (dưới 10%).")
+        "Tỷ lệ trẻ em dưới 5 tuổi béo phì chung toàn huyện là 5,1%: khu vực nông thôn 4,2%, đạt mục "
+        "tiêu năm 2025 (dưới 5%); khu vực thành thị 11%, chưa đạt mục tiêu năm 2025 (dưới 10%).")
 
 
 def test_phrase_best_worst_and_office_figures():
-    r = row(value=96.0, best_units=[{"unit": "a", "name": "Xã A", "value": 99.0}],
+    r = row(value=96.0, status_code={"2025": "dat"}, best_units=[{"unit": "a", "name": "Xã A", "value": 99.0}],
             worst_units=[{"unit": "b", "name": "Xã B", "value": 80.5}],
             office={"unit": "P-YT", "value": 90.0, "differs": True})
     assert phrase_indicator(r, 2024).endswith(
-        " Số liệu do Phòng Y tế báo cáo là 90%, chênh lệch so với tổng hợp từ các xã, thị trấn, cần rà soát. "
-        "Cao nhất: Xã A (99%); thấp nhất: Xã B (80,5%).")
-    r = row(value=96.0, source="office")
-    assert phrase_indicator(r, 2024).startswith("Tỷ lệ X đạt 96% (theo số liệu của Phòng Y tế), vượt")
+        " Số liệu do Phòng Y tế báo cáo cho toàn huyện là 90%, chênh lệch so với tổng hợp từ các xã, thị trấn, cần "
+        "rà soát. Cao nhất: Xã A (99%); thấp nhất: Xã B (80,5%).")
+
+
+def test_phrase_office_figure_used_at_partial_coverage():
+    # CT20a: 31 of 48 schools in the 32 communes that reported (64,58%) against the office's
+    # district-wide 34 of 52 (65,38%): the office's figure is the district value, and it meets 65%.
+    r = row(code="ct20a", name="Tỷ lệ Y", value=34 / 52 * 100, numerator=34, denominator=52, source="office",
+            source_reason="incomplete", communes_value=31 / 48 * 100, units_reported=32, partial=True,
+            targets={"2025": 65, "2030": 75}, status_code={"2025": "dat"}, lead_office_name="Phòng GD&ĐT",
+            office={"unit": "P-GDDT", "value": 34 / 52 * 100, "differs": False})
+    assert phrase_indicator(r, 2024) == (
+        "Tỷ lệ Y đạt 65,38% (theo số liệu của Phòng GD&ĐT), vượt mục tiêu năm 2025 (65%). Số liệu của huyện là số "
+        "do Phòng GD&ĐT báo cáo cho toàn huyện (65,38%), vì mới có 32/34 xã, thị trấn báo cáo; tổng hợp từ 32 xã, "
+        "thị trấn là 64,58%.")
 
 
 def test_numbers_targets_and_dates_in_vietnamese():
@@ -629,3 +775,136 @@ def test_pdf_through_libreoffice(built):
     assert "Kết quả thực hiện Chương trình hành động vì trẻ em năm 2024" in text
     assert len(VIETNAMESE.findall(text)) > 500
     assert "Phụ lục III" in text
+
+
+# --- the demo report: every percentage is its counts, rounded once ---------------------------
+def _candidates(ws, result: dict) -> dict[int | None, set]:
+    """chỉ tiêu number -> every exact figure (a Fraction) its paragraph may print as a
+    percentage, ‰ or change, computed here from the stored counts; None -> all of them."""
+    from fractions import Fraction
+
+    from pipeline.merge import exact_value
+
+    def exact(x) -> Fraction:
+        return x if isinstance(x, Fraction) else Fraction(repr(float(x)))
+
+    cat = ws.catalogue
+    prev = load(ws, result.year - 1)
+    prev_rows = {r.code: r for r in prev.indicators} if prev else {}
+    out: dict[int | None, set] = {None: {Fraction(100)}}
+    for r in result.indicators:
+        ind = cat.indicator(r.code)
+        mine = out.setdefault(r.chi_tieu, set())
+        pairs = [(r.numerator, r.denominator)]
+        c = r.comparison or Comparison(year=0)
+        pairs += [(c.numerator, c.denominator), (c.previous_numerator, c.previous_denominator)]
+        if r.office:
+            pairs.append((r.office.numerator, r.office.denominator))
+        pairs += [(t.get("numerator"), t.get("denominator")) for t in (r.by_type or {}).values()]
+        counts = [tuple(v[r.code]) for u, v in result.unit_counts.items() if r.code in v]
+        pairs += counts
+        communes = [tuple(v[r.code]) for u, v in result.unit_counts.items()
+                    if r.code in v and result.unit_types.get(u) in ("xa", "thi_tran")]
+        if communes and ind.kind != "share_of_communes":
+            pairs.append((sum(n for n, _ in communes), sum(d for _, d in communes)))
+        if r.bounds:
+            pairs.append((r.numerator + r.bounds.missing, r.denominator))
+        p = prev_rows.get(r.code)
+        if p:
+            pairs.append((p.numerator, p.denominator))
+        for n, d in pairs:
+            v = exact_value(ind, n, d)
+            if v is not None:
+                mine.add(abs(v))  # a fall (CT13) is printed as "giảm 8,4%"
+        if c.numerator is not None and c.previous_numerator is not None:
+            a = exact_value(ind, c.numerator, c.denominator)
+            b = exact_value(ind, c.previous_numerator, c.previous_denominator)
+            if a is not None and b is not None:
+                mine.add(abs(a - b))
+        for t in r.targets.values():
+            mine |= {exact(x) for x in (t.values() if isinstance(t, dict) else [t]) if x is not None}
+        mine |= {exact(t["expected"]) for t in (r.track or {}).values() if t}
+        mine |= {exact(ind.yearly_fall[k]) for k in ("min", "max")} if ind.yearly_fall else set()
+        out[None] |= mine
+    total = result.budget["total"]
+    if total["planned"]:
+        out[None].add(exact(total["spent"]) / exact(total["planned"]) * 100)
+    return out
+
+
+def _round_once(x, decimals: int) -> str:
+    """The test's own rounding, from the exact fraction: half away from zero, Vietnamese digits."""
+    from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 60
+        d = (Decimal(x.numerator) / Decimal(x.denominator)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    whole, _, frac = f"{d:.{decimals}f}".partition(".")
+    whole = f"{int(whole):,}".replace(",", ".")
+    frac = frac.rstrip("0")
+    return whole + ("," + frac if frac else "")
+
+
+def _is_rounded_once(shown: str, candidates: set) -> bool:
+    decimals = len(shown.split(",")[1]) if "," in shown else 0
+    return any(_round_once(c, k) == shown for c in candidates for k in range(max(decimals, 2), 7))
+
+
+def test_demo_report_prints_every_percentage_as_its_counts_rounded_once(tmp_path):
+    from pipeline.demo import run_demo
+
+    demo = run_demo(tmp_path / "demo", 2024)
+    ws = Workspace(demo.workspace)
+    result = load(ws, 2024)
+    candidates = _candidates(ws, result)
+    document = Document(demo.report["docx"])
+    narratives = {p.strip() for n in result.narratives for p in n["text"].splitlines() if p.strip()}
+    checked, wrong = 0, []
+    for p in document.paragraphs:
+        if p.text.startswith("Phụ lục III"):
+            break  # the problems table quotes validation messages, not figures
+        if any(n in p.text for n in narratives):
+            continue
+        m = re.match(r"- Chỉ tiêu (\d+):", p.text)
+        pool = candidates[int(m.group(1))] if m else candidates[None]
+        for s in re.findall(r"(?<![\d,.])(\d{1,3}(?:\.\d{3})*(?:,\d+)?)(?: ?(?:%|‰)| điểm phần trăm)", p.text):
+            checked += 1
+            if not _is_rounded_once(s, pool):
+                wrong.append((s, p.text[:60]))
+    table = _indicator_table(document)
+    names = {r.name: r for r in result.indicators}
+    for row in table.rows[1:]:
+        r = names.get(row.cells[1].text)
+        if r is None or row.cells[2].text not in ("%", "‰"):
+            continue
+        for cell in row.cells[5:7]:
+            s = cell.text.rstrip("*")
+            if re.fullmatch(r"\d[\d.]*(,\d+)?", s):
+                checked += 1
+                if not _is_rounded_once(s, candidates[r.chi_tieu]):
+                    wrong.append((s, r.code))
+        # a value that misses its target never reads as the target
+        t = r.targets.get(r.reference_year or "")
+        if r.verdict == "chua_dat" and isinstance(t, (int, float)):
+            assert row.cells[6].text.rstrip("*") != vn_number(t), r.code
+    assert checked > 250
+    assert wrong == []
+
+
+def test_chart_labels_never_show_a_miss_as_its_target_and_use_no_unexplained_abbreviation():
+    from pipeline.report import attainment_bars, trend_series
+
+    ct14 = row(code="ct14", chi_tieu=14, goal=2, name="Tỷ lệ trẻ em dưới 5 tuổi được đăng ký khai sinh",
+               value=19793 / 19893 * 100, targets={"2025": 99.5, "2030": 100}, status_code={"2025": "chua_dat"},
+               series_breaks=[])
+    ct21 = row(**SHARE, goal=3, value=27 / 34 * 100, numerator=27, denominator=34, status_code={"2025": "chua_du_so_lieu"},
+               series_breaks=[2025], history={"2024": 85.29, "2025": 79.41})
+    bars = attainment_bars(MergeResult(year=2024, indicators=[ct14, ct21]))
+    assert bars[0]["text"] == "99,497% (mục tiêu 99,5)" and bars[0]["met"] is False
+    assert bars[1]["undecided"] is True and not bars[1]["met"]
+    assert not any("MT" in b["text"] for b in bars)
+    series, _ = trend_series(MergeResult(year=2025, indicators=[ct21]), ["ct21"], 2021)
+    assert series[0]["breaks"] == [2025]
+    from pipeline.charts import _segments
+
+    assert _segments([(2023, 1.0), (2024, 2.0), (2025, 3.0)], [2025]) == [[(2023, 1.0), (2024, 2.0)], [(2025, 3.0)]]

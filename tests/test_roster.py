@@ -224,7 +224,7 @@ def test_unit_properties_and_dict(roster):
         "valid_from": None,
         "valid_to": "2025-06-30",
         "aliases": [],
-        "successor": "15664",
+        "successor": "15664", "area": "xa", "area_note": "",
         "contact": {"person": "", "phone": "", "email": ""},
     }
     json.dumps([u.to_dict() for u in roster.units], ensure_ascii=False)
@@ -336,3 +336,15 @@ def test_minimal_file_and_code_reuse(tmp_path):
     assert roster.get("200", date(2030, 1, 1)).code == "200"  # a YAML number becomes a text code
     assert roster.mapping(2024, 2025) == {"100": "100", "200": "200"}
     assert [u.name for u in roster.in_force(date(2024, 1, 1))] == ["Xã Cũ", "Phòng Y tế"]
+
+
+def test_each_commune_of_2025_carries_its_area_with_how_it_was_decided():
+    roster = Roster.load()
+    new = [u for u in roster.for_year(2025) if u.is_commune]
+    assert len(new) == 8 and all(u.area in ("xa", "thi_tran") and u.area_note for u in new)
+    urban = sorted(u.name for u in new if u.target_area == "thi_tran")
+    # the two that took over a former town (thị trấn Triệu Sơn, thị trấn Nưa)
+    assert urban == sorted(["Xã Triệu Sơn", "Xã Tân Ninh"])
+    assert all(u.type == "xa" for u in new)
+    # before 2025 the area is the unit's own type
+    assert {u.target_area for u in roster.for_year(2024) if u.type == "thi_tran"} == {"thi_tran"}

@@ -414,7 +414,9 @@ def body(doc) -> None:
     tag(doc, "{%p if chart_targets %}")
     para(doc, "{{ chart_targets }}", style="Giữa", keep_next=True, before=6)
     para(doc, "Biểu đồ 1. Kết quả năm {{ year }} so với mục tiêu (100% = đạt mục tiêu; "
-              "thanh màu xanh: đạt, màu đỏ: chưa đạt)", style="Chú thích")
+              "thanh màu xanh: đạt, màu đỏ: chưa đạt, màu xám: chưa đủ số liệu để đánh giá; CT: chỉ tiêu; "
+              "«<»: dưới, «≤»: không quá; dấu *: tạm tính trên số liệu của các {{ communes_word }} đã báo cáo)",
+         style="Chú thích")
     tag(doc, "{%p endif %}")
     tag(doc, "{%p for g in goals %}")
     para(doc, "3.{{ g.number }}. {{ g.title }}", style="Heading 3")
@@ -425,7 +427,8 @@ def body(doc) -> None:
     tag(doc, "{%p if chart_trend %}")
     para(doc, "{{ chart_trend }}", style="Giữa", keep_next=True, before=6)
     para(doc, "Biểu đồ 2. Diễn biến một số chỉ tiêu chủ yếu từ năm {{ baseline_year }} đến năm {{ year }} "
-              "(đường nét đứt: mục tiêu)", style="Chú thích")
+              "(CT: chỉ tiêu; đường nét đứt: mục tiêu; đường chấm dọc «đổi đơn vị»: từ năm đó số đơn vị cấp xã "
+              "thay đổi sau sắp xếp đơn vị hành chính, hai đoạn không so sánh với nhau)", style="Chú thích")
     tag(doc, "{%p endif %}")
     tag(doc, "{%p if results_narratives %}")
     para(doc, "Báo cáo của các phòng, ngành chủ trì thực hiện chỉ tiêu:")
@@ -524,8 +527,9 @@ def annex_units(doc) -> None:
     tag_row(t, "{%tr endfor %}")
     data_row(t, ["", "Toàn huyện"] + [f"{{{{ district_row.{c} }}}}" for c, _ in UNIT_COLUMNS], bold=True,
              styles=[num, "Bảng"] + [num] * len(UNIT_COLUMNS))
-    para(doc, "Ghi chú: dấu * là chưa đạt mục tiêu năm {{ ref_year }} (đối với CT4 thừa cân, béo phì: theo mục "
-              "tiêu của xã hoặc thị trấn); «–» là chưa có số liệu. {{ unit_rows_note }}", style="Ghi chú bảng")
+    para(doc, "Ghi chú: dấu * là chưa đạt mục tiêu năm {{ ref_year }} (đối với CT4 béo phì: theo mục "
+              "tiêu của khu vực nông thôn hoặc thành thị); «–» là chưa có số liệu; «Chưa báo cáo»: xã chưa báo "
+              "cáo tiêu chí có/không (CT1, CT21). {{ unit_rows_note }}", style="Ghi chú bảng")
 
 
 def annex_quality(doc) -> None:

@@ -1,0 +1,407 @@
+"""The template's context: plain strings, numbers and lists of dicts, built in one pure
+function (`build_context`) from the merge result."""
+
+from __future__ import annotations
+
+import re
+from datetime import date as Date
+
+from pipeline.catalogue import COMMUNE_TYPES
+from pipeline.merge import IndicatorResult, MergeResult, Verdict, judge, reference_year
+from pipeline.reporting.quality import _names, _quality_context
+from pipeline.reporting.words import (DASH, NO_DATA, _fall_text, _ind_info, _lower_first, _num, _strict,
+                                      _target_words, _tt_labels, date_text, default_reference_year, format_target,
+                                      format_value, phrase_indicator, table_target, table_unit, table_value,
+                                      verdict_of)
+
+REVIEWS = {2025: ("sơ kết", "5 năm"), 2030: ("tổng kết", "10 năm")}
+UNIT_TABLE_LIMIT = 300
+
+# --- the context -----------------------------------------------------------------------------
+def communes_word(unit_types: dict) -> str:
+    types = set(unit_types.values())
+    return "xã, thị trấn" if "thi_tran" in types or not types else "xã"
+
+
+def _paragraphs(text: str) -> list[str]:
+    lines = [ln.strip() for ln in str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return [ln for ln in lines if ln]
+
+
+def _narratives(result: MergeResult, field: str) -> list[dict]:
+    out = []
+    for n in result.narratives or []:
+        if n.get("field") != field:
+            continue
+        paras = _paragraphs(n.get("text", ""))
+        if not paras:
+            continue
+        first = re.sub(r"^[-+•]\s+", "", paras[0])
+        out.append({"unit": n.get("unit_name") or n.get("unit", ""), "first": first, "rest": paras[1:]})
+    return out
+
+
+def _status_label(row: IndicatorResult, ty: str | None) -> str:
+    """The verdict's label for a table; a verdict on fewer than all communes is "(tạm tính)"."""
+    v = verdict_of(row, ty)
+    return v.label + (" (tạm tính)" if row.provisional and v.judged else "")
+
+
+def _count_of(fields: dict | None, result: MergeResult, field: str | None) -> float | None:
+    if not fields or not field:
+        return None
+    communes = {u for u, t in (result.unit_types or {}).items() if t in COMMUNE_TYPES}
+    nums = [v.get(field) for u, v in fields.items() if u in communes]
+    nums = [x for x in nums if isinstance(x, (int, float))]
+    return sum(nums) if nums else None
+
+
+def build_context(ws, result: MergeResult, *, date: Date | None = None, quality: dict | None = None,
+                  fields: dict | None = None, charts: dict | None = None) -> dict:
+    """Everything the template asks for, as plain strings, numbers and lists of dicts.
+
+    Pure: reads only what is passed (the workspace's settings and catalogue, the merge
+    result, the data-quality summary from `data_quality`, the year's unit fields from the
+    store and the chart file paths)."""
+    s, cat = ws.settings, ws.catalogue
+    year = int(result.year)
+    rows = result.indicators or []
+    unit_types = result.unit_types or {}
+    cw = communes_word(unit_types)
+    ref = default_reference_year(year)
+    tts = _tt_labels(rows)
+    info = {r.code: _ind_info(cat, r.code) for r in rows}
+    signer = s.get("signer") or {}
+    cov = result.coverage or {}
+
+    phrases = {}
+    for r in rows:
+        i = info[r.code]
+        phrases[r.code] = phrase_indicator(
+            r, year, strict=i["strict"], yearly_fall=i["yearly_fall"], count_unit=i["count_unit"],
+            count=_count_of(fields, result, i["numerator"]) if r.kind == "yoy_change" else None,
+            communes_word=cw, reporting_units=cov.get("communes_reported"))
+
+    goals = []
+    for g in sorted({r.goal for r in rows}):
+        items, by_ct = [], {}
+        for r in rows:
+            if r.goal == g:
+                by_ct.setdefault(r.chi_tieu, []).append(phrases[r.code])
+        for n, texts in by_ct.items():
+            items.append({"label": f"Chỉ tiêu {n}", "text": " ".join(texts)})
+        goals.append({"number": g, "title": f"Mục tiêu {g}: {cat.goals.get(g, '')}".rstrip(": "), "entries": items})
+
+    codes = [(r, verdict_of(r, reference_year(year, r.targets or {}))) for r in rows]
+    met = [r for r, c in codes if c == Verdict.MET]
+    not_met = [r for r, c in codes if c == Verdict.NOT_MET]
+    no_data = [r for r, c in codes if c == Verdict.NO_DATA]
+    undecided = [r for r, c in codes if c == Verdict.UNDECIDED]
+    not_yet = [r for r, c in codes if c == Verdict.NOT_YET]
+    provisional = [r for r, c in codes if c.judged and r.provisional]
+    n_ct = len({r.chi_tieu for r in rows})
+    summary_more = "".join(
+        f", {label} {len(group)}" for label, group in (("chưa đủ số liệu để đánh giá", undecided),
+                                                       ("chưa áp dụng mục tiêu", not_yet)) if group)
+    provisional_note = (f"; {len(provisional)} đánh giá là tạm tính vì chưa đủ số liệu của các {cw}"
+                        if provisional else "")
+
+    ctx = {
+        "year": year, "year_prev": year - 1, "next_year": year + 1, "ref_year": ref,
+        "baseline_year": cat.baseline_year,
+        "issuer": s.get("issuer", ""), "issuer_short": s.get("issuer_short", ""),
+        "issuer_header": list(s.get("issuer_header") or []), "document_code": s.get("document_code", "BC-UBND"),
+        "place": s.get("place", ""), "date_text": date_text(date, year),
+        "date_short": date.strftime("%d/%m/%Y") if date else "……",
+        "programme": cat.programme, "recipient": s.get("recipient", ""),
+        "recipients": list(s.get("recipients") or []), "coordinator_short": s.get("coordinator_short", ""),
+        "signer": {"on_behalf": signer.get("on_behalf", ""), "deputy": signer.get("deputy") or "",
+                   "title": signer.get("title", ""), "name": signer.get("name", "")},
+        "communes_word": cw,
+        "units_text": _units_text(unit_types),
+        "population": _population(result, cat),
+        "population_note": _population_note(result, cw),
+        "direction": _narratives(result, "narr_direction"),
+        "communication": _narratives(result, "narr_communication"),
+        "results_narratives": _narratives(result, "narr_results"),
+        "limitations": _narratives(result, "narr_limitations"),
+        "next_year_plans": _narratives(result, "narr_next_year"),
+        "recommendations": _narratives(result, "narr_recommendations"),
+        "results_intro": (
+            f"Số liệu tổng hợp từ báo cáo hợp lệ của {cov.get('communes_reported', 0)}/"
+            f"{cov.get('communes_expected', 0)} {cw} và {cov.get('reported', 0) - cov.get('communes_reported', 0)}/"
+            f"{cov.get('expected', 0) - cov.get('communes_expected', 0)} phòng, ban, ngành, đoàn thể; tỷ lệ của toàn "
+            f"huyện tính bằng tổng tử số chia tổng mẫu số của các đơn vị có báo cáo; tỷ lệ {cw} đạt tiêu chí (chỉ tiêu 1, "
+            f"21) tính trên tất cả các {cw}. Mức tăng, giảm so với năm trước tính trên cùng các đơn vị có báo cáo cả "
+            f"hai năm."),
+        "results_summary": (
+            f"Trong {len(rows)} nội dung của {n_ct} chỉ tiêu, so với mục tiêu của Kế hoạch: đạt {len(met)}, chưa đạt "
+            f"{len(not_met)}{summary_more}, chưa có số liệu {len(no_data)}{provisional_note} (chi tiết tại Phụ lục I; "
+            f"số liệu từng {cw.split(',')[0]} tại Phụ lục II)."),
+        "goals": goals,
+        "shortfalls": _shortfalls(not_met, no_data, quality),
+        "shortfall_lines": _shortfall_lines(not_met, no_data, tts, info, year),
+        "budget": _budget(result),
+        "annex1": _annex1(rows, tts, info, year, cat, cov.get("communes_reported")),
+        "coverage_text": (f"Số liệu của {cov.get('communes_reported', 0)}/{cov.get('communes_expected', 0)} {cw} "
+                          f"có báo cáo hợp lệ."),
+        "chart_targets": str((charts or {}).get("targets") or ""),
+        "chart_trend": str((charts or {}).get("trend") or ""),
+        "review": _review(rows, tts, info, year, cat),
+    }
+    ctx["unit_rows"], ctx["district_row"], ctx["unit_rows_note"] = _unit_table(result, rows, year, cw)
+    ctx["quality"] = _quality_context(quality, result, rows, tts, cw)
+    return ctx
+
+
+def _units_text(unit_types: dict) -> str:
+    xa = sum(t == "xa" for t in unit_types.values())
+    tt = sum(t == "thi_tran" for t in unit_types.values())
+    if not xa + tt:
+        return "các đơn vị hành chính cấp xã"
+    if not tt:
+        return f"{xa} xã"
+    return f"{xa + tt} đơn vị hành chính cấp xã ({xa} xã, {tt} thị trấn)"
+
+
+def _population(result: MergeResult, cat) -> list[dict]:
+    pop = result.population or {}
+    out = []
+    for code, p in pop.items():
+        unit = cat.field(code).unit if cat.has_field(code) else ""
+        v = p.get("value")
+        out.append({"label": p.get("label", code), "value": f"{_num(v, 0)} {unit}".strip() if v is not None else NO_DATA,
+                    "end": ";"})
+    if out:
+        out[-1]["end"] = "."
+    return out
+
+
+def _population_note(result: MergeResult, cw: str) -> str:
+    pop = result.population or {}
+    cov = result.coverage or {}
+    expected = cov.get("communes_expected") or 0
+    reported = max((p.get("units_reported") or 0 for p in pop.values()), default=0)
+    if expected and reported < expected:
+        return f"(Số liệu tổng hợp từ báo cáo của {reported}/{expected} {cw}; số liệu đầy đủ sẽ cao hơn.)"
+    return ""
+
+
+def _shortfalls(not_met, no_data, quality) -> str:
+    parts = []
+    if not_met:
+        parts.append(f"Còn {len(not_met)} nội dung chỉ tiêu chưa đạt mục tiêu"
+                     + (f" và {len(no_data)} nội dung chưa có số liệu để đánh giá" if no_data else "") + ":")
+    elif no_data:
+        parts.append(f"Các chỉ tiêu có số liệu đều đạt mục tiêu; còn {len(no_data)} nội dung chưa có số liệu để "
+                     f"đánh giá:")
+    else:
+        parts.append("Các chỉ tiêu đều đạt mục tiêu của Kế hoạch.")
+    c = (quality or {}).get("counts") or {}
+    gaps = [f"{c[k]} đơn vị {label}" for k, label in (("missing", "chưa gửi báo cáo"),
+                                                       ("rejected", "có lỗi phải gửi lại"),
+                                                       ("late", "gửi muộn")) if c.get(k)]
+    if gaps:
+        parts.insert(0, f"Công tác báo cáo, thống kê còn hạn chế: {', '.join(gaps)}.")
+    return " ".join(parts)
+
+
+def _shortfall_lines(not_met, no_data, tts, info, year) -> list[str]:
+    lines = []
+    for r in not_met:
+        ty = reference_year(year, r.targets or {})
+        i = info[r.code]
+        target = r.targets[ty]
+        if r.kind == "yoy_change":
+            now, goal = table_value(r.value, r.kind).lower() + "% so với năm trước", _fall_text(i["yearly_fall"], target)
+        elif isinstance(target, dict):
+            now = format_value(r.value, r.kind, r.unit)
+            goal = _target_words(target, r.kind, r.unit, r.direction, _strict(i["strict"], ty))
+        else:
+            now = format_value(r.value, r.kind, r.unit, target)
+            goal = format_target(target, r.kind, r.unit, r.direction, _strict(i["strict"], ty))
+        lines.append(f"Chỉ tiêu {tts[r.code]} ({_lower_first(r.name)}): {now}; mục tiêu năm {ty}: {goal};")
+    for r in no_data:
+        lines.append(f"Chỉ tiêu {tts[r.code]} ({_lower_first(r.name)}): {NO_DATA};")
+    if lines:
+        lines[-1] = lines[-1][:-1] + "."
+    return lines
+
+
+def _budget(result: MergeResult) -> dict:
+    b = result.budget or {}
+    total = b.get("total") or {}
+    n = b.get("units_reported") or 0
+    if not n:
+        return {"summary": f"Chưa có số liệu kinh phí: chưa đơn vị nào báo cáo kinh phí thực hiện năm "
+                           f"{result.year}.", "lines": []}
+    planned, spent = total.get("planned") or 0, total.get("spent") or 0
+    rate = f" (đạt {_num(spent / planned * 100)}% dự toán)" if planned else ""
+    summary = (f"Tổng kinh phí thực hiện Chương trình năm {result.year} (tổng hợp từ báo cáo của {n} đơn vị): "
+               f"dự toán {_num(planned)} triệu đồng, thực hiện {_num(spent)} triệu đồng{rate}. Trong đó:")
+    lines = []
+    sources = [x for x in (b.get("by_source") or {}).values() if (x.get("planned") or x.get("spent"))]
+    for i, x in enumerate(sources):
+        end = ";" if i < len(sources) - 1 else "."
+        lines.append(f"{x['name']}: dự toán {_num(x.get('planned') or 0)} triệu đồng, thực hiện "
+                     f"{_num(x.get('spent') or 0)} triệu đồng{end}")
+    if not lines:
+        summary = summary.removesuffix(" Trong đó:")
+    return {"summary": summary, "lines": lines}
+
+
+def _annex1(rows, tts, info, year, cat, reporting_units=None) -> list[dict]:
+    out = []
+    for g in sorted({r.goal for r in rows}):
+        out.append({"group": True, "text": f"Mục tiêu {g}: {cat.goals.get(g, '')}".rstrip(": ")})
+        for r in (r for r in rows if r.goal == g):
+            i = info[r.code]
+            ty = reference_year(year, r.targets or {})
+            notes = []
+            if ty and ty != default_reference_year(year):
+                notes.append(f"So với mục tiêu năm {ty}")
+            if r.kind == "yoy_change" and r.numerator is not None and r.denominator is not None:
+                notes.append(f"{_num(r.numerator, 0)} {i['count_unit']} (năm trước {_num(r.denominator, 0)})"
+                             .replace("  ", " "))
+            if r.provisional:
+                notes.append(f"Tạm tính: số liệu của {r.units_reported}/{r.units_expected} đơn vị")
+            elif (r.partial and r.source != "office" and not r.bounds
+                    and (reporting_units is None or r.units_reported < reporting_units)):
+                notes.append(f"Số liệu của {r.units_reported}/{r.units_expected} đơn vị")
+            if r.bounds:
+                b = r.bounds
+                notes.append(f"{b.missing} đơn vị chưa báo cáo: từ {_num(b.low)} đến {_num(b.high)}")
+            if r.source == "office":
+                why = " (thiếu số liệu xã)" if r.source_reason == "incomplete" else ""
+                notes.append(f"Theo số của {r.lead_office_name}{why}"
+                             + (f"; tổng các xã {_num(r.communes_value)}" if r.communes_value is not None
+                                else ""))
+            off = r.office
+            if off and off.differs and r.source != "office":
+                notes.append(f"{r.lead_office_name} báo {_num(off.value)}, lệch tổng các xã")
+            t = (r.track or {}).get(ty) if ty else None
+            if isinstance(t, dict) and t.get("label"):
+                notes.append(t["label"])
+            tg = r.targets or {}
+            out.append({
+                "group": False, "tt": tts[r.code], "name": r.name, "unit": table_unit(r),
+                "t2025": table_target(tg.get("2025"), r.kind, r.direction, i["strict"], i["yearly_fall"],
+                                      "2025"),
+                "t2030": table_target(tg.get("2030"), r.kind, r.direction, i["strict"], i["yearly_fall"],
+                                      "2030"),
+                "prev": table_value((r.previous or {}).get("value"), r.kind),
+                "value": table_value(r.value, r.kind, target=tg.get(ty) if ty else None),
+                "status": _status_label(r, ty), "note": "; ".join(notes),
+            })
+    return out
+
+
+def _unit_cell(v, kind, verdict: Verdict | None, target=None) -> str:
+    """A value with "*" when it misses its target."""
+    if v is None:
+        return "Chưa báo cáo" if kind == "share_of_communes" else DASH
+    if kind == "share_of_communes":
+        return "Có" if v else "Không"
+    text = table_value(v, kind, target=target)
+    return text + ("*" if verdict == Verdict.NOT_MET else "")
+
+
+def _unit_table(result: MergeResult, rows: list[IndicatorResult], year: int, cw: str) -> tuple[list[dict], dict, str]:
+    names = result.unit_names or {}
+    values = result.units or {}
+    status = result.unit_verdicts or {}
+    communes = [u for u, t in (result.unit_types or {}).items() if t in COMMUNE_TYPES]
+    out, silent = [], []
+    for n, u in enumerate(communes, start=1):
+        vals, st = values.get(u) or {}, status.get(u) or {}
+        v = {}
+        for r in rows:
+            ty = reference_year(year, r.targets or {})
+            v[r.code] = _unit_cell(vals.get(r.code), r.kind, (st.get(r.code) or {}).get(ty or ""))
+        if not vals:
+            silent.append(names.get(u, u))
+        out.append({"tt": n, "name": names.get(u, u), "v": v})
+    district = {}
+    for r in rows:
+        ty = reference_year(year, r.targets or {})
+        if r.kind == "share_of_communes" and r.value is not None:
+            district[r.code] = f"{_num(r.numerator or 0, 0)}/{_num(r.denominator or 0, 0)}"
+        else:
+            district[r.code] = _unit_cell(r.value, r.kind, verdict_of(r, ty),
+                                             (r.targets or {}).get(ty) if ty else None)
+    note = f"Chưa có số liệu hợp lệ của {len(silent)} {cw}: {_names(silent)}." if silent else ""
+    if len(out) > UNIT_TABLE_LIMIT:
+        # A province or national roster: the Word appendix shows the first units only; the
+        # consolidated workbook has them all.
+        note = (note + " " if note else "") + (f"Bảng nêu {UNIT_TABLE_LIMIT}/{len(out)} đơn vị; số liệu của tất cả "
+                                              f"các đơn vị trong tệp tong_hop_{year}.xlsx.")
+        out = out[:UNIT_TABLE_LIMIT]
+    return out, district, note
+
+
+def _review(rows, tts, info, year, cat) -> dict | None:
+    """Mid-term (2025) and final (2030) review: every year since the baseline against the
+    target of the review year."""
+    if year not in REVIEWS:
+        return None
+    kind, span = REVIEWS[year]
+    ty = str(year)
+    years = list(range(cat.baseline_year, year + 1))
+    decimals = 2 if len(years) <= 6 else 1  # ten year columns leave room for one decimal
+    out_rows, lines = [], []
+    met = not_met = undecided = no_data = 0
+    for g in sorted({r.goal for r in rows}):
+        out_rows.append({"group": True, "text": f"Mục tiêu {g}: {cat.goals.get(g, '')}".rstrip(": ")})
+        for r in (r for r in rows if r.goal == g):
+            i = info[r.code]
+            ind = next((x for x in cat.indicators if x.code == r.code), None)
+            target = (r.targets or {}).get(ty)
+            hist = {int(k): v for k, v in (r.history or {}).items()}
+            cells = []
+            for y in years:
+                v = hist.get(y)
+                cell = table_value(v, r.kind, decimals)
+                if (v is not None and isinstance(target, (int, float)) and ind is not None
+                        and judge(ind, v, target, ty) == Verdict.NOT_MET):
+                    cell += "*"
+                cells.append(cell)
+            out_rows.append({"group": False, "tt": tts[r.code], "name": r.name, "unit": table_unit(r),
+                             "cells": cells, "target": table_target(target, r.kind, r.direction,
+                                                                     i["strict"], i["yearly_fall"], ty)})
+            code = r.verdict_for(ty)
+            if target is None:
+                continue
+            if code == Verdict.MET:
+                met += 1
+            elif code == Verdict.NOT_MET:
+                not_met += 1
+                first = next(((y, hist[y]) for y in years if hist.get(y) is not None), None)
+                since = (f"từ {format_value(first[1], r.kind, r.unit)} (năm {first[0]}) đến "
+                         if first and first[0] != year else "")
+                tw = (_fall_text(i["yearly_fall"], target) if r.kind == "yoy_change" else
+                      format_target(target, r.kind, r.unit, r.direction, _strict(i["strict"], ty))
+                      if not isinstance(target, dict) else _target_words(target, r.kind, r.unit,
+                                                                          r.direction, _strict(i["strict"], ty)))
+                now = (table_value(r.value, r.kind).lower() + "%" if r.kind == "yoy_change"
+                       else format_value(r.value, r.kind, r.unit))
+                lines.append(f"Chỉ tiêu {tts[r.code]} ({_lower_first(r.name)}): {since}{now} (năm {year}), "
+                             f"chưa đạt mục tiêu ({tw}).")
+            elif code == Verdict.UNDECIDED:
+                undecided += 1
+            else:
+                no_data += 1
+    total = met + not_met + undecided + no_data
+    title = f"{kind.capitalize()} {span} thực hiện Chương trình ({cat.baseline_year}-{year})"
+    summary = (f"Qua {span} thực hiện Chương trình ({cat.baseline_year}-{year}), so với mục tiêu năm {year}: "
+               f"đạt {met}/{total} nội dung chỉ tiêu, chưa đạt {not_met}"
+               + (f", chưa đủ số liệu để đánh giá {undecided}" if undecided else "")
+               + f", chưa có số liệu {no_data}.")
+    broken = sorted({tts[r.code] for r in rows if any(int(y) <= year for y in r.series_breaks or [])})
+    if broken:
+        first = min(int(y) for r in rows for y in r.series_breaks or [])
+        summary += (f" Chỉ tiêu {', '.join(broken)} (tỷ lệ xã đạt tiêu chí): từ năm {first} tính "
+                    f"trên các đơn vị sau sắp xếp, là chuỗi số liệu mới, không so sánh với các năm trước.")
+    if lines:
+        summary += " Các chỉ tiêu chưa đạt:"
+    return {"kind": kind, "span": span, "start": cat.baseline_year, "end": year, "target_year": ty, "years": years,
+            "rows": out_rows, "title": title, "summary": summary, "lines": lines}

@@ -1,0 +1,154 @@
+"""The data-quality appendix (Phụ lục III): who reported, who was on time, which
+problems are open, and which figures lack units or disagree with the lead office."""
+
+from __future__ import annotations
+
+from datetime import date as Date
+
+from pipeline.catalogue import COMMUNE_TYPES
+from pipeline.merge import IndicatorResult, MergeResult
+from pipeline.reporting.words import NO_DATA, _lower_first, _num
+
+UNIT_TABLE_LIMIT = 300
+PROBLEM_LIMIT = 60
+NAMES_LIMIT = 12
+
+# --- data quality (read from the store) ------------------------------------------------------
+def data_quality(ws, store, year: int) -> dict:
+    """Who reported, who was on time, which problems are still open, as plain rows."""
+    from pipeline.decisions import unit_notes
+    from pipeline.feedback import SEVERITY_LABELS, STATUS_LABELS, unit_rows
+
+    subs, issues = store.submissions(year), store.issues_for_year(year)
+    rows = unit_rows(ws, year, subs, issues)
+    fields = {f.code: f for f in ws.catalogue.fields}
+    decided = unit_notes(store, year)  # the officer's decisions, said beside the unit
+    units, problems = [], []
+    for n, r in enumerate(rows, start=1):
+        s = r["submission"]
+        note = []
+        if r["versions"] > 1:
+            note.append(f"Đã gửi {r['versions']} bản")
+        note += decided.get(r["unit"], [])
+        if s is not None and s.identity_source == "imported":
+            note.append("Số liệu nhập từ lịch sử (treem import-history)")
+        units.append({
+            "tt": n, "name": r["name"], "status": STATUS_LABELS.get(r["status"], r["status"]),
+            "received": _vn_date(r["received_at"]), "on_time": {True: "Có", False: "Không"}.get(r["on_time"], ""),
+            "errors": r["errors"] or "", "warnings": r["warnings"] or "", "note": "; ".join(note),
+        })
+        if s is None:
+            continue
+        for i in issues.get(s.id, []):
+            if i["code"] == "late-submission":
+                continue  # timeliness is the table's own column
+            problems.append({"unit": r["name"], "topic": _topic(fields.get(i.get("field") or "")),
+                             # the cell, for report templates made before the indicator column
+                             "cell": "!".join(x for x in (i.get("sheet"), i.get("cell")) if x),
+                             "severity": SEVERITY_LABELS.get(i["severity"], ""), "message": i["message"],
+                             "_error": i["severity"] == "error"})
+    problems.sort(key=lambda p: not p["_error"])
+    if len(units) > UNIT_TABLE_LIMIT:
+        # At province or national scale, list the units that need attention first (by status
+        # code, never by its label).
+        order = {"missing": 0, "rejected": 1}
+        ranked = sorted(zip(units, rows), key=lambda pair: order.get(pair[1]["status"], 2))
+        units = [u for u, _ in ranked][:UNIT_TABLE_LIMIT]
+    total = len(problems)
+    problems = [{k: v for k, v in p.items() if k != "_error"} | {"tt": n}
+                for n, p in enumerate(problems[:PROBLEM_LIMIT], start=1)]
+    counts = {
+        "expected": len(rows), "received": sum(r["status"] != "missing" for r in rows),
+        "valid": sum(r["status"] in ("accepted", "accepted_with_warnings", "accepted_by_officer") for r in rows),
+        "rejected": sum(r["status"] == "rejected" for r in rows),
+        "on_time": sum(r["on_time"] is True for r in rows), "late": sum(r["on_time"] is False for r in rows),
+        "missing": sum(r["status"] == "missing" for r in rows),
+    }
+    summary = (f"Phải báo cáo: {counts['expected']} đơn vị; đã gửi: {counts['received']}; hợp lệ: {counts['valid']}; "
+               f"có lỗi phải gửi lại: {counts['rejected']}; gửi đúng hạn ({ws.settings.deadline(year):%d/%m/%Y}): "
+               f"{counts['on_time']}; gửi muộn: {counts['late']}; chưa gửi: {counts['missing']}.")
+    keeper = ws.settings.get("coordinator") or "đơn vị tổng hợp"
+    footer = (f"Danh sách đầy đủ các lỗi, cảnh báo (đến từng ô của biểu mẫu) và các tệp đã nhận: tệp "
+              f"kiem_tra_so_lieu_{year}.xlsx, lưu tại {keeper}.")
+    if total > PROBLEM_LIMIT:
+        footer = f"Bảng trên nêu {PROBLEM_LIMIT}/{total} vấn đề (lỗi trước, cảnh báo sau). " + footer
+    imported = [y for y in range(ws.catalogue.baseline_year, year + 1)
+                if any(x.identity_source == "imported" and x.status != "superseded" for x in store.submissions(y))]
+    if imported:
+        footer += (f" Số liệu năm {', '.join(str(y) for y in imported)} (toàn bộ hoặc một phần) được nhập từ số liệu "
+                   f"lịch sử (treem import-history), không qua biểu mẫu.")
+    if len(rows) > UNIT_TABLE_LIMIT:
+        footer = (f"Bảng đơn vị nêu {UNIT_TABLE_LIMIT}/{len(rows)} đơn vị, các đơn vị chưa gửi hoặc có lỗi trước. "
+                  + footer)
+    collected = [s.collected_at for s in subs if s.collected_at]
+    return {"summary": summary, "units": units, "problems": problems, "problems_total": total,
+            "counts": counts, "footer": footer, "last_collected": max(collected, default="")}
+
+
+def _topic(f) -> str:
+    """Which part of the report a problem concerns, for a reader of the report (the cell is in
+    the validation workbook): "CT4", "Số liệu chung", "Kinh phí", "Báo cáo"; "" for the file."""
+    if f is None:
+        return ""
+    if f.chi_tieu:
+        return f"CT{f.chi_tieu}"
+    return {"budget": "Kinh phí", "narrative": "Báo cáo"}.get(f.section, "Số liệu chung")
+
+
+def _vn_date(iso: str) -> str:
+    if not iso:
+        return ""
+    try:
+        return Date.fromisoformat(iso[:10]).strftime("%d/%m/%Y")
+    except ValueError:
+        return iso
+
+
+def _names(items: list[str]) -> str:
+    more = f" và {len(items) - NAMES_LIMIT} đơn vị khác" if len(items) > NAMES_LIMIT else ""
+    return ", ".join(items[:NAMES_LIMIT]) + more
+
+
+def _quality_context(quality: dict | None, result: MergeResult, rows: list[IndicatorResult], tts: dict, cw: str) -> dict:
+    q = dict(quality or {})
+    names = result.unit_names or {}
+    communes = [u for u, t in (result.unit_types or {}).items() if t in COMMUNE_TYPES]
+    silent = set((result.coverage or {}).get("missing") or []) & set(communes)
+    gaps = []
+    if silent:
+        gaps.append(f"{len(silent)} {cw} chưa có báo cáo hợp lệ nên thiếu số liệu ở mọi chỉ tiêu: "
+                    f"{_names([names.get(u, u) for u in communes if u in silent])}.")
+    for new, olds in sorted((result.carry_gaps or {}).items()):
+        gaps.append(f"{names.get(new, new)}: không so sánh với năm trước vì đơn vị cũ chưa báo cáo năm "
+                    f"{int(result.year) - 1}: {_names([names.get(o, o) for o in olds])}.")
+    for r in rows:
+        if r.value is None:
+            gaps.append(f"Chỉ tiêu {tts[r.code]} ({_lower_first(r.name)}): {NO_DATA}.")
+        elif r.partial and r.source != "office":
+            extra = [names.get(u, u) for u in r.missing_units or [] if u not in silent]
+            if extra:
+                gaps.append(f"Chỉ tiêu {tts[r.code]}: có số liệu của {r.units_reported}/{r.units_expected} "
+                            f"{cw}; ngoài các đơn vị trên, còn thiếu: {_names(extra)}.")
+    doubts = []
+    for d in result.office_differences or []:
+        row = next((r for r in rows if r.code == d.get("indicator")), None)
+        if row is None:
+            continue
+        communes = row.communes_value if row.communes_value is not None else row.value
+        doubts.append(f"Chỉ tiêu {tts[row.code]}: {row.lead_office_name or d.get('unit')} báo cáo "
+                      f"{_num(d['value'])}, tổng hợp từ các {cw} là "
+                      f"{_num(communes) if communes is not None else NO_DATA}"
+                      f" (chênh lệch {_num(abs(d.get('difference') or 0))}).")
+    if q.get("problems_total"):
+        doubts.append(f"Còn {q['problems_total']} lỗi, cảnh báo trong các báo cáo đang dùng (lỗi phải sửa, cảnh báo "
+                      f"cần đơn vị giải thích), liệt kê ở bảng dưới.")
+    if not doubts:
+        doubts.append("Không có số liệu nghi vấn hoặc vấn đề còn tồn tại.")
+    q.setdefault("summary", "Chưa có thông tin thu nhận báo cáo.")
+    q.setdefault("units", [])
+    q.setdefault("problems", [])
+    q.setdefault("footer", "")
+    q["gaps"], q["doubts"] = gaps, doubts
+    return q
+
+
