@@ -157,6 +157,7 @@ def cli():
       treem merge --year 2024              tổng hợp số liệu toàn huyện
       treem report --year 2024             viết báo cáo Word gửi tỉnh
       treem demo                           chạy thử toàn bộ trên số liệu mẫu
+      treem ui                             mở bàn làm việc trên trình duyệt
     """
 
 
@@ -531,6 +532,34 @@ def report_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, report_date):
     _print_report(ws, written)
     if written.get("charts"):
         click.echo(f"Biểu đồ (ảnh PNG, dùng lại được): {_rel(ws, Path(written['charts'][0]).parent)}/")
+
+
+@cli.command("ui", context_settings=CONTEXT)
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8765, metavar="CỔNG",
+              help="Cổng của trang (mặc định 8765; 0: tự chọn một cổng trống).")
+@click.option("--host", default="127.0.0.1", metavar="ĐỊA_CHỈ",
+              help="Địa chỉ nghe; mặc định 127.0.0.1 (chỉ máy này). Địa chỉ khác mở trang cho cả mạng (có cảnh báo).")
+@click.option("--no-browser", is_flag=True, help="Không tự mở trình duyệt.")
+@workspace_options
+def ui_cmd(ws: Workspace, as_json: bool, port: int, host: str, no_browser: bool):
+    """Mở bàn làm việc trên trình duyệt: cả năm báo cáo trong một trang web trên máy này
+    (tạo biểu mẫu, nhận tệp, đơn vị, tổng hợp, báo cáo, cài đặt). Dòng đầu tiên in ra là địa
+    chỉ trang (kèm mã truy cập); Ctrl+C để tắt.
+
+    \b
+    Ví dụ:
+      treem ui
+      treem ui --workspace D:\\ctxhtre --port 8800 --no-browser
+    """
+    from pipeline.ui.server import serve
+
+    def say(url: str) -> None:
+        click.echo(json.dumps({"url": url, "workspace": str(ws.root)}, ensure_ascii=False) if as_json else url)
+        sys.stdout.flush()
+
+    serve(ws.root, host=host, port=port, open_browser=not no_browser, say=say,
+          warn=lambda m: click.echo(m, err=True))
+    click.echo("Đã tắt bàn làm việc.", err=True)
 
 
 def _rel(ws: Workspace, p) -> str:
