@@ -204,7 +204,7 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
             r["file_link"] = desk.link(ws.inbox(year) / r["path"]) if r["path"] else None
             r["feedback_link"] = desk.link(r["feedback"]) if r.get("feedback") else None
         return render(request, "inbox.html", "inbox", part=part, recent=recent, inbox_dir=str(ws.inbox(year)),
-                      max_mb=max_file // (1024 * 1024))
+                      max_size=_size(max_file))
 
     async def upload(request: Request):
         ws, year = desk.ws, desk.year
@@ -225,7 +225,7 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
                     path = await run_in_threadpool(save_upload, ws.inbox(year), item.filename or "", chunks(), max_file)
                     saved.append(path.name)
                 except ValueError:
-                    refused.append(f"{item.filename}: quá {max_file // (1024 * 1024)} MB, không nhận.")
+                    refused.append(f"{item.filename}: quá {_size(max_file)}, không nhận.")
         if not saved:
             msg = " ".join(refused) or "Chưa chọn tệp nào."
             return JSONResponse({"error": msg}, status_code=413 if refused else 400)
@@ -590,6 +590,10 @@ def _decisions_for(ws, year, code) -> list:
     from pipeline.decisions import decisions
 
     return [d for d in decisions(ws, year) if getattr(d, "unit", None) == code]
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
 
 
 def _q(s: str) -> str:

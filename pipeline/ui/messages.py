@@ -80,7 +80,7 @@ def reply_message(settings, row: dict, issues: list[dict], year: int) -> str:
 def next_steps(st: dict, state: dict, year: int) -> list[tuple[str, str]]:
     """What the officer does next, with the page where it is done."""
     steps = []
-    if not state["forms"]:
+    if not state["forms"] and st["received"] == 0:
         steps.append(("Tạo biểu mẫu cho các đơn vị và gửi đi.", "/bieu-mau"))
         return steps
     if st["received"] == 0:

@@ -62,3 +62,34 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8765, open_browser: b
         server.run(sockets=[sock])
     finally:
         sock.close()
+
+
+class Running:
+    """A desk served from a background thread (for tests and the benchmark)."""
+
+    def __init__(self, root: Path, year: int | None = None, **app_options):
+        import uvicorn
+
+        from pipeline.ui.app import create_app
+
+        self.sock = bind("127.0.0.1", 0)
+        self.port = self.sock.getsockname()[1]
+        self.token = new_token()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.url = f"{self.base}/?token={self.token}"
+        self.app = create_app(root, self.token, port=self.port, year=year, **app_options)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> "Running":
+        import time
+
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
