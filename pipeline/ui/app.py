@@ -45,10 +45,44 @@ class Desk:
     def __init__(self, root: Path, year: int | None = None):
         self.root = Path(root).resolve()
         self.year = year or default_year(self.root)
-        self.jobs = JobRunner(self.root)
+        self.jobs = JobRunner(self.root, after=self.warm)
         self.downloads = Downloads(os.urandom(16).hex())
         self._ws: Workspace | None = None
         self._stamp = None
+        self._cache: dict = {}
+
+    def data_stamp(self) -> tuple:
+        """Changes whenever the store, the files of the year or the workspace's YAML change."""
+        db = self.root / "treem.sqlite"
+        return (self.year, _mtime(db), _mtime(db.with_name("treem.sqlite-wal")), self._stamp,
+                _mtime(self.root / "input" / str(self.year)), _mtime(self.root / "output" / str(self.year)),
+                _mtime(self.root / "output" / str(self.year) / "phan_hoi"))
+
+    def cached(self, name: str, compute):
+        """A read of the store kept until the data changes: with 10,000 units, reading every
+        unit's status takes longer than a page may."""
+        self.ws  # refresh the YAML stamp first
+        key = (name, self.data_stamp())
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        value = compute()
+        self._cache[name] = (key, value)
+        return value
+
+    def warm(self) -> None:
+        """Read again what the pages show, right after a job changed it (in the job's thread),
+        so that the next page the officer opens is drawn from memory."""
+        from pipeline.feedback import status
+        from pipeline.merge import load
+
+        ws, year = self.ws, self.year
+        self.cached("status", lambda: status(ws, year))
+        self.cached("audit", lambda: _last_actions(ws, year))
+        self.cached("unit_rows", lambda: _unit_rows(ws, year))
+        self.cached("received", lambda: _received(ws, year))
+        self.cached("merged", lambda: _merged(ws, year))
+        self.cached("merge_view", lambda: merge_view(load(ws, year)))
 
     @property
     def ws(self) -> Workspace:
@@ -126,17 +160,13 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
 
     def _overview(request: Request):
         from pipeline.feedback import status
-        from pipeline.merge import load
         from pipeline.store import Store
 
         ws, year = desk.ws, desk.year
-        st = status(ws, year)
-        audit = []
-        if ws.db_path.exists():
-            with Store(ws.db_path) as store:
-                audit = store.audit(year)[-12:][::-1]
+        st = desk.cached("status", lambda: status(ws, year))
+        audit = desk.cached("audit", lambda: _last_actions(ws, year))
         forms = ws.output(year) / "bieu_mau"
-        state = {"forms": forms.is_dir() and any(forms.glob("*.xlsx")), "merged": load(ws, year) is not None,
+        state = {"forms": forms.is_dir() and any(forms.glob("*.xlsx")), "merged": _merged(ws, year),
                  "report": (ws.output(year) / f"bao_cao_{year}.docx").is_file()}
         return render(request, "overview.html", "overview", st=st, audit=audit,
                       next_steps=messages.next_steps(st, state, year), names=_names(ws, year))
@@ -196,7 +226,7 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
 
     def _inbox(request: Request):
         ws, year = desk.ws, desk.year
-        rows = _received(ws, year)
+        rows = list(desk.cached("received", lambda: _received(ws, year)))
         recent = set(request.query_params.getlist("moi"))
         rows.sort(key=lambda r: (r["path"] not in recent,))
         part = paginate(rows, _page_arg(request))
@@ -259,8 +289,8 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
         from pipeline.feedback import status
 
         ws, year = desk.ws, desk.year
-        st = status(ws, year)
-        rows = _unit_rows(ws, year)
+        st = desk.cached("status", lambda: status(ws, year))
+        rows = desk.cached("unit_rows", lambda: _unit_rows(ws, year))
         want = request.query_params.get("tt", "")
         if want:
             rows = [r for r in rows if r["status"] == want]
@@ -278,7 +308,7 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
 
         ws, year = desk.ws, desk.year
         code = request.path_params["code"]
-        row = next((r for r in _unit_rows(ws, year) if r["unit"] == code), None)
+        row = next((r for r in desk.cached("unit_rows", lambda: _unit_rows(ws, year)) if r["unit"] == code), None)
         if row is None:
             raise HTTPException(404, f"Không có đơn vị mã {code} trong năm {year}.")
         issues, versions = [], []
@@ -336,7 +366,7 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
         from pipeline.merge import load
 
         ws, year = desk.ws, desk.year
-        view = merge_view(load(ws, year))
+        view = desk.cached("merge_view", lambda: merge_view(load(ws, year)))
         out = ws.output(year)
         charts = [(t, desk.link(out / "bieu_do" / f"{n}_{year}.png"))
                   for n, t in (("bieu_do_muc_tieu", "Mức đạt so với mục tiêu"), ("bieu_do_xu_huong", "Xu hướng"))]
@@ -367,7 +397,7 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
         last = desk.jobs.last("report")
         return render(request, "report.html", "report", docx=desk.link(out / f"bao_cao_{year}.docx"),
                       pdf=desk.link(out / f"bao_cao_{year}.pdf"), last=last.result if last and last.state == "done" else None,
-                      merged=(await run_in_threadpool(_merged, ws, year)))
+                      merged=(await run_in_threadpool(desk.cached, "merged", lambda: _merged(ws, year))))
 
     async def run_report(request: Request):
         from pipeline.report import report
@@ -516,9 +546,22 @@ def merge_view(result: dict | None) -> dict | None:
                             for d in result.get("office_differences", [])]}
 
 
+def _last_actions(ws, year) -> list[dict]:
+    from pipeline.store import Store
+
+    if not ws.db_path.exists():
+        return []
+    with Store(ws.db_path) as store:
+        return store.audit(year, last=12)[::-1]
+
+
 def _merged(ws, year) -> bool:
-    from pipeline.merge import load
-    return load(ws, year) is not None
+    from pipeline.store import Store
+
+    if not ws.db_path.exists():
+        return False
+    with Store(ws.db_path) as store:
+        return year in store.merged_years()
 
 
 def _names(ws, year) -> dict:

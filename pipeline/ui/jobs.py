@@ -70,8 +70,9 @@ class JobRunner:
     """One worker thread; jobs run in the order asked. `work(job, tick)` returns the dict the
     page shows; a TreemError's message (Vietnamese, the CLI's own) is shown as is."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, after: Callable[[], None] | None = None):
         self.root = Path(root)
+        self.after = after
         self.jobs: dict[int, Job] = {}
         self._ids = itertools.count(1)
         self._queue: Queue = Queue()
@@ -121,8 +122,13 @@ class JobRunner:
                 continue
             job.state, job.message, job.done = "running", "", 0
             try:
-                job.result = work(job, tick) or {}
-                job.state = "done"
+                result = work(job, tick) or {}
+                if self.after:
+                    try:
+                        self.after()  # the pages' reads, refreshed before the page is told
+                    except Exception:  # noqa: BLE001 — the pages will read it themselves
+                        traceback.print_exc()
+                job.result, job.state = result, "done"
             except WorkspaceError as e:
                 if lock_holder(self.root):  # another run took the lock first: wait for it
                     continue
