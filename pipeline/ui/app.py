@@ -538,12 +538,16 @@ def merge_view(result: dict | None) -> dict | None:
             "judged": r["status"].get(ref) if ref else None,
         })
     cov = result["coverage"]
+    by_code = {r["code"]: r for r in result["indicators"]}
     judged = [r["judged"] for r in rows if r["judged"]]
     return {"year": result["year"], "rows": rows, "coverage": cov,
             "met": judged.count("Đạt"), "not_met": judged.count("Chưa đạt"),
             "no_data": judged.count("Chưa có số liệu"),
-            "differences": [{**d, "name": result.get("unit_names", {}).get(d["unit"], d["unit"])}
-                            for d in result.get("office_differences", [])]}
+            "differences": [{"office": result.get("unit_names", {}).get(d["unit"], d["unit"]),
+                             "chi_tieu": by_code[d["indicator"]]["chi_tieu"], "name": by_code[d["indicator"]]["name"],
+                             "unit": by_code[d["indicator"]].get("unit", ""), "office_value": messages.figure(d["value"]),
+                             "value": messages.figure(by_code[d["indicator"]]["value"])}
+                            for d in result.get("office_differences", []) if d["indicator"] in by_code]}
 
 
 def _last_actions(ws, year) -> list[dict]:
