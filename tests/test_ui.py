@@ -303,3 +303,31 @@ def test_unit_contacts_are_saved_into_the_roster_with_its_comments(workspace):
     r = c.post("/cai-dat/lien-he", headers=ORIGIN, data={"ma": "15700", "person-15700": "x", "phone-15700": "số",
                                                          "email-15700": "a@"})
     assert r.status_code == 400 and "điện thoại «số»" in r.text and "thư điện tử «a@»" in r.text
+
+
+# --- the command ----------------------------------------------------------------------------
+@pytest.mark.skipif(__import__("os").name == "nt", reason="Ctrl+C is sent as SIGINT here")
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_treem_ui_prints_its_address_first_and_stops_on_ctrl_c(workspace, host):
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "ui", "-w", str(workspace.root), "--port", "0",
+                             "--no-browser", "--host", host], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?token=[\w-]{20,}", url), url
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        page = opener.open(url, timeout=30).read().decode("utf-8")  # the token becomes a cookie, then the page
+        assert "Tổng quan năm" in page
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url.split("?")[0], timeout=30)  # no token, no cookie
+        assert refused.value.code == 403
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Đã tắt bàn làm việc." in err
+    assert ("Cảnh báo: bàn làm việc đang mở cho các máy khác" in err) == (host == "0.0.0.0")

@@ -60,6 +60,8 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8765, open_browser: b
         threading.Timer(0.8, webbrowser.open, args=(url,)).start()
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn shut down cleanly, then passes Ctrl+C on: it is how the officer stops the desk
     finally:
         sock.close()
 
