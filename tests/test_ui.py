@@ -331,3 +331,22 @@ def test_treem_ui_prints_its_address_first_and_stops_on_ctrl_c(workspace, host):
     assert proc.returncode == 0, err
     assert "Đã tắt bàn làm việc." in err
     assert ("Cảnh báo: bàn làm việc đang mở cho các máy khác" in err) == (host == "0.0.0.0")
+
+
+# --- the officer's decisions (pipeline.decisions, from its own branch) ------------------------
+def test_accept_and_received_date_buttons_record_decisions(workspace):
+    decisions = pytest.importorskip("pipeline.decisions")
+    store_values(workspace, YEAR, "15682", COMMUNE_VALUES, status="rejected")
+    c = client(workspace)
+    page = c.get("/don-vi/15682").text
+    assert 'action="/don-vi/15682/chap-nhan"' in page and 'action="/don-vi/15682/ngay-nhan"' in page
+    r = c.post("/don-vi/15682/chap-nhan", headers=ORIGIN, data={"ghi_chu": ""})
+    assert "Cần ghi lý do" in r.text
+    assert decisions.decisions(workspace, YEAR) == []
+    r = c.post("/don-vi/15682/chap-nhan", headers=ORIGIN, data={"ghi_chu": "Đã gọi điện xác nhận số liệu"})
+    assert "Đã ghi quyết định" in r.text
+    made = decisions.decisions(workspace, YEAR)
+    assert len(made) == 1 and "Đã gọi điện xác nhận số liệu" in str(made[0])
+    r = c.post("/don-vi/15682/ngay-nhan", headers=ORIGIN,
+               data={"tep": "15682.xlsx", "ngay": "2024-11-19T16:30", "ghi_chu": "Thư gửi đúng hạn, máy chủ chậm"})
+    assert "Đã ghi quyết định" in r.text and len(decisions.decisions(workspace, YEAR)) == 2

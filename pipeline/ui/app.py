@@ -150,7 +150,7 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
         job = desk.jobs.current()
         holder = None if job else lock_holder(desk.root)
         html = env.get_template(name).render(
-            pages=PAGES, page=page, year=desk.year, root=str(desk.root), running=job, other_run=holder,
+            pages=PAGES, page=page, here=request.url.path, year=desk.year, root=str(desk.root), running=job, other_run=holder,
             flash=request.query_params.get("tb"), **ctx)
         return HTMLResponse(html, status_code=status_code)
 
