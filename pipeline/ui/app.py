@@ -8,6 +8,8 @@ import importlib.util
 import io
 import math
 import os
+import threading
+import time
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -50,6 +52,22 @@ class Desk:
         self._ws: Workspace | None = None
         self._stamp = None
         self._cache: dict = {}
+        self._watcher = threading.Thread(target=self._watch, name="treem-ui-watch", daemon=True)
+        self._watcher.start()
+
+    def _watch(self, every: float = 2.0) -> None:
+        """A command run outside the desk (collect, merge…) changes the store: read the pages'
+        data again in the background so the officer's next page is drawn from memory."""
+        seen = None
+        while True:
+            time.sleep(every)
+            try:
+                stamp = self.data_stamp()
+                if stamp != seen and self.jobs.current() is None and lock_holder(self.root) is None:
+                    self.warm()
+                    seen = self.data_stamp()
+            except Exception:  # noqa: BLE001 — a page will read it itself and say what is wrong
+                seen = None
 
     def data_stamp(self) -> tuple:
         """Changes whenever the store, the files of the year or the workspace's YAML change."""
