@@ -159,9 +159,9 @@ def test_accept_a_broken_unit_with_a_note(workspace, page, tmp_path):
         nav(page, "Nhận tệp")
         run_job(page, "Kiểm tra lại thư mục nhận tệp")
         page.goto(f"{desk.base}/don-vi/15682")
-        page.fill("form.decision input[name=ghi_chu]", "Đã gọi điện xác nhận: số tiêm chủng gồm trẻ nơi khác đến")
+        page.fill("form[action$='/chap-nhan'] input[name=ghi_chu]", "Đã gọi điện xác nhận: số tiêm chủng gồm trẻ nơi khác đến")
         with page.expect_navigation():
-            page.get_by_role("button", name="Chấp nhận").click()
+            page.get_by_role("button", name="Chấp nhận", exact=True).click()
         assert "Đã ghi quyết định" in text_of(page)
         assert "Đã gọi điện xác nhận" in text_of(page)
     assert page.problems == []
