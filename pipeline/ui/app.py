@@ -573,8 +573,17 @@ def _last_actions(ws, year) -> list[dict]:
 
     if not ws.db_path.exists():
         return []
+    import json
+
     with Store(ws.db_path) as store:
-        return store.audit(year, last=12)[::-1]
+        rows = store.audit(year, last=12)[::-1]
+    for r in rows:
+        try:
+            detail = json.loads(r.get("detail") or "{}")
+        except ValueError:
+            detail = {}
+        r["file"] = detail.get("path", "") if isinstance(detail, dict) else ""
+    return rows
 
 
 def _merged(ws, year) -> bool:
