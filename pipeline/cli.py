@@ -172,6 +172,7 @@ def cli():
       treem report --year 2024             viết báo cáo Word gửi tỉnh
       treem export --years 2021-2025       xuất số liệu mọi năm (Excel, CSV) để phân tích
       treem demo                           chạy thử toàn bộ trên số liệu mẫu
+      treem ui                             mở bàn làm việc trên trình duyệt
     """
 
 
@@ -735,6 +736,34 @@ def export_cmd(ws: Workspace, as_json: bool, years: str | None, fmt: str, out: P
     click.echo(f"Đã xuất số liệu {'các năm' if len(result.years) > 1 else 'năm'} {span}: {tables}.")
     for p in result.outputs:
         click.echo(f"  {_rel(ws, p)}")
+
+
+@cli.command("ui", context_settings=CONTEXT)
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8765, metavar="CỔNG",
+              help="Cổng của trang (mặc định 8765; 0: tự chọn một cổng trống).")
+@click.option("--host", default="127.0.0.1", metavar="ĐỊA_CHỈ",
+              help="Địa chỉ nghe; mặc định 127.0.0.1 (chỉ máy này). Địa chỉ khác mở trang cho cả mạng (có cảnh báo).")
+@click.option("--no-browser", is_flag=True, help="Không tự mở trình duyệt.")
+@workspace_options
+def ui_cmd(ws: Workspace, as_json: bool, port: int, host: str, no_browser: bool):
+    """Mở bàn làm việc trên trình duyệt: cả năm báo cáo trong một trang web trên máy này
+    (tạo biểu mẫu, nhận tệp, đơn vị, tổng hợp, báo cáo, cài đặt). Dòng đầu tiên in ra là địa
+    chỉ trang (kèm mã truy cập); Ctrl+C để tắt.
+
+    \b
+    Ví dụ:
+      treem ui
+      treem ui --workspace D:\\ctxhtre --port 8800 --no-browser
+    """
+    from pipeline.ui.server import serve
+
+    def say(url: str) -> None:
+        click.echo(json.dumps({"url": url, "workspace": str(ws.root)}, ensure_ascii=False) if as_json else url)
+        sys.stdout.flush()
+
+    serve(ws.root, host=host, port=port, open_browser=not no_browser, say=say,
+          warn=lambda m: click.echo(m, err=True))
+    click.echo("Đã tắt bàn làm việc.", err=True)
 
 
 def _rel(ws: Workspace, p) -> str:

@@ -430,10 +430,14 @@ class Store:
         return {unit: {f: (v["value"] if v["value"] is not None else v["text"]) for f, v in vals[s.id].items()}
                 for unit, s in cur.items()}
 
-    def audit(self, year: int | None = None) -> list[dict]:
+    def audit(self, year: int | None = None, last: int | None = None) -> list[dict]:
+        """The audit log in order; with `last`, only the latest so many entries."""
         q, args = "SELECT * FROM audit", ()
         if year is not None:
             q, args = q + " WHERE year=?", (year,)
+        if last is not None:
+            rows = [dict(r) for r in self.db.execute(q + " ORDER BY id DESC LIMIT ?", (*args, last))]
+            return rows[::-1]
         return [dict(r) for r in self.db.execute(q + " ORDER BY id", args)]
 
     # --- merged figures ---
