@@ -174,6 +174,11 @@ class Expr:
     def _code(self):
         return compile(self.text, "<rule>", "eval")
 
+    def __reduce__(self):
+        # Compiled code cannot be pickled; workers started by spawn (as on Windows) get the
+        # catalogue pickled, so send the text and compile again there.
+        return (Expr, (self.text, self.names))
+
 
 OPERATORS = {
     "<=": lambda a, b: a <= b, "<": lambda a, b: a < b, ">=": lambda a, b: a >= b,

@@ -540,7 +540,20 @@ def _rel(ws: Workspace, p) -> str:
         return str(p)
 
 
+def _utf8_streams() -> None:
+    """Write UTF-8 whatever the console or redirection. On Windows, Python encodes redirected
+    output in the ANSI code page (cp1252 and the like), which has no Vietnamese letters: a
+    batch file, a scheduled task or `| more` would crash on the first «ă»."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(encoding="utf-8", errors="replace")
+            except (ValueError, OSError):
+                pass  # already written to in another encoding, or not a real stream
+
+
 def main():
+    _utf8_streams()
     try:
         cli(prog_name="treem", standalone_mode=False)
     except click.UsageError as e:

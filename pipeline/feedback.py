@@ -19,7 +19,7 @@ import xlsxwriter
 from pipeline.fsutil import atomic_write
 from pipeline.store import Store
 from pipeline.text import slugify
-from pipeline.workers import exit_with_parent
+from pipeline.workers import exit_with_parent, mp_context
 
 STATUS_LABELS = {
     "accepted": "Hợp lệ",
@@ -231,7 +231,7 @@ def write_feedback_files(ws, year: int, rows: list[dict], issues: dict, folder: 
     paths = [folder / feedback_name(year, r["unit"], r["name"]) for _, _, r, _ in jobs]
     workers = min(os.cpu_count() or 1, 4)
     if len(jobs) >= 16 and workers > 1:
-        with ProcessPoolExecutor(workers, initializer=exit_with_parent) as pool:
+        with ProcessPoolExecutor(workers, mp_context=mp_context(), initializer=exit_with_parent) as pool:
             copies = list(pool.map(_feedback_copy, jobs, chunksize=4))
     else:
         copies = [_feedback_copy(job) for job in jobs]

@@ -22,6 +22,7 @@ from pipeline.catalogue import Catalogue, Field, Indicator, Rule, target_text
 from pipeline.fsutil import atomic_write, read_yaml
 from pipeline.roster import Unit
 from pipeline.settings import Settings
+from pipeline.workers import mp_context
 from pipeline.workspace import WORKBOOK_WORDING
 from pipeline.text import slugify, vn_number  # noqa: F401 (vn_number is used here and re-exported)
 
@@ -537,7 +538,7 @@ def _generate(ws, year, units, previous, progress, workers) -> GenerateResult:
     result = GenerateResult(year)
     workers = workers or (min(os.cpu_count() or 1, 4) if len(jobs) >= PARALLEL_THRESHOLD else 1)
     if workers > 1:
-        with ProcessPoolExecutor(workers, initializer=_init_worker,
+        with ProcessPoolExecutor(workers, mp_context=mp_context(), initializer=_init_worker,
                                  initargs=(ws.catalogue, ws.settings.data, wording, year)) as pool:
             for _ in pool.map(_render_one, jobs, chunksize=32):
                 if progress:
