@@ -15,10 +15,13 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from pipeline.catalogue import target_text
 from pipeline.fsutil import atomic_write
+from pipeline.printing import set_print, wrapped_height
 from pipeline.text import vn_number
 
 GREEN, RED, GREY, YELLOW = "#C6EFCE", "#FFC7CE", "#EDEDED", "#FFEB9C"
 STATUS_COLOURS = {"Đạt": GREEN, "Chưa đạt": RED, "Chưa có số liệu": GREY, "Không có chỉ tiêu": "#FFFFFF"}
+# A mark beside the colour, so that a status survives a monochrome printer.
+STATUS_MARKS = {"Đạt": "✓", "Chưa đạt": "✗"}
 RANK_LIMIT = 50
 _CSV_RISKY = ("=", "+", "-", "@", "\t", "\r")
 
@@ -41,7 +44,8 @@ def write_consolidated(ws, result: dict, path: Path) -> Path:
         "total": _number_formats(wb, {**base, "bold": True}),
     }
     status = {k: wb.add_format({**base, "bg_color": v, "align": "center"}) for k, v in STATUS_COLOURS.items()}
-    unit_fmt = {k: _number_formats(wb, {**base, "bg_color": v}) for k, v in STATUS_COLOURS.items()}
+    unit_fmt = {k: _number_formats(wb, {**base, "bg_color": v}, STATUS_MARKS.get(k, ""))
+                for k, v in STATUS_COLOURS.items()}
 
     _summary(wb, f, status, result)
     for goal, goal_name in sorted(ws.catalogue.goals.items()):
@@ -54,10 +58,17 @@ def write_consolidated(ws, result: dict, path: Path) -> Path:
     return atomic_write(path, buf.getvalue())
 
 
-def _number_formats(wb, props: dict) -> tuple:
+def _number_formats(wb, props: dict, mark: str = "") -> tuple:
     """A whole-number and a decimal variant of one cell format: "#,##0.##" alone would show a
-    whole 30 as "30," in Vietnamese Excel."""
-    return wb.add_format({**props, "num_format": "#,##0"}), wb.add_format({**props, "num_format": "#,##0.0#"})
+    whole 30 as "30," in Vietnamese Excel. A mark (✓, ✗) is shown after the number."""
+    after = f' "{mark}"' if mark else ""
+    return (wb.add_format({**props, "num_format": "#,##0" + after}),
+            wb.add_format({**props, "num_format": "#,##0.0#" + after}))
+
+
+def _marked(label: str) -> str:
+    """A status as a word and a mark: "Đạt ✓", "Chưa đạt ✗"."""
+    return f"{label} {STATUS_MARKS[label]}" if label in STATUS_MARKS else label
 
 
 def _pick(fmt, v):
@@ -108,18 +119,21 @@ def _summary(wb, f, status, result) -> None:
         for c, v in enumerate(values):
             _write(sh, row, c, v, f["num"] if isinstance(v, float) else f["cell"])
         for c, y in ((11, "2025"), (12, "2030")):
-            sh.write_string(row, c, r["status"][y], status[r["status"][y]])
-        sh.write_string(row, 13, track, f["cell"])
+            sh.write_string(row, c, _marked(r["status"][y]), status[r["status"][y]])
         sh.write_string(row, 14, "; ".join(notes), f["cell"])
+        sh.write_string(row, 13, track, f["cell"])
+        sh.set_row(row, wrapped_height([(r["name"], 55), ("; ".join(notes), 40), (track, 16)]))
     sh.freeze_panes(4, 3)
     sh.autofilter(3, 0, 3 + len(result["indicators"]), len(heads) - 1)
+    sh.set_row(3, wrapped_height(zip(heads, widths)))
+    set_print(sh, widths, (3, 3))
 
 
 def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str) -> None:
     inds = [r for r in result["indicators"] if r["goal"] == goal]
     sh = wb.add_worksheet(f"Mục tiêu {goal}")
     sh.write_string(0, 0, f"Mục tiêu {goal}: {goal_name} - số liệu từng đơn vị năm {result['year']}", f["title"])
-    sh.write_string(1, 0, "Màu nền: xanh = đạt mục tiêu 2025 của đơn vị, đỏ = chưa đạt.", f["note"])
+    sh.write_string(1, 0, "✓ (nền xanh) = đạt mục tiêu 2025 của đơn vị, ✗ (nền đỏ) = chưa đạt.", f["note"])
     heads = ["Mã", "Đơn vị", "Loại"] + [f"CT{r['chi_tieu']} {r['code']} ({r['unit']})" for r in inds]
     for c, h in enumerate(heads):
         sh.write_string(3, c, h, f["head"])
@@ -147,6 +161,7 @@ def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str) -> None:
         _write(sh, row, c, r["value"], f["total"])
     sh.freeze_panes(4, 2)
     sh.autofilter(3, 0, row - 1, len(heads) - 1)
+    set_print(sh, [9, 30, 9] + [13] * len(inds), (3, 3))
 
 
 def _trend_sheet(wb, f, result, baseline_year: int) -> None:
@@ -174,6 +189,7 @@ def _trend_sheet(wb, f, result, baseline_year: int) -> None:
         first = row
         for label, vals in lines:
             sh.write_string(row, 0, f"CT{r['chi_tieu']} {r['name']}", f["cell"])
+            sh.set_row(row, wrapped_height([(f"CT{r['chi_tieu']} {r['name']}", 40)]))
             sh.write_string(row, 1, label, f["cell"])
             for c, v in enumerate(vals, start=2):
                 _write(sh, row, c, v, f["num"])
@@ -183,7 +199,9 @@ def _trend_sheet(wb, f, result, baseline_year: int) -> None:
             chart.add_series({
                 "name": ["Xu hướng", first + i, 1], "categories": ["Xu hướng", 2, 2, 2, 1 + len(years)],
                 "values": ["Xu hướng", first + i, 2, first + i, 1 + len(years)],
-                "marker": {"type": "circle"} if i == 0 else {"type": "none"},
+                # Grey-safe: each line has its own marker and dash, and the values carry labels.
+                "marker": {"type": ("circle", "square", "triangle")[min(i, 2)], "size": 6 if i == 0 else 4},
+                **({"data_labels": {"value": True, "position": "above", "font": {"size": 7}}} if i == 0 else {}),
                 "line": {"width": 2.25} if i == 0 else {"dash_type": "dash", "width": 1.25},
             })
         chart.set_title({"name": f"CT{r['chi_tieu']} ({r['code']}): {r['name']}"[:120],
@@ -194,6 +212,9 @@ def _trend_sheet(wb, f, result, baseline_year: int) -> None:
         sh.insert_chart(xl_rowcol_to_cell(3 + (charts_at // 2) * 15, 4 + len(years) + (charts_at % 2) * 9), chart)
         charts_at += 1
     sh.freeze_panes(3, 2)
+    # On paper, the table; the charts beside it are for the screen (the report prints them).
+    sh.print_area(0, 0, row - 1, 1 + len(years))
+    set_print(sh, [40, 14] + [9] * len(years), (2, 2))
 
 
 def _ranking_sheet(wb, f, result) -> None:
@@ -228,6 +249,14 @@ def _ranking_sheet(wb, f, result) -> None:
         sh.insert_chart(charts_row, (charted % 3) * 6, chart)
         charted += 1
         col += 3
+    if charted:
+        # On paper, the charts (each shows its ranking); the tables above are for sorting on screen.
+        first = 3 + RANK_LIMIT + 3
+        last = charts_row + max(18, len(per), (max(240, 14 * len(per)) + 19) // 20)
+        sh.print_area(first, 0, last, 17)
+        set_print(sh, [26, 9, 8.43] * 6)
+    else:
+        set_print(sh, [26, 9, 8.43] * max(1, col // 3), (2, 2))
 
 
 def _budget_sheet(wb, f, result, catalogue) -> None:
@@ -270,6 +299,8 @@ def _budget_sheet(wb, f, result, catalogue) -> None:
                   if c < last else b["total"]["planned" if c == last else "spent"])
         sh.write_formula(row, c, f"=SUM({top}:{bottom})", _pick(f["total"], cached), cached)
     sh.freeze_panes(4, 2)
+    sh.set_row(2, wrapped_height((s["name"], 26) for s in sources))
+    set_print(sh, [10, 34] + [13] * (last - 2 + 2), (2, 3))
 
 
 def _coverage_sheet(wb, f, result) -> None:
@@ -284,7 +315,9 @@ def _coverage_sheet(wb, f, result) -> None:
         for c, v in enumerate([f"CT{r['chi_tieu']} {r['code']}", r["name"], r["units_reported"],
                                r["units_expected"], missing]):
             _write(sh, i, c, v, f["cell"])
+        sh.set_row(i, wrapped_height([(r["name"], 55), (missing, 80)]))
     sh.freeze_panes(3, 0)
+    set_print(sh, (10, 55, 11, 11, 80), (2, 2))
 
 
 def csv_safe(value) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ import xlsxwriter
 
 from pipeline.catalogue import Catalogue, Field, Indicator, Rule, target_text
 from pipeline.fsutil import atomic_write, read_yaml
+from pipeline.printing import set_print, wrapped_height
 from pipeline.roster import Unit
 from pipeline.settings import Settings
 from pipeline.workers import mp_context
@@ -33,11 +35,16 @@ PROP_FORM, PROP_UNIT, PROP_UNIT_NAME, PROP_YEAR = "treem_form", "treem_unit", "t
 PROP_VERSION, PROP_HASH = "treem_template_version", "treem_catalogue_hash"
 # Column positions (0-based) on each sheet kind; the ingest stage relies on them to find the
 # formulas that must still be there next to each named input cell.
+# "code" is the hidden column holding each row's field code, which the readers use to tell a
+# row that moved; "number" is the visible «Mã» column, showing the plan's indicator number.
 LAYOUT = {
-    "data": {"code": 1, "prev": 4, "input": 5, "rate": 6, "t2025": 7, "t2030": 8, "check": 9, "note": 10},
-    "budget": {"code": 1, "prev": 4, "input": 5, "check": 6, "note": 7},
-    "narrative": {"code": 1, "input": 5},
+    "data": {"number": 1, "prev": 4, "input": 5, "rate": 6, "t2025": 7, "t2030": 8, "check": 9, "note": 10,
+             "code": 11},
+    "budget": {"number": 1, "prev": 4, "input": 5, "check": 6, "note": 7, "code": 11},
+    "narrative": {"number": 1, "input": 5, "code": 11},
 }
+# Forms made before the field code moved to the hidden column showed it in column B.
+LEGACY_CODE_COLUMN = 1
 HEADER_ROW = 3
 # About how many characters of a label fit on one line of the label column (55 wide, Times 11).
 LABEL_CHARS_PER_LINE = 72
@@ -195,8 +202,7 @@ class TemplateWriter:
     def _instructions(self, wb, fmt, unit: Unit) -> None:
         ws = wb.add_worksheet(self.w["sheets"]["instructions"])
         ws.hide_gridlines(2)
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
+        set_print(ws, [3, 110], landscape=False)
         ws.set_column(0, 0, 3)
         ws.set_column(1, 1, 110, fmt["text"])
         ctx = {"unit_name": unit.name, "unit_code": unit.code}
@@ -225,11 +231,7 @@ class TemplateWriter:
             ws.write_string(HEADER_ROW, col, self._render(h), fmt["header"])
         ws.freeze_panes(HEADER_ROW + 1, 3)
         # Units print the form to sign it: A4 landscape, one page wide, headers on every page.
-        ws.set_paper(9)
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(HEADER_ROW)
-        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+        set_print(ws, [], (HEADER_ROW, HEADER_ROW), landscape=True)
 
     def _input(self, ws, fmt, row: int, col: int, f: Field) -> None:
         """The unlocked, validated, named input cell of a field."""
@@ -274,8 +276,9 @@ class TemplateWriter:
         ws = wb.add_worksheet(name)
         self._plain_formulas(ws)
         lay = LAYOUT["data"]
-        for col, width in enumerate((5, 16, 54, 10, 11, 13, 10, 14, 14, 34, 26)):
+        for col, width in enumerate((5, 8, 54, 10, 11, 13, 10, 14, 14, 34, 26)):
             ws.set_column(col, col, width)
+        ws.set_column(lay["code"], lay["code"], 24, None, {"hidden": True})
         self._sheet_head(ws, fmt, unit, self.w["headers"]["data"], 10)
         row = HEADER_ROW + 1
         first = row
@@ -309,14 +312,28 @@ class TemplateWriter:
             "error_title": "Giải thích quá dài", "error_message": "Giải thích tối đa 2.000 ký tự.",
             "other_cells": [[r, c, r, c] for r, c in others]})
         col = xlsxwriter.utility.xl_col_to_name(lay["check"])
+        inp = xlsxwriter.utility.xl_col_to_name(lay["input"])
+        # Orange only for a value the self-check flags: a blank form stays yellow, as its
+        # instructions say (a missing required value is named in the check column).
         ws.conditional_format(first, lay["input"], row - 1, lay["input"], {
-            "type": "formula", "criteria": f"=LEN(${col}{first + 1})>0", "format": fmt["warn"]})
+            "type": "formula", "criteria": f"=AND(LEN(${col}{first + 1})>0,LEN(${inp}{first + 1})>0)",
+            "format": fmt["warn"]})
         self._protect(ws)
+
+    def _codes(self, ws, fmt, row: int, f: Field, lay: dict) -> None:
+        """The «Mã» cell shows the indicator a row computes (CT2, CT11a) or nothing; the field
+        code, which the readers check, goes into the hidden column."""
+        ind = self.by_numerator.get(f.code)
+        if ind is not None:
+            ws.write_string(row, lay["number"], indicator_number(ind.code), fmt["code"])
+        else:
+            ws.write_blank(row, lay["number"], None, fmt["code"])
+        ws.write_string(row, lay["code"], f.code, fmt["code"])
 
     def _row_start(self, ws, fmt, row: int, n: int, f: Field, lay: dict, prev: dict) -> None:
         """Number, code, label, unit of measure, last year's value and the input cell."""
         ws.write_number(row, 0, n, fmt["center"])
-        ws.write_string(row, lay["code"], f.code, fmt["code"])
+        self._codes(ws, fmt, row, f, lay)
         ws.write_string(row, 2, f.label, fmt["cell"])
         _fit_lines(ws, row, f.label)
         ws.write_string(row, 3, f.unit, fmt["center"])
@@ -375,8 +392,9 @@ class TemplateWriter:
         ws = wb.add_worksheet(name)
         self._plain_formulas(ws)
         lay = LAYOUT["budget"]
-        for col, width in enumerate((5, 16, 58, 11, 12, 13, 30, 30)):
+        for col, width in enumerate((5, 8, 58, 11, 12, 13, 30, 30)):
             ws.set_column(col, col, width)
+        ws.set_column(lay["code"], lay["code"], 24, None, {"hidden": True})
         self._sheet_head(ws, fmt, unit, self.w["headers"]["budget"], 7)
         ws.merge_range(2, 0, 2, 7, self._render(self.w["budget_intro"]), fmt["subtitle"])
         row = HEADER_ROW + 1
@@ -397,9 +415,10 @@ class TemplateWriter:
     def _narrative_sheet(self, wb, fmt, unit, name, fields) -> None:
         ws = wb.add_worksheet(name)
         lay = LAYOUT["narrative"]
-        for col, width in enumerate((5, 16, 34, 1, 1, 95)):
+        for col, width in enumerate((5, 8, 34, 1, 1, 95)):
             ws.set_column(col, col, width)
         ws.set_column(3, 4, None, None, {"hidden": True})
+        ws.set_column(lay["code"], lay["code"], 24, None, {"hidden": True})
         self._sheet_head(ws, fmt, unit, self.w["headers"]["narrative"], 5)
         ws.merge_range(2, 0, 2, 5, self._render(self.w["narrative_intro"]), fmt["subtitle"])
         row = HEADER_ROW + 1
@@ -410,7 +429,7 @@ class TemplateWriter:
                 label += " (chỉ tiêu " + ", ".join(sorted({str(i.chi_tieu) for i in led}, key=int)) + ")"
             ws.set_row(row, 120)
             ws.write_number(row, 0, n, fmt["center"])
-            ws.write_string(row, lay["code"], f.code, fmt["code"])
+            self._codes(ws, fmt, row, f, lay)
             ws.write_string(row, 2, label, fmt["cell"])
             self._input(ws, fmt, row, lay["input"], f)
             row += 1
@@ -430,6 +449,12 @@ class TemplateWriter:
         for name, sheet, row, col in self._names:
             ref = xlsxwriter.utility.xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)
             wb.define_name(name, f"='{sheet}'!{ref}")
+
+
+def indicator_number(code: str) -> str:
+    """The plan's number of an indicator code: "ct02" -> "CT2", "ct11a" -> "CT11a"."""
+    m = re.fullmatch(r"ct0*(\d+)([a-z]*)", code)
+    return f"CT{m.group(1)}{m.group(2)}" if m else code.upper()
 
 
 def _fit_lines(ws, row: int, text: str) -> None:
@@ -584,12 +609,15 @@ def write_distribution_list(ws, year: int, units: list[Unit], folder: Path) -> P
     for c, (h, w) in enumerate(zip(headers, (5, 11, 40, 16, 42, 24, 14, 26, 12))):
         sh.write_string(2, c, h, head)
         sh.set_column(c, c, w)
+    widths = (5, 11, 40, 16, 42, 24, 14, 26, 12)
     for r, u in enumerate(units, start=3):
         values = [str(r - 2), u.code, u.name, u.type_label, file_name(year, u),
                   u.contact.person, u.contact.phone, u.contact.email, deadline]
         for c, v in enumerate(values):
             sh.write_string(r, c, v or "", cell)
+        sh.set_row(r, wrapped_height(zip(values, widths)))
     sh.autofilter(2, 0, 2 + len(units), 8)
     sh.freeze_panes(3, 0)
+    set_print(sh, widths, (2, 2))
     wb.close()
     return atomic_write(folder.parent / f"danh_sach_gui_bieu_mau_{year}.xlsx", buf.getvalue())

@@ -188,8 +188,11 @@ def test_outputs_and_json_shape(workspace):
     shown = {(c.value, c.number_format) for s in wb.worksheets for row in s.iter_rows() for c in row
              if isinstance(c.value, (int, float)) and c.number_format != "General"}
     assert (100, "#,##0") in shown and (90, "#,##0") in shown
-    assert {f for _, f in shown} <= {"#,##0", "#,##0.0#"}
-    assert all((v == int(v)) == (f == "#,##0") for v, f in shown)
+    # A unit's value that meets (misses) its target carries ✓ (✗) after it, for grey prints.
+    marks = {"", ' "✓"', ' "✗"'}
+    assert {f for _, f in shown} <= {base + m for base in ("#,##0", "#,##0.0#") for m in marks}
+    assert any(f.endswith('"✗"') for _, f in shown)
+    assert all((v == int(v)) == (not f.startswith("#,##0.0#")) for v, f in shown)
     with open(result["outputs"]["csv"], encoding="utf-8-sig") as fh:
         data = list(csv.DictReader(fh))
     district = [d for d in data if d["orgunit"] == "397" and d["dataelement"] == "ct05a"]
