@@ -72,7 +72,12 @@ def attainment_chart(bars: list[dict], width_cm: float = 16.0) -> bytes:
                 ax.text(1, y, "chưa có số liệu", va="center", ha="left", color=GREY, fontsize=7, style="italic")
                 continue
             shown = max(0.0, min(pct, CAP))
-            ax.barh(y, shown, height=0.62, color=GREEN if b.get("met") else RED, alpha=0.85)
+            # Grey-safe: a met target is a solid bar, a missed one a pale hatched bar, so the
+            # two differ on a monochrome printer too (green and red print the same grey).
+            if b.get("met"):
+                ax.barh(y, shown, height=0.62, color=GREEN, alpha=0.85)
+            else:
+                ax.barh(y, shown, height=0.62, facecolor="#FDECEA", edgecolor=RED, hatch="////", lw=0.8)
             ax.text(shown + 2, y, b.get("text", ""), va="center", ha="left", fontsize=6.5)
         ax.axvline(100, color="black", lw=0.8, ls="--")
         ax.set_yticks(ys, ["\n".join(textwrap.wrap(b["label"], 44)[:2]) for b in bars], fontsize=6.5,
@@ -83,6 +88,11 @@ def attainment_chart(bars: list[dict], width_cm: float = 16.0) -> bytes:
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{vn_number(x, 0)}%"))
         ax.set_xlabel("Mức đạt so với mục tiêu (100% = đạt mục tiêu)")
         ax.set_ylim(n - 0.4, -0.6)
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Patch(facecolor=GREEN, alpha=0.85, label="Đạt mục tiêu"),
+                           Patch(facecolor="#FDECEA", edgecolor=RED, hatch="////", label="Chưa đạt")],
+                  loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, fontsize=6.5, frameon=False)
         return _png(fig)
 
 
@@ -106,7 +116,7 @@ def trend_chart(series: list[dict], years: list[int], width_cm: float = 16.0, co
                 # The nearer target in red, written at the left; the later one grey, at the right,
                 # so that two close targets (99,5 and 100) do not print over each other.
                 colour = RED if n == 0 else GREY
-                ax.axhline(tv, color=colour, lw=0.9, ls="--")
+                ax.axhline(tv, color=colour, lw=0.9, ls="--" if n == 0 else ":")  # told apart in grey too
                 ax.text(years[0] if n == 0 else years[-1], tv, f"MT {ty}: {vn_number(tv)}", fontsize=6, va="bottom",
                         ha="left" if n == 0 else "right", color=colour)
             lines = textwrap.wrap(s["title"], 30)

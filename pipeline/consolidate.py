@@ -224,6 +224,7 @@ def _ranking_sheet(wb, f, result) -> None:
     sh.write_string(0, 0, "Xếp hạng các đơn vị theo từng chỉ tiêu (đơn vị tốt nhất ở đầu)", f["title"])
     col = 0
     charted = 0
+    breaks: list[int] = []
     for r in result["indicators"]:
         per = [(u, v[r["code"]]) for u, v in result["units"].items() if r["code"] in v]
         if len(per) < 2 or r["kind"] == "share_of_communes":
@@ -247,6 +248,8 @@ def _ranking_sheet(wb, f, result) -> None:
         chart.set_size({"width": 420, "height": max(240, 14 * len(per))})
         charts_row = 3 + RANK_LIMIT + 3 + (charted // 3) * max(18, len(per))
         sh.insert_chart(charts_row, (charted % 3) * 6, chart)
+        if charted % 6 == 0 and charted:
+            breaks.append(charts_row)  # two rows of charts a page, none cut in half
         charted += 1
         col += 3
     if charted:
@@ -254,6 +257,7 @@ def _ranking_sheet(wb, f, result) -> None:
         first = 3 + RANK_LIMIT + 3
         last = charts_row + max(18, len(per), (max(240, 14 * len(per)) + 19) // 20)
         sh.print_area(first, 0, last, 17)
+        sh.set_h_pagebreaks(breaks)
         set_print(sh, [26, 9, 8.43] * 6)
     else:
         set_print(sh, [26, 9, 8.43] * max(1, col // 3), (2, 2))
