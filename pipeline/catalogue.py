@@ -126,6 +126,17 @@ def meets(value: float, target: float, direction: str, strict: bool) -> bool:
     return value < target if strict else value <= target
 
 
+def indicator_number(code: str) -> str:
+    """An indicator's number as the plan writes it: "ct02" -> "2", "ct11a" -> "11a"."""
+    m = re.fullmatch(r"ct0*(\d+)([a-z]*)", code)
+    return f"{m.group(1)}{m.group(2)}" if m else code
+
+
+def indicator_label(code: str) -> str:
+    """How the plan names an indicator to its reader: "Chỉ tiêu 12", "Chỉ tiêu 4a"."""
+    return f"Chỉ tiêu {indicator_number(code)}"
+
+
 _TOKEN_RE = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([a-z][a-z0-9_]*)|([-+*()]))")
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.catalogue import target_text
+from pipeline.catalogue import indicator_label, target_text
 from pipeline.errors import TreemError
 from pipeline.text import vn_number, vn_number_apart
 from pipeline.workspace import Workspace, init_workspace
@@ -478,13 +478,13 @@ def _print_merge(ws: Workspace, result: dict) -> None:
         value = ("chưa có số liệu" if r["value"] is None
                  else f"{vn_number_apart(r['value'], t25 if t25 is not None else r['targets']['2030'])} {r['unit']}")
         flag = " [số liệu chưa đủ đơn vị]" if r["partial"] else ""
-        click.echo(f"  CT{r['chi_tieu']:<3}{r['code']:<6} {value:<22} 2025: {r['status']['2025']:<18} "
+        click.echo(f"  {indicator_label(r['code']):<13} {value:<22} 2025: {r['status']['2025']:<18} "
                    f"2030: {r['status']['2030']:<18}{flag}")
     by_code = {r["code"]: r for r in inds}
     for d in result["office_differences"]:
         r = by_code[d["indicator"]]
         office = result["unit_names"].get(d["unit"], d["unit"])
-        click.echo(f"  ! CT{r['chi_tieu']} {r['code']}: {office} báo {vn_number(d['value'], 2)} {r['unit']}, tổng các xã "
+        click.echo(f"  ! {indicator_label(r['code'])}: {office} báo {vn_number(d['value'], 2)} {r['unit']}, tổng các xã "
                    f"{vn_number(r['value'], 2)} {r['unit']}; đề nghị hai bên đối chiếu.")
     out = result["outputs"]
     click.echo(f"Bảng tổng hợp: {_rel(ws, out['workbook'])}; dữ liệu CSV: {_rel(ws, out['csv'])}")

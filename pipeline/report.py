@@ -20,7 +20,7 @@ import unicodedata
 from datetime import date as Date
 from pathlib import Path
 
-from pipeline.catalogue import COMMUNE_TYPES, UNIT_TYPE_WORDS, meets
+from pipeline.catalogue import COMMUNE_TYPES, UNIT_TYPE_WORDS, indicator_label, meets
 from pipeline.errors import TreemError
 from pipeline.fsutil import atomic_write
 from pipeline.merge import reference_year
@@ -1081,7 +1081,7 @@ def _warnings(result: dict, quality: dict, rows: list[dict], cw: str) -> list[st
     if cov.get("communes_reported", 0) < cov.get("communes_expected", 0):
         out.append(f"Mới có số liệu hợp lệ của {cov['communes_reported']}/{cov['communes_expected']} {cw}; "
                    f"các tỷ lệ tính trên các đơn vị đã báo cáo (xem Phụ lục III).")
-    missing = [f"CT{r['chi_tieu']} ({r['code']})" for r in rows if r.get("value") is None]
+    missing = [indicator_label(r["code"]) for r in rows if r.get("value") is None]
     if missing:
         out.append(f"{len(missing)} chỉ tiêu chưa có số liệu, báo cáo ghi «{NO_DATA}»: {', '.join(missing)}.")
     fields = {n.get("field") for n in result.get("narratives") or []}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import io
 import os
-import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +18,7 @@ from typing import Callable
 import jinja2
 import xlsxwriter
 
-from pipeline.catalogue import Catalogue, Field, Indicator, Rule, target_text
+from pipeline.catalogue import Catalogue, Field, Indicator, Rule, indicator_number, target_text
 from pipeline.fsutil import atomic_write, read_yaml
 from pipeline.printing import set_print, wrapped_height
 from pipeline.roster import Unit
@@ -325,7 +324,7 @@ class TemplateWriter:
         code, which the readers check, goes into the hidden column."""
         ind = self.by_numerator.get(f.code)
         if ind is not None:
-            ws.write_string(row, lay["number"], indicator_number(ind.code), fmt["code"])
+            ws.write_string(row, lay["number"], f"CT{indicator_number(ind.code)}", fmt["code"])
         else:
             ws.write_blank(row, lay["number"], None, fmt["code"])
         ws.write_string(row, lay["code"], f.code, fmt["code"])
@@ -449,12 +448,6 @@ class TemplateWriter:
         for name, sheet, row, col in self._names:
             ref = xlsxwriter.utility.xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)
             wb.define_name(name, f"='{sheet}'!{ref}")
-
-
-def indicator_number(code: str) -> str:
-    """The plan's number of an indicator code: "ct02" -> "CT2", "ct11a" -> "CT11a"."""
-    m = re.fullmatch(r"ct0*(\d+)([a-z]*)", code)
-    return f"CT{m.group(1)}{m.group(2)}" if m else code.upper()
 
 
 def _fit_lines(ws, row: int, text: str) -> None:
