@@ -120,8 +120,8 @@ def _summary(wb, f, status, result) -> None:
             _write(sh, row, c, v, f["num"] if isinstance(v, float) else f["cell"])
         for c, y in ((11, "2025"), (12, "2030")):
             sh.write_string(row, c, _marked(r["status"][y]), status[r["status"][y]])
-        sh.write_string(row, 14, "; ".join(notes), f["cell"])
         sh.write_string(row, 13, track, f["cell"])
+        sh.write_string(row, 14, "; ".join(notes), f["cell"])
         sh.set_row(row, wrapped_height([(r["name"], 55), ("; ".join(notes), 40), (track, 16)]))
     sh.freeze_panes(4, 3)
     sh.autofilter(3, 0, 3 + len(result["indicators"]), len(heads) - 1)
@@ -304,7 +304,7 @@ def _budget_sheet(wb, f, result, catalogue) -> None:
         sh.write_formula(row, c, f"=SUM({top}:{bottom})", _pick(f["total"], cached), cached)
     sh.freeze_panes(4, 2)
     sh.set_row(2, wrapped_height((s["name"], 26) for s in sources))
-    set_print(sh, [10, 34] + [13] * (last - 2 + 2), (2, 3))
+    set_print(sh, [10, 34] + [13] * last, (2, 3))
 
 
 def _coverage_sheet(wb, f, result) -> None:
