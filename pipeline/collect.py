@@ -37,6 +37,8 @@ _SYSTEM_FILES = {"desktop.ini", "thumbs.db", ".ds_store", ".gitkeep"}
 MEMORY_LIMIT = 1536 * 1024 * 1024
 FILE_TIMEOUT = 30.0
 BATCH = 8
+# Excel on Windows locks a workbook it has open: reading it fails until the officer closes it.
+LOCKED_MESSAGE = "tệp đang mở trong Excel hoặc không đọc được; đóng tệp rồi chạy lại."
 
 
 @dataclass
@@ -155,10 +157,6 @@ def _shown_path(p: Path, inbox: Path) -> str:
     return os.fsencode(p.relative_to(inbox)).decode("utf-8", "replace")
 
 
-# Excel on Windows locks a workbook it has open: reading it fails until the officer closes it.
-LOCKED_MESSAGE = "tệp đang mở trong Excel hoặc không đọc được; đóng tệp rồi chạy lại."
-
-
 def _arriving(f: InboxFile) -> dict:
     return {"path": f.relative, "code": "file-in-progress",
             "message": "Tệp đang được chép vào thư mục, bỏ qua lần này; chạy lại sau ít phút."}
@@ -273,7 +271,8 @@ class _Pool:
         self.pool = self._new()
 
     def _new(self):
-        return ProcessPoolExecutor(self.workers, mp_context=mp_context(), initializer=_init_worker, initargs=self.initargs)
+        return ProcessPoolExecutor(self.workers, mp_context=mp_context(), initializer=_init_worker,
+                                   initargs=self.initargs)
 
     def run(self, batches: list[list[str]], on_results: Callable[[list[tuple]], None]) -> None:
         """Read every batch; `on_results` gets the results of each batch as it is done (or of

@@ -599,10 +599,10 @@ def write_distribution_list(ws, year: int, units: list[Unit], folder: Path) -> P
                    wb.add_format({"bold": True, "font_size": 13}))
     headers = ["TT", "Mã đơn vị", "Tên đơn vị", "Loại", "Tệp biểu mẫu", "Người liên hệ", "Điện thoại",
                "Thư điện tử", "Hạn gửi lại"]
-    for c, (h, w) in enumerate(zip(headers, (5, 11, 40, 16, 42, 24, 14, 26, 12))):
+    widths = (5, 11, 40, 16, 42, 24, 14, 26, 12)
+    for c, (h, w) in enumerate(zip(headers, widths)):
         sh.write_string(2, c, h, head)
         sh.set_column(c, c, w)
-    widths = (5, 11, 40, 16, 42, 24, 14, 26, 12)
     for r, u in enumerate(units, start=3):
         values = [str(r - 2), u.code, u.name, u.type_label, file_name(year, u),
                   u.contact.person, u.contact.phone, u.contact.email, deadline]
