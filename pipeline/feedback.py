@@ -159,7 +159,8 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
             sheet.set_column(c, c, w, None, {"hidden": c in hidden})
         sheet.set_row(r0, wrapped_height(zip(headers, widths)))
         for r, values in enumerate(data, start=r0 + 1):
-            sheet.set_row(r, wrapped_height((v, w) for c, (v, w) in enumerate(zip(values, widths)) if c not in hidden))
+            shown = [(v, w) for c, (v, w) in enumerate(zip(values, widths)) if c not in hidden]
+            sheet.set_row(r, wrapped_height(shown))
             for c, v in enumerate(values):
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     sheet.write_number(r, c, v, cell)
@@ -339,7 +340,6 @@ def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: 
     for col, width in zip("ABCDEFG", widths):
         sheet.column_dimensions[col].width = width
     sheet.column_dimensions["G"].hidden = True
-    _text(sheet.cell(2, 1), verdict)
     sheet.cell(2, 1).alignment = Alignment(wrap_text=True, vertical="top")
     sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=6)
     sheet.row_dimensions[2].height = wrapped_height([(verdict, sum(widths[:6]))])
