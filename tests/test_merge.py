@@ -126,6 +126,16 @@ def test_office_figure_kept_beside_commune_sum_with_a_warning(workspace):
     r = ind(merge(workspace, 2024), "ct05a")
     assert r["value"] == 95.0 and r["source"] == "communes"
     assert r["office"]["unit"] == "P-YT" and r["office"]["value"] == 80.0 and r["office"]["differs"] is True
+    # The command's warning names the indicator as the plan does, not by its code.
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    res = CliRunner().invoke(cli, ["merge", "--year", "2024", "-w", str(workspace.root)])
+    assert res.exit_code == 0, res.output
+    (warning,) = [line for line in res.output.splitlines() if line.startswith("  ! ")]
+    assert warning.startswith("  ! Chỉ tiêu 5a: Phòng Y tế báo 80 %, tổng các xã 95 %")
+    assert "ct05a" not in res.output
 
 
 def test_office_figure_used_when_no_commune_reported(workspace):
