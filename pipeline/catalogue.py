@@ -147,6 +147,17 @@ def meets(value: float, target: float, direction: str, strict: bool) -> bool:
     return value < target if strict else value <= target
 
 
+def indicator_number(code: str) -> str:
+    """An indicator's number as the plan writes it: "ct02" -> "2", "ct11a" -> "11a"."""
+    m = re.fullmatch(r"ct0*(\d+)([a-z]*)", code)
+    return f"{m.group(1)}{m.group(2)}" if m else code
+
+
+def indicator_label(code: str) -> str:
+    """How the plan names an indicator to its reader: "Chỉ tiêu 12", "Chỉ tiêu 4a"."""
+    return f"Chỉ tiêu {indicator_number(code)}"
+
+
 _TOKEN_RE = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([a-z][a-z0-9_]*)|([-+*()]))")
 
 
@@ -194,6 +205,11 @@ class Expr:
     @cached_property
     def _code(self):
         return compile(self.text, "<rule>", "eval")
+
+    def __reduce__(self):
+        # Compiled code cannot be pickled; workers started by spawn (as on Windows) get the
+        # catalogue pickled, so send the text and compile again there.
+        return (Expr, (self.text, self.names))
 
 
 OPERATORS = {

@@ -73,8 +73,14 @@ def attainment_chart(bars: list[dict], width_cm: float = 16.0) -> bytes:
                 ax.text(1, y, "chưa có số liệu", va="center", ha="left", color=GREY, fontsize=7, style="italic")
                 continue
             shown = max(0.0, min(pct, CAP))
-            colour = GREEN if b.get("met") else GREY if b.get("undecided") else RED
-            ax.barh(y, shown, height=0.62, color=colour, alpha=0.85)
+            # Grey-safe: a met target is a solid bar, a missed one a pale hatched bar, an undecided
+            # one a plain grey bar, so the three differ on a monochrome printer too.
+            if b.get("met"):
+                ax.barh(y, shown, height=0.62, color=GREEN, alpha=0.85)
+            elif b.get("undecided"):
+                ax.barh(y, shown, height=0.62, color=GREY, alpha=0.85)
+            else:
+                ax.barh(y, shown, height=0.62, facecolor="#FDECEA", edgecolor=RED, hatch="////", lw=0.8)
             ax.text(shown + 2, y, b.get("text", ""), va="center", ha="left", fontsize=6.5)
         ax.axvline(100, color="black", lw=0.8, ls="--")
         ax.set_yticks(ys, ["\n".join(textwrap.wrap(b["label"], 44)[:2]) for b in bars], fontsize=6.5,
@@ -85,6 +91,14 @@ def attainment_chart(bars: list[dict], width_cm: float = 16.0) -> bytes:
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{vn_number(x, 0)}%"))
         ax.set_xlabel("Mức đạt so với mục tiêu (100% = đạt mục tiêu)")
         ax.set_ylim(n - 0.4, -0.6)
+        from matplotlib.patches import Patch
+
+        handles = [Patch(facecolor=GREEN, alpha=0.85, label="Đạt mục tiêu"),
+                   Patch(facecolor="#FDECEA", edgecolor=RED, hatch="////", label="Chưa đạt")]
+        if any(b.get("undecided") for b in bars):
+            handles.append(Patch(facecolor=GREY, alpha=0.85, label="Chưa đủ số liệu để đánh giá"))
+        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(handles), fontsize=6.5,
+                  frameon=False)
         return _png(fig)
 
 
@@ -118,7 +132,7 @@ def trend_chart(series: list[dict], years: list[int], width_cm: float = 16.0, co
                 # The nearer target in red, written at the left; the later one grey, at the right,
                 # so that two close targets (99,5 and 100) do not print over each other.
                 colour = RED if n == 0 else GREY
-                ax.axhline(tv, color=colour, lw=0.9, ls="--")
+                ax.axhline(tv, color=colour, lw=0.9, ls="--" if n == 0 else ":")  # told apart in grey too
                 ax.text(years[0] if n == 0 else years[-1], tv, f"Mục tiêu {ty}: {vn_number(tv)}", fontsize=6, va="bottom",
                         ha="left" if n == 0 else "right", color=colour)
             lines = textwrap.wrap(s["title"], 30)

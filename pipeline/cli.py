@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.catalogue import target_text
+from pipeline.catalogue import indicator_label, target_text
 from pipeline.errors import TreemError
 from pipeline.text import vn_number, vn_number_apart
 from pipeline.workspace import Workspace, init_workspace
@@ -648,14 +648,14 @@ def _print_merge(ws: Workspace, result) -> None:
         value = ("chưa có số liệu" if r.value is None
                  else f"{vn_number_apart(r.value, t25 if t25 is not None else r.targets['2030'])} {r.unit}")
         flag = " [số liệu chưa đủ đơn vị]" if r.partial else ""
-        click.echo(f"  CT{r.chi_tieu:<3}{r.code:<6} {value:<22} 2025: {r.verdict_for('2025').label:<27} "
+        click.echo(f"  {indicator_label(r.code):<13} {value:<22} 2025: {r.verdict_for('2025').label:<27} "
                    f"2030: {r.verdict_for('2030').label:<27}{flag}")
     by_code = {r.code: r for r in inds}
     for d in result.office_differences:
         r = by_code[d["indicator"]]
         office = result.unit_names.get(d["unit"], d["unit"])
         communes = r.communes_value if r.communes_value is not None else r.value
-        click.echo(f"  ! CT{r.chi_tieu} {r.code}: {office} báo {vn_number(d['value'], 2)} {r.unit}, tổng các xã "
+        click.echo(f"  ! {indicator_label(r.code)}: {office} báo {vn_number(d['value'], 2)} {r.unit}, tổng các xã "
                    f"{vn_number(communes, 2)} {r.unit}; đề nghị hai bên đối chiếu.")
     out = result.outputs
     click.echo(f"Bảng tổng hợp: {_rel(ws, out['workbook'])}; dữ liệu CSV: {_rel(ws, out['csv'])}")
@@ -773,7 +773,20 @@ def _rel(ws: Workspace, p) -> str:
         return str(p)
 
 
+def _utf8_streams() -> None:
+    """Write UTF-8 whatever the console or redirection. On Windows, Python encodes redirected
+    output in the ANSI code page (cp1252 and the like), which has no Vietnamese letters: a
+    batch file, a scheduled task or `| more` would crash on the first «ă»."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(encoding="utf-8", errors="replace")
+            except (ValueError, OSError):
+                pass  # already written to in another encoding, or not a real stream
+
+
 def main():
+    _utf8_streams()
     try:
         cli(prog_name="treem", standalone_mode=False)
     except click.UsageError as e:

@@ -25,7 +25,7 @@ from pipeline.ingest import FormSpec, read
 from pipeline.precheck import Limits
 from pipeline.store import Store, SubmissionRecord, now_iso
 from pipeline.template import load_wording, note_name
-from pipeline.workers import exit_with_parent
+from pipeline.workers import exit_with_parent, mp_context
 from pipeline.workspace import WORKBOOK_WORDING
 from pipeline.validate import (Checked, Identity, ValidationIssue, Validator, late_issue, outliers,
                                unit_named_in)
@@ -37,6 +37,8 @@ _SYSTEM_FILES = {"desktop.ini", "thumbs.db", ".ds_store", ".gitkeep"}
 MEMORY_LIMIT = 1536 * 1024 * 1024
 FILE_TIMEOUT = 30.0
 BATCH = 8
+# Excel on Windows locks a workbook it has open: reading it fails until the officer closes it.
+LOCKED_MESSAGE = "tệp đang mở trong Excel hoặc không đọc được; đóng tệp rồi chạy lại."
 
 
 @dataclass
@@ -118,7 +120,7 @@ def scan_inbox(inbox: Path, settle: bool = True) -> tuple[list[InboxFile], list[
             try:
                 st = p.stat()
             except OSError:
-                skipped.append({"path": rel, "code": "unreadable-file", "message": "Không đọc được tệp (quyền truy cập)."})
+                skipped.append({"path": rel, "code": "unreadable-file", "message": LOCKED_MESSAGE})
                 continue
             if not p.is_file():
                 continue
@@ -270,7 +272,8 @@ class _Pool:
         self.pool = self._new()
 
     def _new(self):
-        return ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=self.initargs)
+        return ProcessPoolExecutor(self.workers, mp_context=mp_context(), initializer=_init_worker,
+                                   initargs=self.initargs)
 
     def run(self, batches: list[list[str]], on_results: Callable[[list[tuple]], None]) -> None:
         """Read every batch; `on_results` gets the results of each batch as it is done (or of
@@ -369,8 +372,7 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
                 except OSError:
                     what = "gone"
             if what == "gone":
-                result.skipped.append({"path": f.relative, "code": "unreadable-file",
-                                       "message": "Không đọc được tệp (quyền truy cập hoặc tệp bị khóa)."})
+                result.skipped.append({"path": f.relative, "code": "unreadable-file", "message": LOCKED_MESSAGE})
             elif sha in known:  # stored by an earlier run (told by the worker, or found just now)
                 store.add_path(known[sha], f.relative)
             elif sha in stored:  # the same content twice in this run: stored once, both names kept

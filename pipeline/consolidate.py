@@ -16,11 +16,14 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from pipeline.catalogue import target_text
 from pipeline.merge import MergeResult, Verdict
 from pipeline.outputs import write_output
+from pipeline.printing import set_print, wrapped_height
 from pipeline.text import vn_number, vn_number_apart
 
 GREEN, RED, GREY, YELLOW = "#C6EFCE", "#FFC7CE", "#EDEDED", "#FFEB9C"
 STATUS_COLOURS = {Verdict.MET: GREEN, Verdict.NOT_MET: RED, Verdict.UNDECIDED: YELLOW, Verdict.NO_DATA: GREY,
                   Verdict.NO_TARGET: "#FFFFFF", Verdict.NOT_YET: "#FFFFFF"}
+# A mark beside the colour, so that a status survives a monochrome printer.
+STATUS_MARKS = {Verdict.MET: "✓", Verdict.NOT_MET: "✗"}
 RANK_LIMIT = 50
 _CSV_RISKY = ("=", "+", "-", "@", "\t", "\r")
 
@@ -43,9 +46,11 @@ def write_consolidated(ws, result: MergeResult, path: Path) -> Path:
         "total": _number_formats(wb, {**base, "bold": True}),
     }
     status = {k.value: wb.add_format({**base, "bg_color": v, "align": "center"}) for k, v in STATUS_COLOURS.items()}
-    unit_fmt = {k.value: _number_formats(wb, {**base, "bg_color": v}) for k, v in STATUS_COLOURS.items()}
+    unit_fmt = {k.value: _number_formats(wb, {**base, "bg_color": v}, STATUS_MARKS.get(k, ""))
+                for k, v in STATUS_COLOURS.items()}
     # A unit's value that misses its target by less than the shown digits gets more of them.
-    unit_fmt["apart"] = {(k.value, d): wb.add_format({**base, "bg_color": v, "num_format": "#,##0." + "0" * d})
+    unit_fmt["apart"] = {(k.value, d): wb.add_format({**base, "bg_color": v, "num_format": "#,##0." + "0" * d
+                                                     + (f' "{STATUS_MARKS[k]}"' if k in STATUS_MARKS else "")})
                          for k, v in STATUS_COLOURS.items() for d in range(3, 7)}
     f["shown"] = _shown_formats(wb, base)
 
@@ -60,10 +65,17 @@ def write_consolidated(ws, result: MergeResult, path: Path) -> Path:
     return write_output(ws, year, path, buf.getvalue()).path
 
 
-def _number_formats(wb, props: dict) -> tuple:
+def _number_formats(wb, props: dict, mark: str = "") -> tuple:
     """A whole-number and a decimal variant of one cell format: "#,##0.##" alone would show a
-    whole 30 as "30," in Vietnamese Excel."""
-    return wb.add_format({**props, "num_format": "#,##0"}), wb.add_format({**props, "num_format": "#,##0.0#"})
+    whole 30 as "30," in Vietnamese Excel. A mark (✓, ✗) is shown after the number."""
+    after = f' "{mark}"' if mark else ""
+    return (wb.add_format({**props, "num_format": "#,##0" + after}),
+            wb.add_format({**props, "num_format": "#,##0.0#" + after}))
+
+
+def _marked(verdict: Verdict) -> str:
+    """A verdict as a word and a mark: "Đạt ✓", "Chưa đạt ✗"."""
+    return f"{verdict.label} {STATUS_MARKS[verdict]}" if verdict in STATUS_MARKS else verdict.label
 
 
 def _shown_formats(wb, props: dict) -> dict[int, object]:
@@ -139,18 +151,21 @@ def _summary(wb, f, status, result) -> None:
             _write(sh, row, c, v, fmt)
         for c, y in ((11, "2025"), (12, "2030")):
             v = r.verdict_for(y)
-            sh.write_string(row, c, v.label, status[v.value])
+            sh.write_string(row, c, _marked(v), status[v.value])
         sh.write_string(row, 13, track, f["cell"])
         sh.write_string(row, 14, "; ".join(notes), f["cell"])
+        sh.set_row(row, wrapped_height([(r.name, 55), ("; ".join(notes), 40), (track, 16)]))
     sh.freeze_panes(4, 3)
     sh.autofilter(3, 0, 3 + len(result.indicators), len(heads) - 1)
+    sh.set_row(3, wrapped_height(zip(heads, widths)))
+    set_print(sh, widths, (3, 3))
 
 
 def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str) -> None:
     inds = [r for r in result.indicators if r.goal == goal]
     sh = wb.add_worksheet(f"Mục tiêu {goal}")
     sh.write_string(0, 0, f"Mục tiêu {goal}: {goal_name} - số liệu từng đơn vị năm {result.year}", f["title"])
-    sh.write_string(1, 0, "Màu nền: xanh = đạt mục tiêu 2025 của đơn vị, đỏ = chưa đạt.", f["note"])
+    sh.write_string(1, 0, "✓ (nền xanh) = đạt mục tiêu 2025 của đơn vị, ✗ (nền đỏ) = chưa đạt.", f["note"])
     heads = ["Mã", "Đơn vị", "Loại"] + [f"CT{r.chi_tieu} {r.code} ({r.unit})" for r in inds]
     for c, h in enumerate(heads):
         sh.write_string(3, c, h, f["head"])
@@ -181,6 +196,7 @@ def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str) -> None:
         _write(sh, row, c, r.value, f["total"])
     sh.freeze_panes(4, 2)
     sh.autofilter(3, 0, row - 1, len(heads) - 1)
+    set_print(sh, [9, 30, 9] + [13] * len(inds), (3, 3))
 
 
 def _trend_sheet(wb, f, result, baseline_year: int) -> None:
@@ -212,6 +228,7 @@ def _trend_sheet(wb, f, result, baseline_year: int) -> None:
         first = row
         for label, vals in lines:
             sh.write_string(row, 0, f"CT{r.chi_tieu} {r.name}", f["cell"])
+            sh.set_row(row, wrapped_height([(f"CT{r.chi_tieu} {r.name}", 40)]))
             sh.write_string(row, 1, label, f["cell"])
             for c, v in enumerate(vals, start=2):
                 _write(sh, row, c, v, f["num"])
@@ -222,7 +239,10 @@ def _trend_sheet(wb, f, result, baseline_year: int) -> None:
             chart.add_series({
                 "name": ["Xu hướng", first + i, 1], "categories": ["Xu hướng", 2, 2, 2, 1 + len(years)],
                 "values": ["Xu hướng", first + i, 2, first + i, 1 + len(years)],
-                "marker": {"type": "circle"} if actual else {"type": "none"},
+                # Grey-safe: each line has its own marker and dash, and the actual values carry labels.
+                "marker": ({"type": "circle", "size": 6} if actual
+                           else {"type": "square" if label.endswith("2025") else "triangle", "size": 4}),
+                **({"data_labels": {"value": True, "position": "above", "font": {"size": 7}}} if actual else {}),
                 "line": {"width": 2.25} if actual else {"dash_type": "dash", "width": 1.25},
             })
         chart.set_title({"name": f"CT{r.chi_tieu} ({r.code}): {r.name}"[:120],
@@ -233,6 +253,9 @@ def _trend_sheet(wb, f, result, baseline_year: int) -> None:
         sh.insert_chart(xl_rowcol_to_cell(3 + (charts_at // 2) * 15, 4 + len(years) + (charts_at % 2) * 9), chart)
         charts_at += 1
     sh.freeze_panes(3, 2)
+    # On paper, the table; the charts beside it are for the screen (the report prints them).
+    sh.print_area(0, 0, row - 1, 1 + len(years))
+    set_print(sh, [40, 14] + [9] * len(years), (2, 2))
 
 
 def _ranking_sheet(wb, f, result) -> None:
@@ -242,6 +265,7 @@ def _ranking_sheet(wb, f, result) -> None:
     sh.write_string(0, 0, "Xếp hạng các đơn vị theo từng chỉ tiêu (đơn vị tốt nhất ở đầu)", f["title"])
     col = 0
     charted = 0
+    breaks: list[int] = []
     for r in result.indicators:
         per = [(u, v[r.code]) for u, v in result.units.items() if r.code in v]
         if len(per) < 2 or r.kind == "share_of_communes":
@@ -265,8 +289,19 @@ def _ranking_sheet(wb, f, result) -> None:
         chart.set_size({"width": 420, "height": max(240, 14 * len(per))})
         charts_row = 3 + RANK_LIMIT + 3 + (charted // 3) * max(18, len(per))
         sh.insert_chart(charts_row, (charted % 3) * 6, chart)
+        if charted % 6 == 0 and charted:
+            breaks.append(charts_row)  # two rows of charts a page, none cut in half
         charted += 1
         col += 3
+    if charted:
+        # On paper, the charts (each shows its ranking); the tables above are for sorting on screen.
+        first = 3 + RANK_LIMIT + 3
+        last = charts_row + max(18, len(per), (max(240, 14 * len(per)) + 19) // 20)
+        sh.print_area(first, 0, last, 17)
+        sh.set_h_pagebreaks(breaks)
+        set_print(sh, [26, 9, 8.43] * 6)
+    else:
+        set_print(sh, [26, 9, 8.43] * max(1, col // 3), (2, 2))
 
 
 def _budget_sheet(wb, f, result, catalogue) -> None:
@@ -309,6 +344,8 @@ def _budget_sheet(wb, f, result, catalogue) -> None:
                   if c < last else b["total"]["planned" if c == last else "spent"])
         sh.write_formula(row, c, f"=SUM({top}:{bottom})", _pick(f["total"], cached), cached)
     sh.freeze_panes(4, 2)
+    sh.set_row(2, wrapped_height((s["name"], 26) for s in sources))
+    set_print(sh, [10, 34] + [13] * last, (2, 3))
 
 
 def _coverage_sheet(wb, f, result) -> None:
@@ -323,7 +360,9 @@ def _coverage_sheet(wb, f, result) -> None:
         for c, v in enumerate([f"CT{r.chi_tieu} {r.code}", r.name, r.units_reported,
                                r.units_expected, missing]):
             _write(sh, i, c, v, f["cell"])
+        sh.set_row(i, wrapped_height([(r.name, 55), (missing, 80)]))
     sh.freeze_panes(3, 0)
+    set_print(sh, (10, 55, 11, 11, 80), (2, 2))
 
 
 def csv_safe(value) -> str:

@@ -17,9 +17,11 @@ from pathlib import Path
 import xlsxwriter
 
 from pipeline.outputs import remove_output, write_output
+from pipeline.printing import set_print, wrapped_height
+from pipeline.problems import title as problem_title
 from pipeline.store import Store
 from pipeline.text import slugify
-from pipeline.workers import exit_with_parent
+from pipeline.workers import exit_with_parent, mp_context
 
 STATUS_LABELS = {
     "accepted": "Hợp lệ",
@@ -165,11 +167,15 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
     status_fmt = {k: wb.add_format({"border": 1, "bg_color": v, "text_wrap": True}) for k, v in colors.items()}
     deadline = ws.settings.deadline(year)
 
-    def table(sheet, r0, headers, widths, data):
+    def table(sheet, r0, headers, widths, data, hidden=()):
+        """Columns in `hidden` keep what scripts read (the English codes) out of sight and off paper."""
         for c, (h, w) in enumerate(zip(headers, widths)):
             sheet.write_string(r0, c, h, head)
-            sheet.set_column(c, c, w)
+            sheet.set_column(c, c, w, None, {"hidden": c in hidden})
+        sheet.set_row(r0, wrapped_height(zip(headers, widths)))
         for r, values in enumerate(data, start=r0 + 1):
+            shown = [(v, w) for c, (v, w) in enumerate(zip(values, widths)) if c not in hidden]
+            sheet.set_row(r, wrapped_height(shown))
             for c, v in enumerate(values):
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     sheet.write_number(r, c, v, cell)
@@ -179,6 +185,7 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
                     sheet.write_string(r, c, "" if v is None else str(v), cell)
         sheet.autofilter(r0, 0, r0 + max(len(data), 1), len(headers) - 1)
         sheet.freeze_panes(r0 + 1, 0)
+        set_print(sheet, [w for c, w in enumerate(widths) if c not in hidden], (r0, r0))
 
     sh = wb.add_worksheet("Tổng hợp")
     counts = {k: sum(r["status"] == k for r in rows) for k in STATUS_LABELS}
@@ -206,18 +213,22 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
             continue
         for i in issues.get(s.id, []):
             detail.append([s.unit or "", names.get(s.unit, "(không xác định)"), s.path, i["sheet"] or "",
-                           i["cell"] or "", i["field"] or "", i["code"], SEVERITY_LABELS.get(i["severity"], ""),
-                           i["message"]])
+                           i["cell"] or "", _indicator_label(ws.catalogue, i["field"]),
+                           problem_title(i["code"]), SEVERITY_LABELS.get(i["severity"], ""), i["message"],
+                           i["code"], i["field"] or ""])
     sh2 = wb.add_worksheet("Chi tiết lỗi")
-    table(sh2, 0, ["Mã ĐV", "Đơn vị", "Tệp", "Trang tính", "Ô", "Mã số liệu", "Mã lỗi", "Mức độ", "Nội dung"],
-          [9, 26, 32, 12, 6, 22, 20, 9, 90], detail)
+    # The English problem and field codes stay in the last two columns, hidden, for scripts.
+    table(sh2, 0, ["Mã ĐV", "Đơn vị", "Tệp", "Trang tính", "Ô", "Chỉ tiêu", "Vấn đề", "Mức độ", "Nội dung",
+                   "Mã lỗi", "Mã số liệu"],
+          [8, 20, 24, 10, 6, 11, 20, 9, 70, 20, 22], detail, hidden=(9, 10))
 
     _decisions_sheet(wb, table, ws, year)
     sh3 = wb.add_worksheet("Tệp đã nhận")
     files = [[s.path, "; ".join(p for p in s.paths if p != s.path), s.unit or "", STATUS_LABELS[s.status],
               _moment(s.received_at), _moment(s.saved_at), s.sha256[:16], s.archived or ""]
              for s in subs]
-    files += [[k["path"], "", "", "Không đọc (" + k["code"] + ")", "", "", "", k["message"]] for k in skipped]
+    files += [[k["path"], "", "", "Không đọc: " + problem_title(k["code"]).lower(), "", "", "", k["message"]]
+              for k in skipped]
     table(sh3, 0, ["Tệp", "Cùng nội dung với", "Mã ĐV", "Tình trạng", "Ngày nhận", "Lưu lúc", "Mã băm SHA-256",
                    "Bản lưu"], [40, 30, 9, 24, 18, 18, 18, 50], files)
     wb.close()
@@ -237,6 +248,20 @@ def _decisions_sheet(wb, table, ws, year: int) -> None:
           [18, 26, 9, 36, 14, 30, 40, 80],
           [[_moment(d.at), d.label, d.unit or "", d.file or "", _moment(d.received_at),
             ", ".join(d.left_out or []), d.note, d.message] for d in found])
+
+
+def _indicator_label(catalogue, field: str | None) -> str:
+    """Where a field belongs, as the plan names it: "Chỉ tiêu 12", "Số liệu chung" for the shared
+    population figures; "" for a problem with the whole file."""
+    if not field:
+        return ""
+    base = field.removeprefix("note_")  # the explanation cell beside a field
+    if not catalogue.has_field(base):
+        return ""
+    f = catalogue.field(base)
+    if f.chi_tieu is not None:
+        return f"Chỉ tiêu {f.chi_tieu}"
+    return {"budget": "Kinh phí", "narrative": "Báo cáo"}.get(f.section, "Số liệu chung")
 
 
 def _moment(iso: str | None) -> datetime | str:
@@ -264,7 +289,7 @@ def write_feedback_files(ws, year: int, rows: list[dict], issues: dict, folder: 
     paths = [folder / feedback_name(year, r["unit"], r["name"]) for _, _, r, _ in jobs]
     workers = min(os.cpu_count() or 1, 4)
     if len(jobs) >= 16 and workers > 1:
-        with ProcessPoolExecutor(workers, initializer=exit_with_parent) as pool:
+        with ProcessPoolExecutor(workers, mp_context=mp_context(), initializer=exit_with_parent) as pool:
             copies = list(pool.map(_feedback_copy, jobs, chunksize=4))
     else:
         copies = [_feedback_copy(job) for job in jobs]
@@ -330,19 +355,29 @@ def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: 
         verdict = ("Số liệu đã được tiếp nhận; đề nghị xem các cảnh báo dưới đây (tệp không ở dạng .xlsx của biểu "
                    "mẫu nên không đánh dấu được từng ô).")
     _text(sheet.cell(2, 1), verdict)
-    headers = ["TT", "Mức độ", "Trang tính", "Ô", "Nội dung cần sửa"]
+    # The last column keeps the English problem code for scripts, hidden and not printed.
+    headers = ["TT", "Mức độ", "Vấn đề", "Trang tính", "Ô", "Nội dung cần sửa", "Mã lỗi"]
+    widths = (5, 10, 20, 11, 6, 72, 18)
     for c, h in enumerate(headers, start=1):
         _text(sheet.cell(4, c), h)
         sheet.cell(4, c).font = bold
+        sheet.cell(4, c).alignment = Alignment(wrap_text=True, vertical="top")
     for n, i in enumerate(sorted(issues, key=lambda i: i["severity"] != "error"), start=1):
-        values = [n, SEVERITY_LABELS.get(i["severity"], ""), i.get("sheet") or "", i.get("cell") or "", i["message"]]
+        values = [n, SEVERITY_LABELS.get(i["severity"], ""), problem_title(i["code"]), i.get("sheet") or "",
+                  i.get("cell") or "", i["message"], i["code"]]
         for c, v in enumerate(values, start=1):
             cell = sheet.cell(4 + n, c)
             _text(cell, v) if isinstance(v, str) else setattr(cell, "value", v)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         sheet.cell(4 + n, 2).fill = PatternFill("solid", fgColor=_FILL_COLOURS.get(i["severity"], "FFD966"))
-    for col, width in zip("ABCDE", (5, 10, 14, 7, 100)):
+        sheet.row_dimensions[4 + n].height = wrapped_height(zip(values[:-1], widths))
+    for col, width in zip("ABCDEFG", widths):
         sheet.column_dimensions[col].width = width
+    sheet.column_dimensions["G"].hidden = True
+    sheet.cell(2, 1).alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=6)
+    sheet.row_dimensions[2].height = wrapped_height([(verdict, sum(widths[:6]))])
+    set_print(sheet, widths[:6], (3, 3))
     if own_file:
         _mark_cells(wb, issues)
     buf = io.BytesIO()

@@ -24,7 +24,7 @@ from lxml import etree
 
 from pipeline.errors import UnreadableFile
 from pipeline.precheck import Limits, Package, precheck
-from pipeline.template import LAYOUT, META_SHEET
+from pipeline.template import LAYOUT, LEGACY_CODE_COLUMN, META_SHEET
 
 # precheck has rejected every part with a DTD or entity declaration, so nothing here can
 # expand entities or reach the network; lxml is simply the fastest parser at hand.
@@ -367,25 +367,37 @@ def _read_named_cells(pkg: Package, sheet_paths: dict[str, str], names: dict, sp
             if isinstance(code, str) and code.strip() == n:
                 codes = (n,)
             else:
-                codes = _codes(cells.value(r) for r in _left_of(ref))
+                codes = _codes(cells.value(r) for r in _row_of(ref))
         formulas = (reading.formulas or {}).get(sheet, ())
         reading.cells[n] = RawCell(sheet, ref, cells.value(ref), ref in formulas, codes)
     return True
 
 
+# The hidden column holding the field code, counted from the input cell (the same in every section).
+_CODE_AFTER_INPUT = LAYOUT["data"]["code"] - LAYOUT["data"]["input"]
+# In forms made before the code moved there, it was in column B, four columns left of the input.
+_LEGACY_CODE_BEFORE_INPUT = LAYOUT["data"]["input"] - LEGACY_CODE_COLUMN
+
+
 @functools.lru_cache(maxsize=65536)
 def _code_ref(ref: str) -> str | None:
-    """The template's «Mã» cell on the row of an input cell (four columns to its left)."""
+    """The template's field-code cell on the row of an input cell (in the hidden column)."""
     row, col = split_ref(ref)
-    offset = LAYOUT["data"]["input"] - LAYOUT["data"]["code"]
-    return f"{col_letters(col - offset)}{row + 1}" if col >= offset else None
+    return f"{col_letters(col + _CODE_AFTER_INPUT)}{row + 1}"
+
+
+def _code_columns(col: int) -> tuple[int, ...]:
+    """The columns of an input cell's row where its field code may be: at most 8 to its left
+    (forms made before the code moved to the hidden column) and the hidden code column, or up
+    to 8 columns further right when columns were inserted after the input."""
+    return (*range(max(0, col - 8), col), *range(col + _CODE_AFTER_INPUT, col + _CODE_AFTER_INPUT + 9))
 
 
 @functools.lru_cache(maxsize=65536)
-def _left_of(ref: str) -> tuple[str, ...]:
-    """The cells left of a cell on its row (at most 8)."""
+def _row_of(ref: str) -> tuple[str, ...]:
+    """The cells of `_code_columns` on the row of a cell."""
     row, col = split_ref(ref)
-    return tuple(f"{col_letters(c)}{row + 1}" for c in range(max(0, col - 8), col))
+    return tuple(f"{col_letters(c)}{row + 1}" for c in _code_columns(col))
 
 
 def _codes(values) -> tuple[str, ...]:
@@ -503,13 +515,12 @@ def _locate_cells(grids, names, spec: FormSpec, reading: Reading) -> None:
         for n, (sheet, ref) in found.items():
             row, col = split_ref(ref)
             formulas = (reading.formulas or {}).get(sheet, set())
-            codes = _codes(_cell(grids, sheet, row, c) for c in range(max(0, col - 8), col))
+            codes = _codes(_cell(grids, sheet, row, c) for c in _code_columns(col))
             reading.cells[n] = RawCell(sheet, ref, _cell(grids, sheet, row, col), ref in formulas, codes)
         return
     reading.located_by = "codes"
-    offset = LAYOUT["data"]["input"] - LAYOUT["data"]["code"]
-    note_offset = LAYOUT["data"]["note"] - LAYOUT["data"]["code"]
-    budget_note = LAYOUT["budget"]["note"] - LAYOUT["budget"]["code"]
+    note_after_input = LAYOUT["data"]["note"] - LAYOUT["data"]["input"]
+    budget_note_after_input = LAYOUT["budget"]["note"] - LAYOUT["budget"]["input"]
     for sheet, grid in grids.items():
         for r, row in enumerate(grid):
             for c, v in enumerate(row):
@@ -518,12 +529,16 @@ def _locate_cells(grids, names, spec: FormSpec, reading: Reading) -> None:
                 code = v.strip()
                 if code in reading.cells:
                     continue
+                # The code sits in the hidden column right of the input, or in column B (older forms).
+                offset = _LEGACY_CODE_BEFORE_INPUT if c == LEGACY_CODE_COLUMN else -_CODE_AFTER_INPUT
+                if c + offset < 0:
+                    continue
                 ref = f"{col_letters(c + offset)}{r + 1}"
                 formulas = (reading.formulas or {}).get(sheet, set())
                 reading.cells[code] = RawCell(sheet, ref, _cell(grids, sheet, r, c + offset), ref in formulas)
                 note = f"note_{code}"
                 if note in spec.names:
-                    nc = c + (budget_note if code.startswith("budget_") else note_offset)
+                    nc = c + offset + (budget_note_after_input if code.startswith("budget_") else note_after_input)
                     reading.cells[note] = RawCell(sheet, f"{col_letters(nc)}{r + 1}", _cell(grids, sheet, r, nc))
 
 

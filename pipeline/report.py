@@ -18,6 +18,7 @@ from pathlib import Path
 from pipeline.reporting.chart_data import TREND_INDICATORS, attainment_bars, trend_series, write_charts  # noqa: F401
 from pipeline.reporting.context import build_context, communes_word  # noqa: F401
 from pipeline.reporting.docx import ReportError, clean_text, render_docx, template_problems  # noqa: F401
+from pipeline.catalogue import indicator_label
 from pipeline.merge import IndicatorResult, MergeResult, reference_year  # noqa: F401
 from pipeline.outputs import remove_stale_derived, write_output
 from pipeline.reporting.quality import data_quality
@@ -35,7 +36,7 @@ def _warnings(result: MergeResult, quality: dict, rows: list[IndicatorResult], c
         out.append(f"Mới có số liệu hợp lệ của {cov['communes_reported']}/{cov['communes_expected']} {cw}; "
                    f"các tỷ lệ tính trên các đơn vị đã báo cáo ghi «tạm tính», trừ khi lấy số toàn huyện của phòng chủ trì "
                    f"(xem Phụ lục III).")
-    missing = [f"CT{r.chi_tieu} ({r.code})" for r in rows if r.value is None]
+    missing = [indicator_label(r.code) for r in rows if r.value is None]
     if missing:
         out.append(f"{len(missing)} chỉ tiêu chưa có số liệu, báo cáo ghi «{NO_DATA}»: {', '.join(missing)}.")
     fields = {n.get("field") for n in result.narratives or []}

@@ -19,11 +19,13 @@ from typing import Callable
 import jinja2
 import xlsxwriter
 
-from pipeline.catalogue import Catalogue, Field, Indicator, Rule, target_text
+from pipeline.catalogue import Catalogue, Field, Indicator, Rule, indicator_number, target_text
 from pipeline.fsutil import atomic_write, read_yaml
 from pipeline.outputs import ANY, write_output
+from pipeline.printing import set_print, wrapped_height
 from pipeline.roster import Unit
 from pipeline.settings import Settings
+from pipeline.workers import mp_context
 from pipeline.workspace import WORKBOOK_WORDING
 from pipeline.text import slugify, vn_number  # noqa: F401 (vn_number is used here and re-exported)
 
@@ -34,11 +36,16 @@ PROP_FORM, PROP_UNIT, PROP_UNIT_NAME, PROP_YEAR = "treem_form", "treem_unit", "t
 PROP_VERSION, PROP_HASH = "treem_template_version", "treem_catalogue_hash"
 # Column positions (0-based) on each sheet kind; the ingest stage relies on them to find the
 # formulas that must still be there next to each named input cell.
+# "code" is the hidden column holding each row's field code, which the readers use to tell a
+# row that moved; "number" is the visible «Mã» column, showing the plan's indicator number.
 LAYOUT = {
-    "data": {"code": 1, "prev": 4, "input": 5, "rate": 6, "t2025": 7, "t2030": 8, "check": 9, "note": 10},
-    "budget": {"code": 1, "prev": 4, "input": 5, "check": 6, "note": 7},
-    "narrative": {"code": 1, "input": 5},
+    "data": {"number": 1, "prev": 4, "input": 5, "rate": 6, "t2025": 7, "t2030": 8, "check": 9, "note": 10,
+             "code": 11},
+    "budget": {"number": 1, "prev": 4, "input": 5, "check": 6, "note": 7, "code": 11},
+    "narrative": {"number": 1, "input": 5, "code": 11},
 }
+# Forms made before the field code moved to the hidden column showed it in column B.
+LEGACY_CODE_COLUMN = 1
 HEADER_ROW = 3
 # About how many characters of a label fit on one line of the label column (55 wide, Times 11).
 LABEL_CHARS_PER_LINE = 72
@@ -198,8 +205,7 @@ class TemplateWriter:
     def _instructions(self, wb, fmt, unit: Unit) -> None:
         ws = wb.add_worksheet(self.w["sheets"]["instructions"])
         ws.hide_gridlines(2)
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
+        set_print(ws, [3, 110], landscape=False)
         ws.set_column(0, 0, 3)
         ws.set_column(1, 1, 110, fmt["text"])
         ctx = {"unit_name": unit.name, "unit_code": unit.code}
@@ -228,11 +234,7 @@ class TemplateWriter:
             ws.write_string(HEADER_ROW, col, self._render(h), fmt["header"])
         ws.freeze_panes(HEADER_ROW + 1, 3)
         # Units print the form to sign it: A4 landscape, one page wide, headers on every page.
-        ws.set_paper(9)
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(HEADER_ROW)
-        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+        set_print(ws, [], (HEADER_ROW, HEADER_ROW), landscape=True)
 
     def _input(self, ws, fmt, row: int, col: int, f: Field) -> None:
         """The unlocked, validated, named input cell of a field."""
@@ -281,8 +283,9 @@ class TemplateWriter:
         ws = wb.add_worksheet(name)
         self._plain_formulas(ws)
         lay = LAYOUT["data"]
-        for col, width in enumerate((5, 16, 54, 10, 11, 13, 10, 14, 14, 34, 26)):
+        for col, width in enumerate((5, 8, 54, 10, 11, 13, 10, 14, 14, 34, 26)):
             ws.set_column(col, col, width)
+        ws.set_column(lay["code"], lay["code"], 24, None, {"hidden": True})
         self._sheet_head(ws, fmt, unit, self.w["headers"]["data"], 10)
         row = HEADER_ROW + 1
         first = row
@@ -316,14 +319,28 @@ class TemplateWriter:
             "error_title": "Giải thích quá dài", "error_message": "Giải thích tối đa 2.000 ký tự.",
             "other_cells": [[r, c, r, c] for r, c in others]})
         col = xlsxwriter.utility.xl_col_to_name(lay["check"])
+        inp = xlsxwriter.utility.xl_col_to_name(lay["input"])
+        # Orange only for a value the self-check flags: a blank form stays yellow, as its
+        # instructions say (a missing required value is named in the check column).
         ws.conditional_format(first, lay["input"], row - 1, lay["input"], {
-            "type": "formula", "criteria": f"=LEN(${col}{first + 1})>0", "format": fmt["warn"]})
+            "type": "formula", "criteria": f"=AND(LEN(${col}{first + 1})>0,LEN(${inp}{first + 1})>0)",
+            "format": fmt["warn"]})
         self._protect(ws)
+
+    def _codes(self, ws, fmt, row: int, f: Field, lay: dict) -> None:
+        """The «Mã» cell shows the indicator a row computes (CT2, CT11a) or nothing; the field
+        code, which the readers check, goes into the hidden column."""
+        ind = self.by_numerator.get(f.code)
+        if ind is not None:
+            ws.write_string(row, lay["number"], f"CT{indicator_number(ind.code)}", fmt["code"])
+        else:
+            ws.write_blank(row, lay["number"], None, fmt["code"])
+        ws.write_string(row, lay["code"], f.code, fmt["code"])
 
     def _row_start(self, ws, fmt, row: int, n: int, f: Field, lay: dict, prev: dict) -> None:
         """Number, code, label, unit of measure, last year's value and the input cell."""
         ws.write_number(row, 0, n, fmt["center"])
-        ws.write_string(row, lay["code"], f.code, fmt["code"])
+        self._codes(ws, fmt, row, f, lay)
         ws.write_string(row, 2, f.label, fmt["cell"])
         _fit_lines(ws, row, f.label)
         ws.write_string(row, 3, f.unit, fmt["center"])
@@ -382,8 +399,9 @@ class TemplateWriter:
         ws = wb.add_worksheet(name)
         self._plain_formulas(ws)
         lay = LAYOUT["budget"]
-        for col, width in enumerate((5, 16, 58, 11, 12, 13, 30, 30)):
+        for col, width in enumerate((5, 8, 58, 11, 12, 13, 30, 30)):
             ws.set_column(col, col, width)
+        ws.set_column(lay["code"], lay["code"], 24, None, {"hidden": True})
         self._sheet_head(ws, fmt, unit, self.w["headers"]["budget"], 7)
         ws.merge_range(2, 0, 2, 7, self._render(self.w["budget_intro"]), fmt["subtitle"])
         row = HEADER_ROW + 1
@@ -404,9 +422,10 @@ class TemplateWriter:
     def _narrative_sheet(self, wb, fmt, unit, name, fields) -> None:
         ws = wb.add_worksheet(name)
         lay = LAYOUT["narrative"]
-        for col, width in enumerate((5, 16, 34, 1, 1, 95)):
+        for col, width in enumerate((5, 8, 34, 1, 1, 95)):
             ws.set_column(col, col, width)
         ws.set_column(3, 4, None, None, {"hidden": True})
+        ws.set_column(lay["code"], lay["code"], 24, None, {"hidden": True})
         self._sheet_head(ws, fmt, unit, self.w["headers"]["narrative"], 5)
         ws.merge_range(2, 0, 2, 5, self._render(self.w["narrative_intro"]), fmt["subtitle"])
         row = HEADER_ROW + 1
@@ -417,7 +436,7 @@ class TemplateWriter:
                 label += " (chỉ tiêu " + ", ".join(sorted({str(i.chi_tieu) for i in led}, key=int)) + ")"
             ws.set_row(row, 120)
             ws.write_number(row, 0, n, fmt["center"])
-            ws.write_string(row, lay["code"], f.code, fmt["code"])
+            self._codes(ws, fmt, row, f, lay)
             ws.write_string(row, 2, label, fmt["cell"])
             self._input(ws, fmt, row, lay["input"], f)
             row += 1
@@ -560,7 +579,7 @@ def _generate(ws, year, units, previous, progress, workers, guard) -> GenerateRe
     hashes: dict[str, str] = {}
     workers = workers or (min(os.cpu_count() or 1, 4) if len(jobs) >= PARALLEL_THRESHOLD else 1)
     if workers > 1:
-        with ProcessPoolExecutor(workers, initializer=_init_worker,
+        with ProcessPoolExecutor(workers, mp_context=mp_context(), initializer=_init_worker,
                                  initargs=(ws.catalogue, ws.settings.data, wording, year)) as pool:
             for path, sha in pool.map(_render_one, jobs, chunksize=32):
                 hashes[path] = sha
@@ -608,7 +627,8 @@ def write_distribution_list(ws, year: int, units: list[Unit], folder: Path) -> P
                    wb.add_format({"bold": True, "font_size": 13}))
     headers = ["TT", "Mã đơn vị", "Tên đơn vị", "Loại", "Tệp biểu mẫu", "Người liên hệ", "Điện thoại",
                "Thư điện tử", "Hạn gửi lại"]
-    for c, (h, w) in enumerate(zip(headers, (5, 11, 40, 16, 42, 24, 14, 26, 12))):
+    widths = (5, 11, 40, 16, 42, 24, 14, 26, 12)
+    for c, (h, w) in enumerate(zip(headers, widths)):
         sh.write_string(2, c, h, head)
         sh.set_column(c, c, w)
     for r, u in enumerate(units, start=3):
@@ -616,7 +636,9 @@ def write_distribution_list(ws, year: int, units: list[Unit], folder: Path) -> P
                   u.contact.person, u.contact.phone, u.contact.email, deadline]
         for c, v in enumerate(values):
             sh.write_string(r, c, v or "", cell)
+        sh.set_row(r, wrapped_height(zip(values, widths)))
     sh.autofilter(2, 0, 2 + len(units), 8)
     sh.freeze_panes(3, 0)
+    set_print(sh, widths, (2, 2))
     wb.close()
     return write_output(ws, year, folder.parent / f"danh_sach_gui_bieu_mau_{year}.xlsx", buf.getvalue()).path

@@ -16,7 +16,11 @@ from pipeline.errors import WorkspaceError
 from pipeline.roster import Roster, default_roster_path
 from pipeline.settings import Settings, default_settings_path
 
-REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# The Word report and the workbook's wording: beside the package in a source checkout, inside
+# it in an installed wheel (the Windows bundle puts them there).
+_PACKAGE = Path(__file__).resolve().parent
+REPO_TEMPLATES = next((p for p in (_PACKAGE.parent / "templates", _PACKAGE / "templates") if p.is_dir()),
+                      _PACKAGE.parent / "templates")
 REPORT_TEMPLATE = "docx/bao_cao.docx"
 WORKBOOK_WORDING = "xlsx/workbook.yaml"
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import subprocess
@@ -27,6 +26,7 @@ from pipeline.cli import cli
 from pipeline.demo import set_saved_time
 from pipeline.collect import collect
 from pipeline.feedback import FEEDBACK_SHEET, feedback_name
+from pipeline.workers import start_method
 from pipeline.store import Store
 from pipeline.template import generate
 from pipeline.workspace import init_workspace
@@ -401,8 +401,8 @@ def _slow_for(real, name: str):
     return read
 
 
-@pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="the slow reader reaches the workers only "
-                                                                         "when they are forked")
+@pytest.mark.skipif(start_method() != "fork", reason="the slow reader is patched in this process and reaches the "
+                                                     "workers only when they are forked")
 def test_the_same_inbox_gives_the_same_store_whichever_worker_finishes_first(templates, tmp_path, monkeypatch):
     """Files are stored in the order they arrived (then by name), not in the order the workers
     finish: two versions saved at the same moment, or two copies of one file, always end the
@@ -471,8 +471,9 @@ def test_hostile_corpus_costs_only_its_own_files(workspace, templates, tmp_path)
     assert all((workspace.root / s.archived).is_file() for s in subs)
 
 
-@pytest.mark.skipif(multiprocessing.get_context().get_start_method() != "fork",
-                    reason="the crashing reader reaches the workers only when they are forked")
+@pytest.mark.skipif(start_method() != "fork",
+                    reason="the crashing reader is patched in this process and reaches the workers only when they "
+                           "are forked")
 def test_a_file_that_kills_its_reader_costs_only_itself(workspace, templates, tmp_path, monkeypatch):
     real_read = collect_mod.read
 
@@ -528,9 +529,12 @@ def test_feedback_workbook_marks_the_problem_cell(workspace, templates, tmp_path
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames[0] == FEEDBACK_SHEET
     listed = [[c.value for c in row] for row in wb[FEEDBACK_SHEET].iter_rows(min_row=5)]
-    assert listed[0][:4] == [1, "Lỗi", "Số liệu", "F26"]   # errors first
-    assert listed[0][4] == one(sub, "cross-field-rule")["message"]
-    assert listed[1][1] == "Cảnh báo" and "macro" in listed[1][4]
+    assert listed[0][:5] == [1, "Lỗi", "Số liệu mâu thuẫn nhau", "Số liệu", "F26"]   # errors first
+    assert listed[0][5] == one(sub, "cross-field-rule")["message"]
+    assert listed[1][1] == "Cảnh báo" and "macro" in listed[1][5]
+    # The English code is there for scripts, in a hidden column that does not print.
+    assert [r[6] for r in listed] == ["cross-field-rule", "macros-ignored"]
+    assert wb[FEEDBACK_SHEET].column_dimensions["G"].hidden
     cell = wb["Số liệu"]["F26"]
     assert cell.value == 1500 and cell.fill.fgColor.rgb.endswith("FF9999")
     assert "Số trẻ suy dinh dưỡng thể nhẹ cân không thể vượt" in cell.comment.text
@@ -565,7 +569,7 @@ def test_many_copies_are_made_on_every_core_and_each_marks_its_own_problem(works
         code = path.name.split("_")[1]
         wb = openpyxl.load_workbook(path)
         (first,) = [[c.value for c in row] for row in wb[FEEDBACK_SHEET].iter_rows(min_row=5)]
-        assert first[:4] == [1, "Lỗi", "Số liệu", "F26"]
+        assert first[:5] == [1, "Lỗi", "Số liệu mâu thuẫn nhau", "Số liệu", "F26"]
         assert wb["Số liệu"]["F26"].value == 1500 + communes.index(code)
 
 
@@ -585,7 +589,12 @@ def test_validation_report(workspace, templates, tmp_path):
     assert received.value == datetime(2024, 11, 15, 9, 0)  # a date the sheet can sort, shown 15/11/2024 09:00
     assert received.number_format == "dd/mm/yyyy hh:mm"
     detail = [[c.value for c in r] for r in wb["Chi tiết lỗi"].iter_rows(min_row=2)]
-    assert [(r[0], r[3], r[4], r[6]) for r in detail] == [("15703", "Số liệu", "F26", "cross-field-rule")]
+    assert [(r[0], r[3], r[4], r[5], r[6], r[9], r[10]) for r in detail] == [
+        ("15703", "Số liệu", "F26", "Chỉ tiêu 4", "Số liệu mâu thuẫn nhau", "cross-field-rule", "ct04_underweight")]
+    sheet = wb["Chi tiết lỗi"]
+    # The English codes are kept for scripts, out of sight and off paper.
+    assert sheet.column_dimensions["J"].hidden and sheet.column_dimensions["K"].hidden
+    assert not sheet.column_dimensions["I"].hidden
     files = sorted(r[0].value for r in wb["Tệp đã nhận"].iter_rows(min_row=2))
     assert files == ["dan_luc.xlsx", "dan_ly.xlsx"]
 
@@ -637,8 +646,10 @@ def test_a_corrected_feedback_copy_sent_back_gets_one_fresh_sheet_and_no_stale_m
     sent = workspace.output(YEAR) / "phan_hoi" / feedback_name(YEAR, "15700", "Xã Dân Lực")
     wb = openpyxl.load_workbook(sent)
     assert wb[FEEDBACK_SHEET]["A2"].value.startswith("Tệp có 2 lỗi")
-    abused = next(i for i in wb[FEEDBACK_SHEET].iter_rows(min_row=5, values_only=True) if "không phải số nguyên" in i[4])
-    abused_cell = abused[3]
+    rows = list(wb[FEEDBACK_SHEET].iter_rows(min_row=4, values_only=True))
+    content, cell = rows[0].index("Nội dung cần sửa"), rows[0].index("Ô")
+    abused = next(r for r in rows[1:] if "không phải số nguyên" in (r[content] or ""))
+    abused_cell = abused[cell]
 
     corrected = fill(sent, tmp_path / "dan_luc_da_sua.xlsx", {"ct04_underweight": 100},
                      saved_at=datetime(YEAR, 11, 12, 9))

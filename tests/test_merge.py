@@ -170,6 +170,16 @@ def test_office_figure_kept_beside_commune_sum_with_a_warning(workspace):
     assert (r.value, r.source, r.source_reason) == (80.0, "office", "incomplete")
     assert r.communes_value == 95.0 and r.provisional is False
     assert r.office.unit == "P-YT" and r.office.value == 80.0 and r.office.differs is True
+    # The command's warning names the indicator as the plan does, not by its code.
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    res = CliRunner().invoke(cli, ["merge", "--year", "2024", "-w", str(workspace.root)])
+    assert res.exit_code == 0, res.output
+    (warning,) = [line for line in res.output.splitlines() if line.startswith("  ! ")]
+    assert warning.startswith("  ! Chỉ tiêu 5a: Phòng Y tế báo 80 %, tổng các xã 95 %")
+    assert "ct05a" not in res.output
 
 
 def test_office_figure_used_when_no_commune_reported(workspace):
@@ -234,8 +244,11 @@ def test_outputs_and_json_shape(workspace):
     shown = {(c.value, c.number_format) for s in wb.worksheets for row in s.iter_rows() for c in row
              if isinstance(c.value, (int, float)) and c.number_format != "General"}
     assert (100, "#,##0") in shown and (90, "#,##0") in shown
-    assert {f for _, f in shown} <= {"#,##0", "#,##0.0#"}
-    assert all((v == int(v)) == (f == "#,##0") for v, f in shown)
+    # A unit's value that meets (misses) its target carries ✓ (✗) after it, for grey prints.
+    marks = {"", ' "✓"', ' "✗"'}
+    assert {f for _, f in shown} <= {base + m for base in ("#,##0", "#,##0.0#") for m in marks}
+    assert any(f.endswith('"✗"') for _, f in shown)
+    assert all((v == int(v)) == (not f.startswith("#,##0.0#")) for v, f in shown)
     with open(result.outputs["csv"], encoding="utf-8-sig") as fh:
         data = list(csv.DictReader(fh))
     district = [d for d in data if d["orgunit"] == "397" and d["dataelement"] == "ct05a"]
@@ -377,5 +390,6 @@ def test_a_units_value_one_digit_from_its_target_gets_the_digit_in_the_workbook(
     head = [c.value for c in sheet[4]]
     col = next(i for i, h in enumerate(head) if h and h.startswith("CT14"))
     cells = {row[0].value: row[col] for row in sheet.iter_rows(min_row=5) if row[0].value in ("15700", "15703")}
-    assert cells["15700"].number_format == "#,##0.0#"
-    assert cells["15703"].number_format == "#,##0.000" and cells["15703"].value == pytest.approx(99.495)
+    # Both miss: the mark says so beside the colour (a grey print).
+    assert cells["15700"].number_format == '#,##0.0# "✗"'
+    assert cells["15703"].number_format == '#,##0.000 "✗"' and cells["15703"].value == pytest.approx(99.495)

@@ -734,7 +734,12 @@ def test_an_empty_year_still_gives_a_report(workspace):
     assert text.count("chưa có số liệu") >= 32
     assert "Chưa có số liệu kinh phí" in text
     assert written["charts"] == []
-    assert any("chưa có số liệu" in w for w in written["warnings"])
+    (missing,) = [w for w in written["warnings"] if "chưa có số liệu" in w]
+    # Indicators are named as the plan names them, never by their English codes.
+    assert "Chỉ tiêu 12" in missing and "Chỉ tiêu 4a" in missing
+    assert "ct12" not in missing and "CT12" not in missing
+    res = CliRunner().invoke(cli, ["report", "--year", "2024", "--workspace", str(workspace.root)])
+    assert "Chỉ tiêu 12, " in res.output and "(ct" not in res.output
 
 
 def test_cli_report_json_and_help(built):

@@ -348,3 +348,44 @@ def test_a_long_label_gets_a_row_tall_enough_for_all_its_lines(books):
     sheet, ref = _dest(wb, "children_u1")  # a short label keeps the default height
     assert long_row is not None and long_row >= 2 * 15
     assert wb[sheet].row_dimensions[int(ref[1:])].height in (None, 15, 15.75)
+
+
+# --- what the officer and the unit see ------------------------------------------------------------
+
+
+def test_the_ma_column_shows_the_indicator_number_and_hides_the_field_code(books, ws):
+    cat = ws.catalogue
+    by_numerator = {i.numerator: i for i in cat.indicators}
+    wb = books["15700"]
+    seen = {}
+    for f in cat.fields_for("xa", "15700"):
+        row = _row_of(wb, f.code)
+        lay = LAYOUT[f.section]
+        shown = row[lay["number"]].value
+        assert shown == (f"CT{int(by_numerator[f.code].code[2:4])}{by_numerator[f.code].code[4:]}"
+                         if f.code in by_numerator else None), f.code
+        assert row[lay["code"]].value == f.code  # for the readers, out of sight
+        letter = openpyxl.utils.get_column_letter(lay["code"] + 1)
+        assert wb[row[0].parent.title].column_dimensions[letter].hidden, (f.section, letter)
+        seen[f.code] = shown
+    assert seen["ct02_served"] == "CT2" and seen["ct11_injured"] == "CT11a" and seen["children_total"] is None
+    # No English field code is visible anywhere a unit looks.
+    codes = {f.code for f in cat.fields}
+    for sheet in wb.worksheets:
+        if sheet.sheet_state != "visible":
+            continue
+        hidden = {c for c, d in sheet.column_dimensions.items() if d.hidden}
+        visible = {c.value for row in sheet.iter_rows() for c in row
+                   if isinstance(c.value, str) and c.column_letter not in hidden}
+        assert not visible & codes, sheet.title
+
+
+def test_a_blank_form_is_yellow_and_only_a_flagged_value_turns_orange(books):
+    sheet = books["15700"]["Số liệu"]
+    (rule_range, rules), = [(str(k.sqref), v) for k, v in sheet.conditional_formatting._cf_rules.items()]
+    (rule,) = rules
+    assert rule_range.startswith("F")
+    # Orange needs both a message from the self-check and a value in the cell itself.
+    assert rule.formula == ["AND(LEN($J5)>0,LEN($F5)>0)"]
+    inp = sheet["F6"]
+    assert inp.fill.fgColor.rgb.endswith("FFF2CC")  # the yellow of the instructions

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pipeline.catalogue import Catalogue
 from pipeline.validate import outliers
 
@@ -115,3 +117,36 @@ def test_a_file_named_after_another_unit_is_flagged(workspace, templates, tmp_pa
     assert sub["unit"] == "15709"
     (issue,) = sub["issues"]
     assert issue["code"] == "identity-mismatch" and "Xã Vân Sơn" in issue["message"]
+
+
+def _as_older_form(wb) -> None:
+    """A form made before the field code moved to the hidden column: the code in column B."""
+    from pipeline.template import LAYOUT, LEGACY_CODE_COLUMN
+
+    for sheet in wb.worksheets:
+        for row in sheet.iter_rows():
+            if len(row) > LAYOUT["data"]["code"] and row[LAYOUT["data"]["code"]].value:
+                row[LEGACY_CODE_COLUMN].value = row[LAYOUT["data"]["code"]].value
+                row[LAYOUT["data"]["code"]].value = None
+
+
+@pytest.mark.parametrize("older", [False, True], ids=["hidden-code-column", "code-in-column-b"])
+def test_a_deleted_row_is_caught_by_the_code_column_of_new_and_older_forms(workspace, templates, tmp_path, older):
+    import openpyxl
+
+    from conftest import COMMUNE_VALUES, fill, inbox_copy
+    from pipeline.collect import collect
+
+    filled = fill(templates["15748"], tmp_path / "filled.xlsx", COMMUNE_VALUES)
+    wb = openpyxl.load_workbook(filled)
+    if older:
+        _as_older_form(wb)
+    wb.save(tmp_path / "intact.xlsx")
+    wb["Số liệu"].delete_rows(8)  # the names stay where they were: values shift up
+    wb.save(filled)
+    inbox_copy(workspace, tmp_path / "intact.xlsx", "nguyen-ven.xlsx")
+    inbox_copy(workspace, filled, "xoa-dong.xlsx")
+    subs = {s["path"]: s for s in collect(workspace, 2024, feedback=False).submissions}
+    assert subs["nguyen-ven.xlsx"]["issues"] == []
+    assert [i["code"] for i in subs["xoa-dong.xlsx"]["issues"]] == ["rows-shifted"]
+    assert "Số liệu" in subs["xoa-dong.xlsx"]["issues"][0]["message"]
