@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.errors import UnreadableFile
+from pipeline.problems import ERROR, ValidationIssue, issue, skipped_file
 from pipeline.history import previous_values
 from pipeline.ingest import FormSpec, read
 from pipeline.precheck import Limits
@@ -27,8 +28,7 @@ from pipeline.store import Store, SubmissionRecord, now_iso
 from pipeline.template import load_wording, note_name
 from pipeline.workers import exit_with_parent, mp_context
 from pipeline.workspace import WORKBOOK_WORDING
-from pipeline.validate import (Checked, Identity, ValidationIssue, Validator, late_issue, outliers,
-                               unit_named_in)
+from pipeline.validate import Checked, Identity, Validator, late_issue, outliers, unit_named_in
 
 # Partial downloads and office lock files are not submissions.
 _IN_PROGRESS_SUFFIXES = (".part", ".crdownload", ".tmp", ".partial", ".download", ".opdownload")
@@ -38,7 +38,7 @@ MEMORY_LIMIT = 1536 * 1024 * 1024
 FILE_TIMEOUT = 30.0
 BATCH = 8
 # Excel on Windows locks a workbook it has open: reading it fails until the officer closes it.
-LOCKED_MESSAGE = "tệp đang mở trong Excel hoặc không đọc được; đóng tệp rồi chạy lại."
+LOCKED_MESSAGE = skipped_file("unreadable-file", "")["message"]
 
 
 @dataclass
@@ -89,38 +89,30 @@ def scan_inbox(inbox: Path, settle: bool = True) -> tuple[list[InboxFile], list[
         for name in list(dirnames):
             d = Path(dirpath) / name
             if d.is_symlink() and _link_target(d, root) == "outside":
-                skipped.append({"path": _shown_path(d, inbox), "code": "link-outside-inbox",
-                                "message": "Lối tắt tới thư mục ngoài thư mục nhận tệp nên không được đọc; đề nghị "
-                                           "chép chính các tệp vào thư mục."})
+                skipped.append(skipped_file("link-outside-inbox", _shown_path(d, inbox), "folder"))
         for name in sorted(filenames):
             p = Path(dirpath) / name
             rel = _shown_path(p, inbox)
             if name.lower() in _SYSTEM_FILES:
                 continue  # written by Windows or macOS into any folder: not a submission
             if name.startswith("~$") or name.startswith(".~lock."):
-                skipped.append({"path": rel, "code": "office-lock-file",
-                                "message": "Tệp khóa tạm của Excel/LibreOffice (không phải bài nộp), bỏ qua."})
+                skipped.append(skipped_file("office-lock-file", rel))
                 continue
             if name.lower().endswith(_IN_PROGRESS_SUFFIXES):
-                skipped.append({"path": rel, "code": "file-in-progress",
-                                "message": "Tệp đang tải về chưa xong, bỏ qua; chạy lại sau khi tải xong."})
+                skipped.append(skipped_file("file-in-progress", rel))
                 continue
             if p.is_symlink():
                 where = _link_target(p, root)
                 if where == "outside":
-                    skipped.append({"path": rel, "code": "link-outside-inbox",
-                                    "message": "Lối tắt trỏ ra ngoài thư mục nhận tệp nên không được đọc; đề nghị "
-                                               "chép chính tệp vào thư mục."})
+                    skipped.append(skipped_file("link-outside-inbox", rel))
                     continue
                 if where == "broken":
-                    skipped.append({"path": rel, "code": "broken-link",
-                                    "message": "Lối tắt hỏng (không trỏ tới tệp nào hoặc trỏ vòng) nên không được "
-                                               "đọc; đề nghị chép chính tệp vào thư mục."})
+                    skipped.append(skipped_file("broken-link", rel))
                     continue
             try:
                 st = p.stat()
             except OSError:
-                skipped.append({"path": rel, "code": "unreadable-file", "message": LOCKED_MESSAGE})
+                skipped.append(skipped_file("unreadable-file", rel))
                 continue
             if not p.is_file():
                 continue
@@ -159,15 +151,14 @@ def _shown_path(p: Path, inbox: Path) -> str:
 
 
 def _arriving(f: InboxFile) -> dict:
-    return {"path": f.relative, "code": "file-in-progress",
-            "message": "Tệp đang được chép vào thư mục, bỏ qua lần này; chạy lại sau ít phút."}
+    return skipped_file("file-in-progress", f.relative, "arriving")
 
 
 # What reading a file that is only partly written looks like.
 _PARTIAL_FILE_CODES = frozenset({"empty-file", "truncated-file", "not-a-workbook", "unreadable-workbook"})
 
 
-def _changed_while_read(f: InboxFile, res: tuple) -> bool:
+def _changed_while_read(f: InboxFile, res: FileResult) -> bool:
     """Whether the file moved under us: it changed after it was listed, or it was written
     moments ago and reads as cut short. Such a file is left for the next run instead of being
     stored half-read. (What is stored, archived and hashed is always the one copy of the bytes
@@ -178,7 +169,8 @@ def _changed_while_read(f: InboxFile, res: tuple) -> bool:
         return True
     if (st.st_size, st.st_mtime) != (f.size, f.mtime):
         return True
-    return res[0] == "unreadable" and res[3] in _PARTIAL_FILE_CODES and f.listed_at - f.mtime < _SETTLE_SECONDS
+    return (res.outcome == "unreadable" and res.problem.code in _PARTIAL_FILE_CODES
+            and f.listed_at - f.mtime < _SETTLE_SECONDS)
 
 
 def _sha256(path: Path) -> str:
@@ -190,6 +182,26 @@ def _sha256(path: Path) -> str:
 
 
 # --- worker side ---
+@dataclass
+class FileResult:
+    """What a worker made of one file. `outcome` is "ok" (read and judged: `checked`),
+    "unreadable" (`problem` says why), "known" (the same bytes are stored already) or "gone"
+    (the file could not be opened in the inbox). `sha256` is None when the file could not be
+    read at all."""
+
+    outcome: str
+    path: str
+    sha256: str | None
+    saved_at: str | None = None
+    kind: str | None = None
+    checked: Checked | None = None
+    problem: ValidationIssue | None = None
+
+
+def _refused(path: str, sha: str | None, code: str, variant: str | None = None, **values) -> FileResult:
+    return FileResult("unreadable", path, sha, problem=issue(code, variant, severity=ERROR, **values))
+
+
 _validator: Validator | None = None
 _spec: FormSpec | None = None
 _archive_root: Path | None = None
@@ -227,9 +239,8 @@ def _load(path: Path, limit: int) -> tuple[bytes | None, str]:
     return None, h.hexdigest()
 
 
-def _work(jobs: list[str]) -> list[tuple]:
-    """Hash, archive, read and validate files; runs in a worker process. Every result starts
-    (what, path, sha256); the sha256 is None when the file could not be read at all."""
+def _work(jobs: list[str]) -> list[FileResult]:
+    """Hash, archive, read and validate files; runs in a worker process."""
     out = []
     limits = Limits()
     for p in jobs:
@@ -237,10 +248,10 @@ def _work(jobs: list[str]) -> list[tuple]:
         try:
             data, sha = _load(path, limits.max_file_bytes)
         except OSError:
-            out.append(("gone", p, None))
+            out.append(FileResult("gone", p, None))
             continue
         if sha in _known:
-            out.append(("known", p, sha))
+            out.append(FileResult("known", p, sha))
             continue
         try:
             _archive(_archive_root, path, sha, data)
@@ -249,17 +260,13 @@ def _work(jobs: list[str]) -> list[tuple]:
         try:
             reading = read(path, _spec, limits, data)
             checked = _validator.check(reading)
-            out.append(("ok", p, sha, reading.saved_at, reading.kind, checked))
-        except UnreadableFile as e:
-            out.append(("unreadable", p, sha, e.code, str(e)))
+            out.append(FileResult("ok", p, sha, reading.saved_at, reading.kind, checked))
+        except UnreadableFile as e:  # its message was built from the problem table
+            out.append(FileResult("unreadable", p, sha, problem=ValidationIssue(e.code, ERROR, str(e))))
         except MemoryError:
-            out.append(("unreadable", p, sha, "too-much-memory", "Tệp cần quá nhiều bộ nhớ để đọc (có thể là tệp độc "
-                                                                 "hại hoặc quá lớn); đề nghị đơn vị gửi lại đúng biểu "
-                                                                 "mẫu."))
+            out.append(_refused(p, sha, "too-much-memory"))
         except Exception as e:  # noqa: BLE001 — one strange file must never stop the others
-            out.append(("unreadable", p, sha, "unreadable-workbook",
-                        f"Không đọc được tệp ({type(e).__name__}); đề nghị đơn vị mở bằng Excel, lưu dạng .xlsx rồi "
-                        "gửi lại."))
+            out.append(_refused(p, sha, "unreadable-workbook", "reader-error", error=type(e).__name__))
     return out
 
 
@@ -275,7 +282,7 @@ class _Pool:
         return ProcessPoolExecutor(self.workers, mp_context=mp_context(), initializer=_init_worker,
                                    initargs=self.initargs)
 
-    def run(self, batches: list[list[str]], on_results: Callable[[list[tuple]], None]) -> None:
+    def run(self, batches: list[list[str]], on_results: Callable[[list[FileResult]], None]) -> None:
         """Read every batch; `on_results` gets the results of each batch as it is done (or of
         one file the pool gave up on)."""
         pending = {}
@@ -304,9 +311,7 @@ class _Pool:
                 for fut, (batch, _) in list(pending.items()):
                     pending.pop(fut)
                     if fut in stuck and len(batch) == 1:
-                        on_results([("unreadable", batch[0], None, "read-timeout",
-                                     "Đọc tệp quá lâu nên đã dừng (có thể là tệp độc hại hoặc hỏng); đề nghị đơn "
-                                     "vị gửi lại đúng biểu mẫu.")])
+                        on_results([_refused(batch[0], None, "read-timeout")])
                     else:
                         self._requeue(batch, queue, on_results, retry_single)
                 self._restart()
@@ -316,9 +321,7 @@ class _Pool:
     def _requeue(batch, queue, on_results, retry_single) -> None:
         if len(batch) == 1:
             if batch[0] in retry_single:
-                on_results([("unreadable", batch[0], None, "reader-crashed",
-                             "Tệp làm chương trình đọc bị dừng đột ngột (có thể là tệp độc hại hoặc hỏng); đề nghị "
-                             "đơn vị mở bằng Excel, lưu dạng .xlsx rồi gửi lại.")])
+                on_results([_refused(batch[0], None, "reader-crashed")])
                 return
             retry_single.append(batch[0])
         queue.extend([p] for p in batch)
@@ -359,20 +362,20 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
         order = sorted(files, key=lambda f: (f.mtime, str(f.path)))
         by_path = {str(f.path): f for f in order}
         position = {p: n for n, p in enumerate(by_path)}
-        waiting: dict[int, tuple] = {}
+        waiting: dict[int, FileResult] = {}
         stored: dict[str, int] = {}  # content stored in this run -> its submission
         numbers: dict[int, dict[str, float]] = {}  # its numbers, for the checks across units
         next_up = 0
 
-        def settle(res: tuple) -> None:
-            f, what, sha = by_path[res[1]], res[0], res[2]
+        def settle(res: FileResult) -> None:
+            f, what, sha = by_path[res.path], res.outcome, res.sha256
             if sha is None and what != "gone":  # the reader never came back: hash it here
                 try:
                     sha = _sha256(f.path)
                 except OSError:
                     what = "gone"
             if what == "gone":
-                result.skipped.append({"path": f.relative, "code": "unreadable-file", "message": LOCKED_MESSAGE})
+                result.skipped.append(skipped_file("unreadable-file", f.relative))
             elif sha in known:  # stored by an earlier run (told by the worker, or found just now)
                 store.add_path(known[sha], f.relative)
             elif sha in stored:  # the same content twice in this run: stored once, both names kept
@@ -384,15 +387,15 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
             else:
                 stored[sha] = sid = _store_one(ws, store, year, deadline, f, sha, res, received_dates)
                 if what == "ok":
-                    numbers[sid] = {v["field"]: v["value"] for v in res[5].values if v["value"] is not None}
+                    numbers[sid] = {v["field"]: v["value"] for v in res.checked.values if v["value"] is not None}
                 result.new_files += 1
             if progress:
                 progress(1)
 
-        def on_results(results: list[tuple]) -> None:
+        def on_results(results: list[FileResult]) -> None:
             nonlocal next_up
             for res in results:
-                waiting[position[res[1]]] = res
+                waiting[position[res.path]] = res
             with store.transaction():  # a batch of files at a time: each whole or not at all
                 while next_up in waiting:
                     settle(waiting.pop(next_up))
@@ -425,7 +428,7 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
     return result
 
 
-def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: str, res: tuple,
+def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: str, res: FileResult,
                received_dates: dict | None = None) -> int:
     archived = _archive(ws.archive, f.path, sha)  # normally already there, written by the worker
     # The file's time stands for its arrival, unless the officer said when it really came.
@@ -435,17 +438,14 @@ def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: s
                            received_at=received.isoformat(timespec="seconds"), status="rejected",
                            archived=str(archived.relative_to(ws.root)), collected_at=now_iso(),
                            on_time=received.date() <= deadline)
-    if res[0] == "unreadable":
-        code, message = res[3:5]
-        issues = [ValidationIssue(code, "error", message)]
-        identity = Identity(None, None, None)
-        checked = Checked(identity, issues=issues)
+    if res.outcome == "unreadable":
+        checked = Checked(Identity(None, None, None), issues=[res.problem])
         unit = _unit_from_name(ws, year, f.path)
         rec.unit = unit.code if unit else None
         rec.identity_source = "filename" if unit else None
     else:
-        saved_at, kind, checked = res[3:6]
-        rec.saved_at = _iso(saved_at)
+        checked = res.checked
+        rec.saved_at = _iso(res.saved_at)
         unit = checked.identity.unit
         rec.unit = unit.code if unit else None
         rec.identity_source = checked.identity.source

@@ -22,7 +22,7 @@ from pathlib import Path
 import python_calamine
 from lxml import etree
 
-from pipeline.errors import UnreadableFile
+from pipeline.problems import unreadable
 from pipeline.precheck import Limits, Package, precheck
 from pipeline.template import LAYOUT, LEGACY_CODE_COLUMN, META_SHEET
 
@@ -121,11 +121,9 @@ def read(path: Path, spec: FormSpec, limits: Limits = Limits(), data: bytes | No
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(pkg.data))
     except python_calamine.PasswordError:
-        raise UnreadableFile("encrypted-file", "Tệp được đặt mật khẩu nên không đọc được; đề nghị đơn vị gỡ "
-                                               "mật khẩu rồi gửi lại.") from None
+        raise unreadable("encrypted-file") from None
     except Exception as e:  # calamine raises several unrelated types for damaged content
-        raise UnreadableFile("unreadable-workbook", "Không đọc được nội dung bảng tính (tệp bị hỏng); đề nghị "
-                                                    "đơn vị mở lại bằng Excel, lưu dạng .xlsx rồi gửi lại.") from e
+        raise unreadable("unreadable-workbook") from e
     grids = _read_grids(book, reading)
     _read_meta(grids, reading)
     _locate_cells(grids, names, spec, reading)
@@ -145,8 +143,7 @@ def _read_xml_parts(pkg: Package, reading: Reading) -> tuple[dict[str, tuple[str
     try:
         wb = etree.fromstring(parts["xl/workbook.xml"], _PARSER)
     except Exception as e:
-        raise UnreadableFile("unreadable-workbook", "Phần cấu trúc của bảng tính bị hỏng; đề nghị đơn vị mở lại "
-                                                    "bằng Excel, lưu dạng .xlsx rồi gửi lại.") from e
+        raise unreadable("unreadable-workbook", "structure") from e
     rels = {}
     if "xl/_rels/workbook.xml.rels" in parts:
         for r in _parse(parts["xl/_rels/workbook.xml.rels"]).iter(f"{_NS_PKG_REL}Relationship"):
@@ -560,7 +557,7 @@ def read_reference(path: Path, spec: FormSpec, limits: Limits = Limits()) -> Rea
 
     pkg = precheck(path, limits)
     if pkg.kind != "xlsx":
-        raise UnreadableFile("legacy-xls", "openpyxl không đọc được tệp .xls.")
+        raise unreadable("legacy-xls", "openpyxl")
     reading = _new_reading(path, pkg)
     wb = openpyxl.load_workbook(io.BytesIO(pkg.data), keep_vba=False, keep_links=False)
     cached = openpyxl.load_workbook(io.BytesIO(pkg.data), data_only=True, keep_links=False)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from pipeline.errors import UnreadableFile
+from pipeline.problems import PROBLEMS, unreadable
 
 MB = 1024 * 1024
 
@@ -59,109 +60,31 @@ class Package:
     plain_cells: dict[str, list[tuple[bytes, ...]]] = field(default_factory=dict, repr=False)
 
 
-# One sentence each: what is wrong, then what the unit should do. Placeholders
-# are Limits fields (sizes in MB); they never include anything from the file.
-MESSAGES: dict[str, str] = {
-    "empty-file": "Tệp rỗng (0 byte) nên không có số liệu; đề nghị đơn vị gửi lại tệp biểu mẫu đã điền.",
-    "file-too-large": (
-        "Tệp lớn hơn {max_file_mb} MB, quá lớn so với biểu mẫu; đề nghị đơn vị gửi lại"
-        " đúng tệp biểu mẫu đã điền, không chèn thêm ảnh hoặc dữ liệu khác."
-    ),
-    "not-a-workbook": (
-        "Tệp không phải là bảng tính Excel; đề nghị đơn vị gửi lại đúng tệp biểu mẫu Excel (.xlsx) đã điền."
-    ),
-    "encrypted-file": "Tệp được đặt mật khẩu nên không đọc được; đề nghị đơn vị gỡ mật khẩu rồi gửi lại.",
-    "truncated-file": (
-        "Tệp bị hỏng hoặc chưa tải về hết nên không mở được; đề nghị đơn vị mở tệp bằng Excel,"
-        " lưu lại rồi gửi lại."
-    ),
-    "too-many-parts": (
-        "Tệp có cấu trúc bên trong phức tạp bất thường (hơn {max_members} thành phần) so với biểu mẫu;"
-        " đề nghị đơn vị điền vào biểu mẫu gốc rồi gửi lại."
-    ),
-    "unsafe-zip": (
-        "Cấu trúc bên trong tệp bất thường, không giống tệp do Excel lưu, nên không được mở;"
-        " đề nghị đơn vị mở tệp bằng Excel, lưu lại dạng .xlsx rồi gửi lại."
-    ),
-    "zip-bomb": (
-        "Tệp khi giải nén lớn bất thường so với một biểu mẫu nên không được mở;"
-        " đề nghị đơn vị gửi lại đúng tệp biểu mẫu đã điền, không dán thêm dữ liệu lớn."
-    ),
-    "xml-entities": (
-        "Tệp chứa khai báo XML (DOCTYPE/ENTITY) mà Excel không bao giờ tạo ra nên không được mở;"
-        " đề nghị đơn vị mở tệp bằng Excel, lưu lại rồi gửi lại."
-    ),
-    "xml-encoding": (
-        "Tệp chứa phần XML có bảng mã bất thường (không phải UTF-8) mà Excel không tạo ra nên không được mở;"
-        " đề nghị đơn vị mở tệp bằng Excel, lưu lại rồi gửi lại."
-    ),
-    "sheet-too-large": (
-        "Có trang tính vượt quá {max_rows} dòng, {max_cols} cột hoặc {max_cells} ô;"
-        " đề nghị đơn vị xóa các dòng, cột hoặc ô thừa nằm xa bảng số liệu rồi gửi lại."
-    ),
-    "too-many-names": (
-        "Tệp có hơn {max_defined_names} tên vùng (Name), nhiều hơn biểu mẫu rất nhiều;"
-        " đề nghị đơn vị điền vào biểu mẫu gốc rồi gửi lại."
-    ),
-    "too-many-sheets": (
-        "Tệp có hơn {max_sheets} trang tính, nhiều hơn biểu mẫu rất nhiều;"
-        " đề nghị đơn vị điền vào biểu mẫu gốc rồi gửi lại."
-    ),
-}
-
+# The codes precheck raises; their messages are rows of `pipeline.problems` (placeholders
+# are Limits fields, sizes in MB; they never include anything from the file).
+CODES = ("empty-file", "file-too-large", "not-a-workbook", "encrypted-file", "truncated-file", "too-many-parts",
+         "unsafe-zip", "zip-bomb", "xml-entities", "xml-encoding", "sheet-too-large", "too-many-names",
+         "too-many-sheets")
+MESSAGES: dict[str, str] = {code: PROBLEMS[code].message for code in CODES}
 # More precise wording for `not-a-workbook` when it is cheap to tell what the file is.
-NOT_A_WORKBOOK: dict[str, str] = {
-    "pdf": "Đây là tệp PDF, không phải bảng tính Excel; đề nghị đơn vị gửi lại tệp biểu mẫu Excel (.xlsx) đã điền.",
-    "word": (
-        "Đây là tệp Word (.docx/.doc), không phải bảng tính Excel;"
-        " đề nghị đơn vị gửi lại tệp biểu mẫu Excel (.xlsx) đã điền."
-    ),
-    "powerpoint": (
-        "Đây là tệp PowerPoint, không phải bảng tính Excel; đề nghị đơn vị gửi lại tệp biểu mẫu Excel (.xlsx) đã điền."
-    ),
-    "ods": (
-        "Tệp được lưu ở định dạng OpenDocument (.ods); đề nghị đơn vị lưu lại dạng Excel (.xlsx) rồi gửi lại."
-    ),
-    "xlsb": (
-        "Tệp được lưu ở định dạng Excel nhị phân (.xlsb); đề nghị đơn vị lưu lại dạng Excel (.xlsx) rồi gửi lại."
-    ),
-    "html": (
-        "Đây là trang web (HTML) được đặt tên như tệp Excel; đề nghị đơn vị mở bằng Excel,"
-        " lưu lại dạng Excel (.xlsx) rồi gửi lại."
-    ),
-    "xml-2003": (
-        "Tệp được lưu ở định dạng XML Spreadsheet 2003; đề nghị đơn vị lưu lại dạng Excel (.xlsx) rồi gửi lại."
-    ),
-    "text": (
-        "Đây là tệp văn bản hoặc CSV, không phải bảng tính Excel; đề nghị đơn vị gửi lại tệp biểu mẫu"
-        " Excel (.xlsx) đã điền."
-    ),
-    "image": (
-        "Đây là tệp ảnh, không phải bảng tính Excel; đề nghị đơn vị gửi lại tệp biểu mẫu Excel (.xlsx) đã điền"
-        " thay vì ảnh chụp."
-    ),
-    "zip-of-workbooks": (
-        "Đây là tệp nén (zip) có chứa tệp Excel; đề nghị đơn vị gửi riêng tệp biểu mẫu Excel (.xlsx), không nén."
-    ),
-    "zip": (
-        "Đây là tệp nén (zip) không chứa bảng tính Excel; đề nghị đơn vị gửi riêng tệp biểu mẫu Excel (.xlsx)"
-        " đã điền."
-    ),
-}
+NOT_A_WORKBOOK: dict[str, str] = {kind: PROBLEMS["not-a-workbook"].text(kind)
+                                  for kind in PROBLEMS["not-a-workbook"].variants}
 
 
 def message(code: str, limits: Limits | None = None) -> str:
     """The Vietnamese message for `code`, with the limits it mentions filled in."""
-    limits = limits or Limits()
+    return PROBLEMS[code].text(**_limit_values(limits or Limits()))
+
+
+def _limit_values(limits: Limits) -> dict[str, str]:
     # Vietnamese digit grouping: 10.000, 200.000.
     values = {f.name: f"{getattr(limits, f.name):,}".replace(",", ".") for f in fields(limits)}
     values["max_file_mb"] = f"{limits.max_file_bytes / MB:g}".replace(".", ",")
-    return MESSAGES[code].format(**values)
+    return values
 
 
 def _fail(code: str, limits: Limits, looks_like: str | None = None) -> UnreadableFile:
-    text = NOT_A_WORKBOOK[looks_like] if looks_like else message(code, limits)
-    return UnreadableFile(code, text)
+    return unreadable(code, looks_like, **_limit_values(limits))
 
 
 # --- entry point ----------------------------------------------------------------------

@@ -1,52 +1,25 @@
 """Stage 2b: judge one reading against the catalogue. Problems are data: each has a stable
-kebab-case code, a severity, the sheet and cell, and a Vietnamese message for the unit.
-
-Codes (never renamed once published):
-  identity:  unknown-unit, wrong-year, identity-from-content, identity-from-filename,
-             identity-conflict, identity-mismatch, template-outdated
-  structure: missing-sheet, missing-name, name-broken, names-missing, rows-shifted, formula-overwritten,
-             formula-in-input, macros-ignored, external-links, embedded-content, legacy-xls
-  values:    type-error, ambiguous-number, number-as-text, percent-sign, decimal-in-count,
-             probable-thousands, out-of-range, required-missing, explained-blank, blank-form,
-             legacy-encoding, cross-field-rule
-  plausibility: large-change, small-denominator, outlier, late-submission
-  files:     the precheck codes (empty-file, not-a-workbook, encrypted-file, zip-bomb, ...)
+kebab-case code, a severity, the sheet and cell, and a Vietnamese message for the unit; every
+code, with its message and hint, is a row of `pipeline.problems`.
 """
 
 from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from pipeline.catalogue import UNIT_TYPE_WORDS, Catalogue, Field, Indicator
 from pipeline.ingest import RawCell, Reading, split_ref
+from pipeline.problems import ERROR, WARNING, ValidationIssue, issue
 from pipeline.roster import Roster, Unit
 from pipeline.template import (LAYOUT, PROP_FORM, PROP_HASH, PROP_UNIT, PROP_VERSION, PROP_YEAR, FORM_ID,
                                note_name, vn_number)
 from pipeline.text import fix_text, nfc, parse_number, parse_yes_no
 
-ERROR, WARNING = "error", "warning"
 _SHOWN = 40
-
-
-@dataclass
-class ValidationIssue:
-    code: str
-    severity: str
-    message: str
-    sheet: str | None = None
-    cell: str | None = None
-    field: str | None = None
-    rule: str | None = None
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        if d["rule"] is None:
-            d.pop("rule")
-        return d
 
 
 @dataclass
@@ -104,9 +77,7 @@ class Validator:
         found = [(src, d) for src, d in sources if d.get(PROP_UNIT)]
         if len(found) == 2 and (found[0][1].get(PROP_UNIT), found[0][1].get(PROP_YEAR)) != (
                 found[1][1].get(PROP_UNIT), found[1][1].get(PROP_YEAR)):
-            issues.append(ValidationIssue("identity-conflict", WARNING,
-                                          "Thông tin nhận dạng trong thuộc tính tệp và trang ẩn _meta khác nhau; "
-                                          "đã dùng thuộc tính tệp. Đề nghị dùng đúng biểu mẫu được gửi."))
+            issues.append(issue("identity-conflict"))
         if found:
             meta = found[0][1]
             year = _int(meta.get(PROP_YEAR))
@@ -115,42 +86,25 @@ class Validator:
                 unit = self._unit_any_time(meta[PROP_UNIT], year)
             version = meta.get(PROP_VERSION)
             if unit is None:
-                issues.append(ValidationIssue("unknown-unit", ERROR,
-                                              f"Mã đơn vị «{shown(meta[PROP_UNIT])}» trong tệp không có trong danh sách "
-                                              f"đơn vị năm {self.year}."))
+                issues.append(issue("unknown-unit", "code", code=shown(meta[PROP_UNIT]), year=self.year))
             if meta.get(PROP_FORM) not in (None, FORM_ID):
-                issues.append(ValidationIssue("unknown-unit", ERROR, "Tệp không phải biểu mẫu của Chương trình."))
+                issues.append(issue("unknown-unit", "other-form"))
             if year is not None and year != self.year:
-                issues.append(ValidationIssue("wrong-year", ERROR,
-                                              f"Tệp là biểu mẫu năm {year}, không phải năm {self.year}; đề nghị "
-                                              f"đơn vị điền biểu mẫu năm {self.year}."))
+                issues.append(issue("wrong-year", found=year, year=self.year))
             if version and _version_key(version) < _version_key(self.cat.version):
-                issues.append(ValidationIssue("template-outdated", WARNING,
-                                              f"Biểu mẫu phiên bản {version} cũ hơn danh mục hiện hành "
-                                              f"({self.cat.version}); số liệu vẫn được đọc theo tên ô."))
+                issues.append(issue("template-outdated", version=version, current=self.cat.version))
             elif meta.get(PROP_HASH) and meta.get(PROP_HASH) != self.cat.hash and version == self.cat.version:
-                issues.append(ValidationIssue("template-outdated", WARNING,
-                                              "Danh mục chỉ tiêu đã thay đổi sau khi gửi biểu mẫu; số liệu vẫn "
-                                              "được đọc theo tên ô."))
+                issues.append(issue("template-outdated", "catalogue-changed"))
             named = self._unit_from_filename(r.path) if unit else None
             if named is not None and named.code != unit.code:
-                issues.append(ValidationIssue(
-                    "identity-mismatch", WARNING,
-                    f"Tên tệp ghi {named.name} nhưng biểu mẫu là của {unit.name}; số liệu được ghi cho {unit.name}. "
-                    f"Nếu đây là số liệu của {named.name}, đề nghị điền lại vào đúng biểu mẫu của {named.name}."))
+                issues.append(issue("identity-mismatch", named=named.name, unit=unit.name))
             return Identity(unit, year or self.year, "metadata", version), issues
         unit, source = self._identify_by_content(r)
         if unit is None:
-            issues.append(ValidationIssue(
-                "unknown-unit", ERROR,
-                "Không xác định được đơn vị gửi tệp: tệp không còn thông tin nhận dạng của biểu mẫu và không ghi "
-                "tên hay mã đơn vị. Đề nghị đơn vị điền vào biểu mẫu được gửi rồi gửi lại."))
+            issues.append(issue("unknown-unit"))
             return Identity(None, None, None), issues
-        where = "nội dung trang tính" if source == "content" else "tên tệp"
-        issues.append(ValidationIssue(
-            f"identity-from-{source}", WARNING,
-            f"Tệp không còn thông tin nhận dạng của biểu mẫu; đã nhận là của {unit.name} theo {where}. "
-            "Lần sau đề nghị điền trực tiếp vào biểu mẫu được gửi."))
+        issues.append(issue("identity-from-content" if source == "content" else "identity-from-filename",
+                            unit=unit.name))
         return Identity(unit, self.year, source), issues
 
     def _unit_any_time(self, code: str, year: int | None) -> Unit | None:
@@ -211,10 +165,7 @@ class Validator:
                                    "sheet": note.sheet, "cell": note.cell})
         if not out.values and any(r.cells.get(f.code) is not None for f in fields):
             out.issues = [i for i in out.issues if i.code != "required-missing"]
-            out.issues.append(ValidationIssue(
-                "blank-form", ERROR,
-                "Biểu mẫu chưa được điền: không có ô nhập nào có số liệu. Có thể đơn vị đã gửi nhầm tệp biểu mẫu "
-                "trống; đề nghị điền số liệu (chưa có số liệu thì ghi lý do ở cột «Giải thích») rồi gửi lại."))
+            out.issues.append(issue("blank-form"))
             return out
         out.issues += self._rules(r, fields, parsed)
         out.issues += self._plausibility(unit, r, fields, parsed)
@@ -225,8 +176,8 @@ class Validator:
         """A required value left blank with its reason in «Giải thích»: not reported, said so."""
         reason = shown(fix_text(str(note))[0].strip())
         where = f"Ô {cell.cell} («{f.label}»)" if cell is not None else f"«{f.label}»"
-        return ValidationIssue("explained-blank", WARNING, f"{where} chưa có số liệu: {reason}",
-                               sheet=missing.sheet, cell=missing.cell, field=missing.field)
+        return issue("explained-blank", where=where, reason=reason, sheet=missing.sheet, cell=missing.cell,
+                     field=missing.field)
 
     def _shifted_rows(self, r: Reading, fields: list[Field]) -> dict:
         """Names whose row no longer carries their field code: a row deleted or inserted by a
@@ -246,11 +197,8 @@ class Validator:
             f, other = items[0]
             cell = r.cells[f.code]
             seen = f"dòng của ô {cell.cell} ghi mã «{other}»" if other else f"dòng của ô {cell.cell} không còn mã"
-            issues.append(ValidationIssue(
-                "rows-shifted", ERROR,
-                f"Trang «{sheet}»: {len(items)} ô nhập không còn nằm đúng dòng của mình (ví dụ «{f.label}»: {seen}); "
-                "có dòng đã bị xóa hoặc chèn bằng phần mềm không cập nhật tên ô, nên các số này không được đọc. "
-                "Đề nghị điền lại vào biểu mẫu gốc.", sheet=sheet, cell=cell.cell, field=f.code))
+            issues.append(issue("rows-shifted", count=len(items), label=f.label, seen=seen, sheet=sheet,
+                                cell=cell.cell, field=f.code))
         out = {f.code: True for items in bad.values() for f, _ in items}
         out["issues"] = issues
         return out
@@ -258,25 +206,19 @@ class Validator:
     def _file_issues(self, r: Reading) -> list[ValidationIssue]:
         out = []
         if r.kind == "xls":
-            out.append(ValidationIssue("legacy-xls", WARNING, "Tệp dạng Excel 97-2003 (.xls) đã được đọc; lần sau "
-                                                              "đề nghị giữ nguyên định dạng .xlsx của biểu mẫu."))
+            out.append(issue("legacy-xls"))
         if r.has_macros:
-            out.append(ValidationIssue("macros-ignored", WARNING, "Tệp có chứa macro; macro không được chạy và không "
-                                                                  "được giữ lại, chỉ số liệu được đọc."))
+            out.append(issue("macros-ignored"))
         if r.external_links:
-            out.append(ValidationIssue("external-links", WARNING, "Tệp liên kết tới tệp khác; chỉ đọc giá trị đang "
-                                                                  "hiển thị, đề nghị nhập số trực tiếp."))
+            out.append(issue("external-links"))
         if r.embedded_objects:
-            out.append(ValidationIssue("embedded-content", WARNING, "Tệp có đối tượng nhúng (ActiveX, tệp đính kèm); "
-                                                                    "các đối tượng này bị bỏ qua."))
+            out.append(issue("embedded-content"))
         return out
 
     def _structure(self, r: Reading, fields: list[Field]) -> list[ValidationIssue]:
         out = []
         if r.located_by == "codes" and r.kind != "xls":  # a .xls keeps no names: legacy-xls says so
-            out.append(ValidationIssue("names-missing", WARNING,
-                                       "Tệp không còn tên ô của biểu mẫu (có thể số liệu đã được dán sang tệp "
-                                       "khác); số liệu được đọc theo mã ở cột «Mã». Đề nghị kiểm tra kỹ."))
+            out.append(issue("names-missing"))
         present = set(r.sheets)
         sections = {f.section for f in fields}
         missing_sheets = set()
@@ -285,22 +227,15 @@ class Validator:
             if name not in present and not any(c.sheet == name for c in r.cells.values()):
                 if not any(r.cells.get(f.code) for f in fields if f.section == section):
                     missing_sheets.add(section)
-                    out.append(ValidationIssue("missing-sheet", ERROR,
-                                               f"Thiếu trang tính «{name}» của biểu mẫu; đề nghị dùng lại biểu mẫu "
-                                               "được gửi, không xóa hoặc đổi tên trang tính.", sheet=name))
+                    out.append(issue("missing-sheet", sheet=name))
         broken = set(r.broken_names)
         for f in fields:
             if f.section in missing_sheets or f.code in r.cells:
                 continue
             if f.code in broken:
-                out.append(ValidationIssue("name-broken", ERROR,
-                                           f"Ô nhập «{f.label}» đã bị xóa (tên ô báo lỗi #REF!); đề nghị dùng lại "
-                                           "biểu mẫu được gửi.", sheet=self.sheet_names[f.section], field=f.code))
+                out.append(issue("name-broken", label=f.label, sheet=self.sheet_names[f.section], field=f.code))
             elif f.required:
-                out.append(ValidationIssue("missing-name", ERROR,
-                                           f"Không tìm thấy ô nhập «{f.label}» trong tệp; đề nghị dùng lại biểu mẫu "
-                                           "được gửi, không xóa dòng.", sheet=self.sheet_names[f.section],
-                                           field=f.code))
+                out.append(issue("missing-name", label=f.label, sheet=self.sheet_names[f.section], field=f.code))
         # Values found by their codes were pasted without the form: there were never
         # formulas beside them to overwrite.
         if r.formulas is not None and r.located_by == "names":
@@ -336,10 +271,8 @@ class Validator:
                 ref = _ref(row, col + offset)
                 if ref not in r.formulas[cell.sheet]:
                     label = "tỷ lệ" if what == "rate" else "tự kiểm tra"
-                    out.append(ValidationIssue(
-                        "formula-overwritten", WARNING,
-                        f"Công thức {label} ở ô {ref} (dòng «{f.label}») đã bị ghi đè; không nhập số vào cột này.",
-                        sheet=cell.sheet, cell=ref, field=f.code))
+                    out.append(issue("formula-overwritten", what=label, ref=ref, label=f.label, sheet=cell.sheet,
+                                     cell=ref, field=f.code))
         return out
 
     def _field(self, f: Field, cell: RawCell | None) -> tuple[float | None, str | None, list[ValidationIssue]]:
@@ -350,22 +283,17 @@ class Validator:
         issues = []
         raw = cell.value
         if cell.formula and raw in (None, ""):
-            return None, None, issues + [ValidationIssue(
-                "formula-in-input", ERROR, f"{where} chứa công thức nhưng chưa có giá trị (tệp chưa được tính lại); "
-                "đề nghị nhập số trực tiếp.", **at)]
+            return None, None, issues + [issue("formula-in-input", where=where, **at)]
         if cell.formula and raw not in (None, ""):
-            issues.append(ValidationIssue("formula-in-input", WARNING,
-                                          f"{where} chứa công thức; đã lấy giá trị đang hiển thị «{shown(raw)}». "
-                                          "Đề nghị nhập số trực tiếp.", **at))
+            issues.append(issue("formula-in-input", "with-value", severity=WARNING, where=where, shown=shown(raw),
+                                **at))
         if f.type == "text":
             if raw is None or raw == "":
                 return None, None, issues
             # Narratives keep their line breaks: the report makes paragraphs of them.
             text, enc = fix_text(str(raw), keep_newlines=True) if isinstance(raw, str) else (nfc(str(raw)), None)
             if enc:
-                issues.append(ValidationIssue("legacy-encoding", WARNING,
-                                              f"{where} gõ bằng bảng mã cũ ({enc.upper()}); đã chuyển sang Unicode, "
-                                              "đề nghị kiểm tra lại nội dung.", **at))
+                issues.append(issue("legacy-encoding", where=where, encoding=enc.upper(), **at))
             return None, text, issues
         if f.type == "yes_no":
             yn = parse_yes_no(raw)
@@ -374,9 +302,7 @@ class Validator:
                     issues.append(self._required(f, where, at))
                 return None, None, issues
             if yn is not True and yn is not False:
-                issues.append(ValidationIssue("type-error", ERROR,
-                                              f"{where}: «{shown(raw)}» không phải Có/Không; đề nghị chọn trong danh sách.",
-                                              **at))
+                issues.append(issue("type-error", "yes-no", where=where, shown=shown(raw), **at))
                 return None, None, issues
             return (1.0 if yn else 0.0), None, issues
         p = parse_number(raw)
@@ -385,49 +311,33 @@ class Validator:
                 issues.append(self._required(f, where, at))
             return None, None, issues
         if p.status == "ambiguous":
-            issues.append(ValidationIssue("ambiguous-number", ERROR,
-                                          f"{where}: «{shown(raw)}» có thể hiểu theo hai cách (dấu phẩy là phân cách "
-                                          "hàng nghìn hay thập phân?); đề nghị nhập lại số không có dấu phân cách.",
-                                          **at))
+            issues.append(issue("ambiguous-number", where=where, shown=shown(raw), **at))
             return None, None, issues
         if p.status == "invalid":
-            hint = ""
-            if isinstance(raw, str) and nfc(raw).lower().rstrip(".") in ("không", "không có", "khong", "ko", "k"):
-                hint = " Nếu không có trường hợp nào, nhập 0."
-            issues.append(ValidationIssue("type-error", ERROR,
-                                          f"{where}: «{shown(raw)}» không phải là số; đề nghị chỉ nhập số.{hint}", **at))
+            said_none = isinstance(raw, str) and nfc(raw).lower().rstrip(".") in ("không", "không có", "khong", "ko", "k")
+            issues.append(issue("type-error", "said-none" if said_none else None, where=where, shown=shown(raw), **at))
             return None, None, issues
         value = p.value
         if p.note == "percent-sign":
-            issues.append(ValidationIssue("percent-sign", ERROR if f.type == "integer" else WARNING,
-                                          f"{where}: «{shown(raw)}» là tỷ lệ phần trăm; biểu mẫu chỉ nhận số đếm, tỷ lệ "
-                                          "được tính tự động.", **at))
+            issues.append(issue("percent-sign", severity=ERROR if f.type == "integer" else WARNING, where=where,
+                                shown=shown(raw), **at))
             if f.type == "integer":
                 return None, None, issues
         elif p.note == "text-number":
-            issues.append(ValidationIssue("number-as-text", WARNING,
-                                          f"{where}: số «{shown(raw)}» được nhập dạng văn bản; đã đọc là "
-                                          f"{vn_number(value)}.", **at))
+            issues.append(issue("number-as-text", where=where, shown=shown(raw), value=vn_number(value), **at))
         if f.type == "integer" and _probable_thousands(raw):
-            issues.append(ValidationIssue(
-                "probable-thousands", ERROR,
-                f"{where}: {vn_number(value, 3)} không phải số nguyên; có phải {vn_number(round(value * 1000))}? (Excel "
-                "đặt theo tiếng Anh hiểu dấu chấm là dấu thập phân.) Đề nghị nhập lại số không có dấu phân cách.", **at))
+            issues.append(issue("probable-thousands", where=where, value=vn_number(value, 3),
+                                meant=vn_number(round(value * 1000)), **at))
         elif f.type == "integer" and not float(value).is_integer():
-            issues.append(ValidationIssue("decimal-in-count", ERROR,
-                                          f"{where}: {vn_number(value)} không phải số nguyên; số đếm phải là số nguyên.",
-                                          **at))
+            issues.append(issue("decimal-in-count", where=where, value=vn_number(value), **at))
         if (f.min is not None and value < f.min) or (f.max is not None and value > f.max):
-            issues.append(ValidationIssue("out-of-range", ERROR,
-                                          f"{where}: {vn_number(value)} nằm ngoài khoảng cho phép "
-                                          f"{vn_number(f.min)} - {vn_number(f.max)}.", **at))
+            issues.append(issue("out-of-range", where=where, value=vn_number(value), low=vn_number(f.min),
+                                high=vn_number(f.max), **at))
         return value, None, issues
 
     @staticmethod
     def _required(f: Field, where: str, at: dict) -> ValidationIssue:
-        return ValidationIssue("required-missing", ERROR,
-                               f"{where} chưa nhập. Nếu kết quả bằng không, nhập 0; nếu chưa có số liệu, ghi lý do "
-                               "ở cột «Giải thích».", **at)
+        return issue("required-missing", where=where, **at)
 
     def _rules(self, r: Reading, fields: list[Field], parsed: dict) -> list[ValidationIssue]:
         out = []
@@ -436,9 +346,9 @@ class Validator:
             if rule.check(parsed) is False:
                 first = r.cells.get(rule.fields[0])
                 detail = ", ".join(f"{self.cat.field(n).label}: {vn_number(parsed[n])}" for n in rule.fields)
-                out.append(ValidationIssue("cross-field-rule", rule.severity, f"{rule.message} ({detail})",
-                                           sheet=first.sheet if first else None, cell=first.cell if first else None,
-                                           field=rule.fields[0], rule=rule.code))
+                out.append(issue("cross-field-rule", severity=rule.severity, says=rule.message, detail=detail,
+                                 sheet=first.sheet if first else None, cell=first.cell if first else None,
+                                 field=rule.fields[0], rule=rule.code))
         return out
 
     def _plausibility(self, unit: Unit, r: Reading, fields: list[Field], parsed: dict) -> list[ValidationIssue]:
@@ -455,23 +365,18 @@ class Validator:
                 cell = r.cells[f.code]
                 note = r.cells.get(note_name(f.code))
                 explained = note is not None and note.value not in (None, "")
-                out.append(ValidationIssue(
-                    "large-change", WARNING,
-                    f"Ô {cell.cell} («{f.label}»): {vn_number(v)} so với {vn_number(p)} năm trước "
-                    f"({'tăng' if change > 0 else 'giảm'} {vn_number(abs(change), 0)}%)"
-                    + ("; đơn vị đã giải thích." if explained else "; đề nghị kiểm tra hoặc ghi giải thích."),
-                    sheet=cell.sheet, cell=cell.cell, field=f.code))
+                out.append(issue("large-change", "explained" if explained else None, label=f.label,
+                                 value=vn_number(v), previous=vn_number(p), direction="tăng" if change > 0 else "giảm",
+                                 change=vn_number(abs(change), 0), sheet=cell.sheet, cell=cell.cell, field=f.code))
         for ind in self.cat.indicators:
             if ind.kind != "per_100000_children":
                 continue
             den, num = parsed.get(ind.denominator), parsed.get(ind.numerator)
             if den is not None and num and 0 < den < self.small_den:
                 cell = r.cells.get(ind.numerator)
-                out.append(ValidationIssue(
-                    "small-denominator", WARNING,
-                    f"{ind.name}: tính trên {vn_number(den)} trẻ em nên một trường hợp đã làm tỷ suất thay đổi "
-                    f"{vn_number(ind.factor / den, 0)} điểm; số liệu của đơn vị chỉ nên xem cùng số của toàn huyện.",
-                    sheet=cell.sheet if cell else None, cell=cell.cell if cell else None, field=ind.numerator))
+                out.append(issue("small-denominator", indicator=ind.name, denominator=vn_number(den),
+                                 step=vn_number(ind.factor / den, 0), sheet=cell.sheet if cell else None,
+                                 cell=cell.cell if cell else None, field=ind.numerator))
         return out
 
 
@@ -491,8 +396,7 @@ def unit_named_in(roster: Roster, path: str | Path, year: int, on: date) -> Unit
 
 def late_issue(deadline: date, received: date) -> ValidationIssue:
     days = (received - deadline).days
-    return ValidationIssue("late-submission", WARNING,
-                           f"Tệp nhận ngày {received:%d/%m/%Y}, sau hạn {deadline:%d/%m/%Y} ({days} ngày).")
+    return issue("late-submission", received=f"{received:%d/%m/%Y}", deadline=f"{deadline:%d/%m/%Y}", days=days)
 
 
 def outliers(cat: Catalogue, by_unit: dict[str, dict], z_limit: float = 3.5, min_units: int = 5,
@@ -534,11 +438,8 @@ def _far_from_median(ind: Indicator, rates: dict[str, float], counts: list[float
         return
     for u, r in rates.items():
         if abs(0.6745 * (r - med) / mad) > z_limit:
-            yield u, ValidationIssue(
-                "outlier", WARNING,
-                f"{ind.name}: {vn_number(r, 1)}{_unit_suffix(ind)} khác thường so với {peers} "
-                f"(trung vị {vn_number(med, 1)}{_unit_suffix(ind)}); đề nghị kiểm tra lại số liệu.",
-                field=ind.numerator)
+            yield u, issue("outlier", indicator=ind.name, rate=f"{vn_number(r, 1)}{_unit_suffix(ind)}", peers=peers,
+                           median=f"{vn_number(med, 1)}{_unit_suffix(ind)}", field=ind.numerator)
 
 
 def _unit_suffix(ind: Indicator) -> str:

@@ -670,3 +670,17 @@ def test_a_corrected_feedback_copy_sent_back_gets_one_fresh_sheet_and_no_stale_m
     still = wb["Số liệu"][abused_cell]
     assert still.fill.fgColor.rgb.endswith("FF9999") and still.comment.text.count("không phải số nguyên") == 1
     assert sum(n == "_treem_phan_hoi" for n in wb.sheetnames) == 1
+
+
+def test_a_workbook_whose_structure_is_broken_is_refused_with_its_reason(workspace, templates, tmp_path):
+    src = fill(templates["15700"], tmp_path / "a.xlsx", COMMUNE_VALUES)
+    broken = tmp_path / "b.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(broken, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            zout.writestr(info, data[: len(data) // 2] if info.filename == "xl/workbook.xml" else data)
+    inbox_copy(workspace, broken, "15700.xlsx")
+    sub = run(workspace)["15700.xlsx"]
+    assert (sub["unit"], sub["status"], codes(sub)) == ("15700", "rejected", ["unreadable-workbook"])
+    assert "cấu trúc của bảng tính bị hỏng" in sub["issues"][0]["message"]
+

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
+
 import pytest
 
 from pipeline.catalogue import Catalogue
@@ -150,3 +153,122 @@ def test_a_deleted_row_is_caught_by_the_code_column_of_new_and_older_forms(works
     assert subs["nguyen-ven.xlsx"]["issues"] == []
     assert [i["code"] for i in subs["xoa-dong.xlsx"]["issues"]] == ["rows-shifted"]
     assert "Số liệu" in subs["xoa-dong.xlsx"]["issues"][0]["message"]
+
+
+# --- Problems a unit's file can carry, each made the way it happens ------------------------
+
+
+def _collected(workspace, path: Path, name: str) -> dict:
+    from conftest import inbox_copy
+    from pipeline.collect import collect
+
+    inbox_copy(workspace, path, name)
+    (sub,) = collect(workspace, 2024).submissions
+    return sub
+
+
+def _with_members(src: Path, dest: Path, extra: dict[str, bytes]) -> Path:
+    """The workbook with zip members added, as another program would leave them."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info, zin.read(info))
+        for name, data in extra.items():
+            zout.writestr(name, data)
+    return dest
+
+
+def _filled(templates, tmp_path: Path, unit: str = "15700", **changes) -> Path:
+    from conftest import COMMUNE_VALUES, fill
+
+    return fill(templates[unit], tmp_path / "filled.xlsx", {**COMMUNE_VALUES, **changes})
+
+
+def test_a_link_to_another_workbook_is_read_with_a_warning(workspace, templates, tmp_path):
+    link = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            b'<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"/>')
+    path = _with_members(_filled(templates, tmp_path), tmp_path / "link.xlsx",
+                         {"xl/externalLinks/externalLink1.xml": link})
+    sub = _collected(workspace, path, "lien-ket.xlsx")
+    assert (sub["status"], [i["code"] for i in sub["issues"]]) == ("accepted_with_warnings", ["external-links"])
+    assert "nhập số trực tiếp" in sub["issues"][0]["message"]
+
+
+def test_an_activex_control_is_ignored_with_a_warning(workspace, templates, tmp_path):
+    ax = b'<?xml version="1.0"?><ax:ocx xmlns:ax="http://schemas.microsoft.com/office/2006/activeX"/>'
+    path = _with_members(_filled(templates, tmp_path), tmp_path / "ax.xlsx",
+                         {"xl/activeX/activeX1.xml": ax, "xl/activeX/activeX1.bin": b"\x00" * 64})
+    sub = _collected(workspace, path, "activex.xlsx")
+    assert (sub["status"], [i["code"] for i in sub["issues"]]) == ("accepted_with_warnings", ["embedded-content"])
+
+
+def test_a_legacy_xls_is_read_with_a_warning(workspace, tmp_path):
+    xlwt = pytest.importorskip("xlwt")
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Số liệu")
+    sheet.write(0, 0, "Đơn vị: Xã Vân Sơn (mã 15700)")
+    book.save(str(tmp_path / "cu.xls"))
+    sub = _collected(workspace, tmp_path / "cu.xls", "15700_cu.xls")
+    assert sub["unit"] == "15700"
+    assert "legacy-xls" in [i["code"] for i in sub["issues"]]
+    assert [i["severity"] for i in sub["issues"] if i["code"] == "legacy-xls"] == ["warning"]
+
+
+def _set_identity(path: Path, props: dict | None = None, meta: dict | None = None) -> None:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    for p in wb.custom_doc_props.props:
+        if p.name in (props or {}):
+            p.value = props[p.name]
+    for row in wb["_meta"].iter_rows():
+        if row[0].value in (meta or {}):
+            row[1].value = meta[row[0].value]
+    wb.save(path)
+
+
+def test_properties_and_meta_sheet_that_disagree_are_a_warning(workspace, templates, tmp_path):
+    path = _filled(templates, tmp_path)
+    _set_identity(path, meta={"treem_unit": "15709"})  # the hidden sheet says Xã An Nông
+    sub = _collected(workspace, path, "15700.xlsx")
+    assert sub["unit"] == "15700"  # the document properties win
+    assert [i["code"] for i in sub["issues"]] == ["identity-conflict"]
+
+
+def test_a_form_of_an_older_version_is_read_with_a_warning(workspace, templates, tmp_path):
+    path = _filled(templates, tmp_path)
+    _set_identity(path, props={"treem_template_version": "2000.1"}, meta={"treem_template_version": "2000.1"})
+    sub = _collected(workspace, path, "15700.xlsx")
+    assert (sub["status"], [i["code"] for i in sub["issues"]]) == ("accepted_with_warnings", ["template-outdated"])
+    assert "phiên bản 2000.1" in sub["issues"][0]["message"]
+
+
+def test_a_deleted_input_name_and_a_broken_one_are_errors(workspace, templates, tmp_path):
+    import openpyxl
+
+    path = _filled(templates, tmp_path)
+    wb = openpyxl.load_workbook(path)
+    del wb.defined_names["ct02_served"]
+    wb.defined_names["ct04_measured"].attr_text = "#REF!"
+    wb.save(path)
+    sub = _collected(workspace, path, "15700.xlsx")
+    assert sub["status"] == "rejected"
+    found = {i["field"]: i["code"] for i in sub["issues"] if i["code"] in ("missing-name", "name-broken")}
+    assert found == {"ct02_served": "missing-name", "ct04_measured": "name-broken"}
+
+
+def test_a_large_change_from_last_year_is_a_warning(workspace, templates, tmp_path):
+    from conftest import COMMUNE_VALUES, store_values
+
+    store_values(workspace, 2023, "15700", {**COMMUNE_VALUES, "ct02_served": 1000})
+    sub = _collected(workspace, _filled(templates, tmp_path), "15700.xlsx")  # 2,300 this year
+    (change,) = [i for i in sub["issues"] if i["code"] == "large-change"]
+    assert change["field"] == "ct02_served" and change["severity"] == "warning"
+    assert "2.300 so với 1.000 năm trước (tăng 130%)" in change["message"]
+
+
+def test_a_rate_on_few_children_is_a_warning(workspace, templates, tmp_path):
+    path = _filled(templates, tmp_path, children_total=400, ct11_injured=2)
+    sub = _collected(workspace, path, "15700.xlsx")
+    small = [i for i in sub["issues"] if i["code"] == "small-denominator"]
+    assert [i["field"] for i in small] == ["ct11_injured"]
+    assert "tính trên 400 trẻ em" in small[0]["message"] and "250 điểm" in small[0]["message"]

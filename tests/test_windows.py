@@ -119,7 +119,7 @@ def test_a_file_excel_holds_open_is_reported_by_the_worker(monkeypatch, tmp_path
 
     monkeypatch.setattr(collect_mod, "_load", locked)
     collect_mod._archive_root = tmp_path
-    assert collect_mod._work([str(tmp_path / "a.xlsx")]) == [("gone", str(tmp_path / "a.xlsx"), None)]
+    assert collect_mod._work([str(tmp_path / "a.xlsx")]) == [collect_mod.FileResult("gone", str(tmp_path / "a.xlsx"), None)]
 
 
 # --- short paths ---------------------------------------------------------------------------------
@@ -258,3 +258,20 @@ def test_workspace_lock_uses_msvcrt_on_windows(monkeypatch, tmp_path):
     monkeypatch.undo()
     with open(tmp_path / "lock", "w+") as fh:  # and flock elsewhere
         ws_mod._lock_file(fh)
+
+
+def test_a_file_whose_details_cannot_be_read_is_left_for_the_next_run(monkeypatch, tmp_path):
+    # Windows refuses even to list the details of some files a program holds open.
+    (tmp_path / "a.xlsx").write_bytes(b"PK")
+    (tmp_path / "b.xlsx").write_bytes(b"PK")
+    real_stat = Path.stat
+
+    def stat(self, *args, **kwargs):
+        if self.name == "b.xlsx" and kwargs.get("follow_symlinks", True):
+            raise PermissionError(13, "The process cannot access the file")
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    files, skipped = collect_mod.scan_inbox(tmp_path, settle=False)
+    assert [f.relative for f in files] == ["a.xlsx"]
+    assert skipped == [{"path": "b.xlsx", "code": "unreadable-file", "message": LOCKED_MESSAGE}]
