@@ -24,7 +24,7 @@ from pipeline import merge
 from pipeline.history import carry_forward, carried_groups
 from pipeline.roster import reference_date
 from pipeline.store import Store
-from pipeline.template import note_name
+from pipeline.form import note_name
 from pipeline.workspace import Workspace
 
 # Column -> dtype of each table. Counts are nullable integers and figures nullable floats, so

@@ -25,7 +25,7 @@ from pipeline.history import previous_values
 from pipeline.ingest import FormSpec, read
 from pipeline.precheck import Limits
 from pipeline.store import Store, SubmissionRecord, now_iso
-from pipeline.template import load_wording, note_name
+from pipeline.form import load_wording, note_name
 from pipeline.workers import exit_with_parent, mp_context
 from pipeline.workspace import WORKBOOK_WORDING
 from pipeline.validate import Checked, Identity, Validator, late_issue, outliers, unit_named_in

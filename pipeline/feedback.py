@@ -16,6 +16,7 @@ from pathlib import Path
 
 import xlsxwriter
 
+from pipeline.form import NOTE_PREFIX
 from pipeline.outputs import remove_output, write_output
 from pipeline.printing import set_print, wrapped_height
 from pipeline.problems import title as problem_title
@@ -255,7 +256,7 @@ def _indicator_label(catalogue, field: str | None) -> str:
     population figures; "" for a problem with the whole file."""
     if not field:
         return ""
-    base = field.removeprefix("note_")  # the explanation cell beside a field
+    base = field.removeprefix(NOTE_PREFIX)  # the explanation cell beside a field
     if not catalogue.has_field(base):
         return ""
     f = catalogue.field(base)

@@ -24,7 +24,7 @@ import xlsxwriter
 from pipeline.errors import TreemError
 from pipeline.ingest import RawCell, Reading, col_letters
 from pipeline.store import Store, SubmissionRecord, now_iso
-from pipeline.template import FORM_ID, PROP_FORM, PROP_UNIT, PROP_YEAR, load_wording
+from pipeline.form import FORM_ID, PROP_FORM, PROP_UNIT, PROP_YEAR, load_wording
 from pipeline.validate import Validator
 from pipeline.workspace import WORKBOOK_WORDING
 

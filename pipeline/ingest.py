@@ -24,7 +24,7 @@ from lxml import etree
 
 from pipeline.problems import unreadable
 from pipeline.precheck import Limits, Package, precheck
-from pipeline.template import LAYOUT, LEGACY_CODE_COLUMN, META_SHEET
+from pipeline.form import LAYOUT, LEGACY_CODE_COLUMN, META_SHEET, NOTE_PREFIX, PROP_PREFIX, PROP_UNIT, note_name
 
 # precheck has rejected every part with a DTD or entity declaration, so nothing here can
 # expand entities or reach the network; lxml is simply the fastest parser at hand.
@@ -127,7 +127,7 @@ def read(path: Path, spec: FormSpec, limits: Limits = Limits(), data: bytes | No
     grids = _read_grids(book, reading)
     _read_meta(grids, reading)
     _locate_cells(grids, names, spec, reading)
-    if not (reading.props.get("treem_unit") or reading.meta.get("treem_unit")):
+    if not (reading.props.get(PROP_UNIT) or reading.meta.get(PROP_UNIT)):
         _collect_hints(grids, reading)  # only needed when the identity is gone
     return reading
 
@@ -350,12 +350,12 @@ def _read_named_cells(pkg: Package, sheet_paths: dict[str, str], names: dict, sp
         cells = sheets[meta]
         rows = sorted(int(r[1:]) for r in cells.cells if r[:1] == b"A" and r[1:].isdigit() and int(r[1:]) <= 50)
         _read_meta({meta: [[cells.value(f"A{r}"), cells.value(f"B{r}", "")] for r in rows]}, reading)
-    if not (reading.props.get("treem_unit") or reading.meta.get("treem_unit")):
+    if not (reading.props.get(PROP_UNIT) or reading.meta.get(PROP_UNIT)):
         return False  # identity gone: the hints need every sheet, calamine reads them
     for n, (sheet, ref) in found.items():
         sheet = actual.get(sheet.casefold(), sheet)
         cells = sheets[sheet]
-        if n.startswith("note_"):
+        if n.startswith(NOTE_PREFIX):
             codes = None  # an explanation cell: its row belongs to its field
         else:
             # Where the «Mã» cell does not hold the name's code (a column inserted, or rows
@@ -496,7 +496,7 @@ def _read_meta(grids, reading: Reading) -> None:
         return
     reading.meta_state = reading.sheet_states.get(sheet)
     for row in grids[sheet][:50]:
-        if len(row) >= 2 and isinstance(row[0], str) and row[0].startswith("treem_"):
+        if len(row) >= 2 and isinstance(row[0], str) and row[0].startswith(PROP_PREFIX):
             v = row[1]
             if isinstance(v, float) and v.is_integer():
                 v = int(v)
@@ -533,7 +533,7 @@ def _locate_cells(grids, names, spec: FormSpec, reading: Reading) -> None:
                 ref = f"{col_letters(c + offset)}{r + 1}"
                 formulas = (reading.formulas or {}).get(sheet, set())
                 reading.cells[code] = RawCell(sheet, ref, _cell(grids, sheet, r, c + offset), ref in formulas)
-                note = f"note_{code}"
+                note = note_name(code)
                 if note in spec.names:
                     nc = c + offset + (budget_note_after_input if code.startswith("budget_") else note_after_input)
                     reading.cells[note] = RawCell(sheet, f"{col_letters(nc)}{r + 1}", _cell(grids, sheet, r, nc))
@@ -580,6 +580,6 @@ def read_reference(path: Path, spec: FormSpec, limits: Limits = Limits()) -> Rea
             reading.broken_names.append(name)
     _read_meta(grids, reading)
     _locate_cells(grids, names, spec, reading)
-    if not (reading.props.get("treem_unit") or reading.meta.get("treem_unit")):
+    if not (reading.props.get(PROP_UNIT) or reading.meta.get(PROP_UNIT)):
         _collect_hints(grids, reading)
     return reading

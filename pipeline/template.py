@@ -20,51 +20,22 @@ import jinja2
 import xlsxwriter
 
 from pipeline.catalogue import Catalogue, Field, Indicator, Rule, indicator_number, target_text
-from pipeline.fsutil import atomic_write, read_yaml
+from pipeline.form import (FORM_ID, LAYOUT, LEGACY_CODE_COLUMN, META_SHEET, PROP_FORM, PROP_HASH,  # noqa: F401
+                           PROP_UNIT, PROP_UNIT_NAME, PROP_VERSION, PROP_YEAR, file_name, load_wording, note_name)
+from pipeline.fsutil import atomic_write
 from pipeline.outputs import ANY, write_output
 from pipeline.printing import set_print, wrapped_height
 from pipeline.roster import Unit
 from pipeline.settings import Settings
 from pipeline.workers import mp_context
 from pipeline.workspace import WORKBOOK_WORDING
-from pipeline.text import slugify, vn_number  # noqa: F401 (vn_number is used here and re-exported)
+from pipeline.text import vn_number
 
-FORM_ID = "treem-ctxhtre"
-META_SHEET = "_meta"
-# Custom document properties that carry the identity; the same keys are rows of _meta.
-PROP_FORM, PROP_UNIT, PROP_UNIT_NAME, PROP_YEAR = "treem_form", "treem_unit", "treem_unit_name", "treem_year"
-PROP_VERSION, PROP_HASH = "treem_template_version", "treem_catalogue_hash"
-# Column positions (0-based) on each sheet kind; the ingest stage relies on them to find the
-# formulas that must still be there next to each named input cell.
-# "code" is the hidden column holding each row's field code, which the readers use to tell a
-# row that moved; "number" is the visible «Mã» column, showing the plan's indicator number.
-LAYOUT = {
-    "data": {"number": 1, "prev": 4, "input": 5, "rate": 6, "t2025": 7, "t2030": 8, "check": 9, "note": 10,
-             "code": 11},
-    "budget": {"number": 1, "prev": 4, "input": 5, "check": 6, "note": 7, "code": 11},
-    "narrative": {"number": 1, "input": 5, "code": 11},
-}
-# Forms made before the field code moved to the hidden column showed it in column B.
-LEGACY_CODE_COLUMN = 1
 HEADER_ROW = 3
 # About how many characters of a label fit on one line of the label column (55 wide, Times 11).
 LABEL_CHARS_PER_LINE = 72
 JUMP_PERCENT_DEFAULT = 50
 PARALLEL_THRESHOLD = 200
-
-
-def note_name(code: str) -> str:
-    """Defined name of the explanation cell next to a field."""
-    return f"note_{code}"
-
-
-def file_name(year: int, unit: Unit) -> str:
-    code = slugify(unit.code)
-    return f"{year}_{code}_{unit.slug}.xlsx"
-
-
-def load_wording(path: Path) -> dict:
-    return read_yaml(path)
 
 
 def _q(text: str) -> str:

@@ -15,9 +15,8 @@ from pipeline.catalogue import UNIT_TYPE_WORDS, Catalogue, Field, Indicator
 from pipeline.ingest import RawCell, Reading, split_ref
 from pipeline.problems import ERROR, WARNING, ValidationIssue, issue
 from pipeline.roster import Roster, Unit
-from pipeline.template import (LAYOUT, PROP_FORM, PROP_HASH, PROP_UNIT, PROP_VERSION, PROP_YEAR, FORM_ID,
-                               note_name, vn_number)
-from pipeline.text import fix_text, nfc, parse_number, parse_yes_no
+from pipeline.form import FORM_ID, LAYOUT, PROP_FORM, PROP_HASH, PROP_UNIT, PROP_VERSION, PROP_YEAR, note_name
+from pipeline.text import fix_text, nfc, parse_number, parse_yes_no, vn_number
 
 _SHOWN = 40
 

@@ -11,7 +11,7 @@ from pipeline.collect import collect
 from pipeline.merge import merge
 from pipeline.report import report
 from pipeline.store import Store
-from pipeline.template import note_name
+from pipeline.form import note_name
 
 
 def _only(ws):

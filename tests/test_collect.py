@@ -684,3 +684,25 @@ def test_a_workbook_whose_structure_is_broken_is_refused_with_its_reason(workspa
     assert (sub["unit"], sub["status"], codes(sub)) == ("15700", "rejected", ["unreadable-workbook"])
     assert "cấu trúc của bảng tính bị hỏng" in sub["issues"][0]["message"]
 
+
+def test_a_worker_reads_and_judges_a_file_without_loading_the_form_writer(workspace, templates, tmp_path):
+    """A spawned worker (as on Windows) starts from nothing: what it imports to read and judge a
+    file is all it has. The form's contract lives in pipeline.form, so XlsxWriter, Jinja and
+    the writer stay out."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from pipeline.form import load_wording
+    from pipeline.workspace import WORKBOOK_WORDING
+
+    path = fill(templates["15700"], tmp_path / "a.xlsx", COMMUNE_VALUES)
+    sheet_names = load_wording(workspace.template(WORKBOOK_WORDING))["sheets"]
+    initargs = (workspace.catalogue, workspace.roster, workspace.settings, YEAR, sheet_names, {}, 0,
+                tmp_path / "archive", frozenset())
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=collect_mod._init_worker,
+                             initargs=initargs) as pool:
+        (result,) = pool.submit(collect_mod._work, [str(path)]).result()
+        loaded = set(pool.submit(eval, "sorted(__import__('sys').modules)").result())
+    assert (result.outcome, result.checked.identity.unit.code, result.checked.status) == ("ok", "15700", "accepted")
+    assert {"pipeline.ingest", "pipeline.validate", "pipeline.form"} <= loaded  # the scan itself works
+    assert {"xlsxwriter", "jinja2", "pipeline.template", "openpyxl", "pandas"} & loaded == set()

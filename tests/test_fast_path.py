@@ -14,7 +14,7 @@ from conftest import COMMUNE_VALUES, YEAR, fill
 from pipeline import ingest, office
 from pipeline.collect import _init_worker
 from pipeline.ingest import read, read_reference
-from pipeline.template import load_wording
+from pipeline.form import load_wording
 
 
 @pytest.fixture(scope="module")

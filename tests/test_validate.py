@@ -124,7 +124,7 @@ def test_a_file_named_after_another_unit_is_flagged(workspace, templates, tmp_pa
 
 def _as_older_form(wb) -> None:
     """A form made before the field code moved to the hidden column: the code in column B."""
-    from pipeline.template import LAYOUT, LEGACY_CODE_COLUMN
+    from pipeline.form import LAYOUT, LEGACY_CODE_COLUMN
 
     for sheet in wb.worksheets:
         for row in sheet.iter_rows():

@@ -20,7 +20,7 @@ from conftest import COMMUNE_VALUES, YEAR, fill, inbox_copy
 from pipeline.collect import LOCKED_MESSAGE
 from pipeline.feedback import feedback_name
 from pipeline.roster import Unit
-from pipeline.template import file_name
+from pipeline.form import file_name
 from pipeline.workspace import init_workspace
 
 TREEM = [sys.executable, "-m", "pipeline"]

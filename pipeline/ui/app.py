@@ -193,7 +193,7 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
         return await run_in_threadpool(_forms, request)
 
     def _forms(request: Request):
-        from pipeline.template import file_name
+        from pipeline.form import file_name
 
         ws, year = desk.ws, desk.year
         units = _filtered(ws.roster.for_year(year), request.query_params.get("q", ""))
