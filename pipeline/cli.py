@@ -16,6 +16,7 @@ import click
 
 from pipeline.catalogue import indicator_label, target_text
 from pipeline.errors import TreemError
+from pipeline.submissions import Status
 from pipeline.text import vn_number, vn_number_apart
 from pipeline.workspace import Workspace, init_workspace
 
@@ -300,11 +301,6 @@ def collect_cmd(ws: Workspace, as_json: bool, year: int, no_feedback: bool, forc
     _print_collect(ws, result)
 
 
-STATUS_VI = {"accepted": "hợp lệ", "accepted_with_warnings": "hợp lệ, có cảnh báo", "rejected": "có lỗi",
-             "accepted_by_officer": "có lỗi, đã chấp nhận theo quyết định",
-             "superseded": "bản cũ, đã thay", "missing": "chưa gửi"}
-
-
 def _print_collect(ws: Workspace, result) -> None:
     for w in result.warnings:
         click.echo(f"  ! {w}")
@@ -313,12 +309,12 @@ def _print_collect(ws: Workspace, result) -> None:
                    f"(để nguyên tên, thư mục con cũng được) rồi chạy lại lệnh này.")
         return
     c = result.counts()
-    click.echo(f"Năm {result.year}: {result.new_files} tệp mới. Tổng cộng: hợp lệ {c.get('accepted', 0)}, "
-               f"hợp lệ có cảnh báo {c.get('accepted_with_warnings', 0)}, có lỗi {c.get('rejected', 0)}, "
-               f"bản cũ đã thay {c.get('superseded', 0)}, đơn vị chưa gửi {c['missing']}.")
+    click.echo(f"Năm {result.year}: {result.new_files} tệp mới. Tổng cộng: hợp lệ {c.get(Status.ACCEPTED, 0)}, "
+               f"hợp lệ có cảnh báo {c.get(Status.ACCEPTED_WITH_WARNINGS, 0)}, có lỗi {c.get(Status.REJECTED, 0)}, "
+               f"bản cũ đã thay {c.get(Status.SUPERSEDED, 0)}, đơn vị chưa gửi {c[Status.MISSING]}.")
     names = {u.code: u.name for u in ws.roster.for_year(result.year)}
     for s in result.submissions:
-        if s["status"] != "rejected":
+        if s["status"] != Status.REJECTED:
             continue
         who = names.get(s["unit"], s["unit"] or "không xác định")
         errors = [i for i in s["issues"] if i["severity"] == "error"] or s["issues"]
@@ -335,7 +331,7 @@ def _print_collect(ws: Workspace, result) -> None:
     click.echo(f"Báo cáo kiểm tra: {_rel(ws, out['validation_report'])}")
     if out.get("feedback"):
         click.echo(f"Tệp phản hồi gửi lại đơn vị ({len(out['feedback'])}), trong {_rel(ws, out['feedback'][0].parent)}/:")
-        with_errors = {s["unit"] for s in result.submissions if s["status"] == "rejected" and s["unit"]}
+        with_errors = {s["unit"] for s in result.submissions if s["status"] == Status.REJECTED and s["unit"]}
 
         def has_errors(p: Path) -> bool:
             return any(p.name.startswith(f"{result.year}_{u.lower()}_") for u in with_errors)
@@ -390,7 +386,7 @@ def status_cmd(ws: Workspace, as_json: bool, year: int):
     Ví dụ:
       treem status --year 2024
     """
-    from pipeline.feedback import status
+    from pipeline.submissions import status
 
     st = status(ws, year)
     if as_json:
@@ -508,7 +504,7 @@ def import_history_cmd(ws: Workspace, as_json: bool, file: Path | None, template
     if as_json:
         emit(result.to_dict())
         return
-    ok = [s for s in result.stored if s["status"] != "rejected"]
+    ok = [s for s in result.stored if s["status"] != Status.REJECTED]
     click.echo(f"{file.name}: {result.rows} dòng có số liệu; đã nhập {len(ok)} (đơn vị, năm), có lỗi không nhập "
                f"{len(result.stored) - len(ok)}, bỏ qua {len(result.skipped)}.")
     for s in result.stored:

@@ -25,6 +25,7 @@ from pipeline.history import previous_values
 from pipeline.ingest import FormSpec, read
 from pipeline.precheck import Limits
 from pipeline.store import Store, SubmissionRecord, now_iso
+from pipeline.submissions import Status, counts
 from pipeline.form import load_wording, note_name
 from pipeline.workers import exit_with_parent, mp_context
 from pipeline.workspace import WORKBOOK_WORDING
@@ -68,11 +69,7 @@ class CollectResult:
                 "counts": self.counts()}
 
     def counts(self) -> dict:
-        c: dict[str, int] = {}
-        for s in self.submissions:
-            c[s["status"]] = c.get(s["status"], 0) + 1
-        c["missing"] = len(self.missing)
-        return c
+        return counts(s["status"] for s in self.submissions) | {Status.MISSING.value: len(self.missing)}
 
 
 def scan_inbox(inbox: Path, settle: bool = True) -> tuple[list[InboxFile], list[dict]]:
@@ -421,7 +418,7 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
             pool.close()
         _cross_unit_checks(store, cat, roster, settings, year, numbers)
         subs, issues = store.submissions(year), store.issues_for_year(year)
-        current = {s.unit for s in subs if s.unit and s.status != "superseded"}
+        current = {s.unit for s in subs if s.unit and s.status != Status.SUPERSEDED}
         result.missing = [u.code for u in ws.roster.for_year(year) if u.code not in current]
         result.submissions = submission_dicts(subs, issues)
         result.outputs = write_outputs(ws, year, result, subs, issues, feedback=feedback, force=force)
@@ -435,7 +432,7 @@ def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: s
     said = (received_dates or {}).get(f"sha:{sha}") or (received_dates or {}).get(f"path:{f.relative}")
     received = datetime.fromisoformat(said["when"]) if said else datetime.fromtimestamp(f.mtime)
     rec = SubmissionRecord(year=year, sha256=sha, path=f.relative, size=f.size,
-                           received_at=received.isoformat(timespec="seconds"), status="rejected",
+                           received_at=received.isoformat(timespec="seconds"), status=Status.REJECTED.value,
                            archived=str(archived.relative_to(ws.root)), collected_at=now_iso(),
                            on_time=received.date() <= deadline)
     if res.outcome == "unreadable":
@@ -452,7 +449,7 @@ def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: s
         rec.template_version = checked.identity.template_version
         if not rec.on_time:
             checked.issues.append(late_issue(deadline, received.date()))
-    rec.status = checked.status
+    rec.status = checked.status.value
     return store.add_submission(rec, checked.values, [i.to_dict() for i in checked.issues])
 
 
@@ -499,7 +496,7 @@ def _cross_unit_checks(store: Store, cat, roster, settings, year: int, numbers: 
     by_unit = {u: numbers[s.id] for u, s in current.items()}
     on = settings.deadline(year)
     types = {u: unit.type for u in current if (unit := roster.get(u, on)) is not None}
-    z = float((settings.get("checks") or {}).get("outlier_z", 3.5))
+    z = settings.check("outlier_z")
     found = outliers(cat, by_unit, z, types=types)
     store.replace_issues(year, "outlier", {current[u].id: [i.to_dict() for i in issues] for u, issues in found.items()})
 

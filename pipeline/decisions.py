@@ -16,7 +16,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from pipeline.errors import TreemError
-from pipeline.store import ACCEPTED_BY_OFFICER, Store
+from pipeline.store import Store
+from pipeline.submissions import Status
 
 # What each decision is called for the officer (the codes are the audit log's actions).
 DECISION_LABELS = {
@@ -87,7 +88,7 @@ def _vn_moment(iso: str | None, with_time: bool = True) -> str:
 
 
 def _latest(store: Store, year: int, unit: str):
-    subs = [s for s in store.submissions(year) if s.unit == unit and s.status != "superseded"]
+    subs = [s for s in store.submissions(year) if s.unit == unit and s.status != Status.SUPERSEDED]
     return subs[-1] if subs else None
 
 
@@ -110,9 +111,9 @@ def accept(ws, year: int, unit: str, note: str) -> Decision:
         sub = _latest(store, year, code)
         if sub is None:
             raise DecisionError(f"Đơn vị {code} chưa gửi báo cáo năm {year}; không có gì để chấp nhận.")
-        if sub.status == ACCEPTED_BY_OFFICER:
+        if sub.status == Status.ACCEPTED_BY_OFFICER:
             raise DecisionError(f"Báo cáo mới nhất của đơn vị {code} ({sub.path}) đã được chấp nhận trước đó.")
-        if sub.status != "rejected":
+        if sub.status != Status.REJECTED:
             raise DecisionError(f"Báo cáo mới nhất của đơn vị {code} ({sub.path}) đã hợp lệ; không cần chấp nhận.")
         left_out = sorted({i["field"] for i in store.issues(sub.id) if i["severity"] == "error" and i.get("field")})
         row = store.decide(year, code, "accept", sub.id, {"note": note.strip(), "file": sub.path, "left_out": left_out})
@@ -189,7 +190,7 @@ def unit_notes(store: Store, year: int) -> dict[str, list[str]]:
     """unit -> short Vietnamese notes on the decisions that stand for its current submission
     (for the report's table of units, Phụ lục III)."""
     out: dict[str, list[str]] = {}
-    current = {s.unit: s for s in store.submissions(year) if s.unit and s.status != "superseded"}
+    current = {s.unit: s for s in store.submissions(year) if s.unit and s.status != Status.SUPERSEDED}
     accepted = store.officer_accepted(year)
     received: dict[int, dict] = {}
     for r in store.decisions(year):

@@ -19,9 +19,10 @@ import xlsxwriter
 from pipeline.api import VERDICT_LABELS, WorkspaceData
 from pipeline.consolidate import csv_safe
 from pipeline.errors import TreemError
-from pipeline.feedback import SEVERITY_LABELS, STATUS_LABELS
 from pipeline.fsutil import atomic_write
+from pipeline.problems import SEVERITY_LABELS
 from pipeline.roster import TYPE_LABELS
+from pipeline.submissions import STATUS_LABELS
 
 FORMATS = ("xlsx", "csv")
 

@@ -19,20 +19,13 @@ import xlsxwriter
 from pipeline.form import NOTE_PREFIX
 from pipeline.outputs import remove_output, write_output
 from pipeline.printing import set_print, wrapped_height
+from pipeline.problems import SEVERITY_LABELS
 from pipeline.problems import title as problem_title
 from pipeline.store import Store
+from pipeline.submissions import STATUS_LABELS, Status, counts, unit_rows
 from pipeline.text import slugify
 from pipeline.workers import exit_with_parent, mp_context
 
-STATUS_LABELS = {
-    "accepted": "Hợp lệ",
-    "accepted_with_warnings": "Hợp lệ, có cảnh báo",
-    "rejected": "Có lỗi, phải gửi lại",
-    "accepted_by_officer": "Có lỗi, đã chấp nhận theo quyết định",
-    "superseded": "Đã thay bằng bản mới hơn",
-    "missing": "Chưa gửi",
-}
-SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo"}
 _FILL_COLOURS = {"error": "FF9999", "warning": "FFD966"}
 # Control characters Excel cannot store (openpyxl refuses them too).
 _ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -107,36 +100,6 @@ def _disarm(wb, source: Path) -> None:
             cell.value = value
 
 
-def unit_rows(ws, year: int, subs: list, issues: dict) -> list[dict]:
-    """One row per expected unit (and per unexpected unit that sent something): its current
-    submission, counts of problems, and status, from the year's submissions and problems."""
-    latest: dict[str, object] = {}
-    versions: dict[str, int] = {}
-    for s in subs:
-        if not s.unit:
-            continue
-        versions[s.unit] = versions.get(s.unit, 0) + 1
-        if s.status != "superseded":
-            latest[s.unit] = s
-    units = ws.roster.for_year(year)
-    known = {u.code for u in units}
-    rows = []
-    for u in units + [ws.roster.get(c, ws.settings.deadline(year)) for c in latest if c not in known]:
-        if u is None:
-            continue
-        s = latest.get(u.code)
-        its = issues.get(s.id, []) if s else []
-        rows.append({
-            "unit": u.code, "name": u.name, "type": u.type_label, "contact": u.contact,
-            "status": s.status if s else "missing", "path": s.path if s else "",
-            "received_at": s.received_at if s else "", "on_time": s.on_time if s else None,
-            "errors": sum(i["severity"] == "error" for i in its),
-            "warnings": sum(i["severity"] == "warning" for i in its),
-            "versions": versions.get(u.code, 0), "submission": s,
-        })
-    return rows
-
-
 def write_outputs(ws, year: int, result, subs: list, issues: dict, feedback: bool = True,
                   force: bool = False) -> dict:
     """The validation report and the feedback copies, from the year's submissions and problems,
@@ -163,8 +126,8 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
     cell = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
     when = wb.add_format({"border": 1, "valign": "top", "num_format": "dd/mm/yyyy hh:mm", "align": "left"})
     title = wb.add_format({"bold": True, "font_size": 13})
-    colors = {"accepted": "#C6EFCE", "accepted_with_warnings": "#FFEB9C", "rejected": "#FFC7CE",
-              "missing": "#D9D9D9", "superseded": "#EDEDED", "accepted_by_officer": "#FCE4D6"}
+    colors = {Status.ACCEPTED: "#C6EFCE", Status.ACCEPTED_WITH_WARNINGS: "#FFEB9C", Status.REJECTED: "#FFC7CE",
+              Status.MISSING: "#D9D9D9", Status.SUPERSEDED: "#EDEDED", Status.ACCEPTED_BY_OFFICER: "#FCE4D6"}
     status_fmt = {k: wb.add_format({"border": 1, "bg_color": v, "text_wrap": True}) for k, v in colors.items()}
     deadline = ws.settings.deadline(year)
 
@@ -189,15 +152,15 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
         set_print(sheet, [w for c, w in enumerate(widths) if c not in hidden], (r0, r0))
 
     sh = wb.add_worksheet("Tổng hợp")
-    counts = {k: sum(r["status"] == k for r in rows) for k in STATUS_LABELS}
-    received = sum(r["status"] != "missing" for r in rows)
+    by_status = counts((r["status"] for r in rows), every=True)
+    received = len(rows) - by_status[Status.MISSING]
     late = sum(r["on_time"] is False for r in rows)
     sh.write_string(0, 0, f"KẾT QUẢ KIỂM TRA SỐ LIỆU BÁO CÁO NĂM {year} (hạn nộp {deadline:%d/%m/%Y})", title)
     sh.write_string(1, 0, f"Lập lúc {datetime.now():%H:%M ngày %d/%m/%Y}. Phải nộp: {len(rows)}; đã gửi: {received}; "
-                          f"hợp lệ: {counts['accepted'] + counts['accepted_with_warnings']}; có lỗi: "
-                          f"{counts['rejected']}; gửi muộn: {late}; chưa gửi: {counts['missing']}"
-                          + (f"; có lỗi nhưng đã chấp nhận theo quyết định: {counts['accepted_by_officer']}."
-                             if counts["accepted_by_officer"] else "."))
+                          f"hợp lệ: {by_status[Status.ACCEPTED] + by_status[Status.ACCEPTED_WITH_WARNINGS]}; có lỗi: "
+                          f"{by_status[Status.REJECTED]}; gửi muộn: {late}; chưa gửi: {by_status[Status.MISSING]}"
+                          + (f"; có lỗi nhưng đã chấp nhận theo quyết định: {by_status[Status.ACCEPTED_BY_OFFICER]}."
+                             if by_status[Status.ACCEPTED_BY_OFFICER] else "."))
     table(sh, 3, ["TT", "Mã", "Đơn vị", "Loại", "Tình trạng", "Lỗi", "Cảnh báo", "Số bản đã gửi", "Tệp đang dùng",
                   "Ngày nhận", "Đúng hạn", "Người liên hệ", "Điện thoại"],
           [5, 10, 30, 16, 22, 7, 9, 9, 40, 18, 9, 22, 14],
@@ -210,7 +173,7 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
     names = {r["unit"]: r["name"] for r in rows}
     detail = []
     for s in subs:
-        if s.status == "superseded":
+        if s.status == Status.SUPERSEDED:
             continue
         for i in issues.get(s.id, []):
             detail.append([s.unit or "", names.get(s.unit, "(không xác định)"), s.path, i["sheet"] or "",
@@ -455,32 +418,3 @@ def strip_feedback(wb) -> None:
                     cell.fill = PatternFill("solid", fgColor=_INPUT_FILL)
     if wb.worksheets and wb.active is None:
         wb.active = 0
-
-
-def status(ws, year: int, today=None) -> dict:
-    """Completeness and timeliness: who was expected, who sent what, who to chase, and the
-    officer's decisions."""
-    from datetime import date
-
-    from pipeline.decisions import decisions
-
-    today = today or date.today()
-    deadline = ws.settings.deadline(year)
-    with Store(ws.db_path) as store:
-        rows = unit_rows(ws, year, store.submissions(year), store.issues_for_year(year))
-    expected = rows
-    valid = [r for r in rows if r["status"] in ("accepted", "accepted_with_warnings", "accepted_by_officer")]
-    chase = [r for r in rows if r["status"] in ("missing", "rejected")]
-    return {
-        "year": year, "deadline": deadline.isoformat(), "today": today.isoformat(),
-        "days_left": (deadline - today).days,
-        "expected": len(expected), "received": sum(r["status"] != "missing" for r in rows),
-        "valid": len(valid), "with_errors": sum(r["status"] == "rejected" for r in rows),
-        "on_time": sum(r["on_time"] is True for r in rows), "late": sum(r["on_time"] is False for r in rows),
-        "missing": [r["unit"] for r in rows if r["status"] == "missing"],
-        "reporting_rate": round(100 * len(valid) / len(expected), 1) if expected else None,
-        "decisions": [d.to_dict() for d in decisions(ws, year)],
-        "chase": [{"unit": r["unit"], "name": r["name"], "status": r["status"], "status_label": STATUS_LABELS[r["status"]],
-                   "person": r["contact"].person, "phone": r["contact"].phone, "email": r["contact"].email}
-                  for r in chase],
-    }

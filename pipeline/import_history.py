@@ -22,9 +22,10 @@ from pathlib import Path
 import xlsxwriter
 
 from pipeline.errors import TreemError
+from pipeline.form import FORM_ID, PROP_FORM, PROP_UNIT, PROP_YEAR, load_wording
 from pipeline.ingest import RawCell, Reading, col_letters
 from pipeline.store import Store, SubmissionRecord, now_iso
-from pipeline.form import FORM_ID, PROP_FORM, PROP_UNIT, PROP_YEAR, load_wording
+from pipeline.submissions import Status
 from pipeline.validate import Validator
 from pipeline.workspace import WORKBOOK_WORDING
 
@@ -211,7 +212,7 @@ def _store_row(store, validator, result, path, archived, file_sha, excel_row, ye
     mine = {k: v for k, v in raw.items() if k in fields}
     if not mine:
         return
-    current = [s for s in store.submissions(year) if s.unit == unit.code and s.status != "superseded"]
+    current = [s for s in store.submissions(year) if s.unit == unit.code and s.status != Status.SUPERSEDED]
     if any(s.identity_source != IMPORTED for s in current):
         result.skipped.append({"row": excel_row, "message": f"Dòng {excel_row}: {unit.name} đã gửi biểu mẫu năm {year}; "
                                                              f"giữ số liệu của biểu mẫu, không nhập dòng này."})

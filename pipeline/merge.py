@@ -326,7 +326,7 @@ class Merger:
         self.ws, self.year, self.store = ws, year, store
         self.cat: Catalogue = ws.catalogue
         self.roster = ws.roster
-        self.tolerance = float((ws.settings.get("checks") or {}).get("office_tolerance_percent", 5))
+        self.tolerance = ws.settings.check("office_tolerance_percent")
 
     def run(self) -> MergeResult:
         cat, year = self.cat, self.year

@@ -10,6 +10,7 @@ traceback."""
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -32,6 +33,11 @@ _OTHER_YEARS = ("mac_dinh", "default")
 
 def default_settings_path() -> Path:
     return Path(__file__).parent / "defaults" / "settings.yaml"
+
+
+@functools.lru_cache(maxsize=1)
+def _default_checks() -> dict:
+    return dict(_read(default_settings_path())["checks"])
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -95,7 +101,11 @@ class Settings:
         return date(year, day_month[1], day_month[0])
 
     def check(self, name: str) -> float:
-        return float(self.data.get("checks", {})[name])
+        """A threshold of the checks (`checks:` in settings.yaml), the only way code reads one.
+        Its one default is declared in pipeline/defaults/settings.yaml, which every workspace's
+        file overrides key by key; settings made in code without it fall back to the same."""
+        value = (self.data.get("checks") or {}).get(name)
+        return float(_default_checks()[name] if value is None else value)
 
 
 # What still names the district level or the labour-and-social-affairs sector.

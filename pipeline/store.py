@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from pipeline.submissions import ACCEPTED, STORED, Status, judged
+
 SCHEMA_VERSION = 1
 
 SCHEMA = """
@@ -30,7 +32,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     unit TEXT,
     identity_source TEXT,
     template_version TEXT,
-    status TEXT NOT NULL CHECK (status IN ('accepted','accepted_with_warnings','rejected','superseded')),
+    status TEXT NOT NULL CHECK (status IN ({stored})),
     on_time INTEGER,
     UNIQUE (year, sha256)
 );
@@ -103,10 +105,11 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 """
 
-ACCEPTED = ("accepted", "accepted_with_warnings", "accepted_by_officer")
+SCHEMA = SCHEMA.replace("{stored}", ",".join(f"'{s.value}'" for s in STORED))
+
 # A submission rejected by the checks that the officer accepted anyway (decisions.accept):
 # stored as 'rejected', shown and merged as this, without its offending values.
-ACCEPTED_BY_OFFICER = "accepted_by_officer"
+ACCEPTED_BY_OFFICER = Status.ACCEPTED_BY_OFFICER
 # Officer decisions in the audit log (decisions.py); the latest of a kind for a submission or
 # file stands.
 DECISION_ACTIONS = ("accept", "accept-undone", "received-set")
@@ -243,8 +246,8 @@ class Store:
             return
         latest = max(rows, key=lambda r: (r["saved_at"] or "", r["received_at"], r["id"]))
         for r in rows:
-            if r["id"] != latest["id"] and r["status"] != "superseded":
-                db.execute("UPDATE submissions SET status='superseded' WHERE id=?", (r["id"],))
+            if r["id"] != latest["id"] and r["status"] != Status.SUPERSEDED:
+                db.execute("UPDATE submissions SET status=? WHERE id=?", (Status.SUPERSEDED.value, r["id"]))
                 self._audit(db, year, unit, "superseded", submission_id=r["id"],
                             detail={"by": latest["id"], "was": r["status"]})
                 if r["status"] in ACCEPTED and latest["status"] in ACCEPTED:
@@ -286,7 +289,7 @@ class Store:
         for r in self.db.execute("SELECT * FROM submissions WHERE year=? ORDER BY id", (year,)):
             d = dict(r)
             d["on_time"] = None if d["on_time"] is None else bool(d["on_time"])
-            if d["status"] == "rejected" and d["id"] in accepted and d["unit"]:
+            if d["status"] == Status.REJECTED and d["id"] in accepted and d["unit"]:
                 d["status"] = ACCEPTED_BY_OFFICER
             out.append(SubmissionRecord(**d, paths=paths.get(r["id"], [])))
         return out
@@ -340,9 +343,7 @@ class Store:
                 db.execute(f"INSERT INTO issues ({_ISSUE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
                            (submission_id, start, late["code"], late["severity"], late.get("sheet"), late.get("cell"),
                             late.get("field"), late["message"], late.get("rule")))
-            n = db.execute("SELECT COUNT(*) FROM issues WHERE submission_id=?", (submission_id,)).fetchone()[0]
-            db.execute("UPDATE submissions SET status=? WHERE id=? AND status IN ('accepted',"
-                       "'accepted_with_warnings')", ("accepted_with_warnings" if n else "accepted", submission_id))
+            _rejudge(db, submission_id)
 
     def issues(self, submission_id: int) -> list[dict]:
         return [_issue(r) for r in self.db.execute(
@@ -377,9 +378,7 @@ class Store:
                       i["message"], i.get("rule")) for n, i in enumerate(issues)])
                 touched.add(sid)
             for sid in touched:
-                n = db.execute("SELECT COUNT(*) FROM issues WHERE submission_id=?", (sid,)).fetchone()[0]
-                db.execute("UPDATE submissions SET status=? WHERE id=? AND status IN ('accepted',"
-                           "'accepted_with_warnings')", ("accepted_with_warnings" if n else "accepted", sid))
+                _rejudge(db, sid)
 
     def submission_years(self) -> list[int]:
         """The years anything was received for, oldest first."""
@@ -479,3 +478,13 @@ class Store:
 
     def merged_years(self) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT year FROM merge_runs ORDER BY year")]
+
+
+def _rejudge(db, submission_id: int) -> None:
+    """An accepted submission's status again after its problems changed (a received date
+    corrected, outliers found), by the one accepted rule."""
+    row = db.execute("SELECT status FROM submissions WHERE id=?", (submission_id,)).fetchone()
+    if row is None or row[0] not in (Status.ACCEPTED, Status.ACCEPTED_WITH_WARNINGS):
+        return
+    severities = [r[0] for r in db.execute("SELECT severity FROM issues WHERE submission_id=?", (submission_id,))]
+    db.execute("UPDATE submissions SET status=? WHERE id=?", (judged(True, severities).value, submission_id))

@@ -34,7 +34,6 @@ from pipeline.text import vn_number
 HEADER_ROW = 3
 # About how many characters of a label fit on one line of the label column (55 wide, Times 11).
 LABEL_CHARS_PER_LINE = 72
-JUMP_PERCENT_DEFAULT = 50
 PARALLEL_THRESHOLD = 200
 
 
@@ -77,7 +76,7 @@ class TemplateWriter:
             "contact_email": contact.get("email", ""), "version": catalogue.version,
             "catalogue_hash": catalogue.hash, "password": settings.get("template_password") or "",
         }
-        self.jump = float((settings.get("checks") or {}).get("yoy_change_percent", JUMP_PERCENT_DEFAULT))
+        self.jump = settings.check("yoy_change_percent")
         self.by_numerator: dict[str, Indicator] = {i.numerator: i for i in catalogue.indicators}
         self._formula_cache: dict[tuple, str] = {}
 

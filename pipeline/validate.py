@@ -15,10 +15,12 @@ from pipeline.catalogue import UNIT_TYPE_WORDS, Catalogue, Field, Indicator
 from pipeline.ingest import RawCell, Reading, split_ref
 from pipeline.problems import ERROR, WARNING, ValidationIssue, issue
 from pipeline.roster import Roster, Unit
+from pipeline.submissions import Status, judged
 from pipeline.form import FORM_ID, LAYOUT, PROP_FORM, PROP_HASH, PROP_UNIT, PROP_VERSION, PROP_YEAR, note_name
 from pipeline.text import fix_text, nfc, parse_number, parse_yes_no, vn_number
 
 _SHOWN = 40
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass
@@ -38,13 +40,10 @@ class Checked:
     issues: list[ValidationIssue] = field(default_factory=list)
 
     @property
-    def status(self) -> str:
-        if self.identity.unit is None or any(i.severity == ERROR for i in self.issues):
-            return "rejected"
-        return "accepted_with_warnings" if self.issues else "accepted"
+    def status(self) -> Status:
+        return judged(self.identity.unit is not None, (i.severity for i in self.issues))
 
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def shown(value) -> str:
@@ -64,9 +63,8 @@ class Validator:
         self.sheet_names = sheet_names
         self.previous = previous or {}
         self.reference = settings.deadline(year)
-        checks = settings.get("checks") or {}
-        self.jump = float(checks.get("yoy_change_percent", 50))
-        self.small_den = float(checks.get("small_denominator_per_100000", 1000))
+        self.jump = settings.check("yoy_change_percent")
+        self.small_den = settings.check("small_denominator_per_100000")
         self.by_numerator = {i.numerator: i for i in catalogue.indicators}
 
     # --- identity ---

@@ -123,3 +123,19 @@ def test_the_default_settings_have_no_problem():
     from pipeline.settings import default_settings_path
 
     assert check_settings(default_settings_path()) == []
+
+
+def test_each_check_has_one_default_and_one_accessor(workspace):
+    """The thresholds come from settings.yaml through Settings.check only; a workspace file that
+    sets one changes that one, and settings made without any fall back to the defaults file."""
+    import re
+    from pathlib import Path
+
+    assert Settings({}).check("outlier_z") == 3.5
+    assert Settings({"checks": {"outlier_z": 2}}).check("yoy_change_percent") == 50
+    (workspace.root / "settings.yaml").write_text("checks:\n  outlier_z: 2.5\n", encoding="utf-8")
+    settings = Workspace(workspace.root).settings
+    assert (settings.check("outlier_z"), settings.check("small_denominator_per_100000")) == (2.5, 1000)
+    package = Path(__file__).parent.parent / "pipeline"
+    readers = {p.name for p in package.rglob("*.py") if re.search(r"""get\(["']checks["']\)""", p.read_text("utf-8"))}
+    assert readers == {"settings.py"}

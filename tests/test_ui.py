@@ -14,7 +14,7 @@ starlette = pytest.importorskip("starlette.testclient", reason="Starlette (treem
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from pipeline.feedback import status  # noqa: E402
+from pipeline.submissions import status  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 from pipeline.ui.app import create_app  # noqa: E402
 from pipeline.ui.security import safe_name, save_upload  # noqa: E402

@@ -17,7 +17,8 @@ NAMES_LIMIT = 12
 def data_quality(ws, store, year: int) -> dict:
     """Who reported, who was on time, which problems are still open, as plain rows."""
     from pipeline.decisions import unit_notes
-    from pipeline.feedback import SEVERITY_LABELS, STATUS_LABELS, unit_rows
+    from pipeline.problems import SEVERITY_LABELS
+    from pipeline.submissions import STATUS_LABELS, Status, row_counts, unit_rows
 
     subs, issues = store.submissions(year), store.issues_for_year(year)
     rows = unit_rows(ws, year, subs, issues)
@@ -51,19 +52,13 @@ def data_quality(ws, store, year: int) -> dict:
     if len(units) > UNIT_TABLE_LIMIT:
         # At province or national scale, list the units that need attention first (by status
         # code, never by its label).
-        order = {"missing": 0, "rejected": 1}
+        order = {Status.MISSING: 0, Status.REJECTED: 1}
         ranked = sorted(zip(units, rows), key=lambda pair: order.get(pair[1]["status"], 2))
         units = [u for u, _ in ranked][:UNIT_TABLE_LIMIT]
     total = len(problems)
     problems = [{k: v for k, v in p.items() if k != "_error"} | {"tt": n}
                 for n, p in enumerate(problems[:PROBLEM_LIMIT], start=1)]
-    counts = {
-        "expected": len(rows), "received": sum(r["status"] != "missing" for r in rows),
-        "valid": sum(r["status"] in ("accepted", "accepted_with_warnings", "accepted_by_officer") for r in rows),
-        "rejected": sum(r["status"] == "rejected" for r in rows),
-        "on_time": sum(r["on_time"] is True for r in rows), "late": sum(r["on_time"] is False for r in rows),
-        "missing": sum(r["status"] == "missing" for r in rows),
-    }
+    counts = {k: v for k, v in row_counts(rows).items() if k != "by_status"}
     summary = (f"Phải báo cáo: {counts['expected']} đơn vị; đã gửi: {counts['received']}; hợp lệ: {counts['valid']}; "
                f"có lỗi phải gửi lại: {counts['rejected']}; gửi đúng hạn ({ws.settings.deadline(year):%d/%m/%Y}): "
                f"{counts['on_time']}; gửi muộn: {counts['late']}; chưa gửi: {counts['missing']}.")
@@ -73,7 +68,7 @@ def data_quality(ws, store, year: int) -> dict:
     if total > PROBLEM_LIMIT:
         footer = f"Bảng trên nêu {PROBLEM_LIMIT}/{total} vấn đề (lỗi trước, cảnh báo sau). " + footer
     imported = [y for y in range(ws.catalogue.baseline_year, year + 1)
-                if any(x.identity_source == "imported" and x.status != "superseded" for x in store.submissions(y))]
+                if any(x.identity_source == "imported" and x.status != Status.SUPERSEDED for x in store.submissions(y))]
     if imported:
         footer += (f" Số liệu năm {', '.join(str(y) for y in imported)} (toàn bộ hoặc một phần) được nhập từ số liệu "
                    f"lịch sử (treem import-history), không qua biểu mẫu.")

@@ -23,6 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from pipeline.errors import TreemError
+from pipeline.submissions import STATUS_LABELS, Status
 from pipeline.ui import messages
 from pipeline.ui.jobs import JobRunner, lock_holder
 from pipeline.ui.security import Downloads, Guard, allowed_hosts, save_upload
@@ -32,8 +33,6 @@ HERE = Path(__file__).parent
 PAGE_SIZE = 50
 MAX_UPLOAD = 64 * 1024 * 1024      # one request (several files at once)
 MAX_FILE = 25 * 1024 * 1024        # one file; a filled form is ~100 KB
-STATUS_LABELS = {"accepted": "Hợp lệ", "accepted_with_warnings": "Hợp lệ, có cảnh báo",
-                 "rejected": "Có lỗi, phải gửi lại", "superseded": "Đã thay bằng bản mới hơn", "missing": "Chưa gửi"}
 PAGES = [("overview", "/", "Tổng quan"), ("forms", "/bieu-mau", "Biểu mẫu"), ("inbox", "/nhan-tep", "Nhận tệp"),
          ("units", "/don-vi", "Đơn vị"), ("merge", "/tong-hop", "Tổng hợp"), ("report", "/bao-cao", "Báo cáo"),
          ("settings", "/cai-dat", "Cài đặt")]
@@ -90,7 +89,7 @@ class Desk:
     def warm(self) -> None:
         """Read again what the pages show, right after a job changed it (in the job's thread),
         so that the next page the officer opens is drawn from memory."""
-        from pipeline.feedback import status
+        from pipeline.submissions import status
         from pipeline.merge import load
 
         ws, year = self.ws, self.year
@@ -176,7 +175,7 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
         return await run_in_threadpool(_overview, request)
 
     def _overview(request: Request):
-        from pipeline.feedback import status
+        from pipeline.submissions import status
         from pipeline.store import Store
 
         ws, year = desk.ws, desk.year
@@ -289,8 +288,9 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
             job.total = len(scan_inbox(ws.inbox(year), settle=False)[0])
             r = collect(ws, year, progress=tick)
             c = r.counts()
-            return {"text": f"Đã kiểm tra {r.new_files} tệp mới: hợp lệ {c.get('accepted', 0)}, có cảnh báo "
-                            f"{c.get('accepted_with_warnings', 0)}, có lỗi {c.get('rejected', 0)}, chưa gửi {c['missing']}."}
+            return {"text": f"Đã kiểm tra {r.new_files} tệp mới: hợp lệ {c.get(Status.ACCEPTED, 0)}, có cảnh báo "
+                            f"{c.get(Status.ACCEPTED_WITH_WARNINGS, 0)}, có lỗi {c.get(Status.REJECTED, 0)}, "
+                            f"chưa gửi {c[Status.MISSING]}."}
 
         return desk.jobs.submit("collect", "Thu nhận và kiểm tra", work)
 
@@ -303,7 +303,7 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
         return await run_in_threadpool(_units, request)
 
     def _units(request: Request):
-        from pipeline.feedback import status
+        from pipeline.submissions import status
 
         ws, year = desk.ws, desk.year
         st = desk.cached("status", lambda: status(ws, year))
@@ -606,7 +606,7 @@ def _names(ws, year) -> dict:
 
 
 def _unit_rows(ws, year) -> list[dict]:
-    from pipeline.feedback import unit_rows
+    from pipeline.submissions import unit_rows
     from pipeline.store import Store
 
     if not ws.db_path.exists():
@@ -636,7 +636,7 @@ def _received(ws, year) -> list[dict]:
                          "label": STATUS_LABELS.get(s.status, s.status), "received_at": s.received_at,
                          "problems": (errors or its)[:3], "more": max(0, len(errors or its) - 3),
                          "feedback": (ws.output(year) / "phan_hoi" / feedback_name(year, s.unit, name))
-                         if s.unit and its and s.status != "superseded" else None,
+                         if s.unit and its and s.status != Status.SUPERSEDED else None,
                          "reply": messages.reply_message(ws.settings, {"name": name or "đơn vị", "status": s.status,
                                                                         "path": s.path}, its, year)})
             seen.update(s.paths or [s.path])

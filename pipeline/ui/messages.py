@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from pipeline.submissions import Status
 from pipeline.text import vn_number
 
 
@@ -61,16 +62,16 @@ def reply_message(settings, row: dict, issues: list[dict], year: int) -> str:
     """Answering a unit about the file it sent."""
     name = row.get("name") or "đơn vị"
     status = row.get("status")
-    if status == "missing":
+    if status == Status.MISSING:
         return (f"Kính gửi {name}: đến nay chưa nhận được báo cáo Chương trình hành động vì trẻ em năm {year} của "
                 f"đơn vị; đề nghị gửi sớm. Cần hỏi xin liên hệ: {_contact(settings)}.")
-    if status == "rejected":
+    if status == Status.REJECTED:
         errors = [i for i in issues if i["severity"] == "error"]
         listed = "; ".join(i["message"] for i in errors[:3]) + (f" (và {len(errors) - 3} lỗi khác)" if len(errors) > 3 else "")
         return (f"Kính gửi {name}: tệp báo cáo năm {year} đơn vị gửi còn lỗi phải sửa: {listed}. Gửi kèm tệp phản "
                 f"hồi (các ô lỗi tô đỏ, có ghi chú); đề nghị sửa trên chính tệp đó và gửi lại. Cần hỏi xin liên hệ: "
                 f"{_contact(settings)}.")
-    if status in ("accepted", "accepted_with_warnings"):
+    if status in (Status.ACCEPTED, Status.ACCEPTED_WITH_WARNINGS):
         extra = (" Một số số liệu có cảnh báo (tô vàng trong tệp phản hồi gửi kèm), đề nghị kiểm tra lại; nếu số "
                  "liệu đúng thì không cần gửi lại.") if issues else ""
         return f"Kính gửi {name}: đã nhận báo cáo năm {year} của đơn vị, số liệu hợp lệ. Cảm ơn đơn vị.{extra}"

@@ -1,0 +1,56 @@
+"""Where each unit stands: the statuses and their labels, the one accepted rule, and no status
+written as a bare string anywhere else in the package."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import VIETNAMESE
+from pipeline.problems import ERROR, WARNING
+from pipeline.store import SCHEMA
+from pipeline.submissions import ACCEPTED, STATUS_LABELS, STORED, Status, counts, judged
+
+PACKAGE = Path(__file__).parent.parent / "pipeline"
+
+
+def test_every_status_has_one_vietnamese_label():
+    assert set(STATUS_LABELS) == set(Status)
+    assert all(VIETNAMESE.search(s.label) for s in Status)
+    assert len(set(STATUS_LABELS.values())) == len(Status)
+
+
+def test_the_accepted_rule():
+    assert judged(True, []) == Status.ACCEPTED
+    assert judged(True, [WARNING, WARNING]) == Status.ACCEPTED_WITH_WARNINGS
+    assert judged(True, [WARNING, ERROR]) == Status.REJECTED
+    assert judged(False, []) == Status.REJECTED  # nobody to credit the figures to
+    assert ACCEPTED == {Status.ACCEPTED, Status.ACCEPTED_WITH_WARNINGS, Status.ACCEPTED_BY_OFFICER}
+
+
+def test_counts_name_every_status_when_asked():
+    assert counts(["accepted", "rejected", "accepted"]) == {"accepted": 2, "rejected": 1}
+    assert counts(["missing"], every=True) == {s.value: int(s == Status.MISSING) for s in Status}
+
+
+def test_the_store_holds_the_stored_statuses():
+    (check,) = re.findall(r"CHECK \(status IN \(([^)]*)\)\)", SCHEMA)
+    assert check.replace("'", "").split(",") == [s.value for s in STORED]
+
+
+# The same words used for something else.
+NOT_STATUSES = {
+    ("store.py", "superseded"),  # the audit log's action when a version is replaced
+    ("store.py", "rejected"),  # a comment
+    ("api.py", "rejected"),  # a docstring's example of a DataFrame
+    ("quality.py", "rejected"), ("context.py", "rejected"),  # the count of that name (submissions.row_counts)
+}
+
+
+def test_no_status_is_written_as_a_bare_string_outside_the_module():
+    values = "|".join(re.escape(s.value) for s in Status if s != Status.MISSING)  # "missing" is a common word
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        if path.name != "submissions.py":
+            found |= {(path.name, v) for v in re.findall(rf"[\"']({values})[\"']", path.read_text(encoding="utf-8"))}
+    assert found - NOT_STATUSES == set()
