@@ -27,8 +27,7 @@ KINDS = {
 }
 DIRECTIONS = ("at_least", "at_most")
 AUTHORITIES = ("communes", "lead_office", "auto")
-TARGET_YEARS = ("2025", "2030")
-SECTIONS = ("data", "budget", "narrative")
+TARGET_YEARS = (2025, 2030)  # the plan's two target years; targets are keyed by their text
 
 # A field code is also an Excel defined name: it must never look like a cell reference
 # (ct3 is column CT, row 3), so codes need an underscore and start with a letter.
@@ -133,7 +132,7 @@ class Indicator:
             "kind": self.kind, "factor": self.factor, "unit": self.unit,
             "numerator": self.numerator, "denominator": self.denominator,
             "direction": self.direction, "strict": self.strict,
-            "targets": {y: self.targets.get(y) for y in TARGET_YEARS},
+            "targets": {str(y): self.targets.get(str(y)) for y in TARGET_YEARS},
             "lead_office": self.lead_office, "co_lead": self.co_lead, "note": self.note,
             "yearly_fall": self.yearly_fall, "strict_by_year": dict(self.strict_by_year),
             "authority": self.authority, "plan": self.plan,
@@ -465,7 +464,7 @@ def _indicator(d: dict) -> Indicator:
         by_year = {str(k): bool(v) for k, v in strict.items()}
         strict = False
     targets = {}
-    for year in TARGET_YEARS:
+    for year in map(str, TARGET_YEARS):
         t = (d.get("targets") or {}).get(year, (d.get("targets") or {}).get(int(year)))
         if isinstance(t, dict):
             t = {str(k): _num(v) for k, v in t.items()}

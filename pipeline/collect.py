@@ -23,6 +23,7 @@ from pipeline.errors import UnreadableFile
 from pipeline.problems import ERROR, ValidationIssue, issue, skipped_file
 from pipeline.history import previous_values
 from pipeline.ingest import FormSpec, read
+from pipeline.library_internals import pool_processes
 from pipeline.precheck import Limits
 from pipeline.store import Store, SubmissionRecord, now_iso
 from pipeline.submissions import Status, counts
@@ -328,7 +329,7 @@ class _Pool:
         self.pool = self._new()
 
     def kill(self) -> None:
-        for proc in list(getattr(self.pool, "_processes", {}).values()):
+        for proc in pool_processes(self.pool):
             proc.kill()
         self.pool.shutdown(wait=False, cancel_futures=True)
 

@@ -17,18 +17,17 @@ from pathlib import Path
 import xlsxwriter
 
 from pipeline.form import NOTE_PREFIX
+from pipeline.library_internals import worksheet_cells
 from pipeline.outputs import remove_output, write_output
 from pipeline.printing import set_print, wrapped_height
 from pipeline.problems import SEVERITY_LABELS
 from pipeline.problems import title as problem_title
 from pipeline.store import Store
 from pipeline.submissions import STATUS_LABELS, Status, counts, unit_rows
-from pipeline.text import slugify
+from pipeline.text import XML_ILLEGAL, slugify
 from pipeline.workers import exit_with_parent, mp_context
 
 _FILL_COLOURS = {"error": "FF9999", "warning": "FFD966"}
-# Control characters Excel cannot store (openpyxl refuses them too).
-_ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 FEEDBACK_SHEET = "Lỗi cần sửa"
 # A very hidden sheet in every feedback copy: which cells the tool coloured, and their fill
 # before, so that a copy the unit sends back corrected is cleaned of our marks exactly.
@@ -50,7 +49,7 @@ def _text(cell, value) -> None:
     """Write a string that stays a string even when it begins with "=" (openpyxl would
     otherwise store it as a formula)."""
     if isinstance(value, str):
-        value = _ILLEGAL_CHARACTERS.sub(" ", value)
+        value = XML_ILLEGAL.sub(" ", value)
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"
@@ -79,7 +78,7 @@ def _disarm(wb, source: Path) -> None:
             continue
     replace = []
     for sheet in wb.worksheets:
-        for cell in list(sheet._cells.values()):
+        for cell in worksheet_cells(sheet):
             if cell.hyperlink is not None:
                 cell.hyperlink = None
             if cell.data_type != "f":
@@ -368,7 +367,7 @@ def _mark_cells(wb, issues: list[dict]) -> None:
         marks.append((sheet, ref, before.fill_type or "", _rgb(before.fgColor)))
         cell.fill = PatternFill("solid", fgColor=_FILL_COLOURS[worst])
         text = "\n".join(f"{SEVERITY_LABELS.get(i['severity'], '')}: {i['message']}" for i in its)
-        cell.comment = Comment(_ILLEGAL_CHARACTERS.sub(" ", text[:2000]), _COMMENT_AUTHOR, width=320, height=140)
+        cell.comment = Comment(XML_ILLEGAL.sub(" ", text[:2000]), _COMMENT_AUTHOR, width=320, height=140)
     if marks:
         record = wb.create_sheet(MARKS_SHEET)
         record.sheet_state = "veryHidden"

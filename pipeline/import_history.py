@@ -23,9 +23,10 @@ import xlsxwriter
 
 from pipeline.errors import TreemError
 from pipeline.form import FORM_ID, PROP_FORM, PROP_UNIT, PROP_YEAR, load_wording
-from pipeline.ingest import RawCell, Reading, col_letters
+from pipeline.ingest import RawCell, Reading
 from pipeline.store import Store, SubmissionRecord, now_iso
 from pipeline.submissions import Status
+from pipeline.text import col_letters
 from pipeline.validate import Validator
 from pipeline.workspace import WORKBOOK_WORDING
 

@@ -23,6 +23,7 @@ import python_calamine
 from lxml import etree
 
 from pipeline.problems import unreadable
+from pipeline.text import col_index, col_letters, xml_text
 from pipeline.precheck import Limits, Package, precheck
 from pipeline.form import LAYOUT, LEGACY_CODE_COLUMN, META_SHEET, NOTE_PREFIX, PROP_PREFIX, PROP_UNIT, note_name
 
@@ -81,21 +82,6 @@ class Reading:
     located_by: str = "names"
     formulas: dict[str, set[str]] | None = None
     hints: list[str] = field(default_factory=list)
-
-
-def col_index(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n - 1
-
-
-def col_letters(index: int) -> str:
-    s, n = "", index + 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
 
 
 @functools.lru_cache(maxsize=65536)
@@ -206,8 +192,8 @@ def _read_xml_parts(pkg: Package, reading: Reading) -> tuple[dict[str, tuple[str
 # The common case: a form whose names survived, written by Excel, LibreOffice or XlsxWriter
 # with every cell as <c r="A1" …> (precheck proved it for each such sheet, and kept the cells
 # its scan found). Its ~100 named cells are looked up in that scan, instead of having calamine
-# parse every sheet again; anything unusual goes the calamine way. read_reference (openpyxl) is held to
-# the same values in the tests.
+# parse every sheet again; anything unusual goes the calamine way. An openpyxl reader is held to the
+# same values in the tests (tests/reference_reader.py).
 _SI_RE = re.compile(rb"<si>(.*?)</si>|<si\s*/>", re.S)
 _T_RE = re.compile(rb"<t(?:\s[^>]*)?>(.*?)</t>", re.S)
 _RPH_RE = re.compile(rb"<rPh\b.*?</rPh>", re.S)
@@ -215,7 +201,6 @@ _V_RE = re.compile(rb"<v>(.*?)</v>", re.S)
 _IS_RE = re.compile(rb"<is>(.*?)</is>", re.S)
 _T_ATTR = re.compile(rb'\st="(\w+)"')
 _S_ATTR = re.compile(rb'\ss="(\d+)"')
-_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _NUMFMT_RE = re.compile(rb'<numFmt numFmtId="(\d+)" formatCode="([^"]*)"')
 _XF_RE = re.compile(rb"<xf\b[^>]*>")
 _NUMFMT_ID = re.compile(rb'numFmtId="(\d+)"')
@@ -224,12 +209,7 @@ _DATE_FORMAT_IDS = frozenset([*range(14, 23), *range(27, 37), *range(45, 48), *r
 
 
 def _xml_text(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace")
-    if "&" in text:
-        text = html.unescape(text)  # the five XML entities and character references
-    if "_x" in text:
-        text = _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    return text
+    return xml_text(raw, ooxml_escapes=True)
 
 
 def _rich_text(raw: bytes) -> str:
@@ -547,39 +527,3 @@ def _collect_hints(grids, reading: Reading) -> None:
                 if isinstance(v, str) and 3 <= len(v) <= 200:
                     reading.hints.append(v)
     reading.hints = reading.hints[:60]
-
-
-
-def read_reference(path: Path, spec: FormSpec, limits: Limits = Limits()) -> Reading:
-    """The same reading through openpyxl, cell by cell: some 25 times slower than `read`,
-    kept as the reference the fast path is tested against. The same precheck runs first."""
-    import openpyxl
-
-    pkg = precheck(path, limits)
-    if pkg.kind != "xlsx":
-        raise unreadable("legacy-xls", "openpyxl")
-    reading = _new_reading(path, pkg)
-    wb = openpyxl.load_workbook(io.BytesIO(pkg.data), keep_vba=False, keep_links=False)
-    cached = openpyxl.load_workbook(io.BytesIO(pkg.data), data_only=True, keep_links=False)
-    reading.sheets = list(wb.sheetnames)
-    reading.sheet_states = {ws.title: ws.sheet_state for ws in wb.worksheets}
-    for prop in wb.custom_doc_props.props:
-        reading.props[prop.name] = _clean_scalar(str(prop.value))
-    if wb.properties.modified:
-        reading.saved_at = wb.properties.modified.isoformat()
-    reading.formulas = {ws.title: {c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"}
-                        for ws in wb.worksheets}
-    grids = {ws.title: [[("" if c.value is None else c.value) for c in row]
-                        for row in cached[ws.title].iter_rows(min_row=1, min_col=1)] for ws in wb.worksheets}
-    names: dict[str, tuple[str, str]] = {}
-    for name, dn in wb.defined_names.items():
-        target = _parse_name_target(dn.attr_text or "")
-        if target is not None:
-            names[name] = target
-        elif "#REF!" in (dn.attr_text or ""):
-            reading.broken_names.append(name)
-    _read_meta(grids, reading)
-    _locate_cells(grids, names, spec, reading)
-    if not (reading.props.get(PROP_UNIT) or reading.meta.get(PROP_UNIT)):
-        _collect_hints(grids, reading)
-    return reading

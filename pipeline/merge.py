@@ -21,7 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
-from pipeline.catalogue import Catalogue, Indicator, meets
+from pipeline.catalogue import TARGET_YEARS, Catalogue, Indicator, meets
 from pipeline.history import carry_forward, incomplete_successors
 from pipeline.store import Store
 
@@ -226,7 +226,6 @@ class MergeResult:
 
 
 TRACK_LABELS = {True: "Đúng lộ trình", False: "Chậm so với lộ trình", None: ""}
-TARGET_YEARS = (2025, 2030)
 _INDICATOR_FIELDS = {f.name for f in fields(IndicatorResult)}
 _RESULT_FIELDS = {f.name for f in fields(MergeResult)}
 

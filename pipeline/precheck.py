@@ -23,6 +23,7 @@ from pathlib import Path
 
 from pipeline.errors import UnreadableFile
 from pipeline.problems import PROBLEMS, unreadable
+from pipeline.text import col_index, xml_text
 
 MB = 1024 * 1024
 
@@ -588,10 +589,7 @@ def _row(digits: bytes, limits: Limits) -> int:
 def _column(letters: bytes, limits: Limits) -> int:
     if len(letters) > 3:  # beyond column XFD
         raise _fail("sheet-too-large", limits)
-    col = 0
-    for ch in letters.upper():
-        col = col * 26 + ch - 64
-    return col
+    return col_index(letters.decode("ascii")) + 1
 
 
 def _cell_ref(ref: bytes, limits: Limits) -> tuple[int, int] | None:
@@ -609,20 +607,7 @@ def _sheet_names(workbook: bytes) -> tuple[str, ...]:
         for attr in _ATTRIBUTE.finditer(tag.group(1)):
             if attr.group(1) == b"name":
                 value = attr.group(2) if attr.group(2) is not None else attr.group(3)
-                names.append(_xml_text(value))
+                names.append(xml_text(value))
     return tuple(names)
 
 
-_ENTITY = re.compile(r"&(?:#(x?)([0-9A-Fa-f]{1,8})|(lt|gt|amp|quot|apos));")
-_PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
-
-
-def _xml_text(value: bytes) -> str:
-    def replace(m: re.Match) -> str:
-        if m.group(3):
-            return _PREDEFINED[m.group(3)]
-        code = int(m.group(2), 16 if m.group(1) else 10)
-        return chr(code) if 0 < code < 0x110000 and not 0xD800 <= code < 0xE000 else "\ufffd"
-
-    text = value.decode("utf-8", errors="replace")
-    return _ENTITY.sub(replace, text) if "&" in text else text

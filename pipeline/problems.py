@@ -21,6 +21,7 @@ from typing import Mapping
 from pipeline.errors import UnreadableFile
 
 ERROR, WARNING, SKIPPED = "error", "warning", "skipped"
+SEVERITY_LABELS = {ERROR: "Lỗi", WARNING: "Cảnh báo"}
 
 
 class Group(StrEnum):
@@ -158,8 +159,7 @@ _ROWS = [
        "đề nghị đơn vị mở bằng Excel, lưu dạng .xlsx rồi gửi lại."),
     _p("legacy-xls", WARNING, F, "Tệp Excel 97-2003 (.xls)",
        "Tệp dạng Excel 97-2003 (.xls) đã được đọc; {hint}",
-       "lần sau đề nghị giữ nguyên định dạng .xlsx của biểu mẫu.",
-       openpyxl="openpyxl không đọc được tệp .xls."),
+       "lần sau đề nghị giữ nguyên định dạng .xlsx của biểu mẫu."),
     _p("macros-ignored", WARNING, F, "Tệp có macro (không chạy)",
        "Tệp có chứa macro; macro không được chạy và không được giữ lại, chỉ số liệu được đọc.",
        "lần sau đề nghị lưu biểu mẫu dạng .xlsx, không thêm macro."),

@@ -22,10 +22,9 @@ from pipeline.catalogue import indicator_label
 from pipeline.merge import IndicatorResult, MergeResult, reference_year  # noqa: F401
 from pipeline.outputs import remove_stale_derived, write_output
 from pipeline.reporting.quality import data_quality
+from pipeline.workspace import REPORT_TEMPLATE
 from pipeline.reporting.words import (NO_DATA, date_text, default_reference_year, format_target,  # noqa: F401
                                       format_value, phrase_indicator, table_target, table_value)
-
-REPORT_TEMPLATE = "docx/bao_cao.docx"
 
 
 # --- the stage -------------------------------------------------------------------------------

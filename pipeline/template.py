@@ -23,6 +23,7 @@ from pipeline.catalogue import Catalogue, Field, Indicator, Rule, indicator_numb
 from pipeline.form import (FORM_ID, LAYOUT, LEGACY_CODE_COLUMN, META_SHEET, PROP_FORM, PROP_HASH,  # noqa: F401
                            PROP_UNIT, PROP_UNIT_NAME, PROP_VERSION, PROP_YEAR, file_name, load_wording, note_name)
 from pipeline.fsutil import atomic_write
+from pipeline.library_internals import skip_formula_rewriting
 from pipeline.outputs import ANY, write_output
 from pipeline.printing import set_print, wrapped_height
 from pipeline.roster import Unit
@@ -161,10 +162,8 @@ class TemplateWriter:
 
     @staticmethod
     def _plain_formulas(ws) -> None:
-        """Our formulas use only Excel 2007 functions, so XlsxWriter's rewriting of
-        dynamic-array and future functions (some 30 regular expressions per formula, half of
-        the time spent on a workbook) has nothing to do: skip it for this sheet."""
-        ws._prepare_formula = lambda formula, expand_future_functions=False: formula.lstrip("=")
+        """Our formulas use only Excel 2007 functions: skip XlsxWriter's rewriting of them."""
+        skip_formula_rewriting(ws)
 
     def _protect(self, ws) -> None:
         ws.protect(self.settings.get("template_password") or "", {

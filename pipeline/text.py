@@ -14,6 +14,52 @@ from typing import Literal
 # --------------------------------------------------------------------------- normalisation
 
 # Characters that look like a space (or nothing) but break matching and number parsing.
+# Characters XML 1.0, so an .xlsx or a .docx, cannot hold: C0 controls except tab, line feed
+# and carriage return; lone surrogates; U+FFFE and U+FFFF.
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# What does not print on one line: every C0 and C1 control as well.
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_ENTITY = re.compile(r"&(?:#(x?)([0-9A-Fa-f]{1,8})|(lt|gt|amp|quot|apos));")
+_PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def xml_text(raw: bytes, ooxml_escapes: bool = False) -> str:
+    """The text of an XML element or attribute as bytes: the five predefined entities and
+    character references resolved (an invalid reference becomes U+FFFD); with `ooxml_escapes`,
+    Excel's _xHHHH_ escapes of cell text as well."""
+    text = raw.decode("utf-8", "replace")
+    if "&" in text:
+        text = _ENTITY.sub(_entity, text)
+    if ooxml_escapes and "_x" in text:
+        text = _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return text
+
+
+def _entity(m: re.Match) -> str:
+    if m.group(3):
+        return _PREDEFINED[m.group(3)]
+    code = int(m.group(2), 16 if m.group(1) else 10)
+    return chr(code) if 0 < code < 0x110000 and not 0xD800 <= code < 0xE000 else "\ufffd"
+
+
+def col_index(letters: str) -> int:
+    """The 0-based column of a spreadsheet column's letters ("A" is 0, "AA" is 26)."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def col_letters(index: int) -> str:
+    """The letters of a 0-based spreadsheet column."""
+    s, n = "", index + 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
 _SPACE_LIKE = "\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000\u200b"
 # Joiners and the byte-order mark carry no meaning inside a word: drop them.
 _INVISIBLE = "\u200c\u200d\u2060\ufeff"

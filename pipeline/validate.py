@@ -17,10 +17,9 @@ from pipeline.problems import ERROR, WARNING, ValidationIssue, issue
 from pipeline.roster import Roster, Unit
 from pipeline.submissions import Status, judged
 from pipeline.form import FORM_ID, LAYOUT, PROP_FORM, PROP_HASH, PROP_UNIT, PROP_VERSION, PROP_YEAR, note_name
-from pipeline.text import fix_text, nfc, parse_number, parse_yes_no, vn_number
+from pipeline.text import UNPRINTABLE, col_letters, fix_text, nfc, parse_number, parse_yes_no, vn_number
 
 _SHOWN = 40
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass
@@ -52,7 +51,7 @@ def shown(value) -> str:
     store most of them). Numbers are written the Vietnamese way."""
     if isinstance(value, float) and value == value and abs(value) < 1e15:
         value = vn_number(value)
-    s = _UNPRINTABLE.sub(" ", nfc(str(value)))
+    s = UNPRINTABLE.sub(" ", nfc(str(value)))
     return s if len(s) <= _SHOWN else s[:_SHOWN] + "…"
 
 
@@ -444,8 +443,6 @@ def _unit_suffix(ind: Indicator) -> str:
 
 
 def _ref(row: int, col: int) -> str:
-    from pipeline.ingest import col_letters
-
     return f"{col_letters(col)}{row + 1}"
 
 

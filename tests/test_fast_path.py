@@ -13,7 +13,8 @@ import pytest
 from conftest import COMMUNE_VALUES, YEAR, fill
 from pipeline import ingest, office
 from pipeline.collect import _init_worker
-from pipeline.ingest import read, read_reference
+from pipeline.ingest import read
+from reference_reader import read_reference
 from pipeline.form import load_wording
 
 

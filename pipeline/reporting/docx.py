@@ -12,6 +12,7 @@ import unicodedata
 from pathlib import Path
 
 from pipeline.errors import TreemError
+from pipeline.text import XML_ILLEGAL
 
 MIN_YEAR_TWIPS = 850  # 1,5 cm: "95,67*" on one line
 
@@ -22,7 +23,7 @@ class ReportError(TreemError):
 
 
 # --- rendering -------------------------------------------------------------------------------
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_XML_ILLEGAL = XML_ILLEGAL  # one definition, in text.py
 
 
 def clean_text(s: str) -> str:
