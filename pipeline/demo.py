@@ -341,7 +341,7 @@ def _only(ws: Workspace, unit: Unit, values: dict) -> dict:
 
 def _fill_with_mishaps(ws: Workspace, year: int, files: dict, towns: dict) -> list[str]:
     """The usual state of the shared folder on 20 November."""
-    from pipeline import office
+    from pipeline import libreoffice
 
     tmp = ws.root / "tmp-fill"
     codes = list(files)
@@ -385,12 +385,12 @@ def _fill_with_mishaps(ws: Workspace, year: int, files: dict, towns: dict) -> li
             day, name = 18, f"zalo/{names[code]} - báo cáo trẻ em (bản sửa).xlsx"
         when = _received(year, 25 if code == late else day, 9 + n % 8)
         out = fill_workbook(template, tmp / name.replace("/", "_"), values, when.replace(hour=8))
-        if code == as_xls and office.available():
+        if code == as_xls and libreoffice.available():
             try:
-                out = office.convert(out, "xls", tmp / "xls")
+                out = libreoffice.convert(out, "xls", tmp / "xls")
                 name = Path(name).with_suffix(".xls").name
                 said.append(f"{names[code]} lưu lại tệp dạng .xls (Excel 97-2003).")
-            except office.OfficeError:
+            except libreoffice.LibreOfficeError:
                 pass
         _put(ws, year, out, name, when)
     scan = tmp / "cong-van-scan.pdf"

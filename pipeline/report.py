@@ -107,13 +107,13 @@ def _write(ws, year: int, path: Path, data: bytes, force: bool = False,
 
 
 def _pdf(ws, year: int, docx: Path, force: bool = False) -> tuple[Path, list[str]]:
-    from pipeline.office import OfficeError, convert
+    from pipeline.libreoffice import LibreOfficeError, convert
 
     try:
         with tempfile.TemporaryDirectory(prefix="treem-pdf-") as tmp:
             produced = convert(docx, "pdf", Path(tmp))
             return _write(ws, year, docx.with_suffix(".pdf"), produced.read_bytes(), force, source=docx)
-    except OfficeError as e:
+    except LibreOfficeError as e:
         try:
             where = docx.resolve().relative_to(ws.root)
         except ValueError:

@@ -115,3 +115,10 @@ def test_units_text_output(tmp_path):
     lines = res.output.splitlines()
     assert lines[0] == "Năm 2024: 45 đơn vị"
     assert lines[1].split() == ["15664", "Thị", "trấn", "Thị", "trấn", "Triệu", "Sơn"]
+
+
+def test_commands_that_read_a_workspace_refuse_a_folder_that_is_not_one(tmp_path):
+    for command in (["collect"], ["status"], ["merge"], ["report"]):
+        res = CliRunner().invoke(cli, [*command, "--year", "2024", "-w", str(tmp_path / "khong-co")])
+        assert res.exit_code == 1 and "chưa phải thư mục làm việc" in res.output
+    assert not (tmp_path / "khong-co").exists()

@@ -1,4 +1,4 @@
-"""Issue 3: collect what units send back, as they really send it.
+"""Collect what units send back, as they really send it.
 
 Real workbooks made from the generated templates, filled the way units fill them (typed
 into the named cells with openpyxl, or through LibreOffice), dropped into a workspace's
@@ -706,3 +706,11 @@ def test_a_worker_reads_and_judges_a_file_without_loading_the_form_writer(worksp
     assert (result.outcome, result.checked.identity.unit.code, result.checked.status) == ("ok", "15700", "accepted")
     assert {"pipeline.ingest", "pipeline.validate", "pipeline.form"} <= loaded  # the scan itself works
     assert {"xlsxwriter", "jinja2", "pipeline.template", "openpyxl", "pandas"} & loaded == set()
+
+
+def test_system_files_in_the_inbox_are_not_submissions(workspace, templates, tmp_path):
+    inbox_copy(workspace, fill(templates["15700"], tmp_path / "a.xlsx", COMMUNE_VALUES), "a.xlsx")
+    (workspace.inbox(2024) / "desktop.ini").write_text("[.ShellClassInfo]\n")
+    (workspace.inbox(2024) / "Thumbs.db").write_bytes(b"\0" * 64)
+    result = collect(workspace, 2024)
+    assert [s["path"] for s in result.submissions] == ["a.xlsx"] and result.skipped == []

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from conftest import COMMUNE_VALUES, YEAR, fill
-from pipeline import ingest, office
+from pipeline import ingest, libreoffice
 from pipeline.collect import _init_worker
 from pipeline.ingest import read
 from reference_reader import read_reference
@@ -126,9 +126,9 @@ def test_the_fast_path_does_not_parse_plain_files_twice(validator, templates, tm
 
 
 def test_libreoffice_saved_files_agree(validator, templates, tmp_path):
-    if not office.available():
+    if not libreoffice.available():
         pytest.skip("LibreOffice chưa được cài: không có tệp do LibreOffice lưu để so sánh.")
     filled = fill(templates["15700"], tmp_path / "filled.xlsx", COMMUNE_VALUES)
-    resaved = office.convert(filled, "xlsx", tmp_path / "lo")
+    resaved = libreoffice.convert(filled, "xlsx", tmp_path / "lo")
     same(validator, resaved)
     assert validator[0].check(read(resaved, validator[1])).values  # values were found

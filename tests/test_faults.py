@@ -1,4 +1,4 @@
-"""Issue 8: faults and concurrency. Any run can be interrupted (a closed window, a power cut,
+"""Faults and concurrency. Any run can be interrupted (a closed window, a power cut,
 a task manager), files arrive while collect reads the folder, two people start the tool at
 once, a reader hangs or runs out of memory. Through all of it the store stays consistent,
 no half file is read, the last good outputs survive, and running again finishes the job with

@@ -1,4 +1,4 @@
-"""Issue 8: hostile input. Every workbook comes from outside by e-mail or chat app, so every
+"""Hostile input. Every workbook comes from outside by e-mail or chat app, so every
 file is untrusted: nothing it holds may crash or stall a run, escape the workspace, reach the
 district's outputs as a live formula, link or template code, or leak into another unit's copy.
 

@@ -393,3 +393,12 @@ def test_a_units_value_one_digit_from_its_target_gets_the_digit_in_the_workbook(
     # Both miss: the mark says so beside the colour (a grey print).
     assert cells["15700"].number_format == '#,##0.0# "✗"'
     assert cells["15703"].number_format == '#,##0.000 "✗"' and cells["15703"].value == pytest.approx(99.495)
+
+
+def test_tied_units_are_not_picked_at_random():
+    from pipeline.catalogue import Catalogue
+    from pipeline.merge import _ranked
+
+    ct07 = Catalogue.load().indicator("ct07")  # at least: highest is best
+    best, worst = _ranked(ct07, {"a": 66.67, "b": 100, "c": 100, "d": 100, "e": 100, "f": 100}, {})
+    assert best == [] and [w["unit"] for w in worst] == ["a"]

@@ -373,3 +373,19 @@ def test_big_cases_build_quickly():
         start = time.perf_counter()
         CASES[name].build(base)
         assert time.perf_counter() - start < 10, name
+
+
+def test_a_zip_holding_the_workbook_says_so(tmp_path, templates):
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.write(templates["15718"], "2024_15718_thi-tran-nua.xlsx")
+    path = tmp_path / "Thi tran Nua.zip"
+    path.write_bytes(buf.getvalue())
+    try:
+        precheck(path)
+    except Exception as e:  # noqa: BLE001
+        assert e.code == "not-a-workbook" and "có chứa tệp Excel" in str(e)
+    else:
+        raise AssertionError("a zip was accepted as a workbook")

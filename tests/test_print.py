@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pipeline import office
+from pipeline import libreoffice
 from pipeline.charts import attainment_chart
 from pipeline.demo import run_demo
 from pipeline.printing import wrapped_height, wrapped_lines
@@ -87,10 +87,10 @@ def test_wrapped_height_counts_lines():
 
 @pytest.fixture(scope="module")
 def pdfs(demo, tmp_path_factory) -> dict[str, Path]:
-    if not office.available() or not shutil.which("pdftotext"):
+    if not libreoffice.available() or not shutil.which("pdftotext"):
         pytest.skip("LibreOffice and pdftotext are needed to print to PDF")
     out = tmp_path_factory.mktemp("pdf")
-    return {k: office.convert(p, "pdf", out / k) for k, p in _workbooks(demo).items()}
+    return {k: libreoffice.convert(p, "pdf", out / k) for k, p in _workbooks(demo).items()}
 
 
 def _pages(pdf: Path) -> list[str]:

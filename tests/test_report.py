@@ -1,4 +1,4 @@
-"""Issue 5: the district's annual report in Word (Nghị định 30/2020/NĐ-CP, Phụ lục I).
+"""The district's annual report in Word (Nghị định 30/2020/NĐ-CP, Phụ lục I).
 
 The report built once for the module the way the officer gets it: templates generated,
 filled by a few communes and two offices (one late, one with hostile text), dropped into
@@ -27,7 +27,7 @@ from docx.shared import Mm
 from docxtpl import DocxTemplate
 from lxml import etree
 
-import pipeline.office as office
+import pipeline.libreoffice as libreoffice
 from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, set_received
 from pipeline.cli import cli
 from pipeline.collect import collect
@@ -759,7 +759,7 @@ def test_cli_report_json_and_help(built):
 
 def test_pdf_without_libreoffice_says_so_and_keeps_the_docx(built, monkeypatch, tmp_path):
     ws = built[0]
-    monkeypatch.setattr(office, "find_soffice", lambda: None)
+    monkeypatch.setattr(libreoffice, "find_soffice", lambda: None)
     with pytest.raises(ReportError, match="không tạo được bản PDF: Chưa cài LibreOffice"):
         report(ws, YEAR, pdf=True, date=date(2026, 1, 5))
     assert Path(built[1]["docx"]).exists()
@@ -768,7 +768,7 @@ def test_pdf_without_libreoffice_says_so_and_keeps_the_docx(built, monkeypatch, 
     report(ws, YEAR, date=date(2026, 1, 5))
 
 
-@pytest.mark.skipif(not office.available() or not shutil.which("pdftotext"),
+@pytest.mark.skipif(not libreoffice.available() or not shutil.which("pdftotext"),
                     reason="Chưa cài LibreOffice hoặc pdftotext nên không thử được bản PDF.")
 def test_pdf_through_libreoffice(built):
     ws = built[0]

@@ -1,4 +1,4 @@
-"""Issue 2: the generated workbooks, read back as a unit's Excel (and LibreOffice) sees them.
+"""The generated workbooks, read back as a unit's Excel (and LibreOffice) sees them.
 
 Every workbook is protected, every input cell is unlocked, validated and named after its
 field code, the unit's identity is stored twice, the rate and self-check formulas are
@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from pipeline import office
+from pipeline import libreoffice
 from pipeline.cli import cli
 from pipeline.ingest import FormSpec, read
 from pipeline.roster import Roster
@@ -30,7 +30,7 @@ SHEETS = {"instructions": "Hướng dẫn", "data": "Số liệu", "budget": "Ki
 
 lo_fill = load_helper("lo_fill", "lo_fill.py")
 
-needs_office = pytest.mark.skipif(not office.available(), reason="LibreOffice chưa được cài")
+needs_office = pytest.mark.skipif(not libreoffice.available(), reason="LibreOffice chưa được cài")
 
 
 @pytest.fixture(scope="module")
@@ -283,7 +283,7 @@ def test_generate_json_lists_every_unit(workspace):
 
 @needs_office
 def test_identity_survives_a_libreoffice_resave(templates, ws, tmp_path):
-    resaved = office.convert(templates["15718"], "xlsx", tmp_path)
+    resaved = libreoffice.convert(templates["15718"], "xlsx", tmp_path)
     # What LibreOffice did to it: veryHidden became hidden, the integer year a float.
     wb = openpyxl.load_workbook(resaved)
     assert wb["_meta"].sheet_state == "hidden"

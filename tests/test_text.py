@@ -419,3 +419,13 @@ def test_single_word_tie_is_not_guessed_but_context_decides():
     assert detect_legacy("Chæ") is None
     assert detect_legacy("Chæ tieâu 1: Tyû leä xaõ") == "vni"
     assert fix_text("Chæ tieâu 1: Tyû leä xaõ") == ("Chỉ tiêu 1: Tỷ lệ xã", "vni")
+
+
+def test_a_value_never_looks_equal_to_the_target_it_misses():
+    from pipeline.report import table_value
+    from pipeline.text import vn_number_apart
+
+    assert vn_number_apart(99.496, 99.5) == "99,496"
+    assert vn_number_apart(99.5, 99.5) == "99,5"
+    assert vn_number_apart(96.2, 95) == "96,2"
+    assert table_value(99.496, "percentage", target=99.5) == "99,496"

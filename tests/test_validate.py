@@ -1,4 +1,5 @@
-"""Plausibility checks across units: median-based outliers, with hand-made distributions."""
+"""Validate: a unit's file judged against the catalogue (identity, structure, values, rules,
+plausibility), and the checks across units (median-based outliers, with hand-made distributions)."""
 
 from __future__ import annotations
 
@@ -272,3 +273,21 @@ def test_a_rate_on_few_children_is_a_warning(workspace, templates, tmp_path):
     small = [i for i in sub["issues"] if i["code"] == "small-denominator"]
     assert [i["field"] for i in small] == ["ct11_injured"]
     assert "tính trên 400 trẻ em" in small[0]["message"] and "250 điểm" in small[0]["message"]
+
+
+def test_words_for_none_in_a_count_get_a_hint_and_a_formula_without_value_is_named(workspace, templates, tmp_path):
+    import openpyxl
+
+    from conftest import COMMUNE_VALUES, fill, inbox_copy
+    from pipeline.collect import collect
+
+    filled = fill(templates["15700"], tmp_path / "a.xlsx", {**COMMUNE_VALUES, "ct09_abused": "Không có"})
+    wb = openpyxl.load_workbook(filled)
+    (sheet, ref), = wb.defined_names["ct11_injured"].destinations
+    wb[sheet][ref] = "=1+2"  # saved by a program that does not calculate: no value stored
+    wb.save(filled)
+    inbox_copy(workspace, filled, "a.xlsx")
+    (sub,) = collect(workspace, 2024).submissions
+    messages = {i["field"]: (i["code"], i["message"]) for i in sub["issues"]}
+    assert messages["ct09_abused"][0] == "type-error" and "nhập 0" in messages["ct09_abused"][1]
+    assert messages["ct11_injured"][0] == "formula-in-input" and "chưa có giá trị" in messages["ct11_injured"][1]

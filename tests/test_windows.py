@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import pipeline.collect as collect_mod
-import pipeline.office as office
+import pipeline.libreoffice as libreoffice
 import pipeline.workers as workers
 from conftest import COMMUNE_VALUES, YEAR, fill, inbox_copy
 from pipeline.collect import LOCKED_MESSAGE
@@ -147,15 +147,15 @@ def test_soffice_is_found_in_the_windows_install_folders(monkeypatch, tmp_path):
     exe.parent.mkdir(parents=True)
     exe.write_bytes(b"MZ")
     monkeypatch.delenv("TREEM_SOFFICE", raising=False)
-    monkeypatch.setattr(office.shutil, "which", lambda name: None)
+    monkeypatch.setattr(libreoffice.shutil, "which", lambda name: None)
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setenv("ProgramFiles", str(base))
     real_isfile = os.path.isfile
-    monkeypatch.setattr(office.os.path, "isfile",
+    monkeypatch.setattr(libreoffice.os.path, "isfile",
                         lambda p: real_isfile(p) and str(p).startswith(str(tmp_path)))  # not this machine's own
-    assert office.find_soffice() == str(exe)
+    assert libreoffice.find_soffice() == str(exe)
     monkeypatch.setattr(sys, "platform", "linux")  # the Windows folders are looked at only on Windows
-    assert office.find_soffice() is None
+    assert libreoffice.find_soffice() is None
 
 
 def test_treem_soffice_points_at_a_portable_install(monkeypatch, tmp_path):
@@ -163,9 +163,9 @@ def test_treem_soffice_points_at_a_portable_install(monkeypatch, tmp_path):
     exe.parent.mkdir(parents=True)
     exe.write_bytes(b"MZ")
     monkeypatch.setenv("TREEM_SOFFICE", str(exe))
-    assert office.find_soffice() == str(exe)
+    assert libreoffice.find_soffice() == str(exe)
     monkeypatch.setenv("TREEM_SOFFICE", str(tmp_path / "missing.exe"))  # a wrong setting falls back
-    assert office.find_soffice() != str(tmp_path / "missing.exe")
+    assert libreoffice.find_soffice() != str(tmp_path / "missing.exe")
 
 
 # --- POSIX-only calls behind platform checks, both branches --------------------------------------
@@ -186,20 +186,20 @@ class _Proc:
 def test_a_hung_libreoffice_is_killed_with_taskkill_on_windows(monkeypatch):
     calls = []
     monkeypatch.setattr(sys, "platform", "win32")
-    monkeypatch.setattr(office.subprocess, "run", lambda cmd, **kw: calls.append(cmd))
-    monkeypatch.setattr(office.os, "killpg", lambda *a: pytest.fail("killpg on Windows"), raising=False)
+    monkeypatch.setattr(libreoffice.subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    monkeypatch.setattr(libreoffice.os, "killpg", lambda *a: pytest.fail("killpg on Windows"), raising=False)
     proc = _Proc()
-    office._kill_tree(proc)
+    libreoffice._kill_tree(proc)
     assert calls == [["taskkill", "/T", "/F", "/PID", "4242"]] and proc.killed
 
 
 def test_a_hung_libreoffice_is_killed_by_process_group_elsewhere(monkeypatch):
     groups = []
     monkeypatch.setattr(sys, "platform", "linux")
-    monkeypatch.setattr(office.subprocess, "run", lambda *a, **kw: pytest.fail("taskkill on Linux"))
-    monkeypatch.setattr(office.os, "killpg", lambda pid, sig: groups.append(pid), raising=False)
+    monkeypatch.setattr(libreoffice.subprocess, "run", lambda *a, **kw: pytest.fail("taskkill on Linux"))
+    monkeypatch.setattr(libreoffice.os, "killpg", lambda pid, sig: groups.append(pid), raising=False)
     proc = _Proc()
-    office._kill_tree(proc)
+    libreoffice._kill_tree(proc)
     assert groups == [4242] and proc.killed
 
 
@@ -225,7 +225,7 @@ def test_no_module_uses_posix_only_calls_without_a_platform_check():
     above and its pair exercise both branches of each)."""
     pkg = Path(__file__).parent.parent / "pipeline"
     allowed = {
-        ("office.py", "os.killpg(proc.pid, signal.SIGKILL)"),  # under `if sys.platform == "win32": … else:`
+        ("libreoffice.py", "os.killpg(proc.pid, signal.SIGKILL)"),  # under `if sys.platform == "win32": … else:`
         ("workspace.py", 'if hasattr(os, "register_at_fork"):'),
         ("workspace.py", "os.register_at_fork(after_in_child=_drop_inherited_locks)"),
         ("collect.py", "import resource"),  # inside try/except ImportError

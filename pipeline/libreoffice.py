@@ -1,7 +1,7 @@
 """Run LibreOffice headless to convert files (report -> PDF, workbook re-saves).
 
 LibreOffice is optional: only the PDF step and a few tests need it, so every
-entry point degrades to a Vietnamese OfficeError instead of a traceback.
+entry point degrades to a Vietnamese LibreOfficeError instead of a traceback.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 
 from pipeline.errors import TreemError
 
-__all__ = ["OfficeError", "find_soffice", "available", "convert"]
+__all__ = ["LibreOfficeError", "find_soffice", "available", "convert"]
 
 
-class OfficeError(TreemError):
+class LibreOfficeError(TreemError):
     """LibreOffice is missing, hung, or produced no output."""
 
 
@@ -101,9 +101,9 @@ def convert(src: Path, fmt: str, outdir: Path, timeout: float = 120) -> Path:
     outdir = Path(outdir)
     soffice = find_soffice()
     if soffice is None:
-        raise OfficeError(_MISSING)
+        raise LibreOfficeError(_MISSING)
     if not src.is_file():
-        raise OfficeError(f"Không tìm thấy tệp cần chuyển đổi: {src}")
+        raise LibreOfficeError(f"Không tìm thấy tệp cần chuyển đổi: {src}")
     target_arg = _FILTERS.get(fmt.lower(), fmt)
     ext = target_arg.split(":", 1)[0].lower()
 
@@ -130,7 +130,7 @@ def convert(src: Path, fmt: str, outdir: Path, timeout: float = 120) -> Path:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_tree(proc)
-            raise OfficeError(
+            raise LibreOfficeError(
                 f"LibreOffice không trả lời sau {timeout:.0f} giây khi chuyển "
                 f"{src.name} sang {ext}; đóng các cửa sổ LibreOffice đang treo rồi chạy lại."
             ) from None
@@ -139,7 +139,7 @@ def convert(src: Path, fmt: str, outdir: Path, timeout: float = 120) -> Path:
         if not produced.is_file():
             # soffice exits 0 even when the filter failed; stderr is the only clue.
             detail = (err or out or b"").decode("utf-8", "replace").strip()[-500:]
-            raise OfficeError(
+            raise LibreOfficeError(
                 f"LibreOffice không tạo được tệp {ext} từ {src.name} "
                 f"(mã thoát {proc.returncode}). {detail}".strip()
             )

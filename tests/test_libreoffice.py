@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import office
-from pipeline.office import OfficeError, convert
+from pipeline import libreoffice
+from pipeline.libreoffice import LibreOfficeError, convert
 from conftest import load_helper
 
-if not office.available():
+if not libreoffice.available():
     pytest.skip("LibreOffice chưa được cài: cần soffice trong PATH "
                 "(apt-get install libreoffice-calc libreoffice-writer python3-uno)",
                 allow_module_level=True)
@@ -189,9 +189,9 @@ def test_docx_to_pdf_keeps_vietnamese(tmp_path):
 def test_missing_libreoffice_is_vietnamese(monkeypatch, tmp_path):
     src = tmp_path / "x.docx"
     src.write_bytes(b"")
-    monkeypatch.setattr(office, "find_soffice", lambda: None)
-    assert office.available() is False
-    with pytest.raises(OfficeError) as ei:
+    monkeypatch.setattr(libreoffice, "find_soffice", lambda: None)
+    assert libreoffice.available() is False
+    with pytest.raises(LibreOfficeError) as ei:
         convert(src, "pdf", tmp_path)
     msg = str(ei.value)
     assert "Chưa cài LibreOffice" in msg and "PDF" in msg
@@ -204,11 +204,11 @@ def test_hung_soffice_is_killed_and_reported(monkeypatch, tmp_path):
     pidfile = tmp_path / "child.pid"
     fake.write_text(f"#!/bin/sh\nsleep 60 &\necho $! > {pidfile}\nwait\n")
     fake.chmod(0o755)
-    monkeypatch.setattr(office, "find_soffice", lambda: str(fake))
+    monkeypatch.setattr(libreoffice, "find_soffice", lambda: str(fake))
     src = tmp_path / "x.docx"
     src.write_bytes(b"")
     t0 = time.perf_counter()
-    with pytest.raises(OfficeError, match="không trả lời"):
+    with pytest.raises(LibreOfficeError, match="không trả lời"):
         convert(src, "pdf", tmp_path / "out", timeout=1)
     assert time.perf_counter() - t0 < 15
     child = int(pidfile.read_text())
@@ -235,9 +235,9 @@ def test_soffice_writing_nothing_is_reported(monkeypatch, tmp_path):
     fake = tmp_path / "soffice"
     fake.write_text("#!/bin/sh\necho 'Error: source file could not be loaded' >&2\nexit 0\n")
     fake.chmod(0o755)
-    monkeypatch.setattr(office, "find_soffice", lambda: str(fake))
+    monkeypatch.setattr(libreoffice, "find_soffice", lambda: str(fake))
     src = tmp_path / "x.docx"
     src.write_bytes(b"")
-    with pytest.raises(OfficeError, match="không tạo được") as ei:
+    with pytest.raises(LibreOfficeError, match="không tạo được") as ei:
         convert(src, "pdf", tmp_path / "out")
     assert "could not be loaded" in str(ei.value)
