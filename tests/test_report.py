@@ -407,6 +407,19 @@ def test_no_unit_text_is_ever_rendered_as_a_template(built, tmp_path):
     assert "xxx" not in text
 
 
+def test_the_same_report_written_an_hour_later_is_the_same_file(built, monkeypatch):
+    """Word packages carry the time each part was saved; the report must not, or the output
+    guard would see an unchanged report as new and drop the PDF made from it."""
+    import time
+
+    ws = built[0]
+    ctx = build_context(ws, load(ws, YEAR))
+    first = render_docx(TEMPLATE, ctx)
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert render_docx(TEMPLATE, ctx) == first
+
+
 # --- review years ----------------------------------------------------------------------------
 def _as_review_year(result: dict) -> dict:
     r2 = copy.deepcopy(result)
