@@ -114,7 +114,8 @@ def _summary(wb, f, status, result) -> None:
     sh.write_string(0, 0, f"KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU VỀ TRẺ EM NĂM {year}", f["title"])
     cov = result.coverage
     sh.write_string(1, 0, f"Số liệu của {cov['communes_reported']}/{cov['communes_expected']} xã, thị trấn đã gửi "
-                          f"báo cáo hợp lệ. Tỷ lệ = tổng tử số ÷ tổng mẫu số của các đơn vị có báo cáo.", f["note"])
+                          f"báo cáo hợp lệ. Tỷ lệ = tổng tử số ÷ tổng mẫu số của các đơn vị có báo cáo."
+                          + _imported_note(result), f["note"])
     heads = ["TT", "Chỉ tiêu", "Nội dung", "ĐVT", "Mục tiêu 2025", "Mục tiêu 2030", f"Năm {year - 1}", f"Năm {year}",
              "Tử số", "Mẫu số", "Số đơn vị báo cáo", "Đánh giá 2025", "Đánh giá 2030", "Lộ trình", "Ghi chú"]
     widths = [5, 9, 55, 10, 11, 11, 10, 10, 11, 11, 11, 13, 13, 16, 40]
@@ -159,6 +160,15 @@ def _summary(wb, f, status, result) -> None:
     sh.autofilter(3, 0, 3 + len(result.indicators), len(heads) - 1)
     sh.set_row(3, wrapped_height(zip(heads, widths)))
     set_print(sh, widths, (3, 3))
+
+
+def _imported_note(result: MergeResult) -> str:
+    """Figures typed in from earlier records (treem import-history) rather than sent on a form."""
+    if not result.imported_units:
+        return ""
+    names = ", ".join(result.unit_names.get(u, u) for u in result.imported_units)
+    return (f" Số liệu của {len(result.imported_units)} đơn vị được nhập từ số liệu lịch sử (treem import-history), "
+            f"không qua biểu mẫu: {names}.")
 
 
 def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str) -> None:
@@ -389,8 +399,10 @@ def write_long_csv(ws, result: MergeResult, path: Path) -> Path:
         w.writerow([csv_safe(x) for x in (r.code, period, district, r.value, r.numerator, r.denominator,
                                           comment)])
     counts = result.unit_counts
+    imported = set(result.imported_units)
     for u, vals in result.units.items():
+        comment = "nhập từ số liệu lịch sử" if u in imported else ""
         for code, v in vals.items():
             num, den = counts.get(u, {}).get(code, (None, None))
-            w.writerow([csv_safe(x) for x in (code, period, u, v, num, den, "")])
+            w.writerow([csv_safe(x) for x in (code, period, u, v, num, den, comment)])
     return write_output(ws, result.year, path, buf.getvalue().encode("utf-8-sig")).path

@@ -196,6 +196,7 @@ class MergeResult:
                                                      #  "communes_reported"}
     office_differences: list[dict] = field(default_factory=list)
     carry_gaps: dict[str, list[str]] = field(default_factory=dict)  # new unit -> predecessors silent last year
+    imported_units: list[str] = field(default_factory=list)  # units whose figures came by import-history
     merged_at: str = ""                              # when it was stored (`load`)
     outputs: dict[str, str] = field(default_factory=dict)  # files written (`merge`)
     output_messages: list[str] = field(default_factory=list)  # the output guard's lines (`merge`)
@@ -420,6 +421,8 @@ class Merger:
             office_differences=[asdict(r.office) | {"indicator": r.code, "name": r.name}
                                 for r in indicators if r.office and r.office.differs],
             carry_gaps=gaps,
+            imported_units=sorted(s.unit for s in self.store.submissions(year)
+                                  if s.identity_source == "imported" and s.unit in values),
         )
         self._save(result, values)
         return result
