@@ -30,11 +30,13 @@ _CSV_RISKY = ("=", "+", "-", "@", "\t", "\r")
 
 def write_consolidated(ws, result: MergeResult, path: Path) -> Path:
     year = result.year
+    settings = ws.for_year(year).settings  # from 2025 on, the reorganised issuer and area
+    area = settings.get("area") or "huyện"
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                    "strings_to_numbers": False})
     wb.set_properties({"title": f"Tổng hợp kết quả thực hiện Chương trình hành động vì trẻ em năm {year}",
-                       "author": ws.settings["issuer"]})
+                       "author": settings["issuer"]})
     base = {"font_name": "Times New Roman", "font_size": 11, "valign": "top", "border": 1, "text_wrap": True}
     f = {
         "title": wb.add_format({"bold": True, "font_size": 14, "font_name": "Times New Roman"}),
@@ -56,8 +58,8 @@ def write_consolidated(ws, result: MergeResult, path: Path) -> Path:
 
     _summary(wb, f, status, result)
     for goal, goal_name in sorted(ws.catalogue.goals.items()):
-        _goal_sheet(wb, f, unit_fmt, result, goal, goal_name)
-    _trend_sheet(wb, f, result, ws.catalogue.baseline_year)
+        _goal_sheet(wb, f, unit_fmt, result, goal, goal_name, area)
+    _trend_sheet(wb, f, result, ws.catalogue.baseline_year, area)
     _ranking_sheet(wb, f, result)
     _budget_sheet(wb, f, result, ws.catalogue)
     _coverage_sheet(wb, f, result)
@@ -171,7 +173,7 @@ def _imported_note(result: MergeResult) -> str:
             f"không qua biểu mẫu: {names}.")
 
 
-def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str) -> None:
+def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str, area: str) -> None:
     inds = [r for r in result.indicators if r.goal == goal]
     sh = wb.add_worksheet(f"Mục tiêu {goal}")
     sh.write_string(0, 0, f"Mục tiêu {goal}: {goal_name} - số liệu từng đơn vị năm {result.year}", f["title"])
@@ -199,7 +201,7 @@ def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str) -> None:
             d = _decimals_apart(v, t) if isinstance(v, float) and isinstance(t, (int, float)) else None
             _write(sh, row, c, v, unit_fmt["apart"][(code, d)] if d else unit_fmt.get(code, f["num"]))
         row += 1
-    sh.write_string(row, 1, "Toàn huyện", f["group"])
+    sh.write_string(row, 1, f"Toàn {area}", f["group"])
     sh.write_blank(row, 0, None, f["group"])
     sh.write_blank(row, 2, None, f["group"])
     for c, r in enumerate(inds, start=3):
@@ -209,13 +211,13 @@ def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str) -> None:
     set_print(sh, [9, 30, 9] + [13] * len(inds), (3, 3))
 
 
-def _trend_sheet(wb, f, result, baseline_year: int) -> None:
+def _trend_sheet(wb, f, result, baseline_year: int, area: str) -> None:
     """District values by year beside the target lines, with one native line chart per
     indicator."""
     year = result.year
     years = list(range(baseline_year, max(year, 2030) + 1))
     sh = wb.add_worksheet("Xu hướng")
-    sh.write_string(0, 0, "Giá trị toàn huyện qua các năm so với mục tiêu", f["title"])
+    sh.write_string(0, 0, f"Giá trị toàn {area} qua các năm so với mục tiêu", f["title"])
     sh.write_string(2, 0, "Chỉ tiêu", f["head"])
     sh.write_string(2, 1, "Dòng", f["head"])
     for c, y in enumerate(years, start=2):

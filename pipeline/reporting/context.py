@@ -68,6 +68,7 @@ def build_context(ws, result: MergeResult, *, date: Date | None = None, quality:
     rows = result.indicators or []
     unit_types = result.unit_types or {}
     cw = communes_word(unit_types)
+    area = s.get("area") or "huyện"
     ref = default_reference_year(year)
     tts = _tt_labels(rows)
     info = {r.code: _ind_info(cat, r.code) for r in rows}
@@ -80,7 +81,7 @@ def build_context(ws, result: MergeResult, *, date: Date | None = None, quality:
         phrases[r.code] = phrase_indicator(
             r, year, strict=i["strict"], yearly_fall=i["yearly_fall"], count_unit=i["count_unit"],
             count=_count_of(fields, result, i["numerator"]) if r.kind == "yoy_change" else None,
-            communes_word=cw, reporting_units=cov.get("communes_reported"))
+            communes_word=cw, reporting_units=cov.get("communes_reported"), area=area)
 
     goals = []
     for g in sorted({r.goal for r in rows}):
@@ -118,6 +119,7 @@ def build_context(ws, result: MergeResult, *, date: Date | None = None, quality:
         "signer": {"on_behalf": signer.get("on_behalf", ""), "deputy": signer.get("deputy") or "",
                    "title": signer.get("title", ""), "name": signer.get("name", "")},
         "communes_word": cw,
+        "area": area,
         "units_text": _units_text(unit_types),
         "population": _population(result, cat),
         "population_note": _population_note(result, cw),
@@ -131,7 +133,7 @@ def build_context(ws, result: MergeResult, *, date: Date | None = None, quality:
             f"Số liệu tổng hợp từ báo cáo hợp lệ của {cov.get('communes_reported', 0)}/"
             f"{cov.get('communes_expected', 0)} {cw} và {cov.get('reported', 0) - cov.get('communes_reported', 0)}/"
             f"{cov.get('expected', 0) - cov.get('communes_expected', 0)} phòng, ban, ngành, đoàn thể; tỷ lệ của toàn "
-            f"huyện tính bằng tổng tử số chia tổng mẫu số của các đơn vị có báo cáo; tỷ lệ {cw} đạt tiêu chí (chỉ tiêu 1, "
+            f"{area} tính bằng tổng tử số chia tổng mẫu số của các đơn vị có báo cáo; tỷ lệ {cw} đạt tiêu chí (chỉ tiêu 1, "
             f"21) tính trên tất cả các {cw}. Mức tăng, giảm so với năm trước tính trên cùng các đơn vị có báo cáo cả "
             f"hai năm."),
         "results_summary": (

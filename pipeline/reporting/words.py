@@ -98,7 +98,7 @@ def provisional_words(row: IndicatorResult, communes_word: str) -> str:
 # --- one indicator in words ------------------------------------------------------------------
 def phrase_indicator(row: IndicatorResult, year: int, *, strict=False, yearly_fall: dict | None = None,
                      count: float | None = None, count_unit: str = "", communes_word: str = "xã, thị trấn",
-                     reporting_units: int | None = None) -> str:
+                     reporting_units: int | None = None, area: str = "huyện") -> str:
     """The paragraph of one indicator, from the numbers of its merge row: value, target and
     verdict, change from last year (like for like), track, coverage, the lead office's
     figure, best and worst units.
@@ -107,10 +107,11 @@ def phrase_indicator(row: IndicatorResult, year: int, *, strict=False, yearly_fa
     catalogue; `count` is this year's total count for a year-over-year indicator (CT13) when
     last year's is missing. Partial coverage is mentioned when fewer units than
     `reporting_units` (the communes that sent a valid report at all, said once in the report)
-    gave this indicator; None: always. A verdict on fewer than all communes always says so."""
+    gave this indicator; None: always. A verdict on fewer than all communes always says so.
+    `area` names the whole the report covers ("huyện"; from 2025 the settings say, e.g. "địa bàn")."""
     kind = row.kind
     if kind == "yoy_change":
-        return _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, reporting_units)
+        return _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, reporting_units, area)
     if kind == "share_of_communes":
         return _phrase_share(row, year, strict, communes_word, reporting_units)
     name, unit, direction = row.name, row.unit, row.direction
@@ -127,7 +128,7 @@ def phrase_indicator(row: IndicatorResult, year: int, *, strict=False, yearly_fa
     if row.source == "office":
         source = f" (theo số liệu của {row.lead_office_name or row.lead_office})"
     if isinstance(target, dict):
-        text = _phrase_by_type(row, ty, target, _strict(strict, ty)) + source
+        text = _phrase_by_type(row, ty, target, _strict(strict, ty), area) + source
         if row.provisional:
             text += f", {provisional_words(row, communes_word)}"
         text += "."
@@ -142,7 +143,7 @@ def phrase_indicator(row: IndicatorResult, year: int, *, strict=False, yearly_fa
             text += "; " + change
         text += "."
     coverage = "" if row.provisional else _coverage(row, communes_word, reporting_units)
-    return text + coverage + _office_note(row, communes_word) + _extremes(row)
+    return text + coverage + _office_note(row, communes_word, area) + _extremes(row)
 
 
 def _target_words(target, kind, unit, direction, strict, bare: bool = False) -> str:
@@ -240,7 +241,7 @@ def _coverage(row, communes_word, reporting_units=None) -> str:
     return f" Số liệu của {row.units_reported}/{row.units_expected} {communes_word}."
 
 
-def _office_note(row, communes_word) -> str:
+def _office_note(row, communes_word, area="huyện") -> str:
     """The lead office's district-wide figure: quoted whenever the communes' coverage is
     incomplete or the two differ, saying which one is the district value and why."""
     off = row.office
@@ -256,12 +257,12 @@ def _office_note(row, communes_word) -> str:
     if row.source == "office" and cv is not None:
         why = (f"vì mới có {n}/{total} {communes_word} báo cáo" if reason == "incomplete"
                else "theo danh mục chỉ tiêu")
-        return (f" Số liệu của huyện là số do {who} báo cáo cho toàn huyện ({v}), {why}; tổng hợp từ {n} "
+        return (f" Số liệu của {area} là số do {who} báo cáo cho toàn {area} ({v}), {why}; tổng hợp từ {n} "
                 f"{communes_word} là {format_value(cv, kind, unit, off.value, bare=bare)}.{doubt}")
     if row.source == "communes" and (off.differs or row.partial):
-        return (f" Số liệu do {who} báo cáo cho toàn huyện là {v}" +
+        return (f" Số liệu do {who} báo cáo cho toàn {area} là {v}" +
                 (", chênh lệch so với tổng hợp từ các " + communes_word + ", cần rà soát." if off.differs
-                 else "; số liệu của huyện là tổng hợp từ các " + communes_word + " (theo danh mục chỉ tiêu)."))
+                 else f"; số liệu của {area} là tổng hợp từ các {communes_word} (theo danh mục chỉ tiêu)."))
     return doubt
 
 
@@ -274,7 +275,7 @@ def _extremes(row) -> str:
     return f" {hi}: {_units_list(best, kind, unit)}; {lo}: {_units_list(worst, kind, unit)}."
 
 
-def _phrase_by_type(row, ty, target: dict, strict) -> str:
+def _phrase_by_type(row, ty, target: dict, strict, area="huyện") -> str:
     """CT4c obesity: one target for rural areas, another for urban ones (merge judged each)."""
     kind, unit, direction = row.kind, row.unit, row.direction
     by_type = row.by_type or {}
@@ -291,7 +292,7 @@ def _phrase_by_type(row, ty, target: dict, strict) -> str:
             word = {Verdict.MET: "đạt", Verdict.NOT_MET: "chưa đạt"}.get((part.get("verdicts") or {}).get(ty))
             parts.append(f"{place} {format_value(v, kind, unit, tv)}, " +
                          (f"{word} mục tiêu năm {ty} ({tp})" if word else f"mục tiêu năm {ty}: {tp}"))
-    text = f"{row.name} chung toàn huyện là {format_value(row.value, kind, unit)}"
+    text = f"{row.name} chung toàn {area} là {format_value(row.value, kind, unit)}"
     return text + (": " + "; ".join(parts) if parts else "")
 
 
@@ -352,7 +353,8 @@ def _moved(current, previous) -> str:
     return "không thay đổi" if s == "0" else f"{'giảm' if d < 0 else 'tăng'} {s}%"
 
 
-def _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, reporting_units=None) -> str:
+def _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, reporting_units=None,
+                area="huyện") -> str:
     """CT13: the number of child marriages falls 1-2% a year (2025-2030), so it needs last
     year's count. Both years' totals are quoted with their coverage; the change is computed on
     the communes that reported both years."""
@@ -395,7 +397,7 @@ def _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, report
                 f"{_num(tm['previous'], 0)}{unit}, {_moved(tm['current'], tm['previous'])}")
         if row.source == "office":
             who = row.lead_office_name or row.lead_office
-            return (text + f". Số liệu của huyện là số do {who} báo cáo cho toàn huyện: {_num(cur, 0)}{unit} so với "
+            return (text + f". Số liệu của {area} là số do {who} báo cáo cho toàn {area}: {_num(cur, 0)}{unit} so với "
                            f"{_num(prev, 0)}{unit} năm {prev_year}, {moved}{judged}.")
         return text + f"{judged}."
     if cur is not None and prev == 0:
