@@ -233,6 +233,10 @@ def test_targets_shown_are_the_plans(books):
     assert _targets(xa, "ct05_u5_vaccinated") == ("", 97)  # no 2025 target
     assert _targets(xa, "ct01_child_friendly") == (95, 100)
     assert _targets(xa, "children_total") == ("", "")      # a denominator has no target
+    # The plan's words by year: CT4b falls "xuống 17%" by 2025 and "dưới 15%" by 2030.
+    row = _row_of(xa, "ct04_stunted")
+    assert (row[LAYOUT["data"]["t2025"]].number_format, row[LAYOUT["data"]["t2030"]].number_format) == (
+        '"Tối đa "General', '"Dưới "General')
 
 
 # --- determinism ------------------------------------------------------------------------------
