@@ -450,6 +450,22 @@ def test_review_year_compares_every_year_since_2021(built, tmp_path):
     assert len(grid) == 9 and sum(int(g.get(grid[0].tag.replace("gridCol", "w"))) for g in grid) <= Mm(253).twips
 
 
+def test_the_mid_term_review_starts_a_broken_series_at_its_break(built):
+    """CT1 counted 34 old communes until 2024 and 8 new ones from 2025: the review line and the
+    indicator table must not set 2021 beside 2025 as one series."""
+    ws = built[0]
+    result = _as_review_year(load(ws, YEAR))
+    ct1 = result.indicator("ct01")
+    ct1.value, ct1.series_breaks = 62.5, [2025]
+    ct1.history = {"2021": 79.41, "2024": 94.12, "2025": 62.5}
+    ct1.verdicts = {"2025": Verdict.NOT_MET, "2030": Verdict.NOT_MET}
+    ctx = build_context(ws, result)
+    (line,) = [ln for ln in ctx["review"]["lines"] if ln.startswith("Chỉ tiêu 1 (")]
+    assert "79,41" not in line and "năm 2021" not in line and "62,5% (năm 2025)" in line
+    note = next(r["note"] for r in ctx["annex1"] if not r["group"] and r["tt"] == "1")
+    assert "chuỗi số liệu mới, không so sánh" in note
+
+
 def test_final_review_in_2030(built, tmp_path):
     ws = built[0]
     result = _as_review_year(load(ws, YEAR))

@@ -284,6 +284,8 @@ def _annex1(rows, tts, info, year, cat, reporting_units=None) -> list[dict]:
             t = (r.track or {}).get(ty) if ty else None
             if isinstance(t, dict) and t.get("label"):
                 notes.append(t["label"])
+            if year in (int(y) for y in r.series_breaks or []):
+                notes.append("Năm trước tính trên các đơn vị trước sắp xếp: chuỗi số liệu mới, không so sánh")
             tg = r.targets or {}
             out.append({
                 "group": False, "tt": tts[r.code], "name": r.name, "unit": table_unit(r),
@@ -377,7 +379,9 @@ def _review(rows, tts, info, year, cat) -> dict | None:
                 met += 1
             elif code == Verdict.NOT_MET:
                 not_met += 1
-                first = next(((y, hist[y]) for y in years if hist.get(y) is not None), None)
+                # A share of units counts other units after a series break: start there.
+                start = max((int(y) for y in r.series_breaks or [] if int(y) <= year), default=years[0])
+                first = next(((y, hist[y]) for y in years if y >= start and hist.get(y) is not None), None)
                 since = (f"từ {format_value(first[1], r.kind, r.unit)} (năm {first[0]}) đến "
                          if first and first[0] != year else "")
                 tw = (_fall_text(i["yearly_fall"], target) if r.kind == "yoy_change" else
