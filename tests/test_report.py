@@ -569,6 +569,15 @@ def test_phrase_rate_rises_on_the_matched_communes_while_the_all_units_figure_fa
     assert "tăng" not in text and "trẻ em/100.000 trẻ em" not in text  # the unit is said once, in the name
 
 
+def test_a_rate_whose_name_says_its_unit_does_not_say_it_again():
+    r = row(name="Tỷ suất tử vong trẻ sơ sinh trên 1.000 trẻ đẻ sống", kind="per_1000_live_births", unit="‰",
+            direction="at_most", value=1.2345, targets={"2025": 2.5, "2030": 2}, status_code={"2025": "dat"},
+            comparison=same_units(1.5, 1.2345))
+    assert phrase_indicator(r, 2024, strict=True) == (
+        "Tỷ suất tử vong trẻ sơ sinh trên 1.000 trẻ đẻ sống là 1,23, đạt mục tiêu năm 2025 (dưới 2,5); giảm 0,27 so "
+        "với năm 2023 (1,5).")
+
+
 def test_a_change_is_the_difference_of_the_two_figures_printed():
     # 12,955‰ -> 13,1049‰: printed 12,96 and 13,1, the change is 0,14 (13,10 - 12,96), not the
     # 0,15 the exact difference (0,1499) rounds to; a reader can check it.

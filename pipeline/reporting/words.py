@@ -42,8 +42,10 @@ def _strict(strict, ty) -> bool:
 
 
 def _bare(row: IndicatorResult) -> bool:
-    """A rate whose name already says "trên 100.000 trẻ em": its numbers go without the unit."""
-    return row.kind == "per_100000_children" and "100.000" in row.name
+    """A rate whose name already says "trên 100.000 trẻ em" or "trên 1.000 trẻ đẻ sống": its
+    numbers go without the unit."""
+    return ((row.kind == "per_100000_children" and "100.000" in row.name)
+            or (row.kind == "per_1000_live_births" and "1.000" in row.name))
 
 
 def format_value(value: float, kind: str, unit: str, target=None, bare: bool = False,
@@ -52,8 +54,10 @@ def format_value(value: float, kind: str, unit: str, target=None, bare: bool = F
     "20" when the sentence already names the unit). `target`: one number or several the value
     must not read as; `places`: exactly that many decimals (trailing zeros dropped)."""
     s = vn_number(float(value), places) if places is not None else _shown(value, target)
+    if bare:
+        return s
     if kind == "per_100000_children":
-        return s if bare else f"{s} trẻ em/100.000 trẻ em"
+        return f"{s} trẻ em/100.000 trẻ em"
     if unit in ("%", "‰"):
         return s + unit
     if unit.startswith("/"):
@@ -194,8 +198,10 @@ def _delta(d, kind: str, unit: str, bare: bool, places: int | None = None) -> st
     s = vn_number(abs(float(d)), places) if places is not None else vn_number_apart(abs(d), 0)
     if unit == "%":
         return f"{s} điểm phần trăm"
+    if bare:
+        return s
     if kind == "per_100000_children":
-        return s if bare else f"{s} trẻ em/100.000 trẻ em"
+        return f"{s} trẻ em/100.000 trẻ em"
     return s + unit if unit in ("‰",) or unit.startswith("/") else f"{s} {unit}".strip()
 
 
