@@ -633,13 +633,15 @@ def merge_cmd(ws: Workspace, as_json: bool, year: int, force: bool):
 
 def _print_merge(ws: Workspace, result) -> None:
     from pipeline.merge import Verdict
+    from pipeline.reporting.context import communes_word
 
     cov = result.coverage
     inds = result.indicators
     # The same rule as the report: each indicator against its next target (2025, or 2030 for
     # those the plan sets only for 2030).
     judged = [r.verdict for r in inds if r.reference_year]
-    click.echo(f"Năm {result.year}: số liệu của {cov['communes_reported']}/{cov['communes_expected']} xã, thị trấn. "
+    click.echo(f"Năm {result.year}: số liệu của {cov['communes_reported']}/{cov['communes_expected']} "
+               f"{communes_word(result.unit_types)}. "
                f"So với mục tiêu: đạt {judged.count(Verdict.MET)}, chưa đạt {judged.count(Verdict.NOT_MET)}, chưa đủ "
                f"số liệu để đánh giá {judged.count(Verdict.UNDECIDED)}, chưa có số liệu {judged.count(Verdict.NO_DATA)} "
                f"(trên {len(inds)} nội dung của {len({r.chi_tieu for r in inds})} chỉ tiêu).")

@@ -197,6 +197,11 @@ def test_office_figure_kept_beside_commune_sum_with_a_warning(workspace):
     assert res.exit_code == 0, res.output
     (warning,) = [line for line in res.output.splitlines() if line.startswith("  ! ")]
     assert warning.startswith("  ! Chỉ tiêu 5a: Phòng Y tế báo 80 %, tổng các xã 95 %")
+    # The report says both figures and tells the officer, not the province, to reconcile them.
+    from pipeline.report import report
+
+    warnings = report(workspace, 2024)["warnings"]
+    assert any("khác tổng hợp từ các xã, thị trấn ở Chỉ tiêu 5a" in w for w in warnings)
     assert "ct05a" not in res.output
 
 

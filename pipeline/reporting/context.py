@@ -23,6 +23,14 @@ def communes_word(unit_types: dict) -> str:
     return "xã, thị trấn" if "thi_tran" in types or not types else "xã"
 
 
+def _offices_part(cov: dict) -> str:
+    """" và 9/11 phòng, ban, ngành, đoàn thể", or nothing where the roster has no office (from 2025)."""
+    expected = cov.get("expected", 0) - cov.get("communes_expected", 0)
+    if expected <= 0:
+        return ""
+    return f" và {cov.get('reported', 0) - cov.get('communes_reported', 0)}/{expected} phòng, ban, ngành, đoàn thể"
+
+
 def _paragraphs(text: str) -> list[str]:
     lines = [ln.strip() for ln in str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     return [ln for ln in lines if ln]
@@ -131,9 +139,7 @@ def build_context(ws, result: MergeResult, *, date: Date | None = None, quality:
         "recommendations": _narratives(result, "narr_recommendations"),
         "results_intro": (
             f"Số liệu tổng hợp từ báo cáo hợp lệ của {cov.get('communes_reported', 0)}/"
-            f"{cov.get('communes_expected', 0)} {cw} và {cov.get('reported', 0) - cov.get('communes_reported', 0)}/"
-            f"{cov.get('expected', 0) - cov.get('communes_expected', 0)} phòng, ban, ngành, đoàn thể; tỷ lệ của toàn "
-            f"{area} tính bằng tổng tử số chia tổng mẫu số của các đơn vị có báo cáo; tỷ lệ {cw} đạt tiêu chí (chỉ tiêu 1, "
+            f"{cov.get('communes_expected', 0)} {cw}{_offices_part(cov)}; tỷ lệ của toàn {area} tính bằng tổng tử số chia tổng mẫu số của các đơn vị có báo cáo; tỷ lệ {cw} đạt tiêu chí (chỉ tiêu 1, "
             f"21) tính trên tất cả các {cw}. Mức tăng, giảm so với năm trước tính trên cùng các đơn vị có báo cáo cả "
             f"hai năm."),
         "results_summary": (
