@@ -32,6 +32,9 @@ class VietnameseHelp(click.HelpFormatter):
     def write_heading(self, heading):
         super().write_heading(HEADINGS.get(heading, heading))
 
+    def write_dl(self, rows, *args, **kwargs):
+        super().write_dl([(term, text.replace("[required]", "[bắt buộc]")) for term, text in rows], *args, **kwargs)
+
 
 click.Context.formatter_class = VietnameseHelp
 
@@ -59,6 +62,7 @@ USAGE_ERRORS = [
      + (f" (có phải {m[2]}?)" if m[2] else "")),
     (r"No such command '([^']+)'\.", lambda m: f"Không có lệnh «{m[1]}»"),
     (r"Missing argument '([^']+)'\.", lambda m: f"Thiếu tham số {m[1]}"),
+    (r"Missing option '([^']+)'\.", lambda m: f"Thiếu tùy chọn {m[1]}"),
     (r"Option '([^']+)' requires an argument\.", lambda m: f"Tùy chọn {m[1]} cần một giá trị"),
     (r"Invalid value for '([^']+)'(?: / '[^']+')*: (.*)", lambda m: f"Giá trị của {m[1]} không hợp lệ: "
      + re.sub(r"'(.*)' is not a valid (integer|date)\.?", r"«\1» không đúng dạng", m[2])),
