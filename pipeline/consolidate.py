@@ -30,11 +30,13 @@ _CSV_RISKY = ("=", "+", "-", "@", "\t", "\r")
 
 def write_consolidated(ws, result: MergeResult, path: Path) -> Path:
     year = result.year
+    settings = ws.for_year(year).settings  # from 2025 on, the reorganised issuer and area
+    area = settings.get("area") or "huyện"
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                    "strings_to_numbers": False})
     wb.set_properties({"title": f"Tổng hợp kết quả thực hiện Chương trình hành động vì trẻ em năm {year}",
-                       "author": ws.settings["issuer"]})
+                       "author": settings["issuer"]})
     base = {"font_name": "Times New Roman", "font_size": 11, "valign": "top", "border": 1, "text_wrap": True}
     f = {
         "title": wb.add_format({"bold": True, "font_size": 14, "font_name": "Times New Roman"}),
@@ -56,8 +58,8 @@ def write_consolidated(ws, result: MergeResult, path: Path) -> Path:
 
     _summary(wb, f, status, result)
     for goal, goal_name in sorted(ws.catalogue.goals.items()):
-        _goal_sheet(wb, f, unit_fmt, result, goal, goal_name)
-    _trend_sheet(wb, f, result, ws.catalogue.baseline_year)
+        _goal_sheet(wb, f, unit_fmt, result, goal, goal_name, area)
+    _trend_sheet(wb, f, result, ws.catalogue.baseline_year, area)
     _ranking_sheet(wb, f, result)
     _budget_sheet(wb, f, result, ws.catalogue)
     _coverage_sheet(wb, f, result)
@@ -114,7 +116,8 @@ def _summary(wb, f, status, result) -> None:
     sh.write_string(0, 0, f"KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU VỀ TRẺ EM NĂM {year}", f["title"])
     cov = result.coverage
     sh.write_string(1, 0, f"Số liệu của {cov['communes_reported']}/{cov['communes_expected']} xã, thị trấn đã gửi "
-                          f"báo cáo hợp lệ. Tỷ lệ = tổng tử số ÷ tổng mẫu số của các đơn vị có báo cáo.", f["note"])
+                          f"báo cáo hợp lệ. Tỷ lệ = tổng tử số ÷ tổng mẫu số của các đơn vị có báo cáo."
+                          + _imported_note(result), f["note"])
     heads = ["TT", "Chỉ tiêu", "Nội dung", "ĐVT", "Mục tiêu 2025", "Mục tiêu 2030", f"Năm {year - 1}", f"Năm {year}",
              "Tử số", "Mẫu số", "Số đơn vị báo cáo", "Đánh giá 2025", "Đánh giá 2030", "Lộ trình", "Ghi chú"]
     widths = [5, 9, 55, 10, 11, 11, 10, 10, 11, 11, 11, 13, 13, 16, 40]
@@ -161,7 +164,16 @@ def _summary(wb, f, status, result) -> None:
     set_print(sh, widths, (3, 3))
 
 
-def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str) -> None:
+def _imported_note(result: MergeResult) -> str:
+    """Figures typed in from earlier records (treem import-history) rather than sent on a form."""
+    if not result.imported_units:
+        return ""
+    names = ", ".join(result.unit_names.get(u, u) for u in result.imported_units)
+    return (f" Số liệu của {len(result.imported_units)} đơn vị được nhập từ số liệu lịch sử (treem import-history), "
+            f"không qua biểu mẫu: {names}.")
+
+
+def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str, area: str) -> None:
     inds = [r for r in result.indicators if r.goal == goal]
     sh = wb.add_worksheet(f"Mục tiêu {goal}")
     sh.write_string(0, 0, f"Mục tiêu {goal}: {goal_name} - số liệu từng đơn vị năm {result.year}", f["title"])
@@ -189,7 +201,7 @@ def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str) -> None:
             d = _decimals_apart(v, t) if isinstance(v, float) and isinstance(t, (int, float)) else None
             _write(sh, row, c, v, unit_fmt["apart"][(code, d)] if d else unit_fmt.get(code, f["num"]))
         row += 1
-    sh.write_string(row, 1, "Toàn huyện", f["group"])
+    sh.write_string(row, 1, f"Toàn {area}", f["group"])
     sh.write_blank(row, 0, None, f["group"])
     sh.write_blank(row, 2, None, f["group"])
     for c, r in enumerate(inds, start=3):
@@ -199,13 +211,13 @@ def _goal_sheet(wb, f, unit_fmt, result, goal: int, goal_name: str) -> None:
     set_print(sh, [9, 30, 9] + [13] * len(inds), (3, 3))
 
 
-def _trend_sheet(wb, f, result, baseline_year: int) -> None:
+def _trend_sheet(wb, f, result, baseline_year: int, area: str) -> None:
     """District values by year beside the target lines, with one native line chart per
     indicator."""
     year = result.year
     years = list(range(baseline_year, max(year, 2030) + 1))
     sh = wb.add_worksheet("Xu hướng")
-    sh.write_string(0, 0, "Giá trị toàn huyện qua các năm so với mục tiêu", f["title"])
+    sh.write_string(0, 0, f"Giá trị toàn {area} qua các năm so với mục tiêu", f["title"])
     sh.write_string(2, 0, "Chỉ tiêu", f["head"])
     sh.write_string(2, 1, "Dòng", f["head"])
     for c, y in enumerate(years, start=2):
@@ -389,8 +401,10 @@ def write_long_csv(ws, result: MergeResult, path: Path) -> Path:
         w.writerow([csv_safe(x) for x in (r.code, period, district, r.value, r.numerator, r.denominator,
                                           comment)])
     counts = result.unit_counts
+    imported = set(result.imported_units)
     for u, vals in result.units.items():
+        comment = "nhập từ số liệu lịch sử" if u in imported else ""
         for code, v in vals.items():
             num, den = counts.get(u, {}).get(code, (None, None))
-            w.writerow([csv_safe(x) for x in (code, period, u, v, num, den, "")])
+            w.writerow([csv_safe(x) for x in (code, period, u, v, num, den, comment)])
     return write_output(ws, result.year, path, buf.getvalue().encode("utf-8-sig")).path

@@ -219,7 +219,7 @@ def _read(path: Path) -> dict:
 _SYNTAX_FIX = ("kiểm tra dòng này và dòng trên: sau dấu hai chấm phải có một dấu cách, thụt lề bằng dấu cách (không "
                "dùng phím Tab) và thẳng hàng với các dòng cùng cấp, dấu ngoặc kép mở thì phải đóng; giá trị có dấu "
                "hai chấm hay bắt đầu bằng dấu - thì đặt trong ngoặc kép.")
-_TEXT_KEYS = ("province", "district", "district_code", "place", "issuer", "issuer_short", "document_code",
+_TEXT_KEYS = ("province", "district", "district_code", "area", "place", "issuer", "issuer_short", "document_code",
               "coordinator", "coordinator_short", "recipient", "template_password")
 
 

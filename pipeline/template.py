@@ -331,14 +331,14 @@ class TemplateWriter:
         rate, t25, t30 = "", None, None
         if ind is not None:
             rate = _rate_formula(ind, cell, prev_cell)
-            t25, t30 = (_target_cell(ind, y, unit.type) for y in ("2025", "2030"))
+            t25, t30 = (_target_cell(ind, y, unit.target_area) for y in ("2025", "2030"))
         if rate:
             ws.write_formula(row, lay["rate"], rate, fmt["rate"], "")
         else:
             ws.write_blank(row, lay["rate"], None, fmt["rate"])
-        for col, t in ((lay["t2025"], t25), (lay["t2030"], t30)):
+        for col, ty, t in ((lay["t2025"], "2025", t25), (lay["t2030"], "2030", t30)):
             if isinstance(t, (int, float)):
-                ws.write_number(row, col, t, fmt[_target_format(ind)])
+                ws.write_number(row, col, t, fmt[_target_format(ind, ty)])
             else:
                 ws.write_string(row, col, t or "", fmt["center"])
         ws.write_formula(row, lay["check"], self._check_formula(f, cell, prev_cell, rules), fmt["check"], "")
@@ -474,12 +474,13 @@ def _rate_formula(ind: Indicator, cell: str, prev_cell: str) -> str:
     return f'=IF(AND(ISNUMBER({cell}),ISNUMBER({den})),IF({den}>0,{cell}/{den}*{factor},""),"")'
 
 
-def _target_format(ind: Indicator) -> str:
+def _target_format(ind: Indicator, year: str) -> str:
+    """How the target of `year` is worded: CT4b is "không quá 17" in 2025 and "dưới 15" in 2030."""
     if ind.kind == "yoy_change":
         return "target_fall"
     if ind.direction == "at_least":
         return "target_at_least"
-    return "target_below" if ind.strict else "target_at_most"
+    return "target_below" if ind.is_strict(year) else "target_at_most"
 
 
 def _target_cell(ind: Indicator, year: str, unit_type: str) -> float | str | None:

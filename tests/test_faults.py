@@ -270,7 +270,9 @@ def test_collect_killed_at_random_moments_finishes_as_if_never_interrupted(sourc
     ws = new_workspace(tmp_path / "ws", source)
     total = len(reference["state"])
     plan = [("delay", rng.uniform(0.05, 0.3)) for _ in range(2)]
-    plan += [("stored", rng.uniform(0.1, 0.5)) for _ in range(4)]
+    # Small shares: files are stored a few per transaction, so each kill lands a batch or two past
+    # its mark, and four kills must not use up the files still to store.
+    plan += [("stored", rng.uniform(0.05, 0.3)) for _ in range(4)]
     plan += [("writing", rng.uniform(0.05, 0.5) * reference["collect_seconds"]) for _ in range(4)]
     seen = []
     for how, at in plan:
@@ -299,7 +301,7 @@ def test_collect_killed_at_random_moments_finishes_as_if_never_interrupted(sourc
         assert (left, store_problems, output_problems) == ([], [], []), seen
     # Some kills landed while files were being stored, some after.
     assert sum(i for _, _, i, _ in seen) >= 8, seen
-    assert sum(0 < n < total for *_, n in seen) >= 3, seen
+    assert sum(0 < n < total for *_, n in seen) >= 2, seen
 
     rc, out, err = finish(cli(ws, "collect", "--json"))
     assert rc == 0, err

@@ -3,6 +3,7 @@ through the import workbook; CT13, last year's column and the 2025 mid-term tabl
 
 from __future__ import annotations
 
+import csv
 import json
 
 import openpyxl
@@ -83,6 +84,16 @@ def test_imported_history_completes_ct13_and_the_mid_term_table(workspace, tmp_p
     text = "\n".join(p.text for p in Document(written["docx"]).paragraphs)
     text += "\n".join(c.text for t in Document(written["docx"]).tables for r in t.rows for c in r.cells)
     assert "nhập từ số liệu lịch sử" in text and "Số liệu nhập từ lịch sử" in text
+    # ... and so do the consolidated workbook and the CSV of a year made of imported figures.
+    merged = merge(workspace, 2023)
+    assert len(merged.imported_units) == 34
+    summary = openpyxl.load_workbook(merged.outputs["workbook"])["Tổng hợp"]["A2"].value
+    assert "34 đơn vị được nhập từ số liệu lịch sử (treem import-history)" in summary
+    with open(merged.outputs["csv"], encoding="utf-8-sig") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["orgunit"] == "15700"]
+    assert rows and {r["comment"] for r in rows} == {"nhập từ số liệu lịch sử"}
+    # A year sent on forms says nothing of the kind.
+    assert merge(workspace, 2025).imported_units == []
 
 
 def test_a_district_row_stands_in_for_missing_communes(workspace, tmp_path):

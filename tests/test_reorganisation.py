@@ -29,7 +29,11 @@ def test_forms_and_report_for_2025_follow_the_reorganisation_by_default(workspac
     # Who sends what to whom: nothing of the district any more (the plan keeps its name).
     assert "Phòng Lao động" not in text and "UBND huyện" not in text and "Ủy ban nhân dân huyện" not in text
     assert new.warnings == [] and old.warnings == []
-    merge(workspace, 2025)
+    merged = merge(workspace, 2025)
+    # The whole is the area of the new communes, not a district: in the workbook and the report.
+    wb = openpyxl.load_workbook(merged.outputs["workbook"])
+    assert wb["Xu hướng"]["A1"].value == "Giá trị toàn địa bàn qua các năm so với mục tiêu"
+    assert "toàn huyện" not in _strings(merged.outputs["workbook"]).lower()
     written = report(workspace, 2025)
     assert written["warnings"] == [] or not any("cấp huyện" in w for w in written["warnings"])
     doc = Document(written["docx"])
@@ -37,6 +41,9 @@ def test_forms_and_report_for_2025_follow_the_reorganisation_by_default(workspac
     assert "SỞ Y TẾ" in head and "HUYỆN" not in head
     body = "\n".join(p.text for p in doc.paragraphs)
     assert "kính gửi Ủy ban nhân dân tỉnh Thanh Hóa" in body
+    assert "Toàn địa bàn có 8 xã" in body and "toàn huyện" not in body.lower()
+    # No office reports from 2025: the report does not count «0/0 phòng, ban, ngành».
+    assert "phòng, ban, ngành, đoàn thể;" not in body and "0/0" not in body
 
 
 def test_every_step_warns_once_when_settings_still_name_the_district(workspace):

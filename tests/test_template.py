@@ -233,6 +233,20 @@ def test_targets_shown_are_the_plans(books):
     assert _targets(xa, "ct05_u5_vaccinated") == ("", 97)  # no 2025 target
     assert _targets(xa, "ct01_child_friendly") == (95, 100)
     assert _targets(xa, "children_total") == ("", "")      # a denominator has no target
+    # The plan's words by year: CT4b falls "xuống 17%" by 2025 and "dưới 15%" by 2030.
+    row = _row_of(xa, "ct04_stunted")
+    assert (row[LAYOUT["data"]["t2025"]].number_format, row[LAYOUT["data"]["t2030"]].number_format) == (
+        '"Tối đa "General', '"Dưới "General')
+
+
+def test_a_new_commune_is_held_to_the_target_of_its_area(workspace):
+    """From 2025, Xã Triệu Sơn took in the old town and counts as urban for CT4c (roster
+    `area`): its form shows the urban target, as merge judges it; Xã Thọ Bình stays rural."""
+    from pipeline.template import generate
+
+    files = {f["unit"]: f["path"] for f in generate(workspace, 2025, ["15664", "15667"]).files}
+    assert _targets(openpyxl.load_workbook(files["15664"]), "ct04_obese") == (10, 10)
+    assert _targets(openpyxl.load_workbook(files["15667"]), "ct04_obese") == (5, 5)
 
 
 # --- determinism ------------------------------------------------------------------------------

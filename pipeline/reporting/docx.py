@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+import zipfile
 from pathlib import Path
 
 from pipeline.errors import TreemError
@@ -83,7 +84,21 @@ def render_docx(template: Path, context: dict, image_width_mm: float = 160) -> b
     _fit_year_columns(tpl.docx)
     buf = io.BytesIO()
     tpl.save(buf)
-    return buf.getvalue()
+    return _without_times(buf.getvalue())
+
+
+def _without_times(data: bytes) -> bytes:
+    """The same package with every member dated 1980-01-01: python-docx stamps members with the
+    time of saving, so the same report written twice would differ, and the output guard would
+    take an unchanged report for a new one (and drop its PDF)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()
 
 
 def _fit_year_columns(doc) -> None:

@@ -391,7 +391,7 @@ def body(doc) -> None:
               "năm {{ year }} như sau:")
 
     para(doc, "I. ĐẶC ĐIỂM TÌNH HÌNH", style="Heading 1")
-    para(doc, "Toàn huyện có {{ units_text }}. Tình hình trẻ em năm {{ year }} theo báo cáo của các "
+    para(doc, "Toàn {{ area }} có {{ units_text }}. Tình hình trẻ em năm {{ year }} theo báo cáo của các "
               "{{ communes_word }}:")
     tag(doc, "{%p for p in population %}")
     para(doc, "- {{ p.label }}: {{ p.value }}{{ p.end }}")
@@ -496,7 +496,7 @@ def annex_indicators(doc) -> None:
     tag_row(t, "{%tr endif %}")
     tag_row(t, "{%tr endfor %}")
     para(doc, "Ghi chú: {{ coverage_text }} «–» là chưa có số liệu. Cột «Đánh giá» so với mục tiêu năm {{ ref_year }} (chỉ tiêu "
-              "chỉ có mục tiêu năm khác thì so với mục tiêu đó, ghi ở cột «Ghi chú»). Tỷ lệ của toàn huyện bằng "
+              "chỉ có mục tiêu năm khác thì so với mục tiêu đó, ghi ở cột «Ghi chú»). Tỷ lệ của toàn {{ area }} bằng "
               "tổng tử số chia tổng mẫu số của các đơn vị có báo cáo, không lấy trung bình các tỷ lệ.",
          style="Ghi chú bảng")
 
@@ -506,7 +506,7 @@ UNIT_COLUMNS = [  # (code, header): the officer may change them in Word (any ind
     ("ct02", "CT2 Tiếp cận dịch vụ phát triển toàn diện (%)"),
     ("ct04a", "CT4 Suy dinh dưỡng nhẹ cân (%)"),
     ("ct05a", "CT5 Tiêm chủng đầy đủ dưới 1 tuổi (%)"),
-    ("ct08b", "CT8 Trẻ em HCĐB được trợ giúp (%)"),
+    ("ct08b", "CT8 Trẻ em có hoàn cảnh đặc biệt được trợ giúp (%)"),
     ("ct14", "CT14 Đăng ký khai sinh dưới 5 tuổi (%)"),
     ("ct16", "CT16 Trẻ 5 tuổi đi học mẫu giáo (%)"),
     ("ct18", "CT18 Hoàn thành THCS (%)"),
@@ -525,11 +525,11 @@ def annex_units(doc) -> None:
     data_row(t, ["{{ u.tt }}", "{{ u.name }}"] + [f"{{{{ u.v.{c} }}}}" for c, _ in UNIT_COLUMNS],
              styles=[num, "Bảng"] + [num] * len(UNIT_COLUMNS))
     tag_row(t, "{%tr endfor %}")
-    data_row(t, ["", "Toàn huyện"] + [f"{{{{ district_row.{c} }}}}" for c, _ in UNIT_COLUMNS], bold=True,
+    data_row(t, ["", "Toàn {{ area }}"] + [f"{{{{ district_row.{c} }}}}" for c, _ in UNIT_COLUMNS], bold=True,
              styles=[num, "Bảng"] + [num] * len(UNIT_COLUMNS))
     para(doc, "Ghi chú: dấu * là chưa đạt mục tiêu năm {{ ref_year }} (đối với CT4 béo phì: theo mục "
-              "tiêu của khu vực nông thôn hoặc thành thị); «–» là chưa có số liệu; «Chưa báo cáo»: xã chưa báo "
-              "cáo tiêu chí có/không (CT1, CT21). {{ unit_rows_note }}", style="Ghi chú bảng")
+              "tiêu của khu vực nông thôn hoặc thành thị); «–» là chưa có số liệu; «Chưa báo cáo»: xã chưa có báo "
+              "cáo hợp lệ (chưa gửi, hoặc tệp có lỗi phải gửi lại) về tiêu chí có/không (CT1, CT21). {{ unit_rows_note }}", style="Ghi chú bảng")
 
 
 def annex_quality(doc) -> None:
