@@ -26,7 +26,7 @@ from pipeline.ingest import FormSpec, read
 from pipeline.library_internals import pool_processes
 from pipeline.precheck import Limits
 from pipeline.store import Store, SubmissionRecord, now_iso
-from pipeline.submissions import Status, counts
+from pipeline.submissions import Status, counts, status_of
 from pipeline.form import load_wording, note_name
 from pipeline.workers import exit_with_parent, mp_context
 from pipeline.workspace import WORKBOOK_WORDING
@@ -346,84 +346,94 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
     from pipeline.settings import reorganisation_warnings
 
     ws = ws.for_year(year)
-    inbox = ws.inbox(year)
     result = CollectResult(year)
     result.warnings = reorganisation_warnings(ws.settings, year)
-    files, result.skipped = scan_inbox(inbox)
-    cat, roster, settings = ws.catalogue, ws.roster, ws.settings
-    deadline = settings.deadline(year)
+    files, result.skipped = scan_inbox(ws.inbox(year))
     with ws.lock("treem collect"), Store(ws.db_path) as store:
-        known = store.known_hashes(year)
-        received_dates = store.received_overrides(year)  # the officer's corrections (treem received)
-        # Results are stored in the order the files arrived (then by name), whatever order the
-        # workers finish in: the same inbox always gives the same store.
-        order = sorted(files, key=lambda f: (f.mtime, str(f.path)))
-        by_path = {str(f.path): f for f in order}
-        position = {p: n for n, p in enumerate(by_path)}
-        waiting: dict[int, FileResult] = {}
-        stored: dict[str, int] = {}  # content stored in this run -> its submission
-        numbers: dict[int, dict[str, float]] = {}  # its numbers, for the checks across units
-        next_up = 0
-
-        def settle(res: FileResult) -> None:
-            f, what, sha = by_path[res.path], res.outcome, res.sha256
-            if sha is None and what != "gone":  # the reader never came back: hash it here
-                try:
-                    sha = _sha256(f.path)
-                except OSError:
-                    what = "gone"
-            if what == "gone":
-                result.skipped.append(skipped_file("unreadable-file", f.relative))
-            elif sha in known:  # stored by an earlier run (told by the worker, or found just now)
-                store.add_path(known[sha], f.relative)
-            elif sha in stored:  # the same content twice in this run: stored once, both names kept
-                store.add_path(stored[sha], f.relative)
-            elif _changed_while_read(f, res):
-                result.skipped.append(_arriving(f))
-                _archive_path(ws.archive, f.path, sha).unlink(missing_ok=True)  # half a file
-                result.new_files += 1
-            else:
-                stored[sha] = sid = _store_one(ws, store, year, deadline, f, sha, res, received_dates)
-                if what == "ok":
-                    numbers[sid] = {v["field"]: v["value"] for v in res.checked.values if v["value"] is not None}
-                result.new_files += 1
-            if progress:
-                progress(1)
-
-        def on_results(results: list[FileResult]) -> None:
-            nonlocal next_up
-            for res in results:
-                waiting[position[res.path]] = res
-            with store.transaction():  # a batch of files at a time: each whole or not at all
-                while next_up in waiting:
-                    settle(waiting.pop(next_up))
-                    next_up += 1
-
-        if order:
-            previous = previous_values(store, cat, roster, year)
-            sheet_names = load_wording(ws.template(WORKBOOK_WORDING))["sheets"]
-            initargs = (cat, roster, settings, year, sheet_names, previous, MEMORY_LIMIT, ws.archive,
-                        frozenset(known))
-            jobs = list(by_path)
-            workers = workers or max(1, min(os.cpu_count() or 1, 4, len(jobs)))
-            # Files go to the workers (and into the store) a few at a time; a district's few
-            # dozen go in small batches, so that the work is shared evenly.
-            size = max(1, min(BATCH, len(jobs) // (8 * workers)))
-            batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-            pool = _Pool(initargs, workers)
-            try:
-                pool.run(batches, on_results)
-            except BaseException:
-                pool.kill()  # a worker may be stuck in a file: do not wait for it
-                raise
-            pool.close()
-        _cross_unit_checks(store, cat, roster, settings, year, numbers)
+        settler = _Settler(ws, store, year, files, result, progress)
+        if settler.by_path:
+            _read_in_workers(ws, store, year, settler, workers)
+        _cross_unit_checks(store, ws.catalogue, ws.roster, ws.settings, year, settler.numbers)
         subs, issues = store.submissions(year), store.issues_for_year(year)
         current = {s.unit for s in subs if s.unit and s.status != Status.SUPERSEDED}
         result.missing = [u.code for u in ws.roster.for_year(year) if u.code not in current]
         result.submissions = submission_dicts(subs, issues)
         result.outputs = write_outputs(ws, year, result, subs, issues, feedback=feedback, force=force)
     return result
+
+
+class _Settler:
+    """Stores the workers' results in the order the files arrived (then by name), whatever
+    order the workers finish in: the same inbox always gives the same store."""
+
+    def __init__(self, ws, store: Store, year: int, files: list[InboxFile], result: CollectResult, progress):
+        self.ws, self.store, self.year, self.result, self.progress = ws, store, year, result, progress
+        self.deadline = ws.settings.deadline(year)
+        self.known = store.known_hashes(year)
+        self.received_dates = store.received_overrides(year)  # the officer's corrections (treem received)
+        order = sorted(files, key=lambda f: (f.mtime, str(f.path)))
+        self.by_path = {str(f.path): f for f in order}
+        self.position = {p: n for n, p in enumerate(self.by_path)}
+        self.waiting: dict[int, FileResult] = {}
+        self.stored: dict[str, int] = {}  # content stored in this run -> its submission
+        self.numbers: dict[int, dict[str, float]] = {}  # its numbers, for the checks across units
+        self.next_up = 0
+
+    def on_results(self, results: list[FileResult]) -> None:
+        for res in results:
+            self.waiting[self.position[res.path]] = res
+        with self.store.transaction():  # a batch of files at a time: each whole or not at all
+            while self.next_up in self.waiting:
+                self.settle(self.waiting.pop(self.next_up))
+                self.next_up += 1
+
+    def settle(self, res: FileResult) -> None:
+        f, what, sha = self.by_path[res.path], res.outcome, res.sha256
+        result, store = self.result, self.store
+        if sha is None and what != "gone":  # the reader never came back: hash it here
+            try:
+                sha = _sha256(f.path)
+            except OSError:
+                what = "gone"
+        if what == "gone":
+            result.skipped.append(skipped_file("unreadable-file", f.relative))
+        elif sha in self.known:  # stored by an earlier run (told by the worker, or found just now)
+            store.add_path(self.known[sha], f.relative)
+        elif sha in self.stored:  # the same content twice in this run: stored once, both names kept
+            store.add_path(self.stored[sha], f.relative)
+        elif _changed_while_read(f, res):
+            result.skipped.append(_arriving(f))
+            _archive_path(self.ws.archive, f.path, sha).unlink(missing_ok=True)  # half a file
+            result.new_files += 1
+        else:
+            self.stored[sha] = sid = _store_one(self.ws, store, self.year, self.deadline, f, sha, res,
+                                                self.received_dates)
+            if what == "ok":
+                self.numbers[sid] = {v["field"]: v["value"] for v in res.checked.values if v["value"] is not None}
+            result.new_files += 1
+        if self.progress:
+            self.progress(1)
+
+
+def _read_in_workers(ws, store: Store, year: int, settler: _Settler, workers: int | None) -> None:
+    cat, roster, settings = ws.catalogue, ws.roster, ws.settings
+    previous = previous_values(store, cat, roster, year)
+    sheet_names = load_wording(ws.template(WORKBOOK_WORDING))["sheets"]
+    initargs = (cat, roster, settings, year, sheet_names, previous, MEMORY_LIMIT, ws.archive,
+                frozenset(settler.known))
+    jobs = list(settler.by_path)
+    workers = workers or max(1, min(os.cpu_count() or 1, 4, len(jobs)))
+    # Files go to the workers (and into the store) a few at a time; a district's few
+    # dozen go in small batches, so that the work is shared evenly.
+    size = max(1, min(BATCH, len(jobs) // (8 * workers)))
+    batches = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    pool = _Pool(initargs, workers)
+    try:
+        pool.run(batches, settler.on_results)
+    except BaseException:
+        pool.kill()  # a worker may be stuck in a file: do not wait for it
+        raise
+    pool.close()
 
 
 def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: str, res: FileResult,
@@ -450,7 +460,7 @@ def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: s
         rec.template_version = checked.identity.template_version
         if not rec.on_time:
             checked.issues.append(late_issue(deadline, received.date()))
-    rec.status = checked.status.value
+    rec.status = status_of(checked).value
     return store.add_submission(rec, checked.values, [i.to_dict() for i in checked.issues])
 
 

@@ -22,7 +22,6 @@ from pipeline.outputs import remove_output, write_output
 from pipeline.printing import set_print, wrapped_height
 from pipeline.problems import SEVERITY_LABELS
 from pipeline.problems import title as problem_title
-from pipeline.store import Store
 from pipeline.submissions import STATUS_LABELS, Status, counts, unit_rows
 from pipeline.text import XML_ILLEGAL, slugify
 from pipeline.workers import exit_with_parent, mp_context
@@ -121,34 +120,12 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                    "strings_to_numbers": False})
-    head = wb.add_format({"bold": True, "border": 1, "bg_color": "#D9E1F2", "text_wrap": True, "valign": "vcenter"})
-    cell = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
-    when = wb.add_format({"border": 1, "valign": "top", "num_format": "dd/mm/yyyy hh:mm", "align": "left"})
+    table = _table_writer(wb)  # its formats first, as they always were
     title = wb.add_format({"bold": True, "font_size": 13})
     colors = {Status.ACCEPTED: "#C6EFCE", Status.ACCEPTED_WITH_WARNINGS: "#FFEB9C", Status.REJECTED: "#FFC7CE",
               Status.MISSING: "#D9D9D9", Status.SUPERSEDED: "#EDEDED", Status.ACCEPTED_BY_OFFICER: "#FCE4D6"}
     status_fmt = {k: wb.add_format({"border": 1, "bg_color": v, "text_wrap": True}) for k, v in colors.items()}
     deadline = ws.settings.deadline(year)
-
-    def table(sheet, r0, headers, widths, data, hidden=()):
-        """Columns in `hidden` keep what scripts read (the English codes) out of sight and off paper."""
-        for c, (h, w) in enumerate(zip(headers, widths)):
-            sheet.write_string(r0, c, h, head)
-            sheet.set_column(c, c, w, None, {"hidden": c in hidden})
-        sheet.set_row(r0, wrapped_height(zip(headers, widths)))
-        for r, values in enumerate(data, start=r0 + 1):
-            shown = [(v, w) for c, (v, w) in enumerate(zip(values, widths)) if c not in hidden]
-            sheet.set_row(r, wrapped_height(shown))
-            for c, v in enumerate(values):
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    sheet.write_number(r, c, v, cell)
-                elif isinstance(v, datetime):
-                    sheet.write_datetime(r, c, v, when)
-                else:
-                    sheet.write_string(r, c, "" if v is None else str(v), cell)
-        sheet.autofilter(r0, 0, r0 + max(len(data), 1), len(headers) - 1)
-        sheet.freeze_panes(r0 + 1, 0)
-        set_print(sheet, [w for c, w in enumerate(widths) if c not in hidden], (r0, r0))
 
     sh = wb.add_worksheet("Tổng hợp")
     by_status = counts((r["status"] for r in rows), every=True)
@@ -169,6 +146,57 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
     for n, r in enumerate(rows, start=4):  # the status column in its colour
         sh.write_string(n, 4, STATUS_LABELS[r["status"]], status_fmt[r["status"]])
 
+    detail = _problem_rows(ws, rows, subs, issues)
+    sh2 = wb.add_worksheet("Chi tiết lỗi")
+    # The English problem and field codes stay in the last two columns, hidden, for scripts.
+    table(sh2, 0, ["Mã ĐV", "Đơn vị", "Tệp", "Trang tính", "Ô", "Chỉ tiêu", "Vấn đề", "Mức độ", "Nội dung",
+                   "Mã lỗi", "Mã số liệu"],
+          [8, 20, 24, 10, 6, 11, 20, 9, 70, 20, 22], detail, hidden=(9, 10))
+
+    _decisions_sheet(wb, table, ws, year)
+    sh3 = wb.add_worksheet("Tệp đã nhận")
+    files = [[s.path, "; ".join(p for p in s.paths if p != s.path), s.unit or "", STATUS_LABELS[s.status],
+              _moment(s.received_at), _moment(s.saved_at), s.sha256[:16], s.archived or ""] for s in subs]
+    files += [[k["path"], "", "", "Không đọc: " + problem_title(k["code"]).lower(), "", "", "", k["message"]]
+              for k in skipped]
+    table(sh3, 0, ["Tệp", "Cùng nội dung với", "Mã ĐV", "Tình trạng", "Ngày nhận", "Lưu lúc", "Mã băm SHA-256",
+                   "Bản lưu"], [40, 30, 9, 24, 18, 18, 18, 50], files)
+    wb.close()
+    return write_output(ws, year, path, buf.getvalue()).path
+
+
+def _table_writer(wb):
+    """The function that writes one table of the validation report in its formats: a header row,
+    then one row per item. Columns in `hidden` keep what scripts read (the English codes) out
+    of sight and off paper."""
+    head = wb.add_format({"bold": True, "border": 1, "bg_color": "#D9E1F2", "text_wrap": True, "valign": "vcenter"})
+    cell = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
+    when = wb.add_format({"border": 1, "valign": "top", "num_format": "dd/mm/yyyy hh:mm", "align": "left"})
+
+    def table(sheet, r0, headers, widths, data, hidden=()):
+        for c, (h, w) in enumerate(zip(headers, widths)):
+            sheet.write_string(r0, c, h, head)
+            sheet.set_column(c, c, w, None, {"hidden": c in hidden})
+        sheet.set_row(r0, wrapped_height(zip(headers, widths)))
+        for r, values in enumerate(data, start=r0 + 1):
+            shown = [(v, w) for c, (v, w) in enumerate(zip(values, widths)) if c not in hidden]
+            sheet.set_row(r, wrapped_height(shown))
+            for c, v in enumerate(values):
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    sheet.write_number(r, c, v, cell)
+                elif isinstance(v, datetime):
+                    sheet.write_datetime(r, c, v, when)
+                else:
+                    sheet.write_string(r, c, "" if v is None else str(v), cell)
+        sheet.autofilter(r0, 0, r0 + max(len(data), 1), len(headers) - 1)
+        sheet.freeze_panes(r0 + 1, 0)
+        set_print(sheet, [w for c, w in enumerate(widths) if c not in hidden], (r0, r0))
+
+    return table
+
+
+def _problem_rows(ws, rows: list[dict], subs: list, issues: dict) -> list[list]:
+    """One row per problem of each current file, for the «Chi tiết lỗi» sheet."""
     names = {r["unit"]: r["name"] for r in rows}
     detail = []
     for s in subs:
@@ -179,23 +207,7 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
                            i["cell"] or "", _indicator_label(ws.catalogue, i["field"]),
                            problem_title(i["code"]), SEVERITY_LABELS.get(i["severity"], ""), i["message"],
                            i["code"], i["field"] or ""])
-    sh2 = wb.add_worksheet("Chi tiết lỗi")
-    # The English problem and field codes stay in the last two columns, hidden, for scripts.
-    table(sh2, 0, ["Mã ĐV", "Đơn vị", "Tệp", "Trang tính", "Ô", "Chỉ tiêu", "Vấn đề", "Mức độ", "Nội dung",
-                   "Mã lỗi", "Mã số liệu"],
-          [8, 20, 24, 10, 6, 11, 20, 9, 70, 20, 22], detail, hidden=(9, 10))
-
-    _decisions_sheet(wb, table, ws, year)
-    sh3 = wb.add_worksheet("Tệp đã nhận")
-    files = [[s.path, "; ".join(p for p in s.paths if p != s.path), s.unit or "", STATUS_LABELS[s.status],
-              _moment(s.received_at), _moment(s.saved_at), s.sha256[:16], s.archived or ""]
-             for s in subs]
-    files += [[k["path"], "", "", "Không đọc: " + problem_title(k["code"]).lower(), "", "", "", k["message"]]
-              for k in skipped]
-    table(sh3, 0, ["Tệp", "Cùng nội dung với", "Mã ĐV", "Tình trạng", "Ngày nhận", "Lưu lúc", "Mã băm SHA-256",
-                   "Bản lưu"], [40, 30, 9, 24, 18, 18, 18, 50], files)
-    wb.close()
-    return write_output(ws, year, path, buf.getvalue()).path
+    return detail
 
 
 def _decisions_sheet(wb, table, ws, year: int) -> None:
@@ -286,17 +298,8 @@ def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: 
     import openpyxl  # here, not at the top: most runs make no copy, and it takes 0.1 s to load
     from openpyxl.styles import Alignment, Font, PatternFill
 
-    wb = None
-    if source is not None and source.suffix.lower() in (".xlsx", ".xlsm"):
-        try:
-            # keep_vba=False drops macros; keep_links=False drops links to other files.
-            wb = openpyxl.load_workbook(source, keep_vba=False, keep_links=False, rich_text=False)
-        except Exception:  # noqa: BLE001 — an unreadable copy still gets the list of problems
-            wb = None
+    wb = _own_copy(source)
     own_file = wb is not None
-    if own_file:
-        _disarm(wb, source)
-        strip_feedback(wb)  # a feedback copy sent back corrected: our old sheet, colours and notes go
     if wb is None:
         wb = openpyxl.Workbook()
         wb.remove(wb.active)
@@ -307,16 +310,7 @@ def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: 
     bold = Font(bold=True, name="Times New Roman", size=12)
     _text(sheet.cell(1, 1), f"{_FEEDBACK_HEADING} {year}: {row['name']} (mã {row['unit']})")
     sheet.cell(1, 1).font = Font(bold=True, name="Times New Roman", size=13)
-    errors = sum(i["severity"] == "error" for i in issues)
-    if own_file:
-        verdict = (f"Tệp có {errors} lỗi: đề nghị sửa các ô tô đỏ ngay trong tệp này rồi gửi lại." if errors else
-                   "Số liệu đã được tiếp nhận; đề nghị xem các cảnh báo (ô tô vàng) và giải thích nếu cần.")
-    elif errors:
-        verdict = (f"Tệp có {errors} lỗi: đề nghị sửa theo danh sách dưới đây, điền vào biểu mẫu Excel (.xlsx) được "
-                   "gửi rồi gửi lại.")
-    else:
-        verdict = ("Số liệu đã được tiếp nhận; đề nghị xem các cảnh báo dưới đây (tệp không ở dạng .xlsx của biểu "
-                   "mẫu nên không đánh dấu được từng ô).")
+    verdict = _verdict(issues, own_file)
     _text(sheet.cell(2, 1), verdict)
     # The last column keeps the English problem code for scripts, hidden and not printed.
     headers = ["TT", "Mức độ", "Vấn đề", "Trang tính", "Ô", "Nội dung cần sửa", "Mã lỗi"]
@@ -346,6 +340,36 @@ def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: 
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _own_copy(source: Path | None):
+    """The unit's own workbook, disarmed and cleaned of an earlier feedback, or None when it
+    is not an .xlsx that openpyxl can open."""
+    import openpyxl
+
+    if source is None or source.suffix.lower() not in (".xlsx", ".xlsm"):
+        return None
+    try:
+        # keep_vba=False drops macros; keep_links=False drops links to other files.
+        wb = openpyxl.load_workbook(source, keep_vba=False, keep_links=False, rich_text=False)
+    except Exception:  # noqa: BLE001 — an unreadable copy still gets the list of problems
+        return None
+    _disarm(wb, source)
+    strip_feedback(wb)  # a feedback copy sent back corrected: our old sheet, colours and notes go
+    return wb
+
+
+def _verdict(issues: list[dict], own_file: bool) -> str:
+    """The one line at the top of a feedback copy: what the unit has to do."""
+    errors = sum(i["severity"] == "error" for i in issues)
+    if own_file:
+        return (f"Tệp có {errors} lỗi: đề nghị sửa các ô tô đỏ ngay trong tệp này rồi gửi lại." if errors else
+                "Số liệu đã được tiếp nhận; đề nghị xem các cảnh báo (ô tô vàng) và giải thích nếu cần.")
+    if errors:
+        return (f"Tệp có {errors} lỗi: đề nghị sửa theo danh sách dưới đây, điền vào biểu mẫu Excel (.xlsx) được "
+                "gửi rồi gửi lại.")
+    return ("Số liệu đã được tiếp nhận; đề nghị xem các cảnh báo dưới đây (tệp không ở dạng .xlsx của biểu "
+            "mẫu nên không đánh dấu được từng ô).")
 
 
 def _mark_cells(wb, issues: list[dict]) -> None:

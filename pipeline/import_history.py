@@ -25,7 +25,7 @@ from pipeline.errors import TreemError
 from pipeline.form import FORM_ID, PROP_FORM, PROP_UNIT, PROP_YEAR, load_wording
 from pipeline.ingest import RawCell, Reading
 from pipeline.store import Store, SubmissionRecord, now_iso
-from pipeline.submissions import Status
+from pipeline.submissions import Status, status_of
 from pipeline.text import col_letters
 from pipeline.validate import Validator
 from pipeline.workspace import WORKBOOK_WORDING
@@ -60,18 +60,23 @@ def _fields(ws):
     return [f for f in ws.catalogue.fields if f.section in ("data", "budget") and f.type != "text"]
 
 
+def _years_before_collecting(ws) -> list[int]:
+    """The years before the first one collected through the forms (2021-2023 by default)."""
+    cat = ws.catalogue
+    collected: list[int] = []
+    if ws.db_path.exists():
+        with Store(ws.db_path) as store:
+            collected = [y for y in range(cat.baseline_year, date.today().year + 1)
+                         if any(s.identity_source != IMPORTED for s in store.submissions(y))]
+    first = min(collected, default=cat.baseline_year + 3)
+    return list(range(cat.baseline_year, max(first, cat.baseline_year + 1)))
+
+
 def write_template(ws, out: Path, years: list[int] | None = None) -> Path:
     """The workbook to fill: one row per commune and year, and one district row per year, for
     the years before the first one collected (2021-2023 by default)."""
-    cat = ws.catalogue
     if years is None:
-        collected: list[int] = []
-        if ws.db_path.exists():
-            with Store(ws.db_path) as store:
-                collected = [y for y in range(cat.baseline_year, date.today().year + 1)
-                             if any(s.identity_source != IMPORTED for s in store.submissions(y))]
-        first = min(collected, default=cat.baseline_year + 3)
-        years = list(range(cat.baseline_year, max(first, cat.baseline_year + 1)))
+        years = _years_before_collecting(ws)
     fields = _fields(ws)
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
@@ -171,27 +176,10 @@ def import_history(ws, path: Path, merge_years: bool = True) -> ImportResult:
             if not raw:
                 continue  # a pre-filled row left empty
             result.rows += 1
-            where = f"Dòng {excel_row}"
-            try:
-                year = int(float(str(values[0]).strip()))
-            except ValueError:
-                result.skipped.append({"row": excel_row, "message": f"{where}: năm «{values[0]}» không phải một năm."})
+            found = _row_units(ws, excel_row, values, result)
+            if found is None:
                 continue
-            if not cat.baseline_year <= year < date.today().year + 1:
-                result.skipped.append({"row": excel_row, "message": f"{where}: năm {year} ngoài giai đoạn của "
-                                                                     f"Chương trình."})
-                continue
-            unit_code = str(values[1] or "").strip()
-            on = settings.deadline(year)
-            if unit_code.upper() == DISTRICT:
-                units = [u for u in roster.for_year(year) if cat.led_by(u.code)]
-            else:
-                unit = roster.get(unit_code, on)
-                if unit is None:
-                    result.skipped.append({"row": excel_row, "message": f"{where}: không có đơn vị mã «{unit_code}» "
-                                                                         f"trong danh sách đơn vị năm {year}."})
-                    continue
-                units = [unit]
+            year, units = found
             if year not in validators:
                 validators[year] = Validator(cat, roster, settings, year, sheet_names,
                                              previous_values(store, cat, roster, year))
@@ -206,6 +194,31 @@ def import_history(ws, path: Path, merge_years: bool = True) -> ImportResult:
             merge(ws, y)
             result.merged.append(y)
     return result
+
+
+def _row_units(ws, excel_row: int, values: list, result: ImportResult) -> tuple[int, list] | None:
+    """The year of a row and the units it stands for (every lead office's unit for the
+    district's row); None, with the reason in `result.skipped`, when either is wrong."""
+    cat, roster = ws.catalogue, ws.roster
+    where = f"Dòng {excel_row}"
+    try:
+        year = int(float(str(values[0]).strip()))
+    except ValueError:
+        result.skipped.append({"row": excel_row, "message": f"{where}: năm «{values[0]}» không phải một năm."})
+        return None
+    if not cat.baseline_year <= year < date.today().year + 1:
+        result.skipped.append({"row": excel_row, "message": f"{where}: năm {year} ngoài giai đoạn của "
+                                                             f"Chương trình."})
+        return None
+    unit_code = str(values[1] or "").strip()
+    if unit_code.upper() == DISTRICT:
+        return year, [u for u in roster.for_year(year) if cat.led_by(u.code)]
+    unit = roster.get(unit_code, ws.settings.deadline(year))
+    if unit is None:
+        result.skipped.append({"row": excel_row, "message": f"{where}: không có đơn vị mã «{unit_code}» "
+                                                             f"trong danh sách đơn vị năm {year}."})
+        return None
+    return year, [unit]
 
 
 def _store_row(store, validator, result, path, archived, file_sha, excel_row, year, unit, raw, columns, size):
@@ -232,10 +245,11 @@ def _store_row(store, validator, result, path, archived, file_sha, excel_row, ye
     key = hashlib.sha256(f"{file_sha}:{year}:{unit.code}:{sorted(mine.items())}".encode()).hexdigest()
     if key in store.known_hashes(year):
         return
+    status = status_of(checked).value
     rec = SubmissionRecord(year=year, sha256=key, path=f"{path.name} (dòng {excel_row})", size=size,
-                           received_at=datetime.now().isoformat(timespec="seconds"), status=checked.status,
+                           received_at=datetime.now().isoformat(timespec="seconds"), status=status,
                            unit=unit.code, identity_source=IMPORTED, archived=str(archived), collected_at=now_iso())
     store.add_submission(rec, checked.values, [i.to_dict() for i in checked.issues])
-    store.log("history-imported", year, unit.code, file=path.name, row=excel_row, status=checked.status)
-    result.stored.append({"year": year, "unit": unit.code, "row": excel_row, "status": checked.status,
+    store.log("history-imported", year, unit.code, file=path.name, row=excel_row, status=status)
+    result.stored.append({"year": year, "unit": unit.code, "row": excel_row, "status": status,
                           "issues": [i.to_dict() for i in checked.issues]})

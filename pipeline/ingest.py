@@ -123,6 +123,19 @@ def _new_reading(path: Path, pkg: Package) -> Reading:
                    external_links=pkg.external_links, embedded_objects=pkg.embedded_objects)
 
 
+def _read_properties(parts: dict, reading: Reading) -> None:
+    """The custom document properties (the identity) and when the file was last saved."""
+    if "docProps/custom.xml" in parts:
+        for p in _parse(parts["docProps/custom.xml"]).iter(f"{_NS_CUSTOM}property"):
+            value = next((c for c in p if isinstance(c.tag, str)), None)
+            if value is not None and value.text is not None:
+                reading.props[p.get("name", "")] = _clean_scalar(value.text)
+    if "docProps/core.xml" in parts:
+        m = re.search(rb"<dcterms:modified[^>]*>([^<]+)<", parts["docProps/core.xml"])
+        if m:
+            reading.saved_at = m.group(1).decode("ascii", "replace").strip()
+
+
 def _read_xml_parts(pkg: Package, reading: Reading) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
     """Defined names (name -> sheet, cell), and each sheet's part, from the workbook XML."""
     parts = pkg.parts
@@ -157,15 +170,7 @@ def _read_xml_parts(pkg: Package, reading: Reading) -> tuple[dict[str, tuple[str
         (local if d.get("localSheetId") is not None else names).setdefault(name, target)
     for k, v in local.items():
         names.setdefault(k, v)
-    if "docProps/custom.xml" in parts:
-        for p in _parse(parts["docProps/custom.xml"]).iter(f"{_NS_CUSTOM}property"):
-            value = next((c for c in p if isinstance(c.tag, str)), None)
-            if value is not None and value.text is not None:
-                reading.props[p.get("name", "")] = _clean_scalar(value.text)
-    if "docProps/core.xml" in parts:
-        m = re.search(rb"<dcterms:modified[^>]*>([^<]+)<", parts["docProps/core.xml"])
-        if m:
-            reading.saved_at = m.group(1).decode("ascii", "replace").strip()
+    _read_properties(parts, reading)
     # Formula positions matter on the sheets that hold input cells (and, without names,
     # on any sheet the values may have been pasted into).
     named_sheets = {t[0].casefold() for t in names.values()}

@@ -53,6 +53,11 @@ def judged(identified: bool, severities: Iterable[str]) -> Status:
     return Status.ACCEPTED_WITH_WARNINGS if severities else Status.ACCEPTED
 
 
+def status_of(checked) -> Status:
+    """The status of a file validate has judged (a validate.Checked)."""
+    return judged(checked.identity.unit is not None, (i.severity for i in checked.issues))
+
+
 def counts(statuses: Iterable[str], every: bool = False) -> dict[str, int]:
     """How many of each status; with `every`, each status is there, if only as 0."""
     found = Counter(str(s) for s in statuses)

@@ -20,8 +20,8 @@ import jinja2
 import xlsxwriter
 
 from pipeline.catalogue import Catalogue, Field, Indicator, Rule, indicator_number, target_text
-from pipeline.form import (FORM_ID, LAYOUT, LEGACY_CODE_COLUMN, META_SHEET, PROP_FORM, PROP_HASH,  # noqa: F401
-                           PROP_UNIT, PROP_UNIT_NAME, PROP_VERSION, PROP_YEAR, file_name, load_wording, note_name)
+from pipeline.form import (FORM_ID, LAYOUT, META_SHEET, PROP_FORM, PROP_HASH, PROP_UNIT, PROP_UNIT_NAME,
+                           PROP_VERSION, PROP_YEAR, file_name, load_wording, note_name)
 from pipeline.fsutil import atomic_write
 from pipeline.library_internals import skip_formula_rewriting
 from pipeline.outputs import ANY, write_output

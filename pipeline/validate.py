@@ -15,7 +15,6 @@ from pipeline.catalogue import UNIT_TYPE_WORDS, Catalogue, Field, Indicator
 from pipeline.ingest import RawCell, Reading, split_ref
 from pipeline.problems import ERROR, WARNING, ValidationIssue, issue
 from pipeline.roster import Roster, Unit
-from pipeline.submissions import Status, judged
 from pipeline.form import FORM_ID, LAYOUT, PROP_FORM, PROP_HASH, PROP_UNIT, PROP_VERSION, PROP_YEAR, note_name
 from pipeline.text import UNPRINTABLE, col_letters, fix_text, nfc, parse_number, parse_yes_no, vn_number
 
@@ -37,10 +36,6 @@ class Checked:
     identity: Identity
     values: list[dict] = field(default_factory=list)
     issues: list[ValidationIssue] = field(default_factory=list)
-
-    @property
-    def status(self) -> Status:
-        return judged(self.identity.unit is not None, (i.severity for i in self.issues))
 
 
 

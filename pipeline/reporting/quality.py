@@ -62,6 +62,16 @@ def data_quality(ws, store, year: int) -> dict:
     summary = (f"Phải báo cáo: {counts['expected']} đơn vị; đã gửi: {counts['received']}; hợp lệ: {counts['valid']}; "
                f"có lỗi phải gửi lại: {counts['rejected']}; gửi đúng hạn ({ws.settings.deadline(year):%d/%m/%Y}): "
                f"{counts['on_time']}; gửi muộn: {counts['late']}; chưa gửi: {counts['missing']}.")
+    footer = _footer(ws, store, year, total, len(rows))
+    collected = [s.collected_at for s in subs if s.collected_at]
+    return {"summary": summary, "units": units, "problems": problems, "problems_total": total,
+            "counts": counts, "footer": footer, "last_collected": max(collected, default="")}
+
+
+def _footer(ws, store, year: int, total: int, units: int) -> str:
+    """Where the full lists are kept, what the tables leave out, and which years were imported."""
+    from pipeline.submissions import Status
+
     keeper = ws.settings.get("coordinator") or "đơn vị tổng hợp"
     footer = (f"Danh sách đầy đủ các lỗi, cảnh báo (đến từng ô của biểu mẫu) và các tệp đã nhận: tệp "
               f"kiem_tra_so_lieu_{year}.xlsx, lưu tại {keeper}.")
@@ -72,12 +82,10 @@ def data_quality(ws, store, year: int) -> dict:
     if imported:
         footer += (f" Số liệu năm {', '.join(str(y) for y in imported)} (toàn bộ hoặc một phần) được nhập từ số liệu "
                    f"lịch sử (treem import-history), không qua biểu mẫu.")
-    if len(rows) > UNIT_TABLE_LIMIT:
-        footer = (f"Bảng đơn vị nêu {UNIT_TABLE_LIMIT}/{len(rows)} đơn vị, các đơn vị chưa gửi hoặc có lỗi trước. "
+    if units > UNIT_TABLE_LIMIT:
+        footer = (f"Bảng đơn vị nêu {UNIT_TABLE_LIMIT}/{units} đơn vị, các đơn vị chưa gửi hoặc có lỗi trước. "
                   + footer)
-    collected = [s.collected_at for s in subs if s.collected_at]
-    return {"summary": summary, "units": units, "problems": problems, "problems_total": total,
-            "counts": counts, "footer": footer, "last_collected": max(collected, default="")}
+    return footer
 
 
 def _topic(f) -> str:
