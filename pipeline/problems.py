@@ -88,6 +88,8 @@ _RESAVE = "đề nghị đơn vị mở tệp bằng Excel, lưu lại rồi g�
 _AS_XLSX = "đề nghị đơn vị gửi lại tệp biểu mẫu Excel (.xlsx) đã điền."
 _NO_SEPARATOR = "đề nghị nhập lại số không có dấu phân cách."
 _SAME_FORM = "đề nghị dùng lại biểu mẫu được gửi"
+_IDENTIFIED_BY = "Tệp không còn thông tin nhận dạng của biểu mẫu; đã nhận là của {{unit}} theo {}. {{Hint}}"
+_IDENTIFY_NEXT_TIME = "lần sau đề nghị điền trực tiếp vào biểu mẫu được gửi."
 
 _ROWS = [
     # The file itself (refused before any parser sees it, or no parser could read it).
@@ -205,11 +207,9 @@ _ROWS = [
        "Tên tệp ghi {named} nhưng biểu mẫu là của {unit}; số liệu được ghi cho {unit}. {Hint}",
        "nếu đây là số liệu của {named}, đề nghị điền lại vào đúng biểu mẫu của {named}."),
     _p("identity-from-content", WARNING, I, "Đơn vị nhận ra theo nội dung",
-       "Tệp không còn thông tin nhận dạng của biểu mẫu; đã nhận là của {unit} theo nội dung trang tính. {Hint}",
-       "lần sau đề nghị điền trực tiếp vào biểu mẫu được gửi."),
+       _IDENTIFIED_BY.format("nội dung trang tính"), _IDENTIFY_NEXT_TIME),
     _p("identity-from-filename", WARNING, I, "Đơn vị nhận ra theo tên tệp",
-       "Tệp không còn thông tin nhận dạng của biểu mẫu; đã nhận là của {unit} theo tên tệp. {Hint}",
-       "lần sau đề nghị điền trực tiếp vào biểu mẫu được gửi."),
+       _IDENTIFIED_BY.format("tên tệp"), _IDENTIFY_NEXT_TIME),
     # The form's structure.
     _p("names-missing", WARNING, C, "Mất tên ô",
        "Tệp không còn tên ô của biểu mẫu (có thể số liệu đã được dán sang tệp khác); số liệu được đọc theo mã ở "

@@ -16,7 +16,7 @@ STAGES = [
     ("reading", {"precheck", "ingest", "validate"}),
     ("store", {"store", "submissions", "decisions", "history"}),
     ("forms and collecting", {"template", "collect", "feedback"}),
-    ("merging", {"merge", "consolidate"}),
+    ("merging", {"merge", "merge_result", "consolidate"}),
     ("reporting", {"report", "reporting", "reporting.chart_data", "reporting.context", "reporting.docx",
                    "reporting.quality", "reporting.words", "charts", "libreoffice"}),
     ("analysis and history", {"api", "export", "import_history"}),
@@ -88,7 +88,7 @@ def test_only_the_store_speaks_sql_and_only_the_cli_uses_click():
 MAX_FUNCTION_LINES, MAX_MODULE_LINES = 60, 700
 # Still over the limits, to be split along their responsibilities (none may grow, none be added):
 # the desk's routes are closures of create_app; cli.py holds every command.
-OVERSIZED = {"ui/app.py:create_app": 377, "cli.py": 816, "merge.py": 710, "merge.py:Merger.run": 98,
+OVERSIZED = {"ui/app.py:create_app": 377, "cli.py": 816, "merge.py:Merger.run": 98,
              "reporting/context.py:build_context": 96, "reporting/context.py:_review": 68}
 
 
