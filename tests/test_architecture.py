@@ -21,7 +21,7 @@ STAGES = [
                    "reporting.quality", "reporting.words", "charts", "libreoffice"}),
     ("analysis and history", {"api", "export", "import_history"}),
     ("front ends", {"cli", "__main__", "demo", "ui", "ui.app", "ui.config_files", "ui.jobs", "ui.messages",
-                    "ui.security", "ui.server", ""}),  # "" is the package itself (pipeline/__init__.py)
+                    "ui.security", "ui.server", "ui.pages", "ui.views", ""}),  # "" is the package itself (pipeline/__init__.py)
 ]
 RANK = {m: n for n, (_, modules) in enumerate(STAGES) for m in modules}
 READERS = {"precheck", "ingest", "validate", "form"}
@@ -87,8 +87,8 @@ def test_only_the_store_speaks_sql_and_only_the_cli_uses_click():
 
 MAX_FUNCTION_LINES, MAX_MODULE_LINES = 60, 700
 # Still over the limits, to be split along their responsibilities (none may grow, none be added):
-# the desk's routes are closures of create_app; cli.py holds every command.
-OVERSIZED = {"ui/app.py:create_app": 377, "cli.py": 816, "merge.py:Merger.run": 98,
+# cli.py holds every command; merge's run and the report context are being changed on main.
+OVERSIZED = {"cli.py": 816, "merge.py:Merger.run": 98,
              "reporting/context.py:build_context": 96, "reporting/context.py:_review": 68}
 
 
