@@ -3,6 +3,7 @@ its pages show the library's own figures."""
 
 from __future__ import annotations
 
+import html
 import re
 import warnings
 from pathlib import Path
@@ -284,6 +285,64 @@ def test_settings_are_saved_with_the_files_comments(workspace):
     assert ws.settings.deadline(2024).isoformat() == "2024-11-05"
     assert ws.settings["contact"]["phone"] == "0912 345 678"
     assert ws.settings.check("outlier_z") == 3.5  # what the form does not show is left alone
+
+
+def _settings_form(page: str) -> dict:
+    form = dict(re.findall(r'<input name="(\w+)" value="([^"]*)"', page))
+    form.update({m[0]: html.unescape(m[1]) for m in re.findall(r'<textarea name="(\w+)"[^>]*>([^<]*)</textarea>', page)})
+    return {k: html.unescape(v) for k, v in form.items()}
+
+
+def test_settings_from_2025_are_the_reorganised_section_and_reach_the_report(workspace):
+    from docx import Document
+
+    from pipeline.merge import merge
+    from pipeline.report import report
+
+    c = client(workspace)
+    c.post("/nam", data={"nam": "2025", "ve": "/cai-dat"}, headers=ORIGIN)
+    page = c.get("/cai-dat").text
+    # What is in force in 2025: the health department, not the district's committee.
+    form = _settings_form(page)
+    assert form["issuer"] == "Sở Y tế tỉnh Thanh Hóa" and form["signer_title"] == "PHÓ GIÁM ĐỐC"
+    assert form["issuer_header"] == "UBND TỈNH THANH HÓA\nSỞ Y TẾ" and form["signer_name"] == ""
+    assert "đang xem và sửa mục «from_2025»" in page and "áp dụng cho các năm báo cáo từ 2025 trở đi" in page
+    # The signer's name stays required.
+    r = c.post("/cai-dat/luu", data=form, headers=ORIGIN)
+    assert r.status_code == 400 and "«Họ tên người ký» không được để trống" in r.text
+    form["signer_name"] = "Trần Thị Bình"
+    r = c.post("/cai-dat/luu", data=form, headers=ORIGIN)
+    assert r.status_code == 200 and "Đã lưu thông số vào mục «from_2025» của settings.yaml" in r.text
+    text = (workspace.root / "settings.yaml").read_text(encoding="utf-8")
+    assert "# «toàn địa bàn»: các xã mới trên địa bàn huyện cũ" in text  # the section's comments are kept
+    ws = Workspace(workspace.root)
+    assert ws.settings["signer"]["name"] == "Lê Quang Trung"  # the district's own years are untouched
+    assert ws.settings["issuer"] == "Ủy ban nhân dân huyện Triệu Sơn"
+    assert ws.for_year(2025).settings["signer"]["name"] == "Trần Thị Bình"
+    assert ws.for_year(2025).settings["issuer"] == "Sở Y tế tỉnh Thanh Hóa"
+    merge(ws, 2025)
+    doc = Document(report(ws, 2025)["docx"])
+    words = "\n".join([p.text for p in doc.paragraphs]
+                      + [cell.text for t in doc.tables for row in t.rows for cell in row.cells])
+    assert "Trần Thị Bình" in words and "Lê Quang Trung" not in words
+    # Back in 2024 the page shows and edits the top level again.
+    c.post("/nam", data={"nam": "2024", "ve": "/cai-dat"}, headers=ORIGIN)
+    page = c.get("/cai-dat").text
+    assert _settings_form(page)["signer_name"] == "Lê Quang Trung" and "đang xem và sửa các mục chung" in page
+
+
+def test_a_deadline_set_year_by_year_is_shown_and_saved_for_the_chosen_year(workspace):
+    path = workspace.root / "settings.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "deadline: 20/11 ", "deadline:\n  2024: 15/12\n  mac_dinh: 20/11\n#"), encoding="utf-8")
+    assert Workspace(workspace.root).settings.deadline(2024).isoformat() == "2024-12-15"
+    c = client(workspace)
+    form = _settings_form(c.get("/cai-dat").text)
+    assert form["deadline"] == "15/12"
+    form["deadline"] = "10/12"
+    assert c.post("/cai-dat/luu", data=form, headers=ORIGIN).status_code == 200
+    ws = Workspace(workspace.root)
+    assert ws.settings.deadline(2024).isoformat() == "2024-12-10" and ws.settings.deadline(2023).isoformat() == "2023-11-20"
 
 
 def test_unit_contacts_are_saved_into_the_roster_with_its_comments(workspace):

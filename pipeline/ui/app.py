@@ -440,28 +440,37 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
 
     # --- Cài đặt -----------------------------------------------------------------------------
     async def settings_page(request: Request, problems=None, values=None, contact_problems=None, status_code=200):
-        from pipeline.ui.config_files import SETTINGS_FIELDS, settings_form
+        from pipeline.settings import REORGANISED_FROM, REORGANISED_SECTION
+        from pipeline.ui.config_files import SETTINGS_FIELDS, settings_form, settings_section
 
         ws, year = desk.ws, desk.year
         units_all = _filtered(ws.roster.for_year(year), request.query_params.get("q", ""))
         part = paginate(units_all, _page_arg(request))
         return render(request, "settings.html", "settings", fields=SETTINGS_FIELDS,
-                      values=values or settings_form(ws.settings), problems=problems or [], part=part,
+                      values=values or settings_form(ws.for_year(year).settings, year), problems=problems or [],
+                      section=settings_section(year), reorganised_from=REORGANISED_FROM,
+                      reorganised_section=REORGANISED_SECTION, part=part,
                       contact_problems=contact_problems or [], q=request.query_params.get("q", ""),
                       years=list(range(2021, max(2031, date.today().year + 1))), status_code=status_code)
 
     async def save_settings_route(request: Request):
-        from pipeline.ui.config_files import check_settings, save_settings
+        from pipeline.ui.config_files import check_settings, save_settings, settings_section
 
         form = dict((await request.form()).items())
         values, problems = check_settings(form)
         if problems:
             return await settings_page(request, problems=problems, values=form, status_code=400)
+        year = desk.year
         try:
-            await run_in_threadpool(save_settings, desk.root, values)
+            await run_in_threadpool(save_settings, desk.root, values, year)
         except TreemError as e:
             return await settings_page(request, problems=[str(e)], values=form, status_code=400)
-        return _back("/cai-dat", "Đã lưu thông số vào settings.yaml.")
+        from pipeline.settings import REORGANISED_FROM
+
+        section = settings_section(year)
+        where = (f"mục «{section}» của settings.yaml, dùng cho các năm từ {REORGANISED_FROM} trở đi" if section
+                 else f"các mục chung của settings.yaml, dùng cho các năm trước {REORGANISED_FROM}")
+        return _back("/cai-dat", f"Đã lưu thông số vào {where}.")
 
     async def save_contacts_route(request: Request):
         from pipeline.ui.config_files import check_contacts, save_contacts
