@@ -248,6 +248,65 @@ def test_upload_then_verdict(workspace):
     assert "Tệp phản hồi" in html and "không thể vượt" in html
 
 
+def _replies(page: str) -> dict[str, str]:
+    """Each file's reply on «Nhận tệp», by file name."""
+    rows = re.findall(r'<tr class="\w+[^"]*">\s*<td>(?:<a [^>]*>)?([^<]+)<.*?</tr>', page, re.S)
+    texts = re.findall(r'<tr class="\w+[^"]*">.*?(?:<textarea readonly rows="3" class="paste">([^<]*)</textarea>|</tr>)',
+                       page, re.S)
+    return {name: html.unescape(text) for name, text in zip(rows, texts)}
+
+
+def test_replies_name_a_feedback_file_only_when_one_was_made(workspace, templates):
+    from datetime import datetime
+
+    from pipeline.collect import collect
+    from conftest import inbox_copy
+
+    late = fill(templates["15700"], workspace.root / "a.xlsx", COMMUNE_VALUES)
+    inbox_copy(workspace, late, "dan luc.xlsx", datetime(YEAR, 11, 25, 9, 0))  # five days after 20/11
+    bad = fill(templates["15682"], workspace.root / "b.xlsx", {**COMMUNE_VALUES, "ct05_u1_vaccinated": 400})
+    inbox_copy(workspace, bad, "hop thanh.xlsx")
+    pdf = workspace.root / "bao cao.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    inbox_copy(workspace, pdf, "bao cao.pdf")  # a unit sent its printed report instead of the form
+    collect(workspace, YEAR)
+    made = sorted(p.name for p in (workspace.output(YEAR) / "phan_hoi").glob("*.xlsx"))
+    assert made == ["2024_15682_xa-hop-thanh_phan_hoi.xlsx"]  # late alone gets no copy
+    replies = _replies(client(workspace).get("/nhan-tep").text)
+    assert set(replies) == {"dan luc.xlsx", "hop thanh.xlsx", "bao cao.pdf"}
+    assert all(".." not in r for r in replies.values()), replies
+    late_reply = replies["dan luc.xlsx"]
+    assert "sau hạn 20/11/2024" in late_reply and "Đơn vị không cần sửa hay gửi lại." in late_reply
+    assert "phản hồi" not in late_reply and "cảnh báo" not in late_reply
+    assert "Gửi kèm tệp phản hồi" in replies["hop thanh.xlsx"]
+    pdf = replies["bao cao.pdf"]
+    assert "tệp PDF" in pdf and "phản hồi" not in pdf and "Đề nghị sửa các lỗi trên rồi gửi lại." in pdf
+
+
+@pytest.mark.parametrize("issues, feedback, says, never", [
+    ([{"code": "legacy-xls", "severity": "warning", "message": "Tệp dạng Excel 97-2003 (.xls) đã được đọc; lần sau "
+       "đề nghị giữ nguyên định dạng .xlsx của biểu mẫu."}], False,
+     ["lần sau đề nghị giữ nguyên định dạng .xlsx", "Đơn vị không cần sửa hay gửi lại."], ["phản hồi", "cảnh báo"]),
+    ([{"code": "late-submission", "severity": "warning", "message": "Tệp nhận ngày 25/11/2024, sau hạn 20/11/2024 "
+       "(5 ngày)."}, {"code": "legacy-xls", "severity": "warning", "message": "Tệp dạng .xls."}], False,
+     ["sau hạn 20/11/2024 (5 ngày); lần sau đề nghị gửi đúng hạn.", "Tệp dạng .xls.", "không cần sửa"], ["phản hồi"]),
+    ([{"code": "yoy-change", "severity": "warning", "cell": "E12", "field": "ct02", "message": "Tăng 80%."}], True,
+     ["tô vàng trong tệp phản hồi gửi kèm", "nếu số liệu đúng thì không cần gửi lại"], ["không cần sửa hay"]),
+    ([{"code": "yoy-change", "severity": "warning", "cell": "E12", "field": "ct02", "message": "Tăng 80%."}], False,
+     ["đề nghị kiểm tra lại: Tăng 80%; nếu số liệu đúng"], ["phản hồi"]),
+])
+def test_reply_to_an_accepted_file_says_what_the_unit_must_do(workspace, issues, feedback, says, never):
+    from pipeline.ui.messages import reply_message
+
+    text = reply_message(workspace.settings, {"name": "Xã Dân Lực", "status": "accepted_with_warnings"}, issues, YEAR,
+                         feedback=feedback)
+    assert ".." not in text
+    for s in says:
+        assert s in text, (s, text)
+    for s in never:
+        assert s not in text, (s, text)
+
+
 # --- settings -------------------------------------------------------------------------------
 def test_settings_are_checked_all_at_once_in_vietnamese(workspace):
     c = client(workspace)

@@ -200,8 +200,9 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
         part = paginate(units, _page_arg(request))
         folder = ws.output(year) / "bieu_mau"
         deadline = ws.settings.deadline(year)
+        in_force = ws.for_year(year).settings  # from 2025 on, the reorganised coordinator and contact
         rows = [{"unit": u, "file": file_name(year, u), "link": desk.link(folder / file_name(year, u)),
-                 "message": messages.form_message(ws.settings, u, year, deadline, file_name(year, u))}
+                 "message": messages.form_message(in_force, u, year, deadline, file_name(year, u))}
                 for u in part["items"]]
         dist = desk.link(ws.output(year) / f"danh_sach_gui_bieu_mau_{year}.xlsx")
         return render(request, "forms.html", "forms", rows=rows, part=part, q=request.query_params.get("q", ""),
@@ -320,7 +321,7 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
         return await run_in_threadpool(_unit, request)
 
     def _unit(request: Request):
-        from pipeline.feedback import feedback_name
+        from pipeline.feedback import feedback_name, needs_copy
         from pipeline.store import Store
 
         ws, year = desk.ws, desk.year
@@ -335,10 +336,11 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
                     issues = store.issues(row["submission"].id)
                 versions = [s for s in store.submissions(year) if s.unit == code]
         fb = ws.output(year) / "phan_hoi" / feedback_name(year, code, row["name"])
+        fb = fb if row["submission"] is not None and needs_copy(issues) and fb.is_file() else None
         decided = _decisions_for(ws, year, code)
         return render(request, "unit.html", "units", row=row, issues=issues, versions=versions,
                       labels=STATUS_LABELS, feedback=desk.link(fb),
-                      reply=messages.reply_message(ws.settings, row, issues, year),
+                      reply=messages.reply_message(ws.for_year(year).settings, row, issues, year, feedback=fb is not None),
                       decisions=decided,
                       file_links={s.path: desk.link(ws.inbox(year) / s.path) for s in versions})
 
@@ -628,10 +630,11 @@ def _received(ws, year) -> list[dict]:
     """Every file of the year: what collect stored (with its verdict) and what lies in the
     inbox not yet collected."""
     from pipeline.collect import scan_inbox
-    from pipeline.feedback import feedback_name
+    from pipeline.feedback import feedback_name, needs_copy
     from pipeline.store import Store
 
     names = _names(ws, year)
+    settings = ws.for_year(year).settings
     rows, seen = [], set()
     if ws.db_path.exists():
         with Store(ws.db_path) as store:
@@ -641,13 +644,16 @@ def _received(ws, year) -> list[dict]:
             its = issues.get(s.id, [])
             errors = [i for i in its if i["severity"] == "error"]
             name = names.get(s.unit or "", s.unit or "")
+            # The copy feedback.write_feedback_files made for this submission, if it made one.
+            fb = (ws.output(year) / "phan_hoi" / feedback_name(year, s.unit, name)) \
+                if s.unit and s.status != "superseded" and needs_copy(its) else None
+            fb = fb if fb is not None and fb.is_file() else None
             rows.append({"path": s.path, "unit": s.unit, "name": name, "status": s.status,
                          "label": STATUS_LABELS.get(s.status, s.status), "received_at": s.received_at,
                          "problems": (errors or its)[:3], "more": max(0, len(errors or its) - 3),
-                         "feedback": (ws.output(year) / "phan_hoi" / feedback_name(year, s.unit, name))
-                         if s.unit and its and s.status != "superseded" else None,
-                         "reply": messages.reply_message(ws.settings, {"name": name or "đơn vị", "status": s.status,
-                                                                        "path": s.path}, its, year)})
+                         "feedback": fb,
+                         "reply": messages.reply_message(settings, {"name": name or "đơn vị", "status": s.status,
+                                                                    "path": s.path}, its, year, feedback=fb is not None)})
             seen.update(s.paths or [s.path])
     files, skipped = scan_inbox(ws.inbox(year), settle=False)
     waiting = [{"path": f.relative, "unit": None, "name": "", "status": "new", "label": "Chưa kiểm tra",
