@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 import warnings
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -466,6 +467,35 @@ def test_accept_and_received_date_buttons_record_decisions(workspace):
     assert "Đã ghi quyết định" in r.text
     made = decisions.decisions(workspace, YEAR)
     assert len(made) == 1 and "Đã gọi điện xác nhận số liệu" in str(made[0])
+    # The date is typed as the officer writes it (a date box would show mm/dd/yyyy in an English browser).
+    assert 'type="datetime-local"' not in page and 'type="date"' not in page
+    assert re.search(r'<input name="ngay" required[^>]*placeholder="18/11/2024"', page)
+    for typed, refused in (("11/31/2024", "Ngày «11/31/2024» không đúng; ghi ngày/tháng/năm, ví dụ 18/11/2024."),
+                           ("hôm qua", "Ngày «hôm qua» không đúng"), ("2024-11-19T16:30", "không đúng"),
+                           (f"{date.today() + timedelta(days=1):%d/%m/%Y}", "chưa tới")):
+        r = c.post("/don-vi/15682/ngay-nhan", headers=ORIGIN, data={"tep": "15682.xlsx", "ngay": typed, "ghi_chu": ""})
+        assert refused in html.unescape(r.text), typed
+    assert len(decisions.decisions(workspace, YEAR)) == 1
     r = c.post("/don-vi/15682/ngay-nhan", headers=ORIGIN,
-               data={"tep": "15682.xlsx", "ngay": "2024-11-19T16:30", "ghi_chu": "Thư gửi đúng hạn, máy chủ chậm"})
+               data={"tep": "15682.xlsx", "ngay": "19/11/2024", "ghi_chu": "Thư gửi đúng hạn, máy chủ chậm"})
     assert "Đã ghi quyết định" in r.text and len(decisions.decisions(workspace, YEAR)) == 2
+    with Store(workspace.db_path) as store:
+        assert store.current_submissions(YEAR)["15682"].received_at.startswith("2024-11-19")
+    r = c.post("/don-vi/15682/ngay-nhan", headers=ORIGIN, data={"tep": "15682.xlsx", "ngay": "2024-11-18"})
+    assert "Đã ghi quyết định" in r.text and len(decisions.decisions(workspace, YEAR)) == 3
+
+
+@pytest.mark.parametrize("typed, day", [("18/11/2024", "2024-11-18"), ("8.11.2024", "2024-11-08"),
+                                        ("18-11-2024", "2024-11-18"), (" 2024-11-18 ", "2024-11-18")])
+def test_a_received_date_is_read_as_the_command_reads_it(typed, day):
+    from pipeline.decisions import received_date
+
+    assert received_date(typed, today=date(2024, 12, 1)).date().isoformat() == day
+
+
+@pytest.mark.parametrize("typed", ["31/11/2024", "11/31/2024", "18/11", "", "2/12/2024"])
+def test_a_bad_or_future_received_date_is_refused_in_vietnamese(typed):
+    from pipeline.decisions import DecisionError, received_date
+
+    with pytest.raises(DecisionError, match="không đúng; ghi ngày/tháng/năm|chưa tới"):
+        received_date(typed, today=date(2024, 12, 1))

@@ -358,13 +358,14 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
     async def received_unit(request: Request):
         form = await request.form()
         code = request.path_params["code"]
+        from pipeline.decisions import DecisionError, received_date, set_received
+
         try:
-            when = datetime.fromisoformat(str(form.get("ngay", "")))
-        except ValueError:
-            return _back(f"/don-vi/{code}", "Ngày nhận không đúng dạng.")
+            when = received_date(str(form.get("ngay", "")), today=date.today())  # as «treem received --date»
+        except DecisionError as e:
+            return _back(f"/don-vi/{code}", str(e))
         note = str(form.get("ghi_chu", "")).strip()
         file = str(form.get("tep", ""))
-        from pipeline.decisions import set_received
 
         return await _decide(f"/don-vi/{code}", lambda: set_received(desk.ws, desk.year, file, when, note))
 
