@@ -201,6 +201,19 @@ def test_merge_page_without_a_merge_says_what_to_do(workspace):
     assert "Chưa tổng hợp số liệu năm 2024" in html
 
 
+def test_merge_page_names_each_indicator_as_the_plan_does(workspace):
+    from pipeline.merge import merge
+
+    store_values(workspace, YEAR, "15700", COMMUNE_VALUES)
+    merge(workspace, YEAR)
+    page = client(workspace).get("/tong-hop").text
+    labels = re.findall(r'<tr><td class="label">([^<]*)</td>', page)
+    assert len(labels) == len(set(labels)) > 20  # one row per indicator, none named twice
+    assert labels[labels.index("Chỉ tiêu 3a"):labels.index("Chỉ tiêu 3a") + 3] == ["Chỉ tiêu 3a", "Chỉ tiêu 3b",
+                                                                                   "Chỉ tiêu 3c"]
+    assert "Chỉ tiêu 4a" in labels and "Chỉ tiêu 12" in labels
+
+
 def test_a_job_waits_while_the_cli_holds_the_lock(workspace):
     """A command running on the same workspace: the page says so and the button's work waits
     for it, then runs."""

@@ -554,7 +554,7 @@ def merge_view(result) -> dict | None:
     verdicts are merge's own, never judged again here."""
     if result is None:
         return None
-    from pipeline.catalogue import target_text
+    from pipeline.catalogue import indicator_label, target_text
     from pipeline.merge import Verdict
     from pipeline.text import vn_number_apart
 
@@ -567,7 +567,7 @@ def merge_view(result) -> dict | None:
     for r in result.indicators:
         ref_target = r.targets.get(r.reference_year) if r.reference_year else None
         rows.append({
-            "chi_tieu": r.chi_tieu, "code": r.code, "name": r.name, "unit": r.unit,
+            "chi_tieu": r.chi_tieu, "label": indicator_label(r.code), "code": r.code, "name": r.name, "unit": r.unit,
             "value": shown(r.value, ref_target), "t2025": target_text(r.targets.get("2025")),
             "t2030": target_text(r.targets.get("2030")), "s2025": r.verdict_for("2025").label,
             "s2030": r.verdict_for("2030").label, "partial": r.partial, "provisional": r.provisional,
@@ -578,7 +578,8 @@ def merge_view(result) -> dict | None:
             "met": judged.count(Verdict.MET), "not_met": judged.count(Verdict.NOT_MET),
             "undecided": judged.count(Verdict.UNDECIDED), "no_data": judged.count(Verdict.NO_DATA),
             "differences": [{"office": result.unit_names.get(d["unit"], d["unit"]),
-                             "chi_tieu": by_code[d["indicator"]].chi_tieu, "name": by_code[d["indicator"]].name,
+                             "chi_tieu": by_code[d["indicator"]].chi_tieu, "label": indicator_label(d["indicator"]),
+                             "name": by_code[d["indicator"]].name,
                              "unit": by_code[d["indicator"]].unit, "office_value": messages.figure(d["value"]),
                              "value": messages.figure(by_code[d["indicator"]].communes_value
                                                       if by_code[d["indicator"]].communes_value is not None
