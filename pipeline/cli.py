@@ -32,6 +32,9 @@ class VietnameseHelp(click.HelpFormatter):
     def write_heading(self, heading):
         super().write_heading(HEADINGS.get(heading, heading))
 
+    def write_dl(self, rows, *args, **kwargs):
+        super().write_dl([(term, text.replace("[required]", "[bắt buộc]")) for term, text in rows], *args, **kwargs)
+
 
 click.Context.formatter_class = VietnameseHelp
 
@@ -59,6 +62,7 @@ USAGE_ERRORS = [
      + (f" (có phải {m[2]}?)" if m[2] else "")),
     (r"No such command '([^']+)'\.", lambda m: f"Không có lệnh «{m[1]}»"),
     (r"Missing argument '([^']+)'\.", lambda m: f"Thiếu tham số {m[1]}"),
+    (r"Missing option '([^']+)'\.", lambda m: f"Thiếu tùy chọn {m[1]}"),
     (r"Option '([^']+)' requires an argument\.", lambda m: f"Tùy chọn {m[1]} cần một giá trị"),
     (r"Invalid value for '([^']+)'(?: / '[^']+')*: (.*)", lambda m: f"Giá trị của {m[1]} không hợp lệ: "
      + re.sub(r"'(.*)' is not a valid (integer|date)\.?", r"«\1» không đúng dạng", m[2])),
@@ -630,13 +634,15 @@ def merge_cmd(ws: Workspace, as_json: bool, year: int, force: bool):
 
 def _print_merge(ws: Workspace, result) -> None:
     from pipeline.merge import Verdict
+    from pipeline.reporting.context import communes_word
 
     cov = result.coverage
     inds = result.indicators
     # The same rule as the report: each indicator against its next target (2025, or 2030 for
     # those the plan sets only for 2030).
     judged = [r.verdict for r in inds if r.reference_year]
-    click.echo(f"Năm {result.year}: số liệu của {cov['communes_reported']}/{cov['communes_expected']} xã, thị trấn. "
+    click.echo(f"Năm {result.year}: số liệu của {cov['communes_reported']}/{cov['communes_expected']} "
+               f"{communes_word(result.unit_types)}. "
                f"So với mục tiêu: đạt {judged.count(Verdict.MET)}, chưa đạt {judged.count(Verdict.NOT_MET)}, chưa đủ "
                f"số liệu để đánh giá {judged.count(Verdict.UNDECIDED)}, chưa có số liệu {judged.count(Verdict.NO_DATA)} "
                f"(trên {len(inds)} nội dung của {len({r.chi_tieu for r in inds})} chỉ tiêu).")

@@ -163,6 +163,8 @@ def set_received(ws, year: int, file: str, when: datetime | date, note: str) -> 
     once; one not yet collected gets it when collect reads it."""
     if not isinstance(when, datetime):
         when = datetime(when.year, when.month, when.day)
+    if when.date() > date.today():
+        raise DecisionError(f"Ngày nhận {when:%d/%m/%Y} chưa tới; ghi ngày đã thật sự nhận tệp.")
     inbox = ws.inbox(year)
     with ws.lock("treem received"), Store(ws.db_path) as store:
         subs = store.submissions(year)

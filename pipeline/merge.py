@@ -226,7 +226,8 @@ class MergeResult:
         return cls(**d)
 
 
-TRACK_LABELS = {True: "Đúng lộ trình", False: "Chậm so với lộ trình", None: ""}
+# None: a share of units whose missing units could put it either side of the path.
+TRACK_LABELS = {True: "Đúng lộ trình", False: "Chậm so với lộ trình", None: "Chưa đủ số liệu đánh giá lộ trình"}
 TARGET_YEARS = (2025, 2030)
 _INDICATOR_FIELDS = {f.name for f in fields(IndicatorResult)}
 _RESULT_FIELDS = {f.name for f in fields(MergeResult)}
@@ -384,7 +385,8 @@ class Merger:
                                  and ind.kind != "share_of_communes"),
                 targets=targets, reference_year=reference_year(year, targets),
                 verdicts=self._verdicts(ind, exact, bounds_exact, by_type_exact), bounds=bounds,
-                track={str(y): self._track(ind, value, ind.targets.get(str(y)), y, history) for y in TARGET_YEARS},
+                track={str(y): self._track(ind, value, ind.targets.get(str(y)), y, history, bounds)
+                       for y in TARGET_YEARS},
                 previous=prev,
                 comparison=self._comparison(ind, values, previous, agg, expected, gaps, prev,
                                             year in breaks and ind.kind == "share_of_communes"),
@@ -542,7 +544,10 @@ class Merger:
             exact[t] = exact_value(ind, a.numerator, a.denominator)
         return out, exact
 
-    def _track(self, ind: Indicator, value, target, target_year: int, history: dict) -> dict | None:
+    def _track(self, ind: Indicator, value, target, target_year: int, history: dict,
+               bounds: Bounds | None = None) -> dict | None:
+        """Where the value stands against the straight path from the baseline to the target;
+        a share of units with units missing is on or off the path only if its bounds agree."""
         base_year = self.cat.baseline_year
         if (value is None or not isinstance(target, (int, float)) or not base_year < self.year < target_year
                 or ind.kind == "yoy_change"):
@@ -551,7 +556,13 @@ class Merger:
         if baseline is None:
             return None
         expected = expected_on_path(baseline, target, base_year, target_year, self.year)
-        ok = value >= expected if ind.direction == "at_least" else value <= expected
+
+        def on_path(v: float) -> bool:
+            return v >= expected if ind.direction == "at_least" else v <= expected
+
+        ok = on_path(value)
+        if bounds is not None and on_path(bounds.low) != on_path(bounds.high):
+            ok = None
         return {"expected": expected, "on_track": ok, "label": TRACK_LABELS[ok]}
 
     def _history(self) -> tuple[dict[str, dict[int, float | None]], dict[str, dict[int, int | None]]]:

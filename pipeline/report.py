@@ -34,8 +34,12 @@ def _warnings(result: MergeResult, quality: dict, rows: list[IndicatorResult], c
     cov = result.coverage or {}
     if cov.get("communes_reported", 0) < cov.get("communes_expected", 0):
         out.append(f"Mới có số liệu hợp lệ của {cov['communes_reported']}/{cov['communes_expected']} {cw}; "
-                   f"các tỷ lệ tính trên các đơn vị đã báo cáo ghi «tạm tính», trừ khi lấy số toàn huyện của phòng chủ trì "
+                   f"các tỷ lệ tính trên các đơn vị đã báo cáo ghi «tạm tính», trừ khi lấy số toàn địa bàn của phòng chủ trì "
                    f"(xem Phụ lục III).")
+    differ = [indicator_label(r.code) for r in rows if r.office and r.office.differs]
+    if differ:
+        out.append(f"Số liệu phòng chủ trì báo cáo cho toàn địa bàn khác tổng hợp từ các {cw} ở {', '.join(differ)}: "
+                   f"đối chiếu với phòng chủ trì trước khi trình ký (báo cáo nêu cả hai số).")
     missing = [indicator_label(r.code) for r in rows if r.value is None]
     if missing:
         out.append(f"{len(missing)} chỉ tiêu chưa có số liệu, báo cáo ghi «{NO_DATA}»: {', '.join(missing)}.")

@@ -362,7 +362,7 @@ class TemplateWriter:
         rate, t25, t30 = "", None, None
         if ind is not None:
             rate = _rate_formula(ind, cell, prev_cell)
-            t25, t30 = (_target_cell(ind, y, unit.type) for y in ("2025", "2030"))
+            t25, t30 = (_target_cell(ind, y, unit.target_area) for y in ("2025", "2030"))
         if rate:
             ws.write_formula(row, lay["rate"], rate, fmt["rate"], "")
         else:

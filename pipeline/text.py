@@ -471,11 +471,17 @@ def vn_number(x: float | None, decimals: int | None = None) -> str:
 
 
 def vn_number_apart(x: float, other, decimals: int = 2, limit: int = 6) -> str:
-    """x with enough decimals never to read the same as `other` when it differs: 99.49652
-    beside a target of 99.5 is "99,497", not "99,5"."""
-    s = vn_number(x, decimals)
-    if isinstance(other, (int, float)) and x != other:
-        while decimals < limit and s == vn_number(other, decimals):
-            decimals += 1
-            s = vn_number(x, decimals)
-    return s
+    """x with enough decimals never to read the same as `other` (one number, or several) when
+    it differs: 99.49652 beside a target of 99.5 is "99,497", not "99,5"."""
+    return vn_number(x, decimals_apart(x, other, decimals, limit))
+
+
+def decimals_apart(x: float, other, decimals: int = 2, limit: int = 6) -> int:
+    """The fewest decimals, from `decimals` up to `limit`, at which x reads differently from
+    each number in `other` (one number or several; what is not a number is ignored) that
+    it differs from."""
+    others = other if isinstance(other, (tuple, list)) else (other,)
+    others = [o for o in others if isinstance(o, (int, float)) and not isinstance(o, bool) and o != x]
+    while decimals < limit and any(vn_number(x, decimals) == vn_number(o, decimals) for o in others):
+        decimals += 1
+    return decimals

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import sys
+
 import pytest
 from click.testing import CliRunner
 
@@ -35,6 +37,17 @@ def test_every_command_has_help_with_an_example(name):
     assert f"treem {name}" in res.output.split("Ví dụ", 1)[1], name  # the example runs this command
     short = cli.commands[name].get_short_help_str(200)
     assert short and not short.isascii(), name  # a Vietnamese summary in the command list
+    assert "[required]" not in res.output and "[default" not in res.output, name  # click's own English
+
+
+def test_a_missing_required_option_is_said_in_vietnamese(tmp_path, monkeypatch, capsys):
+    from pipeline.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["treem", "received", "a.xlsx", "--workspace", str(tmp_path)])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "Lỗi: Thiếu tùy chọn --date" in err and "Missing" not in err
 
 
 def test_unknown_unit_is_one_vietnamese_line(tmp_path):

@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 from docx import Document
 
@@ -123,3 +124,13 @@ def test_received_date_set_before_the_file_is_collected(workspace, templates):
     assert res.exit_code != 0 and "Không có tệp" in res.output
     res = _invoke(workspace, "received", "dan_ly.xlsx", "--year", str(YEAR), "--date", "31/11/2024")
     assert res.exit_code != 0 and "18/11/2024" in res.output
+
+
+def test_a_received_date_in_the_future_is_refused(workspace):
+    from datetime import date, timedelta
+
+    from pipeline.decisions import DecisionError, set_received as received
+
+    with pytest.raises(DecisionError, match="chưa tới"):
+        received(workspace, YEAR, "a.xlsx", date.today() + timedelta(days=1), "gõ nhầm năm")
+    assert decisions(workspace, YEAR) == []

@@ -152,6 +152,24 @@ def test_share_of_communes_decided_when_the_missing_cannot_change_it(workspace):
     assert r.verdicts["2025"] == Verdict.UNDECIDED
 
 
+def test_a_share_of_communes_is_on_or_off_its_path_only_when_the_missing_cannot_change_it(workspace):
+    # 2021: 17 of 34 communes yes (50%); the straight path to 80% in 2025 asks 72,5% in 2024.
+    codes = [u.code for u in workspace.roster.for_year(2024) if u.is_commune]
+    for i, code in enumerate(codes):
+        put(workspace, 2021, code, {"ct21_play_spot": 1 if i < 17 else 0})
+    merge(workspace, 2021)
+    # 2024: 30 answered, 24 yes: between 24/34 = 70,59% and 28/34 = 82,35%, either side of 72,5%.
+    for i, code in enumerate(codes[:30]):
+        put(workspace, 2024, code, {"ct21_play_spot": 1 if i < 24 else 0})
+    r = ind(merge(workspace, 2024), "ct21")
+    assert r.track["2025"]["expected"] == pytest.approx(72.5)
+    assert r.track["2025"]["on_track"] is None and r.track["2025"]["label"] == "Chưa đủ số liệu đánh giá lộ trình"
+    # 26 yes: at least 26/34 = 76,47%, on the path whatever the four missing say.
+    for code in codes[24:26]:
+        put(workspace, 2024, code, {"ct21_play_spot": 1})
+    assert ind(merge(workspace, 2024), "ct21").track["2025"]["on_track"] is True
+
+
 def test_partial_coverage(workspace):
     for code in ("15700", "15703", "15706"):
         put(workspace, 2024, code, {"ct14_registered": 995, "children_u5": 1000})
@@ -179,6 +197,11 @@ def test_office_figure_kept_beside_commune_sum_with_a_warning(workspace):
     assert res.exit_code == 0, res.output
     (warning,) = [line for line in res.output.splitlines() if line.startswith("  ! ")]
     assert warning.startswith("  ! Chỉ tiêu 5a: Phòng Y tế báo 80 %, tổng các xã 95 %")
+    # The report says both figures and tells the officer, not the province, to reconcile them.
+    from pipeline.report import report
+
+    warnings = report(workspace, 2024)["warnings"]
+    assert any("khác tổng hợp từ các xã, thị trấn ở Chỉ tiêu 5a" in w for w in warnings)
     assert "ct05a" not in res.output
 
 

@@ -42,6 +42,8 @@ def test_forms_and_report_for_2025_follow_the_reorganisation_by_default(workspac
     body = "\n".join(p.text for p in doc.paragraphs)
     assert "kính gửi Ủy ban nhân dân tỉnh Thanh Hóa" in body
     assert "Toàn địa bàn có 8 xã" in body and "toàn huyện" not in body.lower()
+    # No office reports from 2025: the report does not count «0/0 phòng, ban, ngành».
+    assert "phòng, ban, ngành, đoàn thể;" not in body and "0/0" not in body
 
 
 def test_every_step_warns_once_when_settings_still_name_the_district(workspace):

@@ -450,6 +450,22 @@ def test_review_year_compares_every_year_since_2021(built, tmp_path):
     assert len(grid) == 9 and sum(int(g.get(grid[0].tag.replace("gridCol", "w"))) for g in grid) <= Mm(253).twips
 
 
+def test_the_mid_term_review_starts_a_broken_series_at_its_break(built):
+    """CT1 counted 34 old communes until 2024 and 8 new ones from 2025: the review line and the
+    indicator table must not set 2021 beside 2025 as one series."""
+    ws = built[0]
+    result = _as_review_year(load(ws, YEAR))
+    ct1 = result.indicator("ct01")
+    ct1.value, ct1.series_breaks = 62.5, [2025]
+    ct1.history = {"2021": 79.41, "2024": 94.12, "2025": 62.5}
+    ct1.verdicts = {"2025": Verdict.NOT_MET, "2030": Verdict.NOT_MET}
+    ctx = build_context(ws, result)
+    (line,) = [ln for ln in ctx["review"]["lines"] if ln.startswith("Chỉ tiêu 1 (")]
+    assert "79,41" not in line and "năm 2021" not in line and "62,5% (năm 2025)" in line
+    note = next(r["note"] for r in ctx["annex1"] if not r["group"] and r["tt"] == "1")
+    assert "chuỗi số liệu mới, không so sánh" in note
+
+
 def test_final_review_in_2030(built, tmp_path):
     ws = built[0]
     result = _as_review_year(load(ws, YEAR))
@@ -553,6 +569,34 @@ def test_phrase_rate_rises_on_the_matched_communes_while_the_all_units_figure_fa
     assert "tăng" not in text and "trẻ em/100.000 trẻ em" not in text  # the unit is said once, in the name
 
 
+def test_a_rate_whose_name_says_its_unit_does_not_say_it_again():
+    r = row(name="Tỷ suất tử vong trẻ sơ sinh trên 1.000 trẻ đẻ sống", kind="per_1000_live_births", unit="‰",
+            direction="at_most", value=1.2345, targets={"2025": 2.5, "2030": 2}, status_code={"2025": "dat"},
+            comparison=same_units(1.5, 1.2345))
+    assert phrase_indicator(r, 2024, strict=True) == (
+        "Tỷ suất tử vong trẻ sơ sinh trên 1.000 trẻ đẻ sống là 1,23, đạt mục tiêu năm 2025 (dưới 2,5); giảm 0,27 so "
+        "với năm 2023 (1,5).")
+
+
+def test_a_change_is_the_difference_of_the_two_figures_printed():
+    # 12,955‰ -> 13,1049‰: printed 12,96 and 13,1, the change is 0,14 (13,10 - 12,96), not the
+    # 0,15 the exact difference (0,1499) rounds to; a reader can check it.
+    r = row(name="Tỷ suất tử vong trẻ em dưới 5 tuổi", kind="per_1000_live_births", unit="‰", direction="at_most",
+            value=13.1049, targets={"2025": 18.5, "2030": 15}, status_code={"2025": "dat"},
+            comparison=same_units(12.955, 13.1049))
+    text = phrase_indicator(r, 2024)
+    assert "tăng 0,14‰ so với năm 2023 (12,96‰)" in text and "13,1‰" in text
+    # Two figures that print alike get the digits that tell them apart, and so does the change.
+    r = changed(r, value=13.1049, comparison=same_units(13.1012, 13.1049))
+    assert "tăng 0,004‰ so với năm 2023 (13,101‰)" in phrase_indicator(r, 2024)
+    # An office figure and the communes' sum beside a target never read as the target.
+    r = row(name="Tỷ lệ Y", value=99.49652, targets={"2025": 99.5, "2030": 100}, status_code={"2025": "chua_dat"},
+            source="office", source_reason="incomplete", communes_value=99.4965, units_reported=32, partial=True,
+            office={"unit": "P-TP", "value": 99.49652, "differs": False})
+    text = phrase_indicator(r, 2024)
+    assert "99,5%" not in text.replace("(99,5%)", "") and "tổng hợp từ 32 xã, thị trấn là 99,4965%" in text
+
+
 def test_phrase_per_thousand_strict_below():
     r = row(name="Tỷ suất tử vong trẻ sơ sinh", kind="per_1000_live_births", unit="‰", direction="at_most",
             value=3.2, targets={"2025": 2.5, "2030": 2}, status_code={"2025": "chua_dat"},
@@ -607,6 +651,17 @@ def test_phrase_ct13_quotes_both_totals_with_their_coverage_and_no_verdict_befor
         "Năm 2024, số cuộc tảo hôn là 120 cuộc (số liệu của 32/34 xã, thị trấn); năm 2023: 131 cuộc (số liệu của "
         "34/34 xã, thị trấn). Trên cùng 32 xã, thị trấn có báo cáo cả hai năm: 120 cuộc so với 122 cuộc, giảm "
         "1,64% (mục tiêu mức giảm 1-2%/năm áp dụng từ năm 2025).")
+
+
+def test_phrase_ct13_judged_on_some_communes_says_so():
+    # 2025, 6 of 8 new communes: the verdict stands on those six only.
+    r = row(**CT13, value=-3.0612, numerator=95, denominator=98, units_reported=6, units_expected=8, partial=True,
+            status_code={"2025": "dat", "2030": "dat"},
+            totals={"current": {"year": 2025, "value": 95, "units": 6, "units_expected": 8},
+                    "previous": {"year": 2024, "value": 120, "units": 8, "units_expected": 8},
+                    "matched": {"units": 6, "current": 95, "previous": 98}})
+    text = phrase_indicator(r, 2025, yearly_fall=FALL, count_unit="cuộc", communes_word="xã")
+    assert text.endswith("giảm 3,06%, đạt mức giảm 1-2%/năm (tạm tính trên số liệu của 6/8 xã).")
 
 
 def test_phrase_ct13_office_figure_is_the_district_value_beside_the_matched_communes():
@@ -703,8 +758,8 @@ def test_phrase_best_worst_and_office_figures():
             worst_units=[{"unit": "b", "name": "Xã B", "value": 80.5}],
             office={"unit": "P-YT", "value": 90.0, "differs": True})
     assert phrase_indicator(r, 2024).endswith(
-        " Số liệu do Phòng Y tế báo cáo cho toàn huyện là 90%, chênh lệch so với tổng hợp từ các xã, thị trấn, cần "
-        "rà soát. Cao nhất: Xã A (99%); thấp nhất: Xã B (80,5%).")
+        " Số liệu do Phòng Y tế báo cáo cho toàn huyện là 90%, khác với số tổng hợp từ các xã, thị trấn. Cao nhất: "
+        "Xã A (99%); thấp nhất: Xã B (80,5%).")
 
 
 def test_phrase_office_figure_used_at_partial_coverage():
@@ -838,7 +893,11 @@ def _candidates(ws, result: dict) -> dict[int | None, set]:
             a = exact_value(ind, c.numerator, c.denominator)
             b = exact_value(ind, c.previous_numerator, c.previous_denominator)
             if a is not None and b is not None:
-                mine.add(abs(a - b))
+                # The change is the difference of the two figures as printed beside it, at the
+                # decimals they are printed with: each of them rounded once.
+                mine |= {abs(Fraction(_round_once(a, k).replace(".", "").replace(",", "."))
+                             - Fraction(_round_once(b, k).replace(".", "").replace(",", ".")))
+                         for k in range(2, 7)}
         for t in r.targets.values():
             mine |= {exact(x) for x in (t.values() if isinstance(t, dict) else [t]) if x is not None}
         mine |= {exact(t["expected"]) for t in (r.track or {}).values() if t}

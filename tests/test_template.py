@@ -239,6 +239,16 @@ def test_targets_shown_are_the_plans(books):
         '"Tối đa "General', '"Dưới "General')
 
 
+def test_a_new_commune_is_held_to_the_target_of_its_area(workspace):
+    """From 2025, Xã Triệu Sơn took in the old town and counts as urban for CT4c (roster
+    `area`): its form shows the urban target, as merge judges it; Xã Thọ Bình stays rural."""
+    from pipeline.template import generate
+
+    files = {f["unit"]: f["path"] for f in generate(workspace, 2025, ["15664", "15667"]).files}
+    assert _targets(openpyxl.load_workbook(files["15664"]), "ct04_obese") == (10, 10)
+    assert _targets(openpyxl.load_workbook(files["15667"]), "ct04_obese") == (5, 5)
+
+
 # --- determinism ------------------------------------------------------------------------------
 
 

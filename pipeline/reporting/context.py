@@ -23,6 +23,14 @@ def communes_word(unit_types: dict) -> str:
     return "xã, thị trấn" if "thi_tran" in types or not types else "xã"
 
 
+def _offices_part(cov: dict) -> str:
+    """" và 9/11 phòng, ban, ngành, đoàn thể", or nothing where the roster has no office (from 2025)."""
+    expected = cov.get("expected", 0) - cov.get("communes_expected", 0)
+    if expected <= 0:
+        return ""
+    return f" và {cov.get('reported', 0) - cov.get('communes_reported', 0)}/{expected} phòng, ban, ngành, đoàn thể"
+
+
 def _paragraphs(text: str) -> list[str]:
     lines = [ln.strip() for ln in str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     return [ln for ln in lines if ln]
@@ -131,9 +139,7 @@ def build_context(ws, result: MergeResult, *, date: Date | None = None, quality:
         "recommendations": _narratives(result, "narr_recommendations"),
         "results_intro": (
             f"Số liệu tổng hợp từ báo cáo hợp lệ của {cov.get('communes_reported', 0)}/"
-            f"{cov.get('communes_expected', 0)} {cw} và {cov.get('reported', 0) - cov.get('communes_reported', 0)}/"
-            f"{cov.get('expected', 0) - cov.get('communes_expected', 0)} phòng, ban, ngành, đoàn thể; tỷ lệ của toàn "
-            f"{area} tính bằng tổng tử số chia tổng mẫu số của các đơn vị có báo cáo; tỷ lệ {cw} đạt tiêu chí (chỉ tiêu 1, "
+            f"{cov.get('communes_expected', 0)} {cw}{_offices_part(cov)}; tỷ lệ của toàn {area} tính bằng tổng tử số chia tổng mẫu số của các đơn vị có báo cáo; tỷ lệ {cw} đạt tiêu chí (chỉ tiêu 1, "
             f"21) tính trên tất cả các {cw}. Mức tăng, giảm so với năm trước tính trên cùng các đơn vị có báo cáo cả "
             f"hai năm."),
         "results_summary": (
@@ -284,6 +290,8 @@ def _annex1(rows, tts, info, year, cat, reporting_units=None) -> list[dict]:
             t = (r.track or {}).get(ty) if ty else None
             if isinstance(t, dict) and t.get("label"):
                 notes.append(t["label"])
+            if year in (int(y) for y in r.series_breaks or []):
+                notes.append("Năm trước tính trên các đơn vị trước sắp xếp: chuỗi số liệu mới, không so sánh")
             tg = r.targets or {}
             out.append({
                 "group": False, "tt": tts[r.code], "name": r.name, "unit": table_unit(r),
@@ -377,7 +385,9 @@ def _review(rows, tts, info, year, cat) -> dict | None:
                 met += 1
             elif code == Verdict.NOT_MET:
                 not_met += 1
-                first = next(((y, hist[y]) for y in years if hist.get(y) is not None), None)
+                # A share of units counts other units after a series break: start there.
+                start = max((int(y) for y in r.series_breaks or [] if int(y) <= year), default=years[0])
+                first = next(((y, hist[y]) for y in years if y >= start and hist.get(y) is not None), None)
                 since = (f"từ {format_value(first[1], r.kind, r.unit)} (năm {first[0]}) đến "
                          if first and first[0] != year else "")
                 tw = (_fall_text(i["yearly_fall"], target) if r.kind == "yoy_change" else

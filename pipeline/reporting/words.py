@@ -8,7 +8,7 @@ from datetime import date as Date
 from fractions import Fraction
 
 from pipeline.merge import VERDICT_LABELS, IndicatorResult, Verdict, reference_year
-from pipeline.text import vn_number, vn_number_apart
+from pipeline.text import decimals_apart, round_half_away, vn_number, vn_number_apart
 
 NO_DATA = "chưa có số liệu"
 DASH = "–"
@@ -23,11 +23,17 @@ def _num(x: float, decimals: int = 2) -> str:
 
 
 def _shown(value: float, target=None) -> str:
-    """Up to 2 decimals; more when rounding would make a value read as its target when it is
-    not ("99,497%, chưa đạt mục tiêu (99,5%)")."""
-    if isinstance(target, (int, float)):
+    """Up to 2 decimals; more when rounding would make a value read as its target (or as any
+    of several numbers it stands beside) when it is not ("99,497%, chưa đạt mục tiêu (99,5%)")."""
+    if target is not None:
         return vn_number_apart(float(value), target)
     return _num(value)
+
+
+def _reference_target(row: IndicatorResult):
+    """The number the row is judged against this year (None for targets by area or none)."""
+    t = (row.targets or {}).get(row.reference_year) if row.reference_year else None
+    return t if isinstance(t, (int, float)) else None
 
 
 def _strict(strict, ty) -> bool:
@@ -36,16 +42,22 @@ def _strict(strict, ty) -> bool:
 
 
 def _bare(row: IndicatorResult) -> bool:
-    """A rate whose name already says "trên 100.000 trẻ em": its numbers go without the unit."""
-    return row.kind == "per_100000_children" and "100.000" in row.name
+    """A rate whose name already says "trên 100.000 trẻ em" or "trên 1.000 trẻ đẻ sống": its
+    numbers go without the unit."""
+    return ((row.kind == "per_100000_children" and "100.000" in row.name)
+            or (row.kind == "per_1000_live_births" and "1.000" in row.name))
 
 
-def format_value(value: float, kind: str, unit: str, target=None, bare: bool = False) -> str:
+def format_value(value: float, kind: str, unit: str, target=None, bare: bool = False,
+                 places: int | None = None) -> str:
     """96.2 -> "96,2%"; 3.2 (‰) -> "3,2‰"; 20 per 100,000 -> "20 trẻ em/100.000 trẻ em" (or
-    "20" when the sentence already names the unit)."""
-    s = _shown(value, target)
+    "20" when the sentence already names the unit). `target`: one number or several the value
+    must not read as; `places`: exactly that many decimals (trailing zeros dropped)."""
+    s = vn_number(float(value), places) if places is not None else _shown(value, target)
+    if bare:
+        return s
     if kind == "per_100000_children":
-        return s if bare else f"{s} trẻ em/100.000 trẻ em"
+        return f"{s} trẻ em/100.000 trẻ em"
     if unit in ("%", "‰"):
         return s + unit
     if unit.startswith("/"):
@@ -170,21 +182,26 @@ def _assessment(row, ty, target, strict, communes_word="xã, thị trấn") -> s
 
 def _track(row, ty, year) -> str:
     t = (row.track or {}).get(ty)
-    if not isinstance(t, dict) or t.get("on_track") is None:
+    if not isinstance(t, dict) or "expected" not in t:
         return ""
+    expected = format_value(t["expected"], row.kind, row.unit, bare=_bare(row))
+    if t.get("on_track") is None:
+        return f", chưa đủ số liệu để đánh giá so với lộ trình (mức theo lộ trình năm {year}: {expected})"
     if t["on_track"]:
         return ", đúng lộ trình"
-    expected = format_value(t["expected"], row.kind, row.unit, bare=_bare(row))
     return f", chậm so với lộ trình (mức theo lộ trình năm {year}: {expected})"
 
 
-def _delta(d: float, kind: str, unit: str, bare: bool) -> str:
-    """A change, rounded once, never reading as zero when it is not."""
-    s = vn_number_apart(abs(d), 0)
+def _delta(d, kind: str, unit: str, bare: bool, places: int | None = None) -> str:
+    """A change, rounded once, never reading as zero when it is not; with `places`, the exact
+    difference of two figures shown at that many decimals."""
+    s = vn_number(abs(float(d)), places) if places is not None else vn_number_apart(abs(d), 0)
     if unit == "%":
         return f"{s} điểm phần trăm"
+    if bare:
+        return s
     if kind == "per_100000_children":
-        return s if bare else f"{s} trẻ em/100.000 trẻ em"
+        return f"{s} trẻ em/100.000 trẻ em"
     return s + unit if unit in ("‰",) or unit.startswith("/") else f"{s} {unit}".strip()
 
 
@@ -211,17 +228,22 @@ def _change(row: IndicatorResult, communes_word: str) -> str:
         if reported is None:
             return ""
         return f"năm {py} là {format_value(reported, kind, unit, bare=bare)}"
-    d, now, before = c.change, c.value, c.previous
+    now, before = c.value, c.previous
+    # Both years at the same decimals, each apart from the other and from the target, and the
+    # change as the difference of the two figures printed: a reader can check it.
+    target = _reference_target(row)
+    places = max(decimals_apart(now, (before, target)), decimals_apart(before, (now, target)))
+    step = round_half_away(now, places) - round_half_away(before, places)
     same_units = c.units == c.units_expected and c.previous_units_reported in (None, c.units)
-    if vn_number_apart(abs(d), 0) == "0" or d == 0:
+    if step == 0:
         moved = f"bằng năm {py}"
     else:
-        moved = f"{'tăng' if d > 0 else 'giảm'} {_delta(d, kind, unit, bare)} so với năm {py}"
+        moved = f"{'tăng' if step > 0 else 'giảm'} {_delta(step, kind, unit, bare, places)} so với năm {py}"
     if same_units:
-        return f"{moved} ({format_value(before, kind, unit, now, bare=bare)})"
+        return f"{moved} ({format_value(before, kind, unit, bare=bare, places=places)})"
     text = (f"{moved} trên cùng {c.units} {communes_word} có báo cáo cả hai năm (năm {py}: "
-            f"{format_value(before, kind, unit, now, bare=bare)}, năm {py + 1}: "
-            f"{format_value(now, kind, unit, before, bare=bare)})")
+            f"{format_value(before, kind, unit, bare=bare, places=places)}, năm {py + 1}: "
+            f"{format_value(now, kind, unit, bare=bare, places=places)})")
     units = c.previous_units_reported
     if reported is not None and units != c.units:
         of = f" của {units} {communes_word}" if units else ""
@@ -249,21 +271,22 @@ def _office_note(row, communes_word, area="huyện") -> str:
         return ""
     who = row.lead_office_name or off.unit
     kind, unit, bare = row.kind, row.unit, _bare(row)
-    v = format_value(off.value, kind, unit, bare=bare)
     cv = row.communes_value
+    target = _reference_target(row)
+    # Each figure apart from the other and from the target: a miss never reads as either.
+    v = format_value(off.value, kind, unit, (cv, target), bare=bare)
     n, total = row.units_reported, row.units_expected
     reason = row.source_reason
-    doubt = " Hai số chênh lệch, cần rà soát." if off.differs else ""
     if row.source == "office" and cv is not None:
         why = (f"vì mới có {n}/{total} {communes_word} báo cáo" if reason == "incomplete"
                else "theo danh mục chỉ tiêu")
         return (f" Số liệu của {area} là số do {who} báo cáo cho toàn {area} ({v}), {why}; tổng hợp từ {n} "
-                f"{communes_word} là {format_value(cv, kind, unit, off.value, bare=bare)}.{doubt}")
+                f"{communes_word} là {format_value(cv, kind, unit, (off.value, target), bare=bare)}.")
     if row.source == "communes" and (off.differs or row.partial):
         return (f" Số liệu do {who} báo cáo cho toàn {area} là {v}" +
-                (", chênh lệch so với tổng hợp từ các " + communes_word + ", cần rà soát." if off.differs
+                (f", khác với số tổng hợp từ các {communes_word}." if off.differs
                  else f"; số liệu của {area} là tổng hợp từ các {communes_word} (theo danh mục chỉ tiêu)."))
-    return doubt
+    return ""
 
 
 def _extremes(row) -> str:
@@ -376,6 +399,8 @@ def _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, report
     judged = (f", {'đạt' if v == Verdict.MET else 'chưa đạt'} {goal}" if v.judged else
               f" (mục tiêu {goal} áp dụng từ năm {(yearly_fall or {}).get('from')})"
               if v == Verdict.NOT_YET and (yearly_fall or {}).get("from") else "")
+    if v.judged and row.partial and row.source != "office":  # a verdict on some communes only
+        judged += f" ({provisional_words(row, communes_word)})"
     totals = row.totals or {}
     tc, tp, tm = totals.get("current") or {}, totals.get("previous") or {}, totals.get("matched") or {}
     if value is not None and cur is not None and prev is not None:

@@ -506,7 +506,7 @@ UNIT_COLUMNS = [  # (code, header): the officer may change them in Word (any ind
     ("ct02", "CT2 Tiếp cận dịch vụ phát triển toàn diện (%)"),
     ("ct04a", "CT4 Suy dinh dưỡng nhẹ cân (%)"),
     ("ct05a", "CT5 Tiêm chủng đầy đủ dưới 1 tuổi (%)"),
-    ("ct08b", "CT8 Trẻ em HCĐB được trợ giúp (%)"),
+    ("ct08b", "CT8 Trẻ em có hoàn cảnh đặc biệt được trợ giúp (%)"),
     ("ct14", "CT14 Đăng ký khai sinh dưới 5 tuổi (%)"),
     ("ct16", "CT16 Trẻ 5 tuổi đi học mẫu giáo (%)"),
     ("ct18", "CT18 Hoàn thành THCS (%)"),
@@ -528,8 +528,8 @@ def annex_units(doc) -> None:
     data_row(t, ["", "Toàn {{ area }}"] + [f"{{{{ district_row.{c} }}}}" for c, _ in UNIT_COLUMNS], bold=True,
              styles=[num, "Bảng"] + [num] * len(UNIT_COLUMNS))
     para(doc, "Ghi chú: dấu * là chưa đạt mục tiêu năm {{ ref_year }} (đối với CT4 béo phì: theo mục "
-              "tiêu của khu vực nông thôn hoặc thành thị); «–» là chưa có số liệu; «Chưa báo cáo»: xã chưa báo "
-              "cáo tiêu chí có/không (CT1, CT21). {{ unit_rows_note }}", style="Ghi chú bảng")
+              "tiêu của khu vực nông thôn hoặc thành thị); «–» là chưa có số liệu; «Chưa báo cáo»: xã chưa có báo "
+              "cáo hợp lệ (chưa gửi, hoặc tệp có lỗi phải gửi lại) về tiêu chí có/không (CT1, CT21). {{ unit_rows_note }}", style="Ghi chú bảng")
 
 
 def annex_quality(doc) -> None:
