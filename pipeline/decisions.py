@@ -34,26 +34,19 @@ class DecisionError(TreemError):
 _DAY = re.compile(r"\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})\s*|\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*")
 
 
-def received_date(text: str, today: date | None = None) -> datetime:
+def received_date(text: str) -> datetime:
     """The day a file was really received, as the officer types it: 18/11/2024 (also with . or
-    -) or 2024-11-18. A day that does not exist, or one after `today`, is refused in Vietnamese."""
+    -) or 2024-11-18. A day that does not exist is refused in Vietnamese (a day still to come is
+    refused by set_received)."""
     m = _DAY.fullmatch(text or "")
     try:
         if m and m.group(1):
-            when = datetime(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-        elif m:
-            when = datetime(int(m.group(4)), int(m.group(5)), int(m.group(6)))
-        else:
-            when = None
+            return datetime(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        if m:
+            return datetime(int(m.group(4)), int(m.group(5)), int(m.group(6)))
     except ValueError:
-        when = None
-    if when is None:
-        raise DecisionError(f"Ngày «{(text or '').strip()}» không đúng; ghi ngày/tháng/năm, ví dụ 18/11/2024.")
-    today = today or date.today()
-    if when.date() > today:
-        raise DecisionError(f"Ngày nhận {when:%d/%m/%Y} chưa tới (hôm nay là {today:%d/%m/%Y}); ghi ngày đã thật sự "
-                            "nhận tệp.")
-    return when
+        pass
+    raise DecisionError(f"Ngày «{(text or '').strip()}» không đúng; ghi ngày/tháng/năm, ví dụ 18/11/2024.")
 
 
 @dataclass

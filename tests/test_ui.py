@@ -503,12 +503,12 @@ def test_accept_and_received_date_buttons_record_decisions(workspace):
 def test_a_received_date_is_read_as_the_command_reads_it(typed, day):
     from pipeline.decisions import received_date
 
-    assert received_date(typed, today=date(2024, 12, 1)).date().isoformat() == day
+    assert received_date(typed).date().isoformat() == day
 
 
-@pytest.mark.parametrize("typed", ["31/11/2024", "11/31/2024", "18/11", "", "2/12/2024"])
-def test_a_bad_or_future_received_date_is_refused_in_vietnamese(typed):
+@pytest.mark.parametrize("typed", ["31/11/2024", "11/31/2024", "18/11", "", "2024-11-18T16:30"])
+def test_a_bad_received_date_is_refused_in_vietnamese(typed):
     from pipeline.decisions import DecisionError, received_date
 
-    with pytest.raises(DecisionError, match="không đúng; ghi ngày/tháng/năm|chưa tới"):
-        received_date(typed, today=date(2024, 12, 1))
+    with pytest.raises(DecisionError, match="không đúng; ghi ngày/tháng/năm, ví dụ 18/11/2024"):
+        received_date(typed)

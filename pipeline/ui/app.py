@@ -361,7 +361,7 @@ def create_app(root: Path, token: str, host: str = "127.0.0.1", port: int = 8765
         from pipeline.decisions import DecisionError, received_date, set_received
 
         try:
-            when = received_date(str(form.get("ngay", "")), today=date.today())  # as «treem received --date»
+            when = received_date(str(form.get("ngay", "")))  # as «treem received --date»
         except DecisionError as e:
             return _back(f"/don-vi/{code}", str(e))
         note = str(form.get("ghi_chu", "")).strip()
