@@ -385,6 +385,11 @@ def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: 
     return buf.getvalue()
 
 
+# The formula of the conditional format that keeps a mark above the form's own: the form has
+# no always-true rule, so it tells ours apart when a copy comes back.
+_MARK_FORMULA = "TRUE"
+
+
 def _mark_cells(wb, issues: list[dict]) -> None:
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
@@ -393,7 +398,7 @@ def _mark_cells(wb, issues: list[dict]) -> None:
     for i in issues:
         if i.get("sheet") in wb.sheetnames and i.get("cell"):
             by_cell.setdefault((i["sheet"], i["cell"]), []).append(i)
-    marks = []
+    marks, coloured = [], {}
     for (sheet, ref), its in by_cell.items():
         try:
             cell = wb[sheet][ref]
@@ -403,14 +408,54 @@ def _mark_cells(wb, issues: list[dict]) -> None:
         before = cell.fill
         marks.append((sheet, ref, before.fill_type or "", _rgb(before.fgColor)))
         cell.fill = PatternFill("solid", fgColor=_FILL_COLOURS[worst])
+        coloured.setdefault(sheet, []).append((ref, _FILL_COLOURS[worst]))
         text = "\n".join(f"{SEVERITY_LABELS.get(i['severity'], '')}: {i['message']}" for i in its)
         cell.comment = Comment(_ILLEGAL_CHARACTERS.sub(" ", text[:2000]), _COMMENT_AUTHOR, width=320, height=140)
+    for sheet, cells in coloured.items():
+        _above_conditional_formats(wb[sheet], cells)
     if marks:
         record = wb.create_sheet(MARKS_SHEET)
         record.sheet_state = "veryHidden"
         for n, values in enumerate(marks, start=1):
             for c, v in enumerate(values, start=1):
                 _text(record.cell(n, c), v)
+
+
+def _above_conditional_formats(sheet, cells: list[tuple[str, str]]) -> None:
+    """The form colours a cell orange by conditional format when its self-check speaks, and a
+    conditional format paints over a cell's own fill: each mark (cell, colour) is put before
+    the form's formats, first in priority (Excel) and first in the file (LibreOffice), as an
+    always-true rule that stops the rest, so an error stays red."""
+    from openpyxl.formatting.formatting import ConditionalFormattingList
+    from openpyxl.formatting.rule import Rule
+    from openpyxl.styles import PatternFill
+    from openpyxl.styles.differential import DifferentialStyle
+
+    form = [(str(cf.sqref), rule) for cf in sheet.conditional_formatting for rule in cf.rules]
+    sheet.conditional_formatting = ConditionalFormattingList()
+    for ref, colour in cells:
+        fill = PatternFill("solid", fgColor=colour, bgColor=colour)
+        sheet.conditional_formatting.add(ref, Rule(type="expression", formula=[_MARK_FORMULA],
+                                                   dxf=DifferentialStyle(fill=fill), stopIfTrue=True))
+    _add_in_order(sheet.conditional_formatting, form)
+
+
+def _add_in_order(formats, rules: list[tuple[str, object]]) -> None:
+    """Append (range, rule) pairs keeping their order of priority, numbered after what is there."""
+    for sqref, rule in sorted(rules, key=lambda kv: kv[1].priority or 0):
+        rule.priority = 0  # openpyxl numbers a rule only when it has none
+        formats.add(sqref, rule)
+
+
+def _without_our_conditional_formats(sheet) -> None:
+    from openpyxl.formatting.formatting import ConditionalFormattingList
+
+    kept = [(str(cf.sqref), rule) for cf in sheet.conditional_formatting for rule in cf.rules
+            if rule.formula != [_MARK_FORMULA]]
+    if len(kept) == sum(len(cf.rules) for cf in sheet.conditional_formatting):
+        return
+    sheet.conditional_formatting = ConditionalFormattingList()
+    _add_in_order(sheet.conditional_formatting, kept)
 
 
 def _rgb(color) -> str:
@@ -440,6 +485,7 @@ def strip_feedback(wb) -> None:
     for sheet in [s for s in wb.worksheets if is_feedback_sheet(s)]:
         wb.remove(sheet)
     for sheet in wb.worksheets:
+        _without_our_conditional_formats(sheet)
         for row in sheet.iter_rows():
             for cell in row:
                 comment = cell.comment

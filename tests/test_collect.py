@@ -637,6 +637,15 @@ def test_status_json_counts(workspace, templates, tmp_path):
     assert st["deadline"] == "2024-11-20"
 
 
+def _marks_on(sheet, ref: str) -> list[tuple]:
+    """The always-true conditional formats feedback put on a cell: (before every format of the
+    form's own, stops the rest, colour)."""
+    rules = [(cf, r) for cf in sheet.conditional_formatting for r in cf.rules]
+    first_of_form = min(r.priority for _, r in rules if r.formula != ["TRUE"])
+    return [(r.priority < first_of_form, r.stopIfTrue, r.dxf.fill.fgColor.rgb[-6:]) for cf, r in rules
+            if ref in cf.sqref and r.formula == ["TRUE"]]
+
+
 def test_a_corrected_feedback_copy_sent_back_gets_one_fresh_sheet_and_no_stale_marks(workspace, templates, tmp_path):
     """The unit fixes one of two errors in the copy it was sent and sends that copy back."""
     first = fill(templates["15700"], tmp_path / "a.xlsx", dict(COMMUNE_VALUES, ct04_underweight=1500, ct09_abused=2.5),
@@ -650,6 +659,10 @@ def test_a_corrected_feedback_copy_sent_back_gets_one_fresh_sheet_and_no_stale_m
     content, cell = rows[0].index("Nội dung cần sửa"), rows[0].index("Ô")
     abused = next(r for r in rows[1:] if "không phải số nguyên" in (r[content] or ""))
     abused_cell = abused[cell]
+    # The form's own conditional format (orange when the self-check speaks) would paint over
+    # the red mark: the mark comes first and stops it.
+    assert _marks_on(wb["Số liệu"], abused_cell) == [(True, True, "FF9999")]
+    assert _marks_on(wb["Số liệu"], "F26") == [(True, True, "FF9999")]
 
     corrected = fill(sent, tmp_path / "dan_luc_da_sua.xlsx", {"ct04_underweight": 100},
                      saved_at=datetime(YEAR, 11, 12, 9))
@@ -669,4 +682,6 @@ def test_a_corrected_feedback_copy_sent_back_gets_one_fresh_sheet_and_no_stale_m
     assert fixed.fill.fgColor.rgb.endswith("FFF2CC")  # the template's input colour again, not red
     still = wb["Số liệu"][abused_cell]
     assert still.fill.fgColor.rgb.endswith("FF9999") and still.comment.text.count("không phải số nguyên") == 1
+    assert _marks_on(wb["Số liệu"], abused_cell) == [(True, True, "FF9999")] and _marks_on(wb["Số liệu"], "F26") == []
+    assert any(r.formula != ["TRUE"] for cf in wb["Số liệu"].conditional_formatting for r in cf.rules)  # the form's
     assert sum(n == "_treem_phan_hoi" for n in wb.sheetnames) == 1
