@@ -9,7 +9,7 @@ import os
 import re
 import sys
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -440,15 +440,12 @@ def accept_cmd(ws: Workspace, as_json: bool, unit: str, year: int, note: str, un
 
 
 def _received_date(ctx, param, value):
-    m = re.fullmatch(r"\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})\s*|\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*", value or "")
+    from pipeline.decisions import DecisionError, received_date
+
     try:
-        if m and m.group(1):
-            return datetime(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-        if m:
-            return datetime(int(m.group(4)), int(m.group(5)), int(m.group(6)))
-    except ValueError:
-        pass
-    raise click.BadParameter(f"ngày «{value}» không đúng; ghi ngày/tháng/năm, ví dụ 18/11/2024.")
+        return received_date(value)
+    except DecisionError as e:
+        raise click.BadParameter(str(e)) from e
 
 
 @cli.command("received", context_settings=CONTEXT)

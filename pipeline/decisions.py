@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -29,6 +30,24 @@ DECISION_LABELS = {
 
 class DecisionError(TreemError):
     """A decision that cannot be taken (no such unit or file, nothing to accept)."""
+
+
+_DAY = re.compile(r"\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})\s*|\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*")
+
+
+def received_date(text: str) -> datetime:
+    """The day a file was really received, as the officer types it: 18/11/2024 (also with . or
+    -) or 2024-11-18. A day that does not exist is refused in Vietnamese (a day still to come is
+    refused by set_received)."""
+    m = _DAY.fullmatch(text or "")
+    try:
+        if m and m.group(1):
+            return datetime(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        if m:
+            return datetime(int(m.group(4)), int(m.group(5)), int(m.group(6)))
+    except ValueError:
+        pass
+    raise DecisionError(f"Ngày «{(text or '').strip()}» không đúng; ghi ngày/tháng/năm, ví dụ 18/11/2024.")
 
 
 @dataclass

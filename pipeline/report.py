@@ -57,10 +57,16 @@ def _warnings(result: MergeResult, quality: dict, rows: list[IndicatorResult], c
 
 
 def _settings_warnings(settings, year: int) -> list[str]:
-    """A report from 2025 on cannot come from a district: say so if the settings still name one."""
-    from pipeline.settings import reorganisation_warnings
+    """A report from 2025 on cannot come from a district: say so if the settings still name one;
+    and a report with no signer's name has an empty signature block."""
+    from pipeline.settings import REORGANISED_SECTION, reorganisation_warnings
 
-    return reorganisation_warnings(settings, year)
+    out = reorganisation_warnings(settings, year)
+    if not str((settings.get("signer") or {}).get("name") or "").strip():
+        where = f"mục {REORGANISED_SECTION}: signer: name" if year >= 2025 else "mục signer: name"
+        out.append(f"Chưa có họ tên người ký ({where} trong settings.yaml): báo cáo để trống dòng tên dưới chữ ký; "
+                   f"ghi tên rồi viết lại báo cáo, hoặc điền trong Word.")
+    return out
 
 
 def report(ws, year: int, pdf: bool = False, date: Date | None = None, force: bool = False) -> dict:

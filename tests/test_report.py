@@ -321,8 +321,12 @@ def test_a_report_from_2025_on_says_the_district_is_gone_while_settings_name_it(
     # Only the issuer changed: the recipient is still the labour department, which lost children's affairs.
     (w,) = _settings_warnings(Settings({**default.data, "issuer": "Ủy ban nhân dân xã Thọ Phú"}), 2025)
     assert "Thọ Phú" not in w and "Sở Lao động - Thương binh và Xã hội tỉnh Thanh Hóa" in w
-    # The defaults in force from 2025 follow the reorganisation: nothing to say.
-    assert _settings_warnings(default.for_year(2025), 2025) == []
+    # The defaults in force from 2025 follow the reorganisation; only the signer is unknown.
+    (w,) = _settings_warnings(default.for_year(2025), 2025)
+    assert w.startswith("Chưa có họ tên người ký (mục from_2025: signer: name")
+    named = Settings({**default.data, "from_2025": {**default.data["from_2025"],
+                                                    "signer": {**default.data["from_2025"]["signer"], "name": "Lê Văn A"}}})
+    assert _settings_warnings(named.for_year(2025), 2025) == []
 
 
 # --- charts ----------------------------------------------------------------------------------

@@ -3,8 +3,10 @@ its pages show the library's own figures."""
 
 from __future__ import annotations
 
+import html
 import re
 import warnings
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -199,6 +201,19 @@ def test_merge_page_without_a_merge_says_what_to_do(workspace):
     assert "Chưa tổng hợp số liệu năm 2024" in html
 
 
+def test_merge_page_names_each_indicator_as_the_plan_does(workspace):
+    from pipeline.merge import merge
+
+    store_values(workspace, YEAR, "15700", COMMUNE_VALUES)
+    merge(workspace, YEAR)
+    page = client(workspace).get("/tong-hop").text
+    labels = re.findall(r'<tr><td class="label">([^<]*)</td>', page)
+    assert len(labels) == len(set(labels)) > 20  # one row per indicator, none named twice
+    assert labels[labels.index("Chỉ tiêu 3a"):labels.index("Chỉ tiêu 3a") + 3] == ["Chỉ tiêu 3a", "Chỉ tiêu 3b",
+                                                                                   "Chỉ tiêu 3c"]
+    assert "Chỉ tiêu 4a" in labels and "Chỉ tiêu 12" in labels
+
+
 def test_a_job_waits_while_the_cli_holds_the_lock(workspace):
     """A command running on the same workspace: the page says so and the button's work waits
     for it, then runs."""
@@ -247,6 +262,65 @@ def test_upload_then_verdict(workspace):
     assert "Tệp phản hồi" in html and "không thể vượt" in html
 
 
+def _replies(page: str) -> dict[str, str]:
+    """Each file's reply on «Nhận tệp», by file name."""
+    rows = re.findall(r'<tr class="\w+[^"]*">\s*<td>(?:<a [^>]*>)?([^<]+)<.*?</tr>', page, re.S)
+    texts = re.findall(r'<tr class="\w+[^"]*">.*?(?:<textarea readonly rows="3" class="paste">([^<]*)</textarea>|</tr>)',
+                       page, re.S)
+    return {name: html.unescape(text) for name, text in zip(rows, texts)}
+
+
+def test_replies_name_a_feedback_file_only_when_one_was_made(workspace, templates):
+    from datetime import datetime
+
+    from pipeline.collect import collect
+    from conftest import inbox_copy
+
+    late = fill(templates["15700"], workspace.root / "a.xlsx", COMMUNE_VALUES)
+    inbox_copy(workspace, late, "dan luc.xlsx", datetime(YEAR, 11, 25, 9, 0))  # five days after 20/11
+    bad = fill(templates["15682"], workspace.root / "b.xlsx", {**COMMUNE_VALUES, "ct05_u1_vaccinated": 400})
+    inbox_copy(workspace, bad, "hop thanh.xlsx")
+    pdf = workspace.root / "bao cao.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    inbox_copy(workspace, pdf, "bao cao.pdf")  # a unit sent its printed report instead of the form
+    collect(workspace, YEAR)
+    made = sorted(p.name for p in (workspace.output(YEAR) / "phan_hoi").glob("*.xlsx"))
+    assert made == ["2024_15682_xa-hop-thanh_phan_hoi.xlsx"]  # late alone gets no copy
+    replies = _replies(client(workspace).get("/nhan-tep").text)
+    assert set(replies) == {"dan luc.xlsx", "hop thanh.xlsx", "bao cao.pdf"}
+    assert all(".." not in r for r in replies.values()), replies
+    late_reply = replies["dan luc.xlsx"]
+    assert "sau hạn 20/11/2024" in late_reply and "Đơn vị không cần sửa hay gửi lại." in late_reply
+    assert "phản hồi" not in late_reply and "cảnh báo" not in late_reply
+    assert "Gửi kèm tệp phản hồi" in replies["hop thanh.xlsx"]
+    pdf = replies["bao cao.pdf"]
+    assert "tệp PDF" in pdf and "phản hồi" not in pdf and "Đề nghị sửa các lỗi trên rồi gửi lại." in pdf
+
+
+@pytest.mark.parametrize("issues, feedback, says, never", [
+    ([{"code": "legacy-xls", "severity": "warning", "message": "Tệp dạng Excel 97-2003 (.xls) đã được đọc; lần sau "
+       "đề nghị giữ nguyên định dạng .xlsx của biểu mẫu."}], False,
+     ["lần sau đề nghị giữ nguyên định dạng .xlsx", "Đơn vị không cần sửa hay gửi lại."], ["phản hồi", "cảnh báo"]),
+    ([{"code": "late-submission", "severity": "warning", "message": "Tệp nhận ngày 25/11/2024, sau hạn 20/11/2024 "
+       "(5 ngày)."}, {"code": "legacy-xls", "severity": "warning", "message": "Tệp dạng .xls."}], False,
+     ["sau hạn 20/11/2024 (5 ngày); lần sau đề nghị gửi đúng hạn.", "Tệp dạng .xls.", "không cần sửa"], ["phản hồi"]),
+    ([{"code": "yoy-change", "severity": "warning", "cell": "E12", "field": "ct02", "message": "Tăng 80%."}], True,
+     ["tô vàng trong tệp phản hồi gửi kèm", "nếu số liệu đúng thì không cần gửi lại"], ["không cần sửa hay"]),
+    ([{"code": "yoy-change", "severity": "warning", "cell": "E12", "field": "ct02", "message": "Tăng 80%."}], False,
+     ["đề nghị kiểm tra lại: Tăng 80%; nếu số liệu đúng"], ["phản hồi"]),
+])
+def test_reply_to_an_accepted_file_says_what_the_unit_must_do(workspace, issues, feedback, says, never):
+    from pipeline.ui.messages import reply_message
+
+    text = reply_message(workspace.settings, {"name": "Xã Dân Lực", "status": "accepted_with_warnings"}, issues, YEAR,
+                         feedback=feedback)
+    assert ".." not in text
+    for s in says:
+        assert s in text, (s, text)
+    for s in never:
+        assert s not in text, (s, text)
+
+
 # --- settings -------------------------------------------------------------------------------
 def test_settings_are_checked_all_at_once_in_vietnamese(workspace):
     c = client(workspace)
@@ -284,6 +358,64 @@ def test_settings_are_saved_with_the_files_comments(workspace):
     assert ws.settings.deadline(2024).isoformat() == "2024-11-05"
     assert ws.settings["contact"]["phone"] == "0912 345 678"
     assert ws.settings.check("outlier_z") == 3.5  # what the form does not show is left alone
+
+
+def _settings_form(page: str) -> dict:
+    form = dict(re.findall(r'<input name="(\w+)" value="([^"]*)"', page))
+    form.update({m[0]: html.unescape(m[1]) for m in re.findall(r'<textarea name="(\w+)"[^>]*>([^<]*)</textarea>', page)})
+    return {k: html.unescape(v) for k, v in form.items()}
+
+
+def test_settings_from_2025_are_the_reorganised_section_and_reach_the_report(workspace):
+    from docx import Document
+
+    from pipeline.merge import merge
+    from pipeline.report import report
+
+    c = client(workspace)
+    c.post("/nam", data={"nam": "2025", "ve": "/cai-dat"}, headers=ORIGIN)
+    page = c.get("/cai-dat").text
+    # What is in force in 2025: the health department, not the district's committee.
+    form = _settings_form(page)
+    assert form["issuer"] == "Sở Y tế tỉnh Thanh Hóa" and form["signer_title"] == "PHÓ GIÁM ĐỐC"
+    assert form["issuer_header"] == "UBND TỈNH THANH HÓA\nSỞ Y TẾ" and form["signer_name"] == ""
+    assert "đang xem và sửa mục «from_2025»" in page and "áp dụng cho các năm báo cáo từ 2025 trở đi" in page
+    # The signer's name stays required.
+    r = c.post("/cai-dat/luu", data=form, headers=ORIGIN)
+    assert r.status_code == 400 and "«Họ tên người ký» không được để trống" in r.text
+    form["signer_name"] = "Trần Thị Bình"
+    r = c.post("/cai-dat/luu", data=form, headers=ORIGIN)
+    assert r.status_code == 200 and "Đã lưu thông số vào mục «from_2025» của settings.yaml" in r.text
+    text = (workspace.root / "settings.yaml").read_text(encoding="utf-8")
+    assert "# «toàn địa bàn»: các xã mới trên địa bàn huyện cũ" in text  # the section's comments are kept
+    ws = Workspace(workspace.root)
+    assert ws.settings["signer"]["name"] == "Lê Quang Trung"  # the district's own years are untouched
+    assert ws.settings["issuer"] == "Ủy ban nhân dân huyện Triệu Sơn"
+    assert ws.for_year(2025).settings["signer"]["name"] == "Trần Thị Bình"
+    assert ws.for_year(2025).settings["issuer"] == "Sở Y tế tỉnh Thanh Hóa"
+    merge(ws, 2025)
+    doc = Document(report(ws, 2025)["docx"])
+    words = "\n".join([p.text for p in doc.paragraphs]
+                      + [cell.text for t in doc.tables for row in t.rows for cell in row.cells])
+    assert "Trần Thị Bình" in words and "Lê Quang Trung" not in words
+    # Back in 2024 the page shows and edits the top level again.
+    c.post("/nam", data={"nam": "2024", "ve": "/cai-dat"}, headers=ORIGIN)
+    page = c.get("/cai-dat").text
+    assert _settings_form(page)["signer_name"] == "Lê Quang Trung" and "đang xem và sửa các mục chung" in page
+
+
+def test_a_deadline_set_year_by_year_is_shown_and_saved_for_the_chosen_year(workspace):
+    path = workspace.root / "settings.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "deadline: 20/11 ", "deadline:\n  2024: 15/12\n  mac_dinh: 20/11\n#"), encoding="utf-8")
+    assert Workspace(workspace.root).settings.deadline(2024).isoformat() == "2024-12-15"
+    c = client(workspace)
+    form = _settings_form(c.get("/cai-dat").text)
+    assert form["deadline"] == "15/12"
+    form["deadline"] = "10/12"
+    assert c.post("/cai-dat/luu", data=form, headers=ORIGIN).status_code == 200
+    ws = Workspace(workspace.root)
+    assert ws.settings.deadline(2024).isoformat() == "2024-12-10" and ws.settings.deadline(2023).isoformat() == "2023-11-20"
 
 
 def test_unit_contacts_are_saved_into_the_roster_with_its_comments(workspace):
@@ -348,6 +480,35 @@ def test_accept_and_received_date_buttons_record_decisions(workspace):
     assert "Đã ghi quyết định" in r.text
     made = decisions.decisions(workspace, YEAR)
     assert len(made) == 1 and "Đã gọi điện xác nhận số liệu" in str(made[0])
+    # The date is typed as the officer writes it (a date box would show mm/dd/yyyy in an English browser).
+    assert 'type="datetime-local"' not in page and 'type="date"' not in page
+    assert re.search(r'<input name="ngay" required[^>]*placeholder="18/11/2024"', page)
+    for typed, refused in (("11/31/2024", "Ngày «11/31/2024» không đúng; ghi ngày/tháng/năm, ví dụ 18/11/2024."),
+                           ("hôm qua", "Ngày «hôm qua» không đúng"), ("2024-11-19T16:30", "không đúng"),
+                           (f"{date.today() + timedelta(days=1):%d/%m/%Y}", "chưa tới")):
+        r = c.post("/don-vi/15682/ngay-nhan", headers=ORIGIN, data={"tep": "15682.xlsx", "ngay": typed, "ghi_chu": ""})
+        assert refused in html.unescape(r.text), typed
+    assert len(decisions.decisions(workspace, YEAR)) == 1
     r = c.post("/don-vi/15682/ngay-nhan", headers=ORIGIN,
-               data={"tep": "15682.xlsx", "ngay": "2024-11-19T16:30", "ghi_chu": "Thư gửi đúng hạn, máy chủ chậm"})
+               data={"tep": "15682.xlsx", "ngay": "19/11/2024", "ghi_chu": "Thư gửi đúng hạn, máy chủ chậm"})
     assert "Đã ghi quyết định" in r.text and len(decisions.decisions(workspace, YEAR)) == 2
+    with Store(workspace.db_path) as store:
+        assert store.current_submissions(YEAR)["15682"].received_at.startswith("2024-11-19")
+    r = c.post("/don-vi/15682/ngay-nhan", headers=ORIGIN, data={"tep": "15682.xlsx", "ngay": "2024-11-18"})
+    assert "Đã ghi quyết định" in r.text and len(decisions.decisions(workspace, YEAR)) == 3
+
+
+@pytest.mark.parametrize("typed, day", [("18/11/2024", "2024-11-18"), ("8.11.2024", "2024-11-08"),
+                                        ("18-11-2024", "2024-11-18"), (" 2024-11-18 ", "2024-11-18")])
+def test_a_received_date_is_read_as_the_command_reads_it(typed, day):
+    from pipeline.decisions import received_date
+
+    assert received_date(typed).date().isoformat() == day
+
+
+@pytest.mark.parametrize("typed", ["31/11/2024", "11/31/2024", "18/11", "", "2024-11-18T16:30"])
+def test_a_bad_received_date_is_refused_in_vietnamese(typed):
+    from pipeline.decisions import DecisionError, received_date
+
+    with pytest.raises(DecisionError, match="không đúng; ghi ngày/tháng/năm, ví dụ 18/11/2024"):
+        received_date(typed)

@@ -124,6 +124,7 @@ def test_the_officers_year_in_the_browser(workspace, page, tmp_path):
         run_job(page, "Tổng hợp số liệu")
         rows = page.locator("table.indicators tbody tr")
         expect(rows).to_have_count(len(workspace.catalogue.indicators))
+        expect(rows.filter(has_text="Chỉ tiêu 3b").locator("td").first).to_have_text("Chỉ tiêu 3b")
         assert "Số liệu của 1/34 xã, thị trấn" in text_of(page)
         with page.expect_download() as dl:
             page.get_by_role("link", name="Dữ liệu (.csv)").click()
@@ -162,6 +163,41 @@ def test_accept_a_broken_unit_with_a_note(workspace, page, tmp_path):
             page.get_by_role("button", name="Chấp nhận", exact=True).click()
         assert "Đã ghi quyết định" in text_of(page)
         assert "Đã gọi điện xác nhận" in text_of(page)
+
+        # The real received date, typed as the officer writes it, whatever the browser's language.
+        box = page.locator("form[action$='/ngay-nhan'] input[name=ngay]")
+        assert box.get_attribute("type") in (None, "text")
+        box.fill("31/11/2024")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Ghi ngày nhận", exact=True).click()
+        assert "Ngày «31/11/2024» không đúng; ghi ngày/tháng/năm, ví dụ 18/11/2024." in text_of(page)
+        page.locator("form[action$='/ngay-nhan'] input[name=ngay]").fill("18/11/2024")
+        page.locator("form[action$='/ngay-nhan'] input[name=ghi_chu]").fill("Nhận qua Zalo")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Ghi ngày nhận", exact=True).click()
+        assert "Đã ghi quyết định" in text_of(page) and "Sửa ngày nhận (b.xlsx): Nhận qua Zalo" in text_of(page)
+        assert "nhận 18/11/2024" in text_of(page)
+    assert page.problems == []
+
+
+def test_settings_of_2025_in_the_browser(workspace, page):
+    with Running(workspace.root, year=YEAR) as desk:
+        page.goto(desk.url)
+        nav(page, "Cài đặt")
+        assert "đang xem và sửa các mục chung" in text_of(page)
+        page.select_option("select[name=nam]", "2025")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Chọn năm", exact=True).click()
+        assert "đang xem và sửa mục «from_2025» của settings.yaml, áp dụng cho các năm báo cáo từ 2025" in text_of(page)
+        assert page.locator("input[name=issuer]").input_value() == "Sở Y tế tỉnh Thanh Hóa"
+        page.locator("input[name=signer_name]").fill("Trần Thị Bình")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Lưu thông số", exact=True).click()
+        assert "Đã lưu thông số vào mục «from_2025»" in text_of(page)
+        assert page.locator("input[name=signer_name]").input_value() == "Trần Thị Bình"
+    from pipeline.workspace import Workspace
+
+    assert Workspace(workspace.root).for_year(2025).settings["signer"]["name"] == "Trần Thị Bình"
     assert page.problems == []
 
 

@@ -64,11 +64,24 @@ def _get(data, keys):
     return data
 
 
-def settings_form(settings) -> dict:
-    """The current values, as the form shows them."""
+def settings_section(year: int) -> str | None:
+    """The section of settings.yaml whose values are in force in `year`: None for the top
+    level (before 2025), the from_2025 section from 2025 on (settings.Settings.for_year)."""
+    from pipeline.settings import REORGANISED_FROM, REORGANISED_SECTION
+
+    return REORGANISED_SECTION if year >= REORGANISED_FROM else None
+
+
+def settings_form(settings, year: int) -> dict:
+    """The values in force in `year` (`settings` is Workspace.for_year(year).settings), as the
+    form shows them. The deadline is the one of that year when it is set year by year."""
+    from pipeline.settings import deadline_value
+
     out = {}
     for name, keys, _, _ in SETTINGS_FIELDS:
         v = _get(settings.data, keys)
+        if name == "deadline":
+            v = deadline_value(v, year)
         out[name] = "\n".join(str(x) for x in v) if name in LINES and isinstance(v, list) else ("" if v is None else str(v))
     return out
 
@@ -117,16 +130,38 @@ def _set(doc: CommentedMap, keys: tuple, value) -> None:
         doc[keys[-1]] = value
 
 
-def save_settings(root: Path, values: dict) -> Path:
+def save_settings(root: Path, values: dict, year: int) -> Path:
+    """Write the form into the part of settings.yaml in force in `year`: the top level before
+    2025, the from_2025 section from 2025 on (made if the file has none; its comments kept).
+    The deadline is read from the top level in every year, so it is written there: into the
+    year's own line when the file sets the deadline year by year."""
     from pipeline.settings import read_settings_text
 
     path = _own_file(root, "settings.yaml")
     y = _yaml()
     doc = y.load(read_settings_text(path)) or CommentedMap()  # Notepad may have saved it as UTF-16
+    section = settings_section(year)
+    target = doc
+    if section is not None:
+        if not isinstance(doc.get(section), dict):
+            doc[section] = CommentedMap()
+        target = doc[section]
     for name, keys, _, _ in SETTINGS_FIELDS:
-        _set(doc, keys, values[name])
+        if name == "deadline":
+            _set_deadline(doc, year, values[name])
+        else:
+            _set(target, keys, values[name])
     _replace_checked(path, y, doc, _checked_settings)
     return path
+
+
+def _set_deadline(doc: CommentedMap, year: int, value: str) -> None:
+    by_year = doc.get("deadline")
+    if not isinstance(by_year, dict):
+        doc["deadline"] = value
+        return
+    key = next((k for k in by_year if str(k) == str(year)), year)
+    by_year[key] = value
 
 
 def _checked_settings(path: Path) -> None:

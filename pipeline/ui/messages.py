@@ -58,23 +58,54 @@ def form_message(settings, unit, year: int, deadline: date, file: str) -> str:
             f"Cần hỏi xin liên hệ: {_contact(settings)}.")
 
 
-def reply_message(settings, row: dict, issues: list[dict], year: int) -> str:
-    """Answering a unit about the file it sent."""
+# Notices about the file as a whole that ask nothing of the unit this year.
+NOTHING_TO_FIX = ("late-submission", "legacy-xls")
+
+
+def _clause(message) -> str:
+    """A problem's message inside a longer sentence: without its own full stop."""
+    return str(message).strip().rstrip(".").rstrip()
+
+
+def _listed(issues: list[dict], what: str) -> str:
+    shown = "; ".join(_clause(i["message"]) for i in issues[:3])
+    return shown + (f" (và {len(issues) - 3} {what} khác)" if len(issues) > 3 else "")
+
+
+def reply_message(settings, row: dict, issues: list[dict], year: int, feedback: bool = False) -> str:
+    """Answering a unit about the file it sent. `feedback` says whether a feedback copy of this
+    submission exists to send with it (feedback.needs_copy: none for a file whose only
+    problems concern the file as a whole, such as being late or saved as .xls, and none for a
+    file of no known unit); the message names one only then."""
     name = row.get("name") or "đơn vị"
     status = row.get("status")
+    ask = f" Cần hỏi xin liên hệ: {_contact(settings)}."
     if status == Status.MISSING:
         return (f"Kính gửi {name}: đến nay chưa nhận được báo cáo Chương trình hành động vì trẻ em năm {year} của "
-                f"đơn vị; đề nghị gửi sớm. Cần hỏi xin liên hệ: {_contact(settings)}.")
+                f"đơn vị; đề nghị gửi sớm.{ask}")
     if status == Status.REJECTED:
         errors = [i for i in issues if i["severity"] == "error"]
-        listed = "; ".join(i["message"] for i in errors[:3]) + (f" (và {len(errors) - 3} lỗi khác)" if len(errors) > 3 else "")
-        return (f"Kính gửi {name}: tệp báo cáo năm {year} đơn vị gửi còn lỗi phải sửa: {listed}. Gửi kèm tệp phản "
-                f"hồi (các ô lỗi tô đỏ, có ghi chú); đề nghị sửa trên chính tệp đó và gửi lại. Cần hỏi xin liên hệ: "
-                f"{_contact(settings)}.")
+        todo = (" Gửi kèm tệp phản hồi (các ô lỗi tô đỏ, có ghi chú); đề nghị sửa trên chính tệp đó và gửi lại."
+                if feedback else " Đề nghị sửa các lỗi trên rồi gửi lại.")
+        return f"Kính gửi {name}: tệp báo cáo năm {year} đơn vị gửi còn lỗi phải sửa: {_listed(errors, 'lỗi')}.{todo}{ask}"
     if status in (Status.ACCEPTED, Status.ACCEPTED_WITH_WARNINGS):
-        extra = (" Một số số liệu có cảnh báo (tô vàng trong tệp phản hồi gửi kèm), đề nghị kiểm tra lại; nếu số "
-                 "liệu đúng thì không cần gửi lại.") if issues else ""
-        return f"Kính gửi {name}: đã nhận báo cáo năm {year} của đơn vị, số liệu hợp lệ. Cảm ơn đơn vị.{extra}"
+        text = f"Kính gửi {name}: đã nhận báo cáo năm {year} của đơn vị, số liệu hợp lệ. Cảm ơn đơn vị."
+        checks = [i for i in issues if i.get("field") or i.get("cell")]
+        notices = [i for i in issues if not (i.get("field") or i.get("cell"))]
+        for i in notices:
+            if i.get("code") == "late-submission":
+                text += f" {_clause(i['message'])}; lần sau đề nghị gửi đúng hạn."
+            else:
+                text += f" {_clause(i['message'])}."
+        if checks and feedback:
+            text += (" Một số số liệu có cảnh báo (tô vàng trong tệp phản hồi gửi kèm), đề nghị kiểm tra lại; nếu số "
+                     "liệu đúng thì không cần gửi lại.")
+        elif checks:
+            text += (f" Một số số liệu có cảnh báo, đề nghị kiểm tra lại: {_listed(checks, 'cảnh báo')}; nếu số liệu "
+                     "đúng thì không cần gửi lại.")
+        elif notices and all(i.get("code") in NOTHING_TO_FIX for i in notices):
+            text += " Đơn vị không cần sửa hay gửi lại."
+        return text
     return ""
 
 

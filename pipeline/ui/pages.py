@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import date, datetime
+from datetime import date
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -68,8 +68,9 @@ class Pages:
         part = paginate(units, _page_arg(request))
         folder = ws.output(year) / "bieu_mau"
         deadline = ws.settings.deadline(year)
+        in_force = ws.for_year(year).settings  # from 2025 on, the reorganised coordinator and contact
         rows = [{"unit": u, "file": file_name(year, u), "link": self.desk.link(folder / file_name(year, u)),
-                 "message": messages.form_message(ws.settings, u, year, deadline, file_name(year, u))}
+                 "message": messages.form_message(in_force, u, year, deadline, file_name(year, u))}
                 for u in part["items"]]
         dist = self.desk.link(ws.output(year) / f"danh_sach_gui_bieu_mau_{year}.xlsx")
         return self.render(request, "forms.html", "forms", rows=rows, part=part, q=request.query_params.get("q", ""),
@@ -187,7 +188,7 @@ class Pages:
         return await run_in_threadpool(self._unit, request)
 
     def _unit(self, request: Request):
-        from pipeline.feedback import feedback_name
+        from pipeline.feedback import feedback_name, needs_copy
         from pipeline.store import Store
 
         ws, year = self.desk.ws, self.desk.year
@@ -202,10 +203,11 @@ class Pages:
                     issues = store.issues(row["submission"].id)
                 versions = [s for s in store.submissions(year) if s.unit == code]
         fb = ws.output(year) / "phan_hoi" / feedback_name(year, code, row["name"])
+        fb = fb if row["submission"] is not None and needs_copy(issues) and fb.is_file() else None
         decided = _decisions_for(ws, year, code)
         return self.render(request, "unit.html", "units", row=row, issues=issues, versions=versions,
                       labels=STATUS_LABELS, feedback=self.desk.link(fb),
-                      reply=messages.reply_message(ws.settings, row, issues, year),
+                      reply=messages.reply_message(ws.for_year(year).settings, row, issues, year, feedback=fb is not None),
                       decisions=decided,
                       file_links={s.path: self.desk.link(ws.inbox(year) / s.path) for s in versions})
 
@@ -223,13 +225,14 @@ class Pages:
     async def received_unit(self, request: Request):
         form = await request.form()
         code = request.path_params["code"]
+        from pipeline.decisions import DecisionError, received_date, set_received
+
         try:
-            when = datetime.fromisoformat(str(form.get("ngay", "")))
-        except ValueError:
-            return _back(f"/don-vi/{code}", "Ngày nhận không đúng dạng.")
+            when = received_date(str(form.get("ngay", "")))  # as «treem received --date»
+        except DecisionError as e:
+            return _back(f"/don-vi/{code}", str(e))
         note = str(form.get("ghi_chu", "")).strip()
         file = str(form.get("tep", ""))
-        from pipeline.decisions import set_received
 
         return await self._decide(f"/don-vi/{code}", lambda: set_received(self.desk.ws, self.desk.year, file, when, note))
 
@@ -304,28 +307,37 @@ class Pages:
         return _job_response(request, job, "/bao-cao")
 
     async def settings_page(self, request: Request, problems=None, values=None, contact_problems=None, status_code=200):
-        from pipeline.ui.config_files import SETTINGS_FIELDS, settings_form
+        from pipeline.settings import REORGANISED_FROM, REORGANISED_SECTION
+        from pipeline.ui.config_files import SETTINGS_FIELDS, settings_form, settings_section
 
         ws, year = self.desk.ws, self.desk.year
         units_all = _filtered(ws.roster.for_year(year), request.query_params.get("q", ""))
         part = paginate(units_all, _page_arg(request))
         return self.render(request, "settings.html", "settings", fields=SETTINGS_FIELDS,
-                      values=values or settings_form(ws.settings), problems=problems or [], part=part,
+                      values=values or settings_form(ws.for_year(year).settings, year), problems=problems or [],
+                      section=settings_section(year), reorganised_from=REORGANISED_FROM,
+                      reorganised_section=REORGANISED_SECTION, part=part,
                       contact_problems=contact_problems or [], q=request.query_params.get("q", ""),
                       years=list(range(2021, max(2031, date.today().year + 1))), status_code=status_code)
 
     async def save_settings_route(self, request: Request):
-        from pipeline.ui.config_files import check_settings, save_settings
+        from pipeline.ui.config_files import check_settings, save_settings, settings_section
 
         form = dict((await request.form()).items())
         values, problems = check_settings(form)
         if problems:
             return await self.settings_page(request, problems=problems, values=form, status_code=400)
+        year = self.desk.year
         try:
-            await run_in_threadpool(save_settings, self.desk.root, values)
+            await run_in_threadpool(save_settings, self.desk.root, values, year)
         except TreemError as e:
             return await self.settings_page(request, problems=[str(e)], values=form, status_code=400)
-        return _back("/cai-dat", "Đã lưu thông số vào settings.yaml.")
+        from pipeline.settings import REORGANISED_FROM
+
+        section = settings_section(year)
+        where = (f"mục «{section}» của settings.yaml, dùng cho các năm từ {REORGANISED_FROM} trở đi" if section
+                 else f"các mục chung của settings.yaml, dùng cho các năm trước {REORGANISED_FROM}")
+        return _back("/cai-dat", f"Đã lưu thông số vào {where}.")
 
     async def save_contacts_route(self, request: Request):
         from pipeline.ui.config_files import check_contacts, save_contacts

@@ -35,7 +35,7 @@ def merge_view(result) -> dict | None:
     verdicts are merge's own, never judged again here."""
     if result is None:
         return None
-    from pipeline.catalogue import target_text
+    from pipeline.catalogue import indicator_label, target_text
     from pipeline.merge import Verdict
     from pipeline.text import vn_number_apart
 
@@ -48,7 +48,7 @@ def merge_view(result) -> dict | None:
     for r in result.indicators:
         ref_target = r.targets.get(r.reference_year) if r.reference_year else None
         rows.append({
-            "chi_tieu": r.chi_tieu, "code": r.code, "name": r.name, "unit": r.unit,
+            "chi_tieu": r.chi_tieu, "label": indicator_label(r.code), "code": r.code, "name": r.name, "unit": r.unit,
             "value": shown(r.value, ref_target), "t2025": target_text(r.targets.get("2025")),
             "t2030": target_text(r.targets.get("2030")), "s2025": r.verdict_for("2025").label,
             "s2030": r.verdict_for("2030").label, "partial": r.partial, "provisional": r.provisional,
@@ -59,7 +59,8 @@ def merge_view(result) -> dict | None:
             "met": judged.count(Verdict.MET), "not_met": judged.count(Verdict.NOT_MET),
             "undecided": judged.count(Verdict.UNDECIDED), "no_data": judged.count(Verdict.NO_DATA),
             "differences": [{"office": result.unit_names.get(d["unit"], d["unit"]),
-                             "chi_tieu": by_code[d["indicator"]].chi_tieu, "name": by_code[d["indicator"]].name,
+                             "chi_tieu": by_code[d["indicator"]].chi_tieu, "label": indicator_label(d["indicator"]),
+                             "name": by_code[d["indicator"]].name,
                              "unit": by_code[d["indicator"]].unit, "office_value": messages.figure(d["value"]),
                              "value": messages.figure(by_code[d["indicator"]].communes_value
                                                       if by_code[d["indicator"]].communes_value is not None
@@ -112,10 +113,11 @@ def _received(ws, year) -> list[dict]:
     """Every file of the year: what collect stored (with its verdict) and what lies in the
     inbox not yet collected."""
     from pipeline.collect import scan_inbox
-    from pipeline.feedback import feedback_name
+    from pipeline.feedback import feedback_name, needs_copy
     from pipeline.store import Store
 
     names = _names(ws, year)
+    settings = ws.for_year(year).settings
     rows, seen = [], set()
     if ws.db_path.exists():
         with Store(ws.db_path) as store:
@@ -125,13 +127,16 @@ def _received(ws, year) -> list[dict]:
             its = issues.get(s.id, [])
             errors = [i for i in its if i["severity"] == "error"]
             name = names.get(s.unit or "", s.unit or "")
+            # The copy feedback.write_feedback_files made for this submission, if it made one.
+            fb = (ws.output(year) / "phan_hoi" / feedback_name(year, s.unit, name)) \
+                if s.unit and s.status != Status.SUPERSEDED and needs_copy(its) else None
+            fb = fb if fb is not None and fb.is_file() else None
             rows.append({"path": s.path, "unit": s.unit, "name": name, "status": s.status,
                          "label": STATUS_LABELS.get(s.status, s.status), "received_at": s.received_at,
                          "problems": (errors or its)[:3], "more": max(0, len(errors or its) - 3),
-                         "feedback": (ws.output(year) / "phan_hoi" / feedback_name(year, s.unit, name))
-                         if s.unit and its and s.status != Status.SUPERSEDED else None,
-                         "reply": messages.reply_message(ws.settings, {"name": name or "đơn vị", "status": s.status,
-                                                                        "path": s.path}, its, year)})
+                         "feedback": fb,
+                         "reply": messages.reply_message(settings, {"name": name or "đơn vị", "status": s.status,
+                                                                    "path": s.path}, its, year, feedback=fb is not None)})
             seen.update(s.paths or [s.path])
     files, skipped = scan_inbox(ws.inbox(year), settle=False)
     waiting = [{"path": f.relative, "unit": None, "name": "", "status": "new", "label": "Chưa kiểm tra",
