@@ -15,6 +15,8 @@ JSON and `load` reads it back with `MergeResult.from_dict`; the workbook, the re
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -47,7 +49,7 @@ def exact_value(ind: Indicator, numerator, denominator) -> Fraction | None:
     n, d = Fraction(numerator), Fraction(denominator)
     if ind.kind == "yoy_change":
         return (n - d) / d * 100
-    return n / d * Fraction(repr(float(ind.factor)))
+    return n / d * _decimal(ind.factor)
 
 
 def aggregate(ind: Indicator, values: dict[str, dict], units: list[str],
@@ -91,8 +93,15 @@ def reference_year(year: int, targets: dict) -> str | None:
     return later[0] if later else have[-1]
 
 
+@functools.lru_cache(maxsize=1024)
+def _decimal(x: float) -> Fraction:
+    """A factor or a target as the decimal people wrote (2.5 is 5/2, not the nearest binary
+    fraction); the catalogue holds few of them, so each is made once."""
+    return Fraction(repr(float(x)))
+
+
 def _exact_target(target) -> Fraction:
-    return Fraction(repr(float(target)))
+    return _decimal(target)
 
 
 def judge(ind: Indicator, value: Fraction | float | None, target, year: int | str | None = None) -> Verdict:

@@ -195,8 +195,9 @@ class MergeResult:
         return [u for u, t in self.unit_types.items() if t in ("xa", "thi_tran")]
 
     def to_dict(self) -> dict:
-        """Plain JSON-able data (what the store keeps)."""
-        d = asdict(self)
+        """Plain JSON-able data (what the store keeps). The per-unit tables are already plain
+        and are shared, not copied: at 10,000 units a deep copy cost more than the merge."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["indicators"] = [r.to_dict() for r in self.indicators]
         d["unit_verdicts"] = {u: {c: {y: Verdict(v).value for y, v in ys.items()} for c, ys in per.items()}
                               for u, per in self.unit_verdicts.items()}
