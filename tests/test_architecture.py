@@ -20,7 +20,7 @@ STAGES = [
     ("reporting", {"report", "reporting", "reporting.chart_data", "reporting.context", "reporting.docx",
                    "reporting.quality", "reporting.words", "charts", "libreoffice"}),
     ("analysis and history", {"api", "export", "import_history"}),
-    ("front ends", {"cli", "__main__", "demo", "ui", "ui.app", "ui.config_files", "ui.jobs", "ui.messages",
+    ("front ends", {"cli", "commands", "commands.cycle", "commands.officer", "commands.analysis", "__main__", "demo", "ui", "ui.app", "ui.config_files", "ui.jobs", "ui.messages",
                     "ui.security", "ui.server", "ui.pages", "ui.views", ""}),  # "" is the package itself (pipeline/__init__.py)
 ]
 RANK = {m: n for n, (_, modules) in enumerate(STAGES) for m in modules}
@@ -82,13 +82,13 @@ def test_readers_never_import_writers():
 def test_only_the_store_speaks_sql_and_only_the_cli_uses_click():
     graph = imports()
     assert {m for m, (_, other) in graph.items() if "sqlite3" in other} == {"store"}
-    assert {m for m, (_, other) in graph.items() if "click" in other} == {"cli"}
+    assert {m for m, (_, other) in graph.items() if "click" in other} == {
+        "cli", "commands.cycle", "commands.officer", "commands.analysis"}
 
 
 MAX_FUNCTION_LINES, MAX_MODULE_LINES = 60, 700
-# Still over the limits, to be split along their responsibilities (none may grow, none be added):
-# cli.py holds every command.
-OVERSIZED = {"cli.py": 816}
+# Still over the limits, to be split along their responsibilities (none may grow, none be added): none now.
+OVERSIZED: dict[str, int] = {}
 
 
 def sizes() -> dict[str, int]:
