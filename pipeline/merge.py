@@ -16,8 +16,7 @@ JSON and `load` reads it back with `MergeResult.from_dict`; the workbook, the re
 from __future__ import annotations
 
 import functools
-
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable
@@ -126,6 +125,35 @@ def expected_on_path(baseline: float, target: float, baseline_year: int, target_
     return baseline + (target - baseline) * (year - baseline_year) / (target_year - baseline_year)
 
 
+@dataclass
+class _YearInputs:
+    """What every indicator of the year is computed from (`Merger._read_year`)."""
+    units: list            # the roster's units in force this year
+    communes: list
+    offices: list
+    values: dict           # unit code -> field -> value, this year's accepted submissions
+    last_values: dict      # the same for last year, as reported
+    previous: dict         # last year's values carried across the roster changes
+    gaps: dict             # new units some of whose predecessors did not report last year
+    history: dict          # indicator -> year -> district value, earlier merged years
+    history_units: dict    # indicator -> year -> units reported
+    prev_communes: list[str]
+    breaks: list[int]      # years from which a share of units is a new series
+    names: dict[str, str]  # unit code -> name, this year's and last year's units
+
+    @property
+    def commune_codes(self) -> list[str]:
+        return [u.code for u in self.communes]
+
+
+@dataclass
+class _UnitFigures:
+    """Each commune's values, counts and verdicts, unit code -> indicator code -> ..."""
+    values: dict = field(default_factory=dict)
+    counts: dict = field(default_factory=dict)
+    verdicts: dict = field(default_factory=dict)
+
+
 class Merger:
     def __init__(self, ws, year: int, store: Store):
         self.ws, self.year, self.store = ws, year, store
@@ -134,103 +162,132 @@ class Merger:
         self.tolerance = ws.settings.check("office_tolerance_percent")
 
     def run(self) -> MergeResult:
-        cat, year = self.cat, self.year
+        data = self._read_year()
+        indicators, figures = [], _UnitFigures()
+        for ind in self.cat.indicators:
+            row = self._indicator(ind, data)
+            per_unit = self._unit_figures(ind, data, figures)
+            row.best_units, row.worst_units = _ranked(ind, per_unit, data.names)
+            row.history = {str(y): v for y, v in sorted({**data.history.get(ind.code, {}),
+                                                         self.year: row.value}.items())}
+            indicators.append(row)
+        result = self._result(data, indicators, figures)
+        self._save(result, data.values)
+        return result
+
+    def _read_year(self) -> _YearInputs:
+        """Everything the year's figures are computed from, read from the roster and the store once."""
+        year = self.year
         units = self.roster.for_year(year)
-        communes = [u for u in units if u.is_commune]
-        offices = [u for u in units if not u.is_commune]
-        values = self.store.accepted_values(year)
         last_values = self.store.accepted_values(year - 1)
-        previous = carry_forward(last_values, cat, self.roster, year - 1, year)
-        gaps = incomplete_successors(last_values, self.roster, year - 1, year)
         history, history_units = self._history()
-        commune_codes = [u.code for u in communes]
-        prev_communes = [u.code for u in self.roster.for_year(year - 1) if u.is_commune]
-        breaks = self._count_breaks()
         names = {u.code: u.name for u in units}
         for u in self.roster.for_year(year - 1):
             names.setdefault(u.code, u.name)
-        indicators, unit_values, unit_verdicts, unit_counts = [], {}, {}, {}
-        for ind in cat.indicators:
-            agg = aggregate(ind, values, commune_codes, previous)
-            office = self._office(ind, values, previous, agg)
-            source, reason = self._source(ind, agg, office, len(communes))
-            expected = len(communes)
-            bounds = bounds_exact = None
-            if ind.kind == "share_of_communes":
-                # Counted over every unit of the roster: a unit that has not reported is not a "no".
-                numerator = agg.numerator
-                denominator = float(expected) if agg.units else None
-                missing = expected - len(agg.units)
-                if agg.units and missing:
-                    low = exact_value(ind, numerator, expected)
-                    high = exact_value(ind, numerator + missing, expected)
-                    bounds, bounds_exact = Bounds(float(low), float(high), missing), (low, high)
-            elif source == "communes":
-                numerator, denominator = agg.numerator, agg.denominator
-            else:
-                numerator, denominator = office.numerator, office.denominator
-            exact = exact_value(ind, numerator, denominator)
-            partial = 0 < len(agg.units) < expected
-            targets = {str(y): ind.targets.get(str(y)) for y in TARGET_YEARS}
-            by_type, by_type_exact = self._by_type(ind, values, communes, previous)
-            for t, part in by_type.items():
-                part["verdicts"] = {str(y): judge(ind, by_type_exact[t], ind.target_for(y, t), y) for y in TARGET_YEARS}
-            value = None if exact is None else float(exact)
-            prev = {"year": year - 1, "value": history.get(ind.code, {}).get(year - 1),
-                    "units_reported": history_units.get(ind.code, {}).get(year - 1)}
-            row = IndicatorResult(
-                code=ind.code, chi_tieu=ind.chi_tieu, goal=ind.goal, name=ind.name, kind=ind.kind, unit=ind.unit,
-                direction=ind.direction, value=value, numerator=numerator, denominator=denominator,
-                source=source, source_reason=reason, communes_value=agg.value, authority=ind.authority,
-                units_reported=len(agg.units), units_expected=expected,
-                missing_units=_missing(commune_codes, agg.units), partial=partial,
-                provisional=bool(partial and source == "communes" and exact is not None
-                                 and ind.kind != "share_of_communes"),
-                targets=targets, reference_year=reference_year(year, targets),
-                verdicts=self._verdicts(ind, exact, bounds_exact, by_type_exact), bounds=bounds,
-                track={str(y): self._track(ind, value, ind.targets.get(str(y)), y, history, bounds)
-                       for y in TARGET_YEARS},
-                previous=prev,
-                comparison=self._comparison(ind, values, previous, agg, expected, gaps, prev,
-                                            year in breaks and ind.kind == "share_of_communes"),
-                totals=(self._totals(ind, values, last_values, commune_codes, prev_communes, agg)
-                        if ind.kind == "yoy_change" else None),
-                series_breaks=breaks if ind.kind == "share_of_communes" else [],
-                by_type=by_type, office=office,
-                lead_office=ind.lead_office, lead_office_name=names.get(ind.lead_office, ind.lead_office),
-                note=ind.note,
-            )
-            per_unit = {}
-            for u in communes:
-                a = aggregate(ind, values, [u.code], previous)
-                if a.value is not None:
-                    per_unit[u.code] = a.value
-                    unit_values.setdefault(u.code, {})[ind.code] = a.value
-                    unit_counts.setdefault(u.code, {})[ind.code] = [a.numerator, a.denominator]
-                    ex = exact_value(ind, a.numerator, a.denominator)
-                    unit_verdicts.setdefault(u.code, {})[ind.code] = {
-                        str(y): (Verdict.NOT_YET if ind.kind == "yoy_change" and not ind.judged_in(year)
-                                 else judge(ind, ex, ind.target_for(y, u.target_area), y))
-                        for y in TARGET_YEARS}
-            row.best_units, row.worst_units = _ranked(ind, per_unit, names)
-            row.history = {str(y): v for y, v in sorted({**history.get(ind.code, {}), year: value}.items())}
-            indicators.append(row)
-        result = MergeResult(
-            year=year, indicators=indicators, units=unit_values, unit_counts=unit_counts,
-            unit_verdicts=unit_verdicts, unit_names=names, unit_types={u.code: u.type for u in units},
-            unit_areas={u.code: u.target_area for u in communes},
-            population=self._population(values, commune_codes),
+        return _YearInputs(
+            units=units, communes=[u for u in units if u.is_commune], offices=[u for u in units if not u.is_commune],
+            values=self.store.accepted_values(year), last_values=last_values,
+            previous=carry_forward(last_values, self.cat, self.roster, year - 1, year),
+            gaps=incomplete_successors(last_values, self.roster, year - 1, year),
+            history=history, history_units=history_units,
+            prev_communes=[u.code for u in self.roster.for_year(year - 1) if u.is_commune],
+            breaks=self._count_breaks(), names=names)
+
+    def _indicator(self, ind: Indicator, data: _YearInputs) -> IndicatorResult:
+        """One indicator's district figure, its verdicts, its path and its comparison with last year
+        (the per-unit rankings and the history are added by `run`)."""
+        year, values, previous, codes = self.year, data.values, data.previous, data.commune_codes
+        agg = aggregate(ind, values, codes, previous)
+        office = self._office(ind, values, previous, agg)
+        expected = len(data.communes)
+        source, reason = self._source(ind, agg, office, expected)
+        numerator, denominator, bounds, bounds_exact = self._figure(ind, agg, office, source, expected)
+        exact = exact_value(ind, numerator, denominator)
+        partial = 0 < len(agg.units) < expected
+        targets = {str(y): ind.targets.get(str(y)) for y in TARGET_YEARS}
+        by_type, by_type_exact = self._by_type(ind, values, data.communes, previous)
+        for t, part in by_type.items():
+            part["verdicts"] = {str(y): judge(ind, by_type_exact[t], ind.target_for(y, t), y) for y in TARGET_YEARS}
+        value = None if exact is None else float(exact)
+        prev = {"year": year - 1, "value": data.history.get(ind.code, {}).get(year - 1),
+                "units_reported": data.history_units.get(ind.code, {}).get(year - 1)}
+        return IndicatorResult(
+            code=ind.code, chi_tieu=ind.chi_tieu, goal=ind.goal, name=ind.name, kind=ind.kind, unit=ind.unit,
+            direction=ind.direction, value=value, numerator=numerator, denominator=denominator,
+            source=source, source_reason=reason, communes_value=agg.value, authority=ind.authority,
+            units_reported=len(agg.units), units_expected=expected,
+            missing_units=_missing(codes, agg.units), partial=partial,
+            provisional=bool(partial and source == "communes" and exact is not None
+                             and ind.kind != "share_of_communes"),
+            targets=targets, reference_year=reference_year(year, targets),
+            verdicts=self._verdicts(ind, exact, bounds_exact, by_type_exact), bounds=bounds,
+            track={str(y): self._track(ind, value, ind.targets.get(str(y)), y, data.history, bounds)
+                   for y in TARGET_YEARS},
+            previous=prev,
+            comparison=self._comparison(ind, values, previous, agg, expected, data.gaps, prev,
+                                        year in data.breaks and ind.kind == "share_of_communes"),
+            totals=(self._totals(ind, values, data.last_values, codes, data.prev_communes, agg)
+                    if ind.kind == "yoy_change" else None),
+            series_breaks=data.breaks if ind.kind == "share_of_communes" else [],
+            by_type=by_type, office=office,
+            lead_office=ind.lead_office, lead_office_name=data.names.get(ind.lead_office, ind.lead_office),
+            note=ind.note,
+        )
+
+    @staticmethod
+    def _figure(ind: Indicator, agg: Aggregate, office: OfficeFigure | None, source: str,
+                expected: int) -> tuple[float | None, float | None, Bounds | None, tuple | None]:
+        """The counts the district value is computed from (the communes' or the lead office's),
+        and for a share of units with units missing, the bounds (as floats and exactly)."""
+        if ind.kind == "share_of_communes":
+            # Counted over every unit of the roster: a unit that has not reported is not a "no".
+            numerator = agg.numerator
+            denominator = float(expected) if agg.units else None
+            missing = expected - len(agg.units)
+            if agg.units and missing:
+                low = exact_value(ind, numerator, expected)
+                high = exact_value(ind, numerator + missing, expected)
+                return numerator, denominator, Bounds(float(low), float(high), missing), (low, high)
+            return numerator, denominator, None, None
+        if source == "communes":
+            return agg.numerator, agg.denominator, None, None
+        return office.numerator, office.denominator, None, None
+
+    def _unit_figures(self, ind: Indicator, data: _YearInputs, figures: _UnitFigures) -> dict[str, float]:
+        """Each commune's own value, counts and verdicts of the indicator, added to `figures`;
+        returns the values (commune code -> value) of the communes that reported it."""
+        per_unit = {}
+        for u in data.communes:
+            a = aggregate(ind, data.values, [u.code], data.previous)
+            if a.value is None:
+                continue
+            per_unit[u.code] = a.value
+            figures.values.setdefault(u.code, {})[ind.code] = a.value
+            figures.counts.setdefault(u.code, {})[ind.code] = [a.numerator, a.denominator]
+            ex = exact_value(ind, a.numerator, a.denominator)
+            figures.verdicts.setdefault(u.code, {})[ind.code] = {
+                str(y): (Verdict.NOT_YET if ind.kind == "yoy_change" and not ind.judged_in(self.year)
+                         else judge(ind, ex, ind.target_for(y, u.target_area), y))
+                for y in TARGET_YEARS}
+        return per_unit
+
+    def _result(self, data: _YearInputs, indicators: list[IndicatorResult], figures: _UnitFigures) -> MergeResult:
+        """The indicators' figures with the units', the population, budget, narratives and coverage."""
+        values, units = data.values, data.units
+        return MergeResult(
+            year=self.year, indicators=indicators, units=figures.values, unit_counts=figures.counts,
+            unit_verdicts=figures.verdicts, unit_names=data.names, unit_types={u.code: u.type for u in units},
+            unit_areas={u.code: u.target_area for u in data.communes},
+            population=self._population(values, data.commune_codes),
             budget=self._budget(values, units),
-            narratives=self._narratives(values, offices),
+            narratives=self._narratives(values, data.offices),
             coverage=self._coverage(units, values),
             office_differences=[asdict(r.office) | {"indicator": r.code, "name": r.name}
                                 for r in indicators if r.office and r.office.differs],
-            carry_gaps=gaps,
-            imported_units=sorted(s.unit for s in self.store.submissions(year)
+            carry_gaps=data.gaps,
+            imported_units=sorted(s.unit for s in self.store.submissions(self.year)
                                   if s.identity_source == "imported" and s.unit in values),
         )
-        self._save(result, values)
-        return result
 
     def _source(self, ind: Indicator, agg: Aggregate, office: OfficeFigure | None, expected: int) -> tuple[str, str]:
         """Whose figure is the district value, and why (catalogue `authority`)."""

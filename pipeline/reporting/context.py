@@ -16,6 +16,10 @@ from pipeline.reporting.words import (DASH, NO_DATA, _fall_text, _ind_info, _low
 
 REVIEWS = {2025: ("sơ kết", "5 năm"), 2030: ("tổng kết", "10 năm")}
 UNIT_TABLE_LIMIT = 300
+# The template's narrative sections -> the catalogue's narrative field the offices write each in.
+NARRATIVES = {"direction": "narr_direction", "communication": "narr_communication",
+              "results_narratives": "narr_results", "limitations": "narr_limitations",
+              "next_year_plans": "narr_next_year", "recommendations": "narr_recommendations"}
 
 # --- the context -----------------------------------------------------------------------------
 def communes_word(unit_types: dict) -> str:
@@ -77,76 +81,24 @@ def build_context(ws, result: MergeResult, *, date: Date | None = None, quality:
     unit_types = result.unit_types or {}
     cw = communes_word(unit_types)
     area = s.get("area") or "huyện"
-    ref = default_reference_year(year)
     tts = _tt_labels(rows)
     info = {r.code: _ind_info(cat, r.code) for r in rows}
-    signer = s.get("signer") or {}
     cov = result.coverage or {}
-
-    phrases = {}
-    for r in rows:
-        i = info[r.code]
-        phrases[r.code] = phrase_indicator(
-            r, year, strict=i["strict"], yearly_fall=i["yearly_fall"], count_unit=i["count_unit"],
-            count=_count_of(fields, result, i["numerator"]) if r.kind == "yoy_change" else None,
-            communes_word=cw, reporting_units=cov.get("communes_reported"), area=area)
-
-    goals = []
-    for g in sorted({r.goal for r in rows}):
-        items, by_ct = [], {}
-        for r in rows:
-            if r.goal == g:
-                by_ct.setdefault(r.chi_tieu, []).append(phrases[r.code])
-        for n, texts in by_ct.items():
-            items.append({"label": f"Chỉ tiêu {n}", "text": " ".join(texts)})
-        goals.append({"number": g, "title": f"Mục tiêu {g}: {cat.goals.get(g, '')}".rstrip(": "), "entries": items})
-
-    codes = [(r, verdict_of(r, reference_year(year, r.targets or {}))) for r in rows]
-    met = [r for r, c in codes if c == Verdict.MET]
-    not_met = [r for r, c in codes if c == Verdict.NOT_MET]
-    no_data = [r for r, c in codes if c == Verdict.NO_DATA]
-    undecided = [r for r, c in codes if c == Verdict.UNDECIDED]
-    not_yet = [r for r, c in codes if c == Verdict.NOT_YET]
-    provisional = [r for r, c in codes if c.judged and r.provisional]
-    n_ct = len({r.chi_tieu for r in rows})
-    summary_more = "".join(
-        f", {label} {len(group)}" for label, group in (("chưa đủ số liệu để đánh giá", undecided),
-                                                       ("chưa áp dụng mục tiêu", not_yet)) if group)
-    provisional_note = (f"; {len(provisional)} đánh giá là tạm tính vì chưa đủ số liệu của các {cw}"
-                        if provisional else "")
+    phrases = _phrases(result, rows, info, fields, cw, area)
+    verdicts = _by_verdict(rows, year)
+    not_met, no_data = verdicts[Verdict.NOT_MET], verdicts[Verdict.NO_DATA]
 
     ctx = {
-        "year": year, "year_prev": year - 1, "next_year": year + 1, "ref_year": ref,
-        "baseline_year": cat.baseline_year,
-        "issuer": s.get("issuer", ""), "issuer_short": s.get("issuer_short", ""),
-        "issuer_header": list(s.get("issuer_header") or []), "document_code": s.get("document_code", "BC-UBND"),
-        "place": s.get("place", ""), "date_text": date_text(date, year),
-        "date_short": date.strftime("%d/%m/%Y") if date else "……",
-        "programme": cat.programme, "recipient": s.get("recipient", ""),
-        "recipients": list(s.get("recipients") or []), "coordinator_short": s.get("coordinator_short", ""),
-        "signer": {"on_behalf": signer.get("on_behalf", ""), "deputy": signer.get("deputy") or "",
-                   "title": signer.get("title", ""), "name": signer.get("name", "")},
+        **_document_context(s, cat, year, date),
         "communes_word": cw,
         "area": area,
         "units_text": _units_text(unit_types),
         "population": _population(result, cat),
         "population_note": _population_note(result, cw),
-        "direction": _narratives(result, "narr_direction"),
-        "communication": _narratives(result, "narr_communication"),
-        "results_narratives": _narratives(result, "narr_results"),
-        "limitations": _narratives(result, "narr_limitations"),
-        "next_year_plans": _narratives(result, "narr_next_year"),
-        "recommendations": _narratives(result, "narr_recommendations"),
-        "results_intro": (
-            f"Số liệu tổng hợp từ báo cáo hợp lệ của {cov.get('communes_reported', 0)}/"
-            f"{cov.get('communes_expected', 0)} {cw}{_offices_part(cov)}; tỷ lệ của toàn {area} tính bằng tổng tử số chia tổng mẫu số của các đơn vị có báo cáo; tỷ lệ {cw} đạt tiêu chí (chỉ tiêu 1, "
-            f"21) tính trên tất cả các {cw}. Mức tăng, giảm so với năm trước tính trên cùng các đơn vị có báo cáo cả "
-            f"hai năm."),
-        "results_summary": (
-            f"Trong {len(rows)} nội dung của {n_ct} chỉ tiêu, so với mục tiêu của Kế hoạch: đạt {len(met)}, chưa đạt "
-            f"{len(not_met)}{summary_more}, chưa có số liệu {len(no_data)}{provisional_note} (chi tiết tại Phụ lục I; "
-            f"số liệu từng {cw.split(',')[0]} tại Phụ lục II)."),
-        "goals": goals,
+        **{key: _narratives(result, field) for key, field in NARRATIVES.items()},
+        "results_intro": _results_intro(cov, cw, area),
+        "results_summary": _results_summary(rows, verdicts, cw),
+        "goals": _goals(rows, phrases, cat),
         "shortfalls": _shortfalls(not_met, no_data, quality),
         "shortfall_lines": _shortfall_lines(not_met, no_data, tts, info, year),
         "budget": _budget(result),
@@ -160,6 +112,84 @@ def build_context(ws, result: MergeResult, *, date: Date | None = None, quality:
     ctx["unit_rows"], ctx["district_row"], ctx["unit_rows_note"] = _unit_table(result, rows, year, cw)
     ctx["quality"] = _quality_context(quality, result, rows, tts, cw)
     return ctx
+
+
+def _document_context(s, cat, year: int, date: Date | None) -> dict:
+    """The document's frame from the settings: years, issuer, place and date, recipients, signer."""
+    signer = s.get("signer") or {}
+    return {
+        "year": year, "year_prev": year - 1, "next_year": year + 1, "ref_year": default_reference_year(year),
+        "baseline_year": cat.baseline_year,
+        "issuer": s.get("issuer", ""), "issuer_short": s.get("issuer_short", ""),
+        "issuer_header": list(s.get("issuer_header") or []), "document_code": s.get("document_code", "BC-UBND"),
+        "place": s.get("place", ""), "date_text": date_text(date, year),
+        "date_short": date.strftime("%d/%m/%Y") if date else "……",
+        "programme": cat.programme, "recipient": s.get("recipient", ""),
+        "recipients": list(s.get("recipients") or []), "coordinator_short": s.get("coordinator_short", ""),
+        "signer": {"on_behalf": signer.get("on_behalf", ""), "deputy": signer.get("deputy") or "",
+                   "title": signer.get("title", ""), "name": signer.get("name", "")},
+    }
+
+
+def _phrases(result: MergeResult, rows: list[IndicatorResult], info: dict, fields: dict | None, cw: str,
+             area: str) -> dict[str, str]:
+    """Indicator code -> the sentence that states its result in the report's body."""
+    year, cov = int(result.year), result.coverage or {}
+    phrases = {}
+    for r in rows:
+        i = info[r.code]
+        phrases[r.code] = phrase_indicator(
+            r, year, strict=i["strict"], yearly_fall=i["yearly_fall"], count_unit=i["count_unit"],
+            count=_count_of(fields, result, i["numerator"]) if r.kind == "yoy_change" else None,
+            communes_word=cw, reporting_units=cov.get("communes_reported"), area=area)
+    return phrases
+
+
+def _goals(rows: list[IndicatorResult], phrases: dict[str, str], cat) -> list[dict]:
+    """The body's results, goal by goal: one entry per chỉ tiêu joining its indicators' sentences."""
+    goals = []
+    for g in sorted({r.goal for r in rows}):
+        items, by_ct = [], {}
+        for r in rows:
+            if r.goal == g:
+                by_ct.setdefault(r.chi_tieu, []).append(phrases[r.code])
+        for n, texts in by_ct.items():
+            items.append({"label": f"Chỉ tiêu {n}", "text": " ".join(texts)})
+        goals.append({"number": g, "title": f"Mục tiêu {g}: {cat.goals.get(g, '')}".rstrip(": "), "entries": items})
+    return goals
+
+
+def _by_verdict(rows: list[IndicatorResult], year: int) -> dict:
+    """Verdict -> the indicators with that verdict against their reference year's target, and
+    "provisional" -> those judged on fewer than all communes."""
+    codes = [(r, verdict_of(r, reference_year(year, r.targets or {}))) for r in rows]
+    out = {v: [r for r, c in codes if c == v] for v in (Verdict.MET, Verdict.NOT_MET, Verdict.NO_DATA,
+                                                       Verdict.UNDECIDED, Verdict.NOT_YET)}
+    out["provisional"] = [r for r, c in codes if c.judged and r.provisional]
+    return out
+
+
+def _results_intro(cov: dict, cw: str, area: str) -> str:
+    return (
+        f"Số liệu tổng hợp từ báo cáo hợp lệ của {cov.get('communes_reported', 0)}/"
+        f"{cov.get('communes_expected', 0)} {cw}{_offices_part(cov)}; tỷ lệ của toàn {area} tính bằng tổng tử số chia tổng mẫu số của các đơn vị có báo cáo; tỷ lệ {cw} đạt tiêu chí (chỉ tiêu 1, "
+        f"21) tính trên tất cả các {cw}. Mức tăng, giảm so với năm trước tính trên cùng các đơn vị có báo cáo cả "
+        f"hai năm.")
+
+
+def _results_summary(rows: list[IndicatorResult], verdicts: dict, cw: str) -> str:
+    """How many indicators met, missed or could not be judged against the plan's targets."""
+    n_ct = len({r.chi_tieu for r in rows})
+    provisional = verdicts["provisional"]
+    summary_more = "".join(
+        f", {label} {len(group)}" for label, group in (("chưa đủ số liệu để đánh giá", verdicts[Verdict.UNDECIDED]),
+                                                       ("chưa áp dụng mục tiêu", verdicts[Verdict.NOT_YET])) if group)
+    provisional_note = (f"; {len(provisional)} đánh giá là tạm tính vì chưa đủ số liệu của các {cw}"
+                        if provisional else "")
+    return (f"Trong {len(rows)} nội dung của {n_ct} chỉ tiêu, so với mục tiêu của Kế hoạch: đạt "
+            f"{len(verdicts[Verdict.MET])}, chưa đạt {len(verdicts[Verdict.NOT_MET])}{summary_more}, chưa có số liệu "
+            f"{len(verdicts[Verdict.NO_DATA])}{provisional_note} (chi tiết tại Phụ lục I; "
+            f"số liệu từng {cw.split(',')[0]} tại Phụ lục II).")
 
 
 def _units_text(unit_types: dict) -> str:
@@ -359,51 +389,68 @@ def _review(rows, tts, info, year, cat) -> dict | None:
     years = list(range(cat.baseline_year, year + 1))
     decimals = 2 if len(years) <= 6 else 1  # ten year columns leave room for one decimal
     out_rows, lines = [], []
-    met = not_met = undecided = no_data = 0
+    counts = {Verdict.MET: 0, Verdict.NOT_MET: 0, Verdict.UNDECIDED: 0, Verdict.NO_DATA: 0}
     for g in sorted({r.goal for r in rows}):
         out_rows.append({"group": True, "text": f"Mục tiêu {g}: {cat.goals.get(g, '')}".rstrip(": ")})
         for r in (r for r in rows if r.goal == g):
-            i = info[r.code]
             ind = next((x for x in cat.indicators if x.code == r.code), None)
-            target = (r.targets or {}).get(ty)
-            hist = {int(k): v for k, v in (r.history or {}).items()}
-            cells = []
-            for y in years:
-                v = hist.get(y)
-                cell = table_value(v, r.kind, decimals)
-                if (v is not None and isinstance(target, (int, float)) and ind is not None
-                        and judge(ind, v, target, ty) == Verdict.NOT_MET):
-                    cell += "*"
-                cells.append(cell)
-            out_rows.append({"group": False, "tt": tts[r.code], "name": r.name, "unit": table_unit(r),
-                             "cells": cells, "target": table_target(target, r.kind, r.direction,
-                                                                     i["strict"], i["yearly_fall"], ty)})
+            out_rows.append(_review_row(r, tts[r.code], info[r.code], ind, years, decimals, ty))
             code = r.verdict_for(ty)
-            if target is None:
+            if (r.targets or {}).get(ty) is None:
                 continue
-            if code == Verdict.MET:
-                met += 1
-            elif code == Verdict.NOT_MET:
-                not_met += 1
-                # A share of units counts other units after a series break: start there.
-                start = max((int(y) for y in r.series_breaks or [] if int(y) <= year), default=years[0])
-                first = next(((y, hist[y]) for y in years if y >= start and hist.get(y) is not None), None)
-                since = (f"từ {format_value(first[1], r.kind, r.unit)} (năm {first[0]}) đến "
-                         if first and first[0] != year else "")
-                tw = (_fall_text(i["yearly_fall"], target) if r.kind == "yoy_change" else
-                      format_target(target, r.kind, r.unit, r.direction, _strict(i["strict"], ty))
-                      if not isinstance(target, dict) else _target_words(target, r.kind, r.unit,
-                                                                          r.direction, _strict(i["strict"], ty)))
-                now = (table_value(r.value, r.kind).lower() + "%" if r.kind == "yoy_change"
-                       else format_value(r.value, r.kind, r.unit))
-                lines.append(f"Chỉ tiêu {tts[r.code]} ({_lower_first(r.name)}): {since}{now} (năm {year}), "
-                             f"chưa đạt mục tiêu ({tw}).")
-            elif code == Verdict.UNDECIDED:
-                undecided += 1
-            else:
-                no_data += 1
-    total = met + not_met + undecided + no_data
+            # Not yet judged (a target set for later years only) counts with those without data.
+            counts[next((v for v in (Verdict.MET, Verdict.NOT_MET, Verdict.UNDECIDED) if code == v),
+                        Verdict.NO_DATA)] += 1
+            if code == Verdict.NOT_MET:
+                lines.append(_review_line(r, tts[r.code], info[r.code], years, year))
     title = f"{kind.capitalize()} {span} thực hiện Chương trình ({cat.baseline_year}-{year})"
+    return {"kind": kind, "span": span, "start": cat.baseline_year, "end": year, "target_year": ty, "years": years,
+            "rows": out_rows, "title": title, "summary": _review_summary(rows, tts, counts, span, cat, year, lines),
+            "lines": lines}
+
+
+def _review_row(r: IndicatorResult, tt: str, i: dict, ind, years: list[int], decimals: int, ty: str) -> dict:
+    """An indicator's row of the review table: its value every year, "*" where it misses the
+    review year's target."""
+    target = (r.targets or {}).get(ty)
+    hist = {int(k): v for k, v in (r.history or {}).items()}
+    cells = []
+    for y in years:
+        v = hist.get(y)
+        cell = table_value(v, r.kind, decimals)
+        if (v is not None and isinstance(target, (int, float)) and ind is not None
+                and judge(ind, v, target, ty) == Verdict.NOT_MET):
+            cell += "*"
+        cells.append(cell)
+    return {"group": False, "tt": tt, "name": r.name, "unit": table_unit(r),
+            "cells": cells, "target": table_target(target, r.kind, r.direction, i["strict"], i["yearly_fall"], ty)}
+
+
+def _review_line(r: IndicatorResult, tt: str, i: dict, years: list[int], year: int) -> str:
+    """The sentence on an indicator that misses the review year's target: where it started, where it is."""
+    ty = str(year)
+    target = r.targets[ty]
+    hist = {int(k): v for k, v in (r.history or {}).items()}
+    # A share of units counts other units after a series break: start there.
+    start = max((int(y) for y in r.series_breaks or [] if int(y) <= year), default=years[0])
+    first = next(((y, hist[y]) for y in years if y >= start and hist.get(y) is not None), None)
+    since = (f"từ {format_value(first[1], r.kind, r.unit)} (năm {first[0]}) đến "
+             if first and first[0] != year else "")
+    tw = (_fall_text(i["yearly_fall"], target) if r.kind == "yoy_change" else
+          format_target(target, r.kind, r.unit, r.direction, _strict(i["strict"], ty))
+          if not isinstance(target, dict) else _target_words(target, r.kind, r.unit,
+                                                              r.direction, _strict(i["strict"], ty)))
+    now = (table_value(r.value, r.kind).lower() + "%" if r.kind == "yoy_change"
+           else format_value(r.value, r.kind, r.unit))
+    return (f"Chỉ tiêu {tt} ({_lower_first(r.name)}): {since}{now} (năm {year}), "
+            f"chưa đạt mục tiêu ({tw}).")
+
+
+def _review_summary(rows, tts, counts: dict, span: str, cat, year: int, lines: list[str]) -> str:
+    """The review's count of indicators met and missed, and the series that start anew after a break."""
+    met, not_met = counts[Verdict.MET], counts[Verdict.NOT_MET]
+    undecided, no_data = counts[Verdict.UNDECIDED], counts[Verdict.NO_DATA]
+    total = met + not_met + undecided + no_data
     summary = (f"Qua {span} thực hiện Chương trình ({cat.baseline_year}-{year}), so với mục tiêu năm {year}: "
                f"đạt {met}/{total} nội dung chỉ tiêu, chưa đạt {not_met}"
                + (f", chưa đủ số liệu để đánh giá {undecided}" if undecided else "")
@@ -415,5 +462,4 @@ def _review(rows, tts, info, year, cat) -> dict | None:
                     f"trên các đơn vị sau sắp xếp, là chuỗi số liệu mới, không so sánh với các năm trước.")
     if lines:
         summary += " Các chỉ tiêu chưa đạt:"
-    return {"kind": kind, "span": span, "start": cat.baseline_year, "end": year, "target_year": ty, "years": years,
-            "rows": out_rows, "title": title, "summary": summary, "lines": lines}
+    return summary
