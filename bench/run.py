@@ -26,7 +26,6 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.form import LAYOUT  # noqa: E402
 from pipeline.workspace import Workspace, init_workspace  # noqa: E402
 
 YEAR = 2024

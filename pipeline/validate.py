@@ -412,8 +412,8 @@ def outliers(cat: Catalogue, by_unit: dict[str, dict], z_limit: float = 3.5, min
                 counts.append(num)
         for group, (rates, counts) in groups.items():
             peers = f"các {UNIT_TYPE_WORDS.get(group, 'đơn vị')} khác" if group else "các đơn vị khác"
-            for u, issue in _far_from_median(ind, rates, counts, z_limit, min_units, min_median_count, peers):
-                out.setdefault(u, []).append(issue)
+            for u, found in _far_from_median(ind, rates, counts, z_limit, min_units, min_median_count, peers):
+                out.setdefault(u, []).append(found)
     return out
 
 

@@ -282,7 +282,6 @@ def test_export_csv_one_file_per_table(small, tmp_path):
     res = invoke("export", "--format", "csv", "--out", tmp_path / "csv", "--json", "-w", small.root)
     names = [Path(p).name for p in res["outputs"]]
     assert names == ["chi_tieu.csv", "chi_tieu_don_vi.csv", "so_lieu.csv", "tep_nhan.csv", "van_de.csv"]
-    data = open_workspace(small.root)
     for p in res["outputs"]:
         raw = Path(p).read_bytes()
         assert raw.startswith(b"\xef\xbb\xbf")

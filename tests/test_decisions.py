@@ -15,7 +15,7 @@ from docx import Document
 from conftest import COMMUNE_VALUES, YEAR, fill, set_received
 from pipeline.cli import cli
 from pipeline.collect import collect
-from pipeline.decisions import accept, decisions, undo_accept
+from pipeline.decisions import decisions, undo_accept
 from pipeline.merge import merge
 from pipeline.report import report
 from pipeline.store import Store

@@ -7,7 +7,6 @@ import html
 import re
 import warnings
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -170,7 +169,7 @@ def test_overview_shows_the_years_figures_from_the_library(workspace):
     html = client(workspace).get("/").text
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
     assert f"Phải nộp {st['expected']} đơn vị" in text
-    assert f"Đã nhận 3" in text and "Hợp lệ 2" in text and "Có lỗi 1" in text
+    assert "Đã nhận 3" in text and "Hợp lệ 2" in text and "Có lỗi 1" in text
     assert f"Chưa gửi {len(st['missing'])}" in text
     assert "Hạn nộp 20/11/2024" in text
     assert "Gửi tệp phản hồi cho 1 đơn vị có lỗi" in text

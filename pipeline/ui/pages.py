@@ -46,7 +46,6 @@ class Pages:
 
     def _overview(self, request: Request):
         from pipeline.submissions import status
-        from pipeline.store import Store
 
         ws, year = self.desk.ws, self.desk.year
         st = self.desk.cached("status", lambda: status(ws, year))
