@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.errors import UnreadableFile
+from pipeline.fsutil import sha256_file
 from pipeline.problems import ERROR, ValidationIssue, issue, skipped_file
 from pipeline.history import previous_values
 from pipeline.ingest import FormSpec, read
@@ -169,14 +170,6 @@ def _changed_while_read(f: InboxFile, res: FileResult) -> bool:
         return True
     return (res.outcome == "unreadable" and res.problem.code in _PARTIAL_FILE_CODES
             and f.listed_at - f.mtime < _SETTLE_SECONDS)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # --- worker side ---
@@ -392,7 +385,7 @@ class _Settler:
         result, store = self.result, self.store
         if sha is None and what != "gone":  # the reader never came back: hash it here
             try:
-                sha = _sha256(f.path)
+                sha = sha256_file(f.path)
             except OSError:
                 what = "gone"
         if what == "gone":

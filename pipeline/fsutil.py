@@ -37,6 +37,15 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> Path:
 _YAML_CACHE_MIN_BYTES = 256 * 1024
 
 
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file, read a megabyte at a time."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def read_yaml(path: Path):
     """YAML through libyaml's C parser when present, the same safe subset as yaml.safe_load;
     large files go through the parse cache (dates come back as ISO strings there)."""

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.fsutil import atomic_write
+from pipeline.fsutil import atomic_write, sha256_file
 
 MANIFEST = ".treem-outputs.json"
 # A pending write whose bytes are not known beforehand (forms rendered by worker processes):
@@ -57,14 +57,6 @@ class Written:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class OutputGuard:
@@ -117,7 +109,7 @@ class OutputGuard:
         # "pending": the bytes a run was writing when it was killed, before it could record them.
         if entry.get("pending") == ANY:
             return "ours"
-        return "ours" if _sha256_file(path) in (entry.get("sha256"), entry.get("pending")) else "edited"
+        return "ours" if sha256_file(path) in (entry.get("sha256"), entry.get("pending")) else "edited"
 
     def plan(self, path: Path) -> Written:
         """Where a new version of `path` goes, and what happens to the file there (backups
@@ -216,7 +208,7 @@ class OutputGuard:
                 continue
             derived, source = self.folder / key, self.folder / src
             try:
-                current = _sha256_file(source)
+                current = sha256_file(source)
             except OSError:
                 current = None
             if current == entry.get("source_sha256") or not derived.exists():
@@ -288,7 +280,7 @@ def remove_stale_derived(ws, year: int) -> list[str]:
 
 
 def file_sha256(path: Path) -> str:
-    return _sha256_file(Path(path))
+    return sha256_file(Path(path))
 
 
 __all__ = ["Written", "OutputGuard", "session", "write_output", "remove_output", "remove_stale_derived", "sha256_bytes", "file_sha256",
