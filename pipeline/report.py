@@ -15,16 +15,15 @@ import tempfile
 from datetime import date as Date
 from pathlib import Path
 
-from pipeline.reporting.chart_data import TREND_INDICATORS, attainment_bars, trend_series, write_charts  # noqa: F401
-from pipeline.reporting.context import build_context, communes_word  # noqa: F401
-from pipeline.reporting.docx import ReportError, clean_text, render_docx, template_problems  # noqa: F401
 from pipeline.catalogue import indicator_label
-from pipeline.merge import IndicatorResult, MergeResult, reference_year  # noqa: F401
+from pipeline.merge import IndicatorResult, MergeResult
 from pipeline.outputs import remove_stale_derived, write_output
+from pipeline.reporting.chart_data import write_charts
+from pipeline.reporting.context import build_context
+from pipeline.reporting.docx import ReportError, render_docx, template_problems
 from pipeline.reporting.quality import data_quality
+from pipeline.reporting.words import NO_DATA
 from pipeline.workspace import REPORT_TEMPLATE
-from pipeline.reporting.words import (NO_DATA, date_text, default_reference_year, format_target,  # noqa: F401
-                                      format_value, phrase_indicator, table_target, table_value)
 
 
 # --- the stage -------------------------------------------------------------------------------

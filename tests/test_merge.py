@@ -355,7 +355,7 @@ def test_a_merged_commune_with_a_missing_predecessor_is_not_carried(workspace):
     r13 = ind(result, "ct13")
     assert (r13.numerator, r13.denominator, r13.units_reported) == (2, 3, 1)
     assert "ct13" not in result.units["15682"]
-    from pipeline.report import build_context
+    from pipeline.reporting.context import build_context
 
     gaps = build_context(workspace, result)["quality"]["gaps"]
     assert ("Xã Hợp Tiến: không so sánh với năm trước vì đơn vị cũ chưa báo cáo năm 2024: Xã Hợp Tiến." in gaps)

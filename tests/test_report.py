@@ -31,9 +31,13 @@ import pipeline.libreoffice as libreoffice
 from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, set_received
 from pipeline.cli import cli
 from pipeline.collect import collect
-from pipeline.merge import Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, Verdict, load, merge
-from pipeline.report import (ReportError, _settings_warnings, build_context, clean_text, data_quality, date_text,
-                             format_target, format_value, phrase_indicator, reference_year, render_docx, report)
+from pipeline.merge import (Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, Verdict, load, merge,
+                            reference_year)
+from pipeline.report import _settings_warnings, report
+from pipeline.reporting.context import build_context
+from pipeline.reporting.docx import ReportError, clean_text, render_docx
+from pipeline.reporting.quality import data_quality
+from pipeline.reporting.words import date_text, format_target, format_value, phrase_indicator
 from pipeline.settings import Settings
 from pipeline.store import Store, SubmissionRecord
 from pipeline.text import vn_number
@@ -973,7 +977,7 @@ def test_demo_report_prints_every_percentage_as_its_counts_rounded_once(tmp_path
 
 
 def test_chart_labels_never_show_a_miss_as_its_target_and_use_no_unexplained_abbreviation():
-    from pipeline.report import attainment_bars, trend_series
+    from pipeline.reporting.chart_data import attainment_bars, trend_series
 
     ct14 = row(code="ct14", chi_tieu=14, goal=2, name="Tỷ lệ trẻ em dưới 5 tuổi được đăng ký khai sinh",
                value=19793 / 19893 * 100, targets={"2025": 99.5, "2030": 100}, status_code={"2025": "chua_dat"},

@@ -422,7 +422,7 @@ def test_single_word_tie_is_not_guessed_but_context_decides():
 
 
 def test_a_value_never_looks_equal_to_the_target_it_misses():
-    from pipeline.report import table_value
+    from pipeline.reporting.words import table_value
     from pipeline.text import vn_number_apart
 
     assert vn_number_apart(99.496, 99.5) == "99,496"

@@ -260,7 +260,7 @@ class Pages:
 
     async def run_merge(self, request: Request):
         from pipeline.merge import load, merge
-        from pipeline.report import write_charts
+        from pipeline.reporting.chart_data import write_charts
 
         ws, year = self.desk.ws, self.desk.year
 
