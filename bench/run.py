@@ -26,7 +26,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.workspace import Workspace, init_workspace  # noqa: E402
+from pipeline.config.workspace import Workspace, init_workspace  # noqa: E402
 
 YEAR = 2024
 OPENPYXL_SAMPLE = 1000

@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from run import commune_values, synthetic_roster  # noqa: E402
 
-from pipeline.store import Store, SubmissionRecord  # noqa: E402
-from pipeline.ui.server import Running  # noqa: E402
-from pipeline.workspace import init_workspace  # noqa: E402
+from pipeline.store.db import Store, SubmissionRecord  # noqa: E402
+from pipeline.desk.server import Running  # noqa: E402
+from pipeline.config.workspace import init_workspace  # noqa: E402
 
 YEAR = 2024
 PAGES = ["/", "/bieu-mau", "/nhan-tep", "/don-vi", "/don-vi?trang=100", "/tong-hop", "/bao-cao", "/cai-dat"]
@@ -116,7 +116,7 @@ def district(work: Path, repeat: int) -> dict:
 
 
 def large(work: Path, n: int, repeat: int) -> dict:
-    from pipeline.merge import merge
+    from pipeline.merge.merger import merge
 
     ws, _ = init_workspace(work / f"n{n}")
     (ws.root / "roster.yaml").write_text(yaml.safe_dump(synthetic_roster(n), allow_unicode=True), encoding="utf-8")

@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from pipeline.demo import run_demo  # noqa: E402
-from pipeline.ui.server import Running  # noqa: E402
+from pipeline.desk.server import Running  # noqa: E402
 
 SHOTS = [("tong_quan", "/"), ("bieu_mau", "/bieu-mau"), ("nhan_tep", "/nhan-tep"), ("don_vi", "/don-vi"),
          ("don_vi_loi", "/don-vi/15682"), ("tong_hop", "/tong-hop"), ("bao_cao", "/bao-cao"), ("cai_dat", "/cai-dat")]

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import click
 
-from pipeline.errors import TreemError
-from pipeline.workspace import Workspace
+from pipeline.base.errors import TreemError
+from pipeline.config.workspace import Workspace
 
 HEADINGS = {"Options": "Tùy chọn", "Commands": "Các lệnh", "Arguments": "Tham số"}
 

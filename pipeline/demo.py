@@ -19,9 +19,9 @@ from typing import Callable
 
 import openpyxl
 
-from pipeline.errors import TreemError
-from pipeline.roster import Unit
-from pipeline.workspace import Workspace, init_workspace
+from pipeline.base.errors import TreemError
+from pipeline.config.roster import Unit
+from pipeline.config.workspace import Workspace, init_workspace
 
 MARKER = ".treem-demo"
 # Share of the population (about 26% are children under 16).
@@ -244,10 +244,10 @@ def run_demo(root: Path, year: int = 2024, history_from: int = 2021,
              progress: Callable[[str], None] | None = None) -> DemoResult:
     """Create the demo workspace and run the cycle: earlier years quietly (so trends, last
     year's values and the year-over-year checks have data), then `year` with mishaps."""
-    from pipeline.collect import collect
-    from pipeline.merge import merge
-    from pipeline.report import report
-    from pipeline.template import generate
+    from pipeline.collect.run import collect
+    from pipeline.merge.merger import merge
+    from pipeline.reporting.report import report
+    from pipeline.forms.writer import generate
 
     say = progress or (lambda msg: None)
     ws = prepare_workspace(root)
@@ -341,7 +341,7 @@ def _only(ws: Workspace, unit: Unit, values: dict) -> dict:
 
 def _fill_with_mishaps(ws: Workspace, year: int, files: dict, towns: dict) -> list[str]:
     """The usual state of the shared folder on 20 November."""
-    from pipeline import libreoffice
+    from pipeline.reporting import libreoffice
 
     tmp = ws.root / "tmp-fill"
     codes = list(files)
@@ -375,7 +375,7 @@ def _fill_with_mishaps(ws: Workspace, year: int, files: dict, towns: dict) -> li
         if code == over:
             values["ct05_u1_vaccinated"] = values["children_u1"] + 12
         if code == "P-VHTT":
-            from pipeline.text import encode_tcvn3
+            from pipeline.base.text import encode_tcvn3
 
             values["narr_limitations"] = encode_tcvn3(values["narr_limitations"])
         if code == twice:

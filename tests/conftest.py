@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.demo import fill_workbook
-from pipeline.store import Store, SubmissionRecord
-from pipeline.template import generate
-from pipeline.workspace import Workspace, init_workspace
+from pipeline.store.db import Store, SubmissionRecord
+from pipeline.forms.writer import generate
+from pipeline.config.workspace import Workspace, init_workspace
 
 YEAR = 2024
 HERE = Path(__file__).parent

@@ -50,7 +50,7 @@ class UnoUnavailable(RuntimeError):
 
 def _find_soffice() -> str | None:
     try:  # prefer the project's lookup so tests exercise the same path
-        from pipeline.libreoffice import find_soffice
+        from pipeline.reporting.libreoffice import find_soffice
         return find_soffice()
     except ImportError:
         pass

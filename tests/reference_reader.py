@@ -1,15 +1,15 @@
 """The openpyxl reader the fast path is held to (tests/test_fast_path.py): the same precheck,
-then every cell through openpyxl, some 25 times slower than `pipeline.ingest.read`."""
+then every cell through openpyxl, some 25 times slower than `pipeline.collect.ingest.read`."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
-from pipeline.form import PROP_UNIT
-from pipeline.ingest import (FormSpec, Reading, _clean_scalar, _collect_hints, _locate_cells, _new_reading,
+from pipeline.forms.contract import PROP_UNIT
+from pipeline.collect.ingest import (FormSpec, Reading, _clean_scalar, _collect_hints, _locate_cells, _new_reading,
                              _parse_name_target, _read_meta)
-from pipeline.precheck import Limits, precheck
+from pipeline.collect.precheck import Limits, precheck
 
 
 def read_reference(path: Path, spec: FormSpec, limits: Limits = Limits()) -> Reading:

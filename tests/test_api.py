@@ -1,4 +1,4 @@
-"""The analyst's view: the workspace's figures as typed DataFrames (pipeline.api) and
+"""The analyst's view: the workspace's figures as typed DataFrames (pipeline.analysis.api) and
 `treem export`. The DataFrames are held to what `treem merge --json` and `treem collect
 --json` print, value by value, on the demo's five years."""
 
@@ -19,12 +19,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-import pipeline.api
-import pipeline.export
+import pipeline.analysis.api
+import pipeline.analysis.export
 from pipeline import open_workspace
 from pipeline.cli import cli
-from pipeline.collect import collect
-from pipeline.merge import STATUS_LABELS, merge
+from pipeline.collect.run import collect
+from pipeline.merge.merger import STATUS_LABELS, merge
 from conftest import COMMUNE_VALUES, fill, inbox_copy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +54,7 @@ def same(a, b) -> bool:
 # ------------------------------------------------------------------ the docstrings' examples
 
 
-@pytest.mark.parametrize("module", [pipeline.api, pipeline.export])
+@pytest.mark.parametrize("module", [pipeline.analysis.api, pipeline.analysis.export])
 def test_docstring_examples_run(module, demo, demo_2025):
     finder = doctest.DocTestFinder()
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
@@ -62,7 +62,7 @@ def test_docstring_examples_run(module, demo, demo_2025):
     assert tests
     for t in tests:
         runner.run(t)
-    assert runner.failures == 0 and runner.tries >= (20 if module is pipeline.api else 1)
+    assert runner.failures == 0 and runner.tries >= (20 if module is pipeline.analysis.api else 1)
 
 
 # ------------------------------------------------------- against `treem merge --json`
@@ -112,7 +112,7 @@ def test_indicators_and_unit_values_match_merge_json_every_year(demo, demo_2025)
 
 def test_indicator_columns_have_proper_dtypes(demo):
     df = demo.indicators()
-    assert {c: str(t) for c, t in df.dtypes.items()} == pipeline.api.INDICATORS
+    assert {c: str(t) for c, t in df.dtypes.items()} == pipeline.analysis.api.INDICATORS
     assert set(df["verdict_2025"].cat.categories) <= set(STATUS_LABELS)
     # No commune reported: no figure, never 0.
     none = df[(df.units_reported == 0) & (df.source == "communes")]
@@ -186,7 +186,7 @@ def small(tmp_path_factory, templates):
     """Two communes, one reporting 0 children born to HIV-positive mothers were infected and
     the other leaving both HIV fields blank, and an office whose narrative looks like a
     formula; collected and merged for real."""
-    from pipeline.workspace import init_workspace
+    from pipeline.config.workspace import init_workspace
 
     tmp = tmp_path_factory.mktemp("small")
     ws, _ = init_workspace(tmp / "ws")
@@ -236,7 +236,7 @@ def test_export_workbook_layout_and_values(small, tmp_path):
                     "Tệp đã nhận": ("status",), "Lỗi và cảnh báo": ("severity",)}[name]
         expected = [x for c in df.columns for x in ((c, f"{c}_label") if c in labelled else (c,))]
         assert codes == expected
-        assert titles == [pipeline.export.TITLES[c] for c in codes]  # Vietnamese titles above the code names
+        assert titles == [pipeline.analysis.export.TITLES[c] for c in codes]  # Vietnamese titles above the code names
         assert "Giá trị" in titles or "Mức độ" in titles or "Tình trạng" in titles
         assert sh.row_dimensions[2].hidden and not sh.row_dimensions[1].hidden
         assert sh.freeze_panes == "A3"
@@ -329,7 +329,7 @@ for args in (["status"], ["collect", "--no-feedback"], ["merge"]):
     except SystemExit as e:
         assert not e.code, args
     assert "pandas" not in sys.modules, args
-import pipeline.collect, pipeline.workers, pipeline.precheck, pipeline.ingest, pipeline.validate
+import pipeline.collect.run, pipeline.base.workers, pipeline.collect.precheck, pipeline.collect.ingest, pipeline.collect.validate
 assert "pandas" not in sys.modules, "collect's modules"
 pipeline.open_workspace({str(small.root)!r}).values()
 assert "pandas" in sys.modules

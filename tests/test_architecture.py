@@ -11,21 +11,21 @@ PACKAGE = Path(__file__).parent.parent / "pipeline"
 # Each module's stage, in the order data flows (ARCHITECTURE.md draws it). A module may import
 # modules of its own stage or an earlier one, never a later one.
 STAGES = [
-    ("foundation", {"errors", "text", "fsutil", "workers", "library_internals", "printing", "outputs", "problems"}),
-    ("configuration", {"catalogue", "roster", "settings", "workspace", "form"}),
-    ("reading", {"precheck", "ingest", "validate"}),
-    ("store", {"store", "submissions", "decisions", "history"}),
-    ("forms and collecting", {"template", "collect", "feedback"}),
-    ("merging", {"merge", "merge_result", "consolidate"}),
-    ("reporting", {"report", "reporting", "reporting.chart_data", "reporting.context", "reporting.docx",
-                   "reporting.quality", "reporting.words", "charts", "libreoffice"}),
-    ("analysis and history", {"api", "export", "import_history"}),
-    ("front ends", {"cli", "commands", "commands.cycle", "commands.officer", "commands.analysis", "__main__", "demo", "ui", "ui.app", "ui.config_files", "ui.jobs", "ui.messages",
-                    "ui.security", "ui.server", "ui.pages", "ui.views", ""}),  # "" is the package itself (pipeline/__init__.py)
+    ("foundation", {"base", "base.errors", "base.text", "base.fsutil", "base.workers", "base.library_internals", "base.printing", "base.outputs", "base.problems"}),
+    ("configuration", {"config", "config.catalogue", "config.roster", "config.settings", "config.workspace", "forms", "forms.contract"}),
+    ("reading", {"collect", "collect.precheck", "collect.ingest", "collect.validate"}),
+    ("store", {"store", "store.db", "store.submissions", "store.decisions", "store.history"}),
+    ("forms and collecting", {"forms.writer", "collect.run", "collect.feedback"}),
+    ("merging", {"merge", "merge.merger", "merge.result", "merge.consolidate"}),
+    ("reporting", {"reporting.report", "reporting", "reporting.chart_data", "reporting.context", "reporting.docx",
+                   "reporting.quality", "reporting.words", "reporting.charts", "reporting.libreoffice"}),
+    ("analysis and history", {"analysis", "analysis.api", "analysis.export", "analysis.import_history"}),
+    ("front ends", {"cli", "commands", "commands.cycle", "commands.officer", "commands.analysis", "__main__", "demo", "desk", "desk.app", "desk.config_files", "desk.jobs", "desk.messages",
+                    "desk.security", "desk.server", "desk.pages", "desk.views", ""}),
 ]
 RANK = {m: n for n, (_, modules) in enumerate(STAGES) for m in modules}
-READERS = {"precheck", "ingest", "validate", "form"}
-WRITERS = {"template", "feedback", "consolidate", "export", "reporting.docx", "charts", "printing"}
+READERS = {"collect.precheck", "collect.ingest", "collect.validate", "forms.contract"}
+WRITERS = {"forms.writer", "collect.feedback", "merge.consolidate", "analysis.export", "reporting.docx", "reporting.charts", "base.printing"}
 WRITER_LIBRARIES = {"xlsxwriter", "jinja2", "openpyxl", "docxtpl", "docx", "matplotlib", "pandas"}
 
 
@@ -81,7 +81,7 @@ def test_readers_never_import_writers():
 
 def test_only_the_store_speaks_sql_and_only_the_cli_uses_click():
     graph = imports()
-    assert {m for m, (_, other) in graph.items() if "sqlite3" in other} == {"store"}
+    assert {m for m, (_, other) in graph.items() if "sqlite3" in other} == {"store.db"}
     assert {m for m, (_, other) in graph.items() if "click" in other} == {
         "cli", "commands.cycle", "commands.officer", "commands.analysis"}
 

@@ -7,11 +7,11 @@ import openpyxl
 from docx import Document
 
 from conftest import COMMUNE_VALUES, YEAR, fill
-from pipeline.collect import collect
-from pipeline.merge import merge
-from pipeline.report import report
-from pipeline.store import Store
-from pipeline.form import note_name
+from pipeline.collect.run import collect
+from pipeline.merge.merger import merge
+from pipeline.reporting.report import report
+from pipeline.store.db import Store
+from pipeline.forms.contract import note_name
 
 
 def _only(ws):

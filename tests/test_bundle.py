@@ -59,13 +59,13 @@ def test_the_installed_wheel_carries_its_templates_and_makes_a_workspace(tmp_pat
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
     assert {"pipeline/templates/docx/bao_cao.docx", "pipeline/templates/xlsx/workbook.yaml",
-            "pipeline/defaults/catalogue.yaml"} <= names
+            "pipeline/config/defaults/catalogue.yaml"} <= names
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target",
                     str(target), str(wheel)], check=True)
     code = (f"import sys; sys.path.insert(0, {str(target)!r}); import pipeline; "
             f"assert pipeline.__file__.startswith({str(target)!r}), pipeline.__file__; "
-            "from pipeline.workspace import init_workspace; from pipeline.template import generate; "
+            "from pipeline.config.workspace import init_workspace; from pipeline.forms.writer import generate; "
             f"ws, _ = init_workspace({str(tmp_path / 'lam_viec')!r}); print(len(generate(ws, 2024).files))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 0, res.stderr

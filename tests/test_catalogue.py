@@ -11,9 +11,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from pipeline.catalogue import Catalogue, Expr, default_catalogue_path
+from pipeline.config.catalogue import Catalogue, Expr, default_catalogue_path
 from pipeline.cli import cli
-from pipeline.errors import ConfigError
+from pipeline.base.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -225,7 +225,7 @@ def test_ct13_is_judged_only_in_the_plans_years(cat):
 def test_every_target_quotes_the_plan(cat):
     import re
 
-    plan = (REPO_ROOT / "pipeline" / "defaults" / "catalogue.yaml").read_text(encoding="utf-8")
+    plan = (REPO_ROOT / "pipeline" / "config" / "defaults" / "catalogue.yaml").read_text(encoding="utf-8")
     assert plan.count(", plan: ") == 32
     for ind in cat.indicators:
         assert ind.plan, ind.code

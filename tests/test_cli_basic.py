@@ -85,7 +85,7 @@ def test_catalogue_not_in_utf8_is_reported(tmp_path):
 
 
 def test_unquoted_comma_in_the_catalogue_is_reported(tmp_path):
-    from pipeline.catalogue import default_catalogue_path
+    from pipeline.config.catalogue import default_catalogue_path
 
     text = default_catalogue_path().read_text(encoding="utf-8")
     text = text.replace('label: "Số trẻ em dưới 5 tuổi được cân, đo"', "label: Số trẻ em dưới 5 tuổi được cân, đo")

@@ -20,17 +20,17 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-import pipeline.collect as collect_mod
+import pipeline.collect.run as collect_mod
 from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, inbox_copy, load_helper, set_received
 from pipeline.cli import cli
 from pipeline.demo import set_saved_time
-from pipeline.collect import collect
-from pipeline.feedback import FEEDBACK_SHEET, feedback_name
-from pipeline.workers import start_method
-from pipeline.store import Store
-from pipeline.template import generate
-from pipeline.workspace import init_workspace
-from pipeline.text import encode_tcvn3
+from pipeline.collect.run import collect
+from pipeline.collect.feedback import FEEDBACK_SHEET, feedback_name
+from pipeline.base.workers import start_method
+from pipeline.store.db import Store
+from pipeline.forms.writer import generate
+from pipeline.config.workspace import init_workspace
+from pipeline.base.text import encode_tcvn3
 
 HERE = Path(__file__).parent
 STATUSES = {"accepted", "accepted_with_warnings", "rejected", "superseded"}
@@ -702,14 +702,14 @@ def test_a_workbook_whose_structure_is_broken_is_refused_with_its_reason(workspa
 
 def test_a_worker_reads_and_judges_a_file_without_loading_the_form_writer(workspace, templates, tmp_path):
     """A spawned worker (as on Windows) starts from nothing: what it imports to read and judge a
-    file is all it has. The form's contract lives in pipeline.form, so XlsxWriter, Jinja and
+    file is all it has. The form's contract lives in pipeline.forms.contract, so XlsxWriter, Jinja and
     the writer stay out."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from pipeline.form import load_wording
-    from pipeline.submissions import status_of
-    from pipeline.workspace import WORKBOOK_WORDING
+    from pipeline.forms.contract import load_wording
+    from pipeline.store.submissions import status_of
+    from pipeline.config.workspace import WORKBOOK_WORDING
 
     path = fill(templates["15700"], tmp_path / "a.xlsx", COMMUNE_VALUES)
     sheet_names = load_wording(workspace.template(WORKBOOK_WORDING))["sheets"]
@@ -720,8 +720,8 @@ def test_a_worker_reads_and_judges_a_file_without_loading_the_form_writer(worksp
         (result,) = pool.submit(collect_mod._work, [str(path)]).result()
         loaded = set(pool.submit(eval, "sorted(__import__('sys').modules)").result())
     assert (result.outcome, result.checked.identity.unit.code, status_of(result.checked)) == ("ok", "15700", "accepted")
-    assert {"pipeline.ingest", "pipeline.validate", "pipeline.form"} <= loaded  # the scan itself works
-    assert {"xlsxwriter", "jinja2", "pipeline.template", "openpyxl", "pandas"} & loaded == set()
+    assert {"pipeline.collect.ingest", "pipeline.collect.validate", "pipeline.forms.contract"} <= loaded  # the scan itself works
+    assert {"xlsxwriter", "jinja2", "pipeline.forms.writer", "openpyxl", "pandas"} & loaded == set()
 
 
 def test_system_files_in_the_inbox_are_not_submissions(workspace, templates, tmp_path):

@@ -14,11 +14,11 @@ from docx import Document
 
 from conftest import COMMUNE_VALUES, YEAR, fill, set_received
 from pipeline.cli import cli
-from pipeline.collect import collect
-from pipeline.decisions import decisions, undo_accept
-from pipeline.merge import merge
-from pipeline.report import report
-from pipeline.store import Store
+from pipeline.collect.run import collect
+from pipeline.store.decisions import decisions, undo_accept
+from pipeline.merge.merger import merge
+from pipeline.reporting.report import report
+from pipeline.store.db import Store
 
 
 def _invoke(ws, *args):
@@ -129,7 +129,7 @@ def test_received_date_set_before_the_file_is_collected(workspace, templates):
 def test_a_received_date_in_the_future_is_refused(workspace):
     from datetime import date, timedelta
 
-    from pipeline.decisions import DecisionError, set_received as received
+    from pipeline.store.decisions import DecisionError, set_received as received
 
     with pytest.raises(DecisionError, match="chưa tới"):
         received(workspace, YEAR, "a.xlsx", date.today() + timedelta(days=1), "gõ nhầm năm")

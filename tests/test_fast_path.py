@@ -11,19 +11,20 @@ import openpyxl
 import pytest
 
 from conftest import COMMUNE_VALUES, YEAR, fill
-from pipeline import ingest, libreoffice
-from pipeline.collect import _init_worker
-from pipeline.ingest import read
+from pipeline.collect import ingest
+from pipeline.reporting import libreoffice
+from pipeline.collect.run import _init_worker
+from pipeline.collect.ingest import read
 from reference_reader import read_reference
-from pipeline.form import load_wording
+from pipeline.forms.contract import load_wording
 
 
 @pytest.fixture(scope="module")
 def validator(tmp_path_factory):
     """The collect worker's validator and form spec for 2024."""
-    import pipeline.collect as collect
+    import pipeline.collect.run as collect
 
-    from pipeline.workspace import init_workspace
+    from pipeline.config.workspace import init_workspace
 
     ws, _ = init_workspace(tmp_path_factory.mktemp("fast") / "ws")
     sheets = load_wording(ws.template("xlsx/workbook.yaml"))["sheets"]

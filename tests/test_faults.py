@@ -30,12 +30,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-import pipeline.collect as collect_mod
+import pipeline.collect.run as collect_mod
 from conftest import COMMUNE_VALUES, YEAR, fill, set_received
-from pipeline.collect import collect
-from pipeline.store import Store
-from pipeline.workspace import Workspace, init_workspace
-from pipeline.workers import start_method
+from pipeline.collect.run import collect
+from pipeline.store.db import Store
+from pipeline.config.workspace import Workspace, init_workspace
+from pipeline.base.workers import start_method
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and /proc")
 

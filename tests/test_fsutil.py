@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.fsutil import atomic_write, read_yaml
+from pipeline.base.fsutil import atomic_write, read_yaml
 
 
 def test_large_yaml_is_cached_and_an_edit_is_always_seen(tmp_path):

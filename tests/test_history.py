@@ -5,7 +5,7 @@ from __future__ import annotations
 import openpyxl
 
 from conftest import store_values
-from pipeline.template import LAYOUT, generate
+from pipeline.forms.writer import LAYOUT, generate
 
 
 def previous_cell(path, field: str):
@@ -43,8 +43,8 @@ def test_a_new_commune_with_a_predecessor_that_sent_nothing_gets_no_last_year(wo
         store_values(workspace, 2024, code, {"children_total": n})
     files = {f["unit"]: f["path"] for f in generate(workspace, 2025, ["15664"]).files}
     assert previous_cell(files["15664"], "children_total") is None
-    from pipeline.history import incomplete_successors
-    from pipeline.store import Store
+    from pipeline.store.history import incomplete_successors
+    from pipeline.store.db import Store
 
     with Store(workspace.db_path) as store:
         values = store.accepted_values(2024)

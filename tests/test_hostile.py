@@ -36,9 +36,9 @@ import openpyxl
 import pytest
 
 from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, load_helper
-from pipeline.feedback import FEEDBACK_SHEET, template_formula
-from pipeline.store import Store
-from pipeline.workspace import Workspace, init_workspace
+from pipeline.collect.feedback import FEEDBACK_SHEET, template_formula
+from pipeline.store.db import Store
+from pipeline.config.workspace import Workspace, init_workspace
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="symbolic links, byte file names and wait4 are POSIX")
 
@@ -827,7 +827,7 @@ def test_report_keeps_unit_text_as_words(run):
 
 
 def test_csv_neutralises_formula_text():
-    from pipeline.consolidate import csv_safe
+    from pipeline.merge.consolidate import csv_safe
 
     assert [csv_safe(p) for p in PAYLOADS] == ["'" + p for p in PAYLOADS]
     assert csv_safe(-2.5) == "-2.5" and csv_safe("\tx") == "'\tx" and csv_safe("Xã Thọ Sơn") == "Xã Thọ Sơn"

@@ -12,11 +12,11 @@ from docx import Document
 
 from conftest import COMMUNE_VALUES, store_values
 from pipeline.cli import cli
-from pipeline.import_history import DATA_SHEET, DISTRICT, import_history, write_template
-from pipeline.merge import merge
-from pipeline.report import report
+from pipeline.analysis.import_history import DATA_SHEET, DISTRICT, import_history, write_template
+from pipeline.merge.merger import merge
+from pipeline.reporting.report import report
 from pipeline.reporting.context import build_context
-from pipeline.store import Store
+from pipeline.store.db import Store
 
 NEW_COMMUNES = ["15664", "15667", "15754", "15763", "15682", "15766", "15715", "15724"]
 

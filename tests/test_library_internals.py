@@ -1,4 +1,4 @@
-"""What pipeline/library_internals.py relies on inside XlsxWriter, openpyxl and
+"""What pipeline/base/library_internals.py relies on inside XlsxWriter, openpyxl and
 concurrent.futures. A failure here means a new version of that library changed it: fix the
 wrapper (and the version bound in pyproject.toml), not this test."""
 
@@ -13,8 +13,8 @@ import openpyxl
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from pipeline.library_internals import pool_processes, skip_formula_rewriting, worksheet_cells
-from pipeline.workers import mp_context
+from pipeline.base.library_internals import pool_processes, skip_formula_rewriting, worksheet_cells
+from pipeline.base.workers import mp_context
 
 
 def test_xlsxwriter_still_prepares_each_formula_through_the_method_we_replace():

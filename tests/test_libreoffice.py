@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import libreoffice
-from pipeline.libreoffice import LibreOfficeError, convert
+from pipeline.reporting import libreoffice
+from pipeline.reporting.libreoffice import LibreOfficeError, convert
 from conftest import load_helper
 
 if not libreoffice.available():

@@ -9,9 +9,9 @@ import json
 import openpyxl
 import pytest
 
-from pipeline.merge import Verdict, aggregate, expected_on_path, json_summary, merge
+from pipeline.merge.merger import Verdict, aggregate, expected_on_path, json_summary, merge
 from conftest import store_values as put
-from pipeline.store import Store
+from pipeline.store.db import Store
 
 
 def ind(result, code: str):
@@ -198,7 +198,7 @@ def test_office_figure_kept_beside_commune_sum_with_a_warning(workspace):
     (warning,) = [line for line in res.output.splitlines() if line.startswith("  ! ")]
     assert warning.startswith("  ! Chỉ tiêu 5a: Phòng Y tế báo 80 %, tổng các xã 95 %")
     # The report says both figures and tells the officer, not the province, to reconcile them.
-    from pipeline.report import report
+    from pipeline.reporting.report import report
 
     warnings = report(workspace, 2024)["warnings"]
     assert any("khác tổng hợp từ các xã, thị trấn ở Chỉ tiêu 5a" in w for w in warnings)
@@ -292,7 +292,7 @@ def test_every_year_stays_in_the_store(workspace):
 
 
 def test_aggregate_is_pure():
-    from pipeline.catalogue import Catalogue
+    from pipeline.config.catalogue import Catalogue
 
     ct05a = Catalogue.load().indicator("ct05a")
     a = aggregate(ct05a, {"a": {"ct05_u1_vaccinated": 1, "children_u1": 4}, "b": {"children_u1": 4}}, ["a", "b"])
@@ -384,7 +384,7 @@ def test_a_share_of_units_across_the_2025_reorganisation_is_a_series_break(works
 
 
 def test_the_stored_result_reads_back_as_the_same_typed_result(workspace):
-    from pipeline.merge import Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, load
+    from pipeline.merge.merger import Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, load
 
     put(workspace, 2023, "15700", {"ct05_u1_vaccinated": 90, "children_u1": 100, "ct21_play_spot": 1})
     merge(workspace, 2023)
@@ -419,8 +419,8 @@ def test_a_units_value_one_digit_from_its_target_gets_the_digit_in_the_workbook(
 
 
 def test_tied_units_are_not_picked_at_random():
-    from pipeline.catalogue import Catalogue
-    from pipeline.merge import _ranked
+    from pipeline.config.catalogue import Catalogue
+    from pipeline.merge.merger import _ranked
 
     ct07 = Catalogue.load().indicator("ct07")  # at least: highest is best
     best, worst = _ranked(ct07, {"a": 66.67, "b": 100, "c": 100, "d": 100, "e": 100, "f": 100}, {})

@@ -8,10 +8,10 @@ from click.testing import CliRunner
 from docx import Document
 
 from pipeline.cli import cli
-from pipeline.merge import merge
-from pipeline.outputs import MANIFEST, file_sha256, write_output
-from pipeline.report import report
-from pipeline.template import generate
+from pipeline.merge.merger import merge
+from pipeline.base.outputs import MANIFEST, file_sha256, write_output
+from pipeline.reporting.report import report
+from pipeline.forms.writer import generate
 
 YEAR = 2024
 
@@ -109,7 +109,7 @@ def test_a_file_written_before_the_guard_is_backed_up_then_replaced(workspace):
 
 
 def test_a_run_killed_between_writing_and_recording_leaves_a_file_still_its_own(workspace):
-    from pipeline.outputs import OutputGuard, sha256_bytes
+    from pipeline.base.outputs import OutputGuard, sha256_bytes
 
     path = workspace.output(YEAR) / f"tong_hop_{YEAR}.xlsx"
     write_output(workspace, YEAR, path, b"first run")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import TreemError, UnreadableFile
-from pipeline.precheck import MESSAGES, NOT_A_WORKBOOK, Limits, Package, message, precheck
+from pipeline.base.errors import TreemError, UnreadableFile
+from pipeline.collect.precheck import MESSAGES, NOT_A_WORKBOOK, Limits, Package, message, precheck
 from conftest import VIETNAMESE, load_helper
 
 

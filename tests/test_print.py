@@ -11,10 +11,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pipeline import libreoffice
-from pipeline.charts import attainment_chart
+from pipeline.reporting import libreoffice
+from pipeline.reporting.charts import attainment_chart
 from pipeline.demo import run_demo
-from pipeline.printing import wrapped_height, wrapped_lines
+from pipeline.base.printing import wrapped_height, wrapped_lines
 
 YEAR = 2024
 

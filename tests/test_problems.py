@@ -9,7 +9,7 @@ import string
 from pathlib import Path
 
 from conftest import VIETNAMESE
-from pipeline.problems import (ERROR, PROBLEMS, SKIPPED, WARNING, Group, Problem, ValidationIssue, issue,
+from pipeline.base.problems import (ERROR, PROBLEMS, SKIPPED, WARNING, Group, Problem, ValidationIssue, issue,
                                markdown_table, skipped_file, title, unreadable)
 
 ROOT = Path(__file__).parent.parent

@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from docx import Document
 
 from pipeline.cli import cli
-from pipeline.merge import merge
-from pipeline.report import report
-from pipeline.template import generate
+from pipeline.merge.merger import merge
+from pipeline.reporting.report import report
+from pipeline.forms.writer import generate
 
 
 def _strings(path) -> str:

@@ -27,21 +27,21 @@ from docx.shared import Mm
 from docxtpl import DocxTemplate
 from lxml import etree
 
-import pipeline.libreoffice as libreoffice
+import pipeline.reporting.libreoffice as libreoffice
 from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, set_received
 from pipeline.cli import cli
-from pipeline.collect import collect
-from pipeline.merge import (Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, Verdict, load, merge,
+from pipeline.collect.run import collect
+from pipeline.merge.merger import (Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, Verdict, load, merge,
                             reference_year)
-from pipeline.report import _settings_warnings, report
+from pipeline.reporting.report import _settings_warnings, report
 from pipeline.reporting.context import build_context
 from pipeline.reporting.docx import ReportError, clean_text, render_docx
 from pipeline.reporting.quality import data_quality
 from pipeline.reporting.words import date_text, format_target, format_value, phrase_indicator
-from pipeline.settings import Settings
-from pipeline.store import Store, SubmissionRecord
-from pipeline.text import vn_number
-from pipeline.workspace import REPO_TEMPLATES, Workspace, init_workspace
+from pipeline.config.settings import Settings
+from pipeline.store.db import Store, SubmissionRecord
+from pipeline.base.text import vn_number
+from pipeline.config.workspace import REPO_TEMPLATES, Workspace, init_workspace
 
 HOSTILE = '<w:p> & {{ x }} {% raw %} =HYPERLINK("http://x","y")'
 COMMUNES = ["15664", "15667", "15670", "15673", "15676", "15679", "15682", "15685"]
@@ -864,7 +864,7 @@ def _candidates(ws, result: dict) -> dict[int | None, set]:
     percentage, ‰ or change, computed here from the stored counts; None -> all of them."""
     from fractions import Fraction
 
-    from pipeline.merge import exact_value
+    from pipeline.merge.merger import exact_value
 
     def exact(x) -> Fraction:
         return x if isinstance(x, Fraction) else Fraction(repr(float(x)))
@@ -990,6 +990,6 @@ def test_chart_labels_never_show_a_miss_as_its_target_and_use_no_unexplained_abb
     assert not any("MT" in b["text"] for b in bars)
     series, _ = trend_series(MergeResult(year=2025, indicators=[ct21]), ["ct21"], 2021)
     assert series[0]["breaks"] == [2025]
-    from pipeline.charts import _segments
+    from pipeline.reporting.charts import _segments
 
     assert _segments([(2023, 1.0), (2024, 2.0), (2025, 3.0)], [2025]) == [[(2023, 1.0), (2024, 2.0)], [(2025, 3.0)]]

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ConfigError
-from pipeline.roster import Contact, Roster, Unit, default_roster_path, reference_date, to_dict
+from pipeline.base.errors import ConfigError
+from pipeline.config.roster import Contact, Roster, Unit, default_roster_path, reference_date, to_dict
 
 OLD_COMMUNES = {
     "15664": "Thị trấn Triệu Sơn", "15667": "Xã Thọ Sơn", "15670": "Xã Thọ Bình", "15673": "Xã Thọ Tiến",

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.errors import ConfigError
-from pipeline.settings import Settings, check_settings, parse_day_month
-from pipeline.workspace import Workspace
+from pipeline.base.errors import ConfigError
+from pipeline.config.settings import Settings, check_settings, parse_day_month
+from pipeline.config.workspace import Workspace
 
 SETTINGS = """# Thông số
 issuer: Ủy ban nhân dân xã Triệu Sơn
@@ -120,7 +120,7 @@ def test_a_recipient_line_with_a_colon_is_caught_in_the_2025_section_too(workspa
 
 
 def test_the_default_settings_have_no_problem():
-    from pipeline.settings import default_settings_path
+    from pipeline.config.settings import default_settings_path
 
     assert check_settings(default_settings_path()) == []
 

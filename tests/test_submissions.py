@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 from conftest import VIETNAMESE
-from pipeline.problems import ERROR, WARNING
-from pipeline.store import SCHEMA
-from pipeline.submissions import ACCEPTED, STATUS_LABELS, STORED, Status, counts, judged
+from pipeline.base.problems import ERROR, WARNING
+from pipeline.store.db import SCHEMA
+from pipeline.store.submissions import ACCEPTED, STATUS_LABELS, STORED, Status, counts, judged
 
 PACKAGE = Path(__file__).parent.parent / "pipeline"
 
@@ -40,8 +40,8 @@ def test_the_store_holds_the_stored_statuses():
 
 # The same words used for something else.
 NOT_STATUSES = {
-    ("store.py", "superseded"),  # the audit log's action when a version is replaced
-    ("store.py", "rejected"),  # a comment
+    ("db.py", "superseded"),  # the audit log's action when a version is replaced
+    ("db.py", "rejected"),  # a comment
     ("api.py", "rejected"),  # a docstring's example of a DataFrame
     ("quality.py", "rejected"), ("context.py", "rejected"),  # the count of that name (submissions.row_counts)
 }

@@ -16,13 +16,13 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from pipeline import libreoffice
+from pipeline.reporting import libreoffice
 from pipeline.cli import cli
-from pipeline.ingest import FormSpec, read
-from pipeline.roster import Roster
-from pipeline.template import LAYOUT, generate, load_wording, note_name
-from pipeline.validate import Validator
-from pipeline.workspace import Workspace
+from pipeline.collect.ingest import FormSpec, read
+from pipeline.config.roster import Roster
+from pipeline.forms.writer import LAYOUT, generate, load_wording, note_name
+from pipeline.collect.validate import Validator
+from pipeline.config.workspace import Workspace
 from conftest import VIETNAMESE, load_helper
 
 YEAR = 2024
@@ -242,7 +242,7 @@ def test_targets_shown_are_the_plans(books):
 def test_a_new_commune_is_held_to_the_target_of_its_area(workspace):
     """From 2025, Xã Triệu Sơn took in the old town and counts as urban for CT4c (roster
     `area`): its form shows the urban target, as merge judges it; Xã Thọ Bình stays rural."""
-    from pipeline.template import generate
+    from pipeline.forms.writer import generate
 
     files = {f["unit"]: f["path"] for f in generate(workspace, 2025, ["15664", "15667"]).files}
     assert _targets(openpyxl.load_workbook(files["15664"]), "ct04_obese") == (10, 10)

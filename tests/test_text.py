@@ -2,7 +2,7 @@ import unicodedata
 
 import pytest
 
-from pipeline.text import (
+from pipeline.base.text import (
     INVALID,
     TCVN3_TO_UNICODE,
     VNI_TO_UNICODE,
@@ -423,7 +423,7 @@ def test_single_word_tie_is_not_guessed_but_context_decides():
 
 def test_a_value_never_looks_equal_to_the_target_it_misses():
     from pipeline.reporting.words import table_value
-    from pipeline.text import vn_number_apart
+    from pipeline.base.text import vn_number_apart
 
     assert vn_number_apart(99.496, 99.5) == "99,496"
     assert vn_number_apart(99.5, 99.5) == "99,5"

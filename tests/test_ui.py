@@ -15,11 +15,11 @@ starlette = pytest.importorskip("starlette.testclient", reason="Starlette (treem
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from pipeline.submissions import status  # noqa: E402
-from pipeline.store import Store  # noqa: E402
-from pipeline.ui.app import create_app  # noqa: E402
-from pipeline.ui.security import safe_name, save_upload  # noqa: E402
-from pipeline.workspace import Workspace  # noqa: E402
+from pipeline.store.submissions import status  # noqa: E402
+from pipeline.store.db import Store  # noqa: E402
+from pipeline.desk.app import create_app  # noqa: E402
+from pipeline.desk.security import safe_name, save_upload  # noqa: E402
+from pipeline.config.workspace import Workspace  # noqa: E402
 from conftest import COMMUNE_VALUES, YEAR, fill, store_values  # noqa: E402
 
 PORT = 8765
@@ -201,7 +201,7 @@ def test_merge_page_without_a_merge_says_what_to_do(workspace):
 
 
 def test_merge_page_names_each_indicator_as_the_plan_does(workspace):
-    from pipeline.merge import merge
+    from pipeline.merge.merger import merge
 
     store_values(workspace, YEAR, "15700", COMMUNE_VALUES)
     merge(workspace, YEAR)
@@ -242,7 +242,7 @@ def test_a_job_waits_while_the_cli_holds_the_lock(workspace):
 
 
 def test_upload_then_verdict(workspace):
-    from pipeline.template import generate
+    from pipeline.forms.writer import generate
 
     generate(workspace, YEAR, ["15700", "15682"])
     forms = workspace.output(YEAR) / "bieu_mau"
@@ -272,7 +272,7 @@ def _replies(page: str) -> dict[str, str]:
 def test_replies_name_a_feedback_file_only_when_one_was_made(workspace, templates):
     from datetime import datetime
 
-    from pipeline.collect import collect
+    from pipeline.collect.run import collect
     from conftest import inbox_copy
 
     late = fill(templates["15700"], workspace.root / "a.xlsx", COMMUNE_VALUES)
@@ -309,7 +309,7 @@ def test_replies_name_a_feedback_file_only_when_one_was_made(workspace, template
      ["đề nghị kiểm tra lại: Tăng 80%; nếu số liệu đúng"], ["phản hồi"]),
 ])
 def test_reply_to_an_accepted_file_says_what_the_unit_must_do(workspace, issues, feedback, says, never):
-    from pipeline.ui.messages import reply_message
+    from pipeline.desk.messages import reply_message
 
     text = reply_message(workspace.settings, {"name": "Xã Dân Lực", "status": "accepted_with_warnings"}, issues, YEAR,
                          feedback=feedback)
@@ -368,8 +368,8 @@ def _settings_form(page: str) -> dict:
 def test_settings_from_2025_are_the_reorganised_section_and_reach_the_report(workspace):
     from docx import Document
 
-    from pipeline.merge import merge
-    from pipeline.report import report
+    from pipeline.merge.merger import merge
+    from pipeline.reporting.report import report
 
     c = client(workspace)
     c.post("/nam", data={"nam": "2025", "ve": "/cai-dat"}, headers=ORIGIN)
@@ -466,7 +466,7 @@ def test_treem_ui_prints_its_address_first_and_stops_on_ctrl_c(workspace, host):
 
 # --- the officer's decisions --------------------------------------------------------------
 def test_accept_and_received_date_buttons_record_decisions(workspace):
-    from pipeline import decisions
+    from pipeline.store import decisions
 
     store_values(workspace, YEAR, "15682", COMMUNE_VALUES, status="rejected")
     c = client(workspace)
@@ -500,14 +500,14 @@ def test_accept_and_received_date_buttons_record_decisions(workspace):
 @pytest.mark.parametrize("typed, day", [("18/11/2024", "2024-11-18"), ("8.11.2024", "2024-11-08"),
                                         ("18-11-2024", "2024-11-18"), (" 2024-11-18 ", "2024-11-18")])
 def test_a_received_date_is_read_as_the_command_reads_it(typed, day):
-    from pipeline.decisions import received_date
+    from pipeline.store.decisions import received_date
 
     assert received_date(typed).date().isoformat() == day
 
 
 @pytest.mark.parametrize("typed", ["31/11/2024", "11/31/2024", "18/11", "", "2024-11-18T16:30"])
 def test_a_bad_received_date_is_refused_in_vietnamese(typed):
-    from pipeline.decisions import DecisionError, received_date
+    from pipeline.store.decisions import DecisionError, received_date
 
     with pytest.raises(DecisionError, match="không đúng; ghi ngày/tháng/năm, ví dụ 18/11/2024"):
         received_date(typed)

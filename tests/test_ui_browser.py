@@ -23,7 +23,7 @@ if not Path(CHROMIUM).exists():
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from pipeline.ui.server import Running  # noqa: E402
+from pipeline.desk.server import Running  # noqa: E402
 
 PAGES = ["/", "/bieu-mau", "/nhan-tep", "/don-vi", "/tong-hop", "/bao-cao", "/cai-dat"]
 
@@ -146,7 +146,7 @@ def test_the_officers_year_in_the_browser(workspace, page, tmp_path):
 
 
 def test_accept_a_broken_unit_with_a_note(workspace, page, tmp_path):
-    from pipeline.template import generate
+    from pipeline.forms.writer import generate
 
     generate(workspace, YEAR, ["15682"])
     bad = fill(workspace.output(YEAR) / "bieu_mau" / "2024_15682_xa-hop-thanh.xlsx", workspace.inbox(YEAR) / "b.xlsx",
@@ -194,7 +194,7 @@ def test_settings_of_2025_in_the_browser(workspace, page):
             page.get_by_role("button", name="Lưu thông số", exact=True).click()
         assert "Đã lưu thông số vào mục «from_2025»" in text_of(page)
         assert page.locator("input[name=signer_name]").input_value() == "Trần Thị Bình"
-    from pipeline.workspace import Workspace
+    from pipeline.config.workspace import Workspace
 
     assert Workspace(workspace.root).for_year(2025).settings["signer"]["name"] == "Trần Thị Bình"
     assert page.problems == []

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.catalogue import Catalogue
-from pipeline.validate import outliers
+from pipeline.config.catalogue import Catalogue
+from pipeline.collect.validate import outliers
 
 CAT = Catalogue.load()
 
@@ -65,7 +65,7 @@ def test_an_inserted_column_is_not_an_overwritten_formula(workspace, templates, 
     import openpyxl
 
     from conftest import COMMUNE_VALUES, fill, inbox_copy
-    from pipeline.collect import collect
+    from pipeline.collect.run import collect
 
     filled = fill(templates["15700"], tmp_path / "filled.xlsx", COMMUNE_VALUES)
     wb = openpyxl.load_workbook(filled)
@@ -81,7 +81,7 @@ def test_a_typed_over_self_check_is_reported_at_its_cell(workspace, templates, t
     import openpyxl
 
     from conftest import COMMUNE_VALUES, fill, inbox_copy
-    from pipeline.collect import collect
+    from pipeline.collect.run import collect
 
     filled = fill(templates["15700"], tmp_path / "filled.xlsx", COMMUNE_VALUES)
     wb = openpyxl.load_workbook(filled)
@@ -98,7 +98,7 @@ def test_a_row_deleted_by_a_tool_that_keeps_the_names_is_refused_once(workspace,
     import openpyxl
 
     from conftest import COMMUNE_VALUES, fill, inbox_copy
-    from pipeline.collect import collect
+    from pipeline.collect.run import collect
 
     filled = fill(templates["15748"], tmp_path / "filled.xlsx", COMMUNE_VALUES)
     wb = openpyxl.load_workbook(filled)
@@ -113,7 +113,7 @@ def test_a_row_deleted_by_a_tool_that_keeps_the_names_is_refused_once(workspace,
 
 def test_a_file_named_after_another_unit_is_flagged(workspace, templates, tmp_path):
     from conftest import COMMUNE_VALUES, fill, inbox_copy
-    from pipeline.collect import collect
+    from pipeline.collect.run import collect
 
     filled = fill(templates["15709"], tmp_path / "x.xlsx", COMMUNE_VALUES)  # Xã An Nông's template
     inbox_copy(workspace, filled, "Xa Van Son bao cao tre em 2024.xlsx")
@@ -125,7 +125,7 @@ def test_a_file_named_after_another_unit_is_flagged(workspace, templates, tmp_pa
 
 def _as_older_form(wb) -> None:
     """A form made before the field code moved to the hidden column: the code in column B."""
-    from pipeline.form import LAYOUT, LEGACY_CODE_COLUMN
+    from pipeline.forms.contract import LAYOUT, LEGACY_CODE_COLUMN
 
     for sheet in wb.worksheets:
         for row in sheet.iter_rows():
@@ -139,7 +139,7 @@ def test_a_deleted_row_is_caught_by_the_code_column_of_new_and_older_forms(works
     import openpyxl
 
     from conftest import COMMUNE_VALUES, fill, inbox_copy
-    from pipeline.collect import collect
+    from pipeline.collect.run import collect
 
     filled = fill(templates["15748"], tmp_path / "filled.xlsx", COMMUNE_VALUES)
     wb = openpyxl.load_workbook(filled)
@@ -161,7 +161,7 @@ def test_a_deleted_row_is_caught_by_the_code_column_of_new_and_older_forms(works
 
 def _collected(workspace, path: Path, name: str) -> dict:
     from conftest import inbox_copy
-    from pipeline.collect import collect
+    from pipeline.collect.run import collect
 
     inbox_copy(workspace, path, name)
     (sub,) = collect(workspace, 2024).submissions
@@ -279,7 +279,7 @@ def test_words_for_none_in_a_count_get_a_hint_and_a_formula_without_value_is_nam
     import openpyxl
 
     from conftest import COMMUNE_VALUES, fill, inbox_copy
-    from pipeline.collect import collect
+    from pipeline.collect.run import collect
 
     filled = fill(templates["15700"], tmp_path / "a.xlsx", {**COMMUNE_VALUES, "ct09_abused": "Không có"})
     wb = openpyxl.load_workbook(filled)

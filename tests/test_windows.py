@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-import pipeline.collect as collect_mod
-import pipeline.libreoffice as libreoffice
-import pipeline.workers as workers
+import pipeline.collect.run as collect_mod
+import pipeline.reporting.libreoffice as libreoffice
+import pipeline.base.workers as workers
 from conftest import COMMUNE_VALUES, YEAR, fill, inbox_copy
-from pipeline.collect import LOCKED_MESSAGE
-from pipeline.feedback import feedback_name
-from pipeline.roster import Unit
-from pipeline.form import file_name
-from pipeline.workspace import init_workspace
+from pipeline.collect.run import LOCKED_MESSAGE
+from pipeline.collect.feedback import feedback_name
+from pipeline.config.roster import Unit
+from pipeline.forms.contract import file_name
+from pipeline.config.workspace import init_workspace
 
 TREEM = [sys.executable, "-m", "pipeline"]
 
@@ -246,7 +246,7 @@ def test_no_module_uses_posix_only_calls_without_a_platform_check():
 def test_workspace_lock_uses_msvcrt_on_windows(monkeypatch, tmp_path):
     import types
 
-    from pipeline import workspace as ws_mod
+    from pipeline.config import workspace as ws_mod
 
     calls = []
     fake = types.SimpleNamespace(LK_NBLCK=2, locking=lambda fd, mode, n: calls.append((mode, n)))

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from pipeline.cli import CONTEXT, _rel, cli, emit, workspace_options
-from pipeline.text import vn_number
-from pipeline.workspace import Workspace
+from pipeline.base.text import vn_number
+from pipeline.config.workspace import Workspace
 
 
 @cli.command("export", context_settings=CONTEXT)
@@ -29,8 +29,8 @@ def export_cmd(ws: Workspace, as_json: bool, years: str | None, fmt: str, out: P
       treem export --years 2021-2025
       treem export --years 2021-2025 --format csv --out D:\\phan_tich
     """
-    from pipeline.api import WorkspaceData
-    from pipeline.export import export, parse_years
+    from pipeline.analysis.api import WorkspaceData
+    from pipeline.analysis.export import export, parse_years
 
     result = export(WorkspaceData(ws), parse_years(years), fmt, out)
     if as_json:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from pipeline.catalogue import indicator_label, target_text
+from pipeline.config.catalogue import indicator_label, target_text
 from pipeline.cli import (CONTEXT, Failure, _check_year, _print_output_messages, _rel, cli, emit, force_option,
                                progress, workspace_options, year_option)
-from pipeline.errors import TreemError
-from pipeline.submissions import Status
-from pipeline.text import vn_number, vn_number_apart
-from pipeline.workspace import Workspace, init_workspace
+from pipeline.base.errors import TreemError
+from pipeline.store.submissions import Status
+from pipeline.base.text import vn_number, vn_number_apart
+from pipeline.config.workspace import Workspace, init_workspace
 
 
 @cli.command("init", context_settings=CONTEXT)
@@ -98,7 +98,7 @@ def generate_cmd(ws: Workspace, as_json: bool, year: int, units: tuple[str, ...]
       treem generate --year 2024
       treem generate --year 2024 --unit 15700 --unit P-YT
     """
-    from pipeline.template import generate
+    from pipeline.forms.writer import generate
 
     total = len(units) or len(ws.roster.for_year(year))
     with progress("Tạo biểu mẫu", total, as_json) as tick:
@@ -130,7 +130,7 @@ def collect_cmd(ws: Workspace, as_json: bool, year: int, no_feedback: bool, forc
       treem collect --year 2024
       treem collect --year 2024 --json > kiem_tra.json
     """
-    from pipeline.collect import collect, scan_inbox
+    from pipeline.collect.run import collect, scan_inbox
 
     files, _ = scan_inbox(ws.inbox(year), settle=False)  # only to size the progress bar
     with progress("Đọc và kiểm tra", len(files), as_json) as tick:
@@ -197,7 +197,7 @@ def status_cmd(ws: Workspace, as_json: bool, year: int):
     Ví dụ:
       treem status --year 2024
     """
-    from pipeline.submissions import status
+    from pipeline.store.submissions import status
 
     st = status(ws, year)
     if as_json:
@@ -234,9 +234,9 @@ def run_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, force: bool):
       treem run --year 2024
       treem run --year 2024 --workspace D:\\ctxhtre --pdf
     """
-    from pipeline.collect import collect, scan_inbox
-    from pipeline.merge import json_summary, merge
-    from pipeline.report import report
+    from pipeline.collect.run import collect, scan_inbox
+    from pipeline.merge.merger import json_summary, merge
+    from pipeline.reporting.report import report
 
     files, _ = scan_inbox(ws.inbox(year), settle=False)  # only to size the progress bar
     with progress("Đọc và kiểm tra", len(files), as_json) as tick:
@@ -271,7 +271,7 @@ def demo_cmd(workspace: Path, as_json: bool, year: int):
       treem demo --year 2024 --workspace /tmp/thu
     """
     from pipeline.demo import run_demo
-    from pipeline.merge import json_summary
+    from pipeline.merge.merger import json_summary
 
     say = (lambda msg: None) if as_json else (lambda msg: click.echo(f"… {msg}", err=True))
     try:
@@ -320,7 +320,7 @@ def merge_cmd(ws: Workspace, as_json: bool, year: int, force: bool):
       treem merge --year 2024
       treem merge --year 2024 --json
     """
-    from pipeline.merge import json_summary, merge
+    from pipeline.merge.merger import json_summary, merge
 
     with progress("Tổng hợp", 2, as_json) as tick:
         result = merge(ws, year, progress=tick, force=force)
@@ -331,7 +331,7 @@ def merge_cmd(ws: Workspace, as_json: bool, year: int, force: bool):
 
 
 def _print_merge(ws: Workspace, result) -> None:
-    from pipeline.merge import Verdict
+    from pipeline.merge.merger import Verdict
     from pipeline.reporting.context import communes_word
 
     cov = result.coverage
@@ -396,7 +396,7 @@ def report_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, report_date, 
       treem report --year 2024 --date 2024-11-25 --pdf
       treem report --year 2025 --json
     """
-    from pipeline.report import report
+    from pipeline.reporting.report import report
 
     written = report(ws, year, pdf=pdf, date=report_date, force=force)
     if as_json:

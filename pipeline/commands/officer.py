@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from pipeline.cli import CONTEXT, _rel, cli, emit, workspace_options, year_option
-from pipeline.submissions import Status
-from pipeline.workspace import Workspace
+from pipeline.store.submissions import Status
+from pipeline.config.workspace import Workspace
 
 
 @cli.command("check-settings", context_settings=CONTEXT)
@@ -25,7 +25,7 @@ def check_settings_cmd(ws: Workspace, as_json: bool):
       treem check-settings
       treem check-settings --workspace D:\\ctxhtre --json
     """
-    from pipeline.settings import check_settings
+    from pipeline.config.settings import check_settings
 
     path = ws.root / "settings.yaml"
     problems = check_settings(path) if path.exists() else []
@@ -59,7 +59,7 @@ def accept_cmd(ws: Workspace, as_json: bool, unit: str, year: int, note: str, un
       treem accept 15682 --year 2024 --note "Xã xác nhận qua điện thoại, chỉ sai một ô"
       treem accept 15682 --year 2024 --undo --note "Xã sẽ gửi lại"
     """
-    from pipeline.decisions import accept, undo_accept
+    from pipeline.store.decisions import accept, undo_accept
 
     d = undo_accept(ws, year, unit, note) if undo else accept(ws, year, unit, note)
     if as_json:
@@ -70,7 +70,7 @@ def accept_cmd(ws: Workspace, as_json: bool, unit: str, year: int, note: str, un
 
 
 def _received_date(ctx, param, value):
-    from pipeline.decisions import DecisionError, received_date
+    from pipeline.store.decisions import DecisionError, received_date
 
     try:
         return received_date(value)
@@ -94,7 +94,7 @@ def received_cmd(ws: Workspace, as_json: bool, file: str, year: int, when, note:
     Ví dụ:
       treem received 2024_15703_xa-dan-ly.xlsx --year 2024 --date 18/11/2024 --note "nhận qua Zalo"
     """
-    from pipeline.decisions import set_received
+    from pipeline.store.decisions import set_received
 
     d = set_received(ws, year, file, when, note)
     if as_json:
@@ -119,7 +119,7 @@ def import_history_cmd(ws: Workspace, as_json: bool, file: Path | None, template
       treem import-history --template so_lieu_cac_nam_truoc.xlsx
       treem import-history so_lieu_cac_nam_truoc.xlsx
     """
-    from pipeline.import_history import import_history, write_template
+    from pipeline.analysis.import_history import import_history, write_template
 
     if template_out is not None:
         out = write_template(ws, template_out)
@@ -165,7 +165,7 @@ def ui_cmd(ws: Workspace, as_json: bool, port: int, host: str, no_browser: bool)
       treem ui
       treem ui --workspace D:\\ctxhtre --port 8800 --no-browser
     """
-    from pipeline.ui.server import serve
+    from pipeline.desk.server import serve
 
     def say(url: str) -> None:
         click.echo(json.dumps({"url": url, "workspace": str(ws.root)}, ensure_ascii=False) if as_json else url)

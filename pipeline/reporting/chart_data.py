@@ -1,14 +1,14 @@
-"""The numbers and labels of the report's charts (pipeline.charts draws them)."""
+"""The numbers and labels of the report's charts (pipeline.reporting.charts draws them)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from pipeline.fsutil import atomic_write
-from pipeline.merge import MergeResult, Verdict, reference_year
+from pipeline.base.fsutil import atomic_write
+from pipeline.merge.merger import MergeResult, Verdict, reference_year
 from pipeline.reporting.words import _ind_info, _num, _strict, _tt_labels, table_unit, verdict_of
-from pipeline.text import vn_number_apart
+from pipeline.base.text import vn_number_apart
 
 # Indicators drawn in the trend chart; settings.yaml may list others under report.trend_indicators.
 TREND_INDICATORS = ("ct02", "ct03b", "ct04b", "ct05a", "ct14", "ct18")
@@ -83,7 +83,7 @@ def trend_series(result: MergeResult, codes: list[str] | tuple[str, ...], baseli
 
 def write_charts(ws, result: MergeResult, folder: Path) -> dict:
     """Draw the charts into `folder` (PNG); a chart with nothing to show is skipped."""
-    from pipeline import charts
+    from pipeline.reporting import charts
 
     year = int(result.year)
     info = {r.code: _ind_info(ws.catalogue, r.code) for r in result.indicators or []}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from datetime import date as Date
 
-from pipeline.catalogue import COMMUNE_TYPES
-from pipeline.merge import IndicatorResult, MergeResult, Verdict, judge, reference_year
+from pipeline.config.catalogue import COMMUNE_TYPES
+from pipeline.merge.merger import IndicatorResult, MergeResult, Verdict, judge, reference_year
 from pipeline.reporting.quality import _names, _quality_context
 from pipeline.reporting.words import (DASH, NO_DATA, _fall_text, _ind_info, _lower_first, _num, _strict,
                                       _target_words, _tt_labels, date_text, default_reference_year, format_target,

@@ -12,8 +12,8 @@ import unicodedata
 import zipfile
 from pathlib import Path
 
-from pipeline.errors import TreemError
-from pipeline.text import XML_ILLEGAL
+from pipeline.base.errors import TreemError
+from pipeline.base.text import XML_ILLEGAL
 
 MIN_YEAR_TWIPS = 850  # 1,5 cm: "95,67*" on one line
 

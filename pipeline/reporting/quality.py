@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date as Date
 
-from pipeline.catalogue import COMMUNE_TYPES
-from pipeline.merge import IndicatorResult, MergeResult
+from pipeline.config.catalogue import COMMUNE_TYPES
+from pipeline.merge.merger import IndicatorResult, MergeResult
 from pipeline.reporting.words import NO_DATA, _lower_first, _num
 
 UNIT_TABLE_LIMIT = 300
@@ -16,9 +16,9 @@ NAMES_LIMIT = 12
 # --- data quality (read from the store) ------------------------------------------------------
 def data_quality(ws, store, year: int) -> dict:
     """Who reported, who was on time, which problems are still open, as plain rows."""
-    from pipeline.decisions import unit_notes
-    from pipeline.problems import SEVERITY_LABELS
-    from pipeline.submissions import STATUS_LABELS, Status, row_counts, unit_rows
+    from pipeline.store.decisions import unit_notes
+    from pipeline.base.problems import SEVERITY_LABELS
+    from pipeline.store.submissions import STATUS_LABELS, Status, row_counts, unit_rows
 
     subs, issues = store.submissions(year), store.issues_for_year(year)
     rows = unit_rows(ws, year, subs, issues)
@@ -70,7 +70,7 @@ def data_quality(ws, store, year: int) -> dict:
 
 def _footer(ws, store, year: int, total: int, units: int) -> str:
     """Where the full lists are kept, what the tables leave out, and which years were imported."""
-    from pipeline.submissions import Status
+    from pipeline.store.submissions import Status
 
     keeper = ws.settings.get("coordinator") or "đơn vị tổng hợp"
     footer = (f"Danh sách đầy đủ các lỗi, cảnh báo (đến từng ô của biểu mẫu) và các tệp đã nhận: tệp "

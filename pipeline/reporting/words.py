@@ -1,5 +1,5 @@
 """Figures into words: one indicator's paragraph, values and targets for the tables.
-Every number is rounded once, half away from zero, at the precision shown (pipeline.text);
+Every number is rounded once, half away from zero, at the precision shown (pipeline.base.text);
 verdicts are read from the merge result, never judged here."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date as Date
 from fractions import Fraction
 
-from pipeline.merge import VERDICT_LABELS, IndicatorResult, Verdict, reference_year
-from pipeline.text import decimals_apart, round_half_away, vn_number, vn_number_apart
+from pipeline.merge.merger import VERDICT_LABELS, IndicatorResult, Verdict, reference_year
+from pipeline.base.text import decimals_apart, round_half_away, vn_number, vn_number_apart
 
 NO_DATA = "chưa có số liệu"
 DASH = "–"
@@ -18,7 +18,7 @@ AREA_WORDS = {"xa": "nông thôn", "thi_tran": "thành thị"}
 
 # --- numbers and targets in words ------------------------------------------------------------
 def _num(x: float, decimals: int = 2) -> str:
-    """Rounded once, half away from zero (pipeline.text.vn_number)."""
+    """Rounded once, half away from zero (pipeline.base.text.vn_number)."""
     return vn_number(float(x), decimals)
 
 

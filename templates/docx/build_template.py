@@ -11,7 +11,7 @@ right 15 mm; Times New Roman 14 pt body, justified, first-line indent 1,27 cm; t
 header as a borderless table; page numbers centred at the top from page 2; signer block on
 the right and "Nơi nhận" on the left. The appendices are a landscape section.
 
-Every tag names a key of pipeline.report.build_context (tests check that the template asks
+Every tag names a key of pipeline.reporting.report.build_context (tests check that the template asks
 for nothing the context lacks).
 """
 

@@ -4,7 +4,7 @@ No binary is committed: every case is built from a small valid workbook that
 this module makes with XlsxWriter (one sheet, a few numbers and Vietnamese
 text, a defined name, a custom property), by rewriting zip members in Python.
 Each case is a function whose docstring says what it is; `expect` is the code
-`pipeline.precheck` must raise, or "ok" for files it must accept.
+`pipeline.collect.precheck` must raise, or "ok" for files it must accept.
 
     python tests/hostile/make_corpus.py DEST     # writes the files, prints a table
 

@@ -1,0 +1,1 @@
+"""Analysis: the pandas API, the export, and the import of earlier years."""

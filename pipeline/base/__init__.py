@@ -1,0 +1,1 @@
+"""What every stage shares: errors, text, files, the problem table, the output guard, worker processes."""

@@ -1,0 +1,188 @@
+"""What the desk's pages show, read from the library, and the small helpers the pages share
+(pages of a long list, a search, redirects with a message)."""
+
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse
+
+from pipeline.store.submissions import STATUS_LABELS, Status
+from pipeline.desk import messages
+
+PAGE_SIZE = 50
+
+
+def paginate(items: list, page: int, size: int = PAGE_SIZE) -> dict:
+    pages = max(1, math.ceil(len(items) / size))
+    page = min(max(1, page), pages)
+    return {"items": items[(page - 1) * size: page * size], "page": page, "pages": pages, "total": len(items)}
+
+
+def _page_arg(request: Request) -> int:
+    try:
+        return int(request.query_params.get("trang", "1"))
+    except ValueError:
+        return 1
+
+
+# --- what the pages show, read from the library --------------------------------------------------
+def merge_view(result) -> dict | None:
+    """The one place that reads a merge result (merge.MergeResult) for the Tổng hợp page: the
+    verdicts are merge's own, never judged again here."""
+    if result is None:
+        return None
+    from pipeline.config.catalogue import indicator_label, target_text
+    from pipeline.merge.merger import Verdict
+    from pipeline.base.text import vn_number_apart
+
+    def shown(value, target) -> str:
+        if value is None:
+            return ""
+        return vn_number_apart(value, target) if isinstance(target, (int, float)) else messages.figure(value)
+
+    rows = []
+    for r in result.indicators:
+        ref_target = r.targets.get(r.reference_year) if r.reference_year else None
+        rows.append({
+            "chi_tieu": r.chi_tieu, "label": indicator_label(r.code), "code": r.code, "name": r.name, "unit": r.unit,
+            "value": shown(r.value, ref_target), "t2025": target_text(r.targets.get("2025")),
+            "t2030": target_text(r.targets.get("2030")), "s2025": r.verdict_for("2025").label,
+            "s2030": r.verdict_for("2030").label, "partial": r.partial, "provisional": r.provisional,
+        })
+    judged = [r.verdict for r in result.indicators if r.reference_year]
+    by_code = {r.code: r for r in result.indicators}
+    return {"year": result.year, "rows": rows, "coverage": result.coverage,
+            "met": judged.count(Verdict.MET), "not_met": judged.count(Verdict.NOT_MET),
+            "undecided": judged.count(Verdict.UNDECIDED), "no_data": judged.count(Verdict.NO_DATA),
+            "differences": [{"office": result.unit_names.get(d["unit"], d["unit"]),
+                             "chi_tieu": by_code[d["indicator"]].chi_tieu, "label": indicator_label(d["indicator"]),
+                             "name": by_code[d["indicator"]].name,
+                             "unit": by_code[d["indicator"]].unit, "office_value": messages.figure(d["value"]),
+                             "value": messages.figure(by_code[d["indicator"]].communes_value
+                                                      if by_code[d["indicator"]].communes_value is not None
+                                                      else by_code[d["indicator"]].value)}
+                            for d in result.office_differences if d["indicator"] in by_code]}
+
+
+def _last_actions(ws, year) -> list[dict]:
+    from pipeline.store.db import Store
+
+    if not ws.db_path.exists():
+        return []
+    import json
+
+    with Store(ws.db_path) as store:
+        rows = store.audit(year, last=12)[::-1]
+    for r in rows:
+        try:
+            detail = json.loads(r.get("detail") or "{}")
+        except ValueError:
+            detail = {}
+        r["file"] = detail.get("path", "") if isinstance(detail, dict) else ""
+    return rows
+
+
+def _merged(ws, year) -> bool:
+    from pipeline.store.db import Store
+
+    if not ws.db_path.exists():
+        return False
+    with Store(ws.db_path) as store:
+        return year in store.merged_years()
+
+
+def _names(ws, year) -> dict:
+    return {u.code: u.name for u in ws.roster.for_year(year)}
+
+
+def _unit_rows(ws, year) -> list[dict]:
+    from pipeline.store.submissions import unit_rows
+    from pipeline.store.db import Store
+
+    if not ws.db_path.exists():
+        return unit_rows(ws, year, [], {})
+    with Store(ws.db_path) as store:
+        return unit_rows(ws, year, store.submissions(year), store.issues_for_year(year))
+
+
+def _received(ws, year) -> list[dict]:
+    """Every file of the year: what collect stored (with its verdict) and what lies in the
+    inbox not yet collected."""
+    from pipeline.collect.run import scan_inbox
+    from pipeline.collect.feedback import feedback_name, needs_copy
+    from pipeline.store.db import Store
+
+    names = _names(ws, year)
+    settings = ws.for_year(year).settings
+    rows, seen = [], set()
+    if ws.db_path.exists():
+        with Store(ws.db_path) as store:
+            subs = store.submissions(year)
+            issues = store.issues_for_year(year)
+        for s in reversed(subs):
+            its = issues.get(s.id, [])
+            errors = [i for i in its if i["severity"] == "error"]
+            name = names.get(s.unit or "", s.unit or "")
+            # The copy feedback.write_feedback_files made for this submission, if it made one.
+            fb = (ws.output(year) / "phan_hoi" / feedback_name(year, s.unit, name)) \
+                if s.unit and s.status != Status.SUPERSEDED and needs_copy(its) else None
+            fb = fb if fb is not None and fb.is_file() else None
+            rows.append({"path": s.path, "unit": s.unit, "name": name, "status": s.status,
+                         "label": STATUS_LABELS.get(s.status, s.status), "received_at": s.received_at,
+                         "problems": (errors or its)[:3], "more": max(0, len(errors or its) - 3),
+                         "feedback": fb,
+                         "reply": messages.reply_message(settings, {"name": name or "đơn vị", "status": s.status,
+                                                                    "path": s.path}, its, year, feedback=fb is not None)})
+            seen.update(s.paths or [s.path])
+    files, skipped = scan_inbox(ws.inbox(year), settle=False)
+    waiting = [{"path": f.relative, "unit": None, "name": "", "status": "new", "label": "Chưa kiểm tra",
+                "received_at": datetime.fromtimestamp(f.mtime).isoformat(timespec="seconds"), "problems": [],
+                "more": 0, "feedback": None, "reply": ""} for f in files if f.relative not in seen]
+    left = [{"path": k["path"], "unit": None, "name": "", "status": "skipped", "label": "Bỏ qua",
+             "received_at": "", "problems": [{"message": k["message"], "severity": "warning"}], "more": 0,
+             "feedback": None, "reply": ""} for k in skipped]
+    return waiting + rows + left
+
+
+def _filtered(items: list, q: str) -> list:
+    q = " ".join(q.lower().split())
+    if not q:
+        return items
+    def text(x):
+        return f"{x['unit']} {x['name']}" if isinstance(x, dict) else f"{x.code} {x.name}"
+
+    return [x for x in items if q in text(x).lower()]
+
+
+def _decisions_for(ws, year, code) -> list:
+    from pipeline.store.decisions import decisions
+
+    return [d for d in decisions(ws, year) if d.unit == code]
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
+
+
+def _q(s: str) -> str:
+    from urllib.parse import quote
+    return quote(s, safe="")
+
+
+def _back(url: str, message: str | None = None) -> RedirectResponse:
+    if message:
+        from urllib.parse import quote
+        sep = "&" if "?" in url.split("#")[0] else "?"
+        base, _, frag = url.partition("#")
+        url = f"{base}{sep}tb={quote(message)}" + (f"#{frag}" if frag else "")
+    return RedirectResponse(url, status_code=303)
+
+
+def _job_response(request: Request, job, back: str):
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"job": job.id, "next": back})
+    return _back(f"{back}?viec={job.id}")

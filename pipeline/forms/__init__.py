@@ -1,0 +1,1 @@
+"""The form: the contract between its writer and its readers, and the writer."""

@@ -1,0 +1,1 @@
+"""Merge: the district's figures against the targets, and the consolidated workbook."""

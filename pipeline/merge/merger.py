@@ -1,0 +1,571 @@
+"""Stage 3: the district's figures. Units report counts; the district value of every
+indicator is Σ numerators ÷ Σ denominators × factor over the units that reported both,
+never a mean of percentages. Each value is judged against the 2025 and 2030 targets and
+against the straight path from the 2021 baseline to each target.
+
+Values are kept exact (never rounded here): display rounds them once, at the precision it
+shows. Verdicts are judged once, here, from the exact counts, and are `Verdict` members;
+their Vietnamese labels live in `VERDICT_LABELS` beside the enum and only ever reach a reader.
+
+The result of `merge` and `load` is one typed object, a `MergeResult` holding an
+`IndicatorResult` per indicator (with its `Comparison`, `Bounds` and `OfficeFigure`); each
+field is explained where it is declared, in merge_result.py. The store keeps its `to_dict()` as
+JSON and `load` reads it back with `MergeResult.from_dict`; the workbook, the report, the CLI and
+`--json` read the same object."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+from pipeline.config.catalogue import TARGET_YEARS, Catalogue, Indicator, meets
+from pipeline.store.history import carry_forward, incomplete_successors
+from pipeline.merge.result import (STATUS_LABELS, TRACK_LABELS, VERDICT_LABELS, Bounds, Comparison,  # noqa: F401
+                                   IndicatorResult, MergeResult, OfficeFigure, Verdict)
+from pipeline.store.db import Store
+
+
+@dataclass
+class Aggregate:
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    units: list[str]
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def exact_value(ind: Indicator, numerator, denominator) -> Fraction | None:
+    """The indicator's value from its counts, exactly: numerator ÷ denominator × factor; for a
+    year-over-year indicator (CT13) the % change from last year's count (the denominator)."""
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    n, d = Fraction(numerator), Fraction(denominator)
+    if ind.kind == "yoy_change":
+        return (n - d) / d * 100
+    return n / d * _decimal(ind.factor)
+
+
+def aggregate(ind: Indicator, values: dict[str, dict], units: list[str],
+              previous: dict[str, dict] | None = None) -> Aggregate:
+    """The indicator over `units` (codes), summing counts. A blank is "not reported" and
+    leaves the unit out of both sums; a 0 is a value. For a share of units (CT1, CT21) the
+    numerator counts the units answering yes and the denominator the units that answered."""
+    num = den = 0.0
+    used = []
+    for u in units:
+        v = values.get(u, {})
+        n = v.get(ind.numerator)
+        if not _number(n):
+            continue
+        if ind.kind == "share_of_communes":
+            num, den = num + (1 if n else 0), den + 1
+        elif ind.kind == "yoy_change":
+            p = (previous or {}).get(u, {}).get(ind.numerator)
+            if not _number(p):
+                continue
+            num, den = num + n, den + p
+        else:
+            d = v.get(ind.denominator)
+            if not _number(d):
+                continue
+            num, den = num + n, den + d
+        used.append(u)
+    if not used:
+        return Aggregate(None, None, None, [])
+    exact = exact_value(ind, num, den)
+    return Aggregate(None if exact is None else float(exact), num, den, used)
+
+
+def reference_year(year: int, targets: dict) -> str | None:
+    """The target a year is judged against: the next target year that has a target (2025
+    until 2025, then 2030), else the last one the plan set (CT19 has only 2025)."""
+    have = sorted((y for y, t in (targets or {}).items() if t is not None), key=int)
+    if not have:
+        return None
+    later = [y for y in have if int(y) >= year]
+    return later[0] if later else have[-1]
+
+
+@functools.lru_cache(maxsize=1024)
+def _decimal(x: float) -> Fraction:
+    """A factor or a target as the decimal people wrote (2.5 is 5/2, not the nearest binary
+    fraction); the catalogue holds few of them, so each is made once."""
+    return Fraction(repr(float(x)))
+
+
+def _exact_target(target) -> Fraction:
+    return _decimal(target)
+
+
+def judge(ind: Indicator, value: Fraction | float | None, target, year: int | str | None = None) -> Verdict:
+    """The verdict of an exact value against one target (no rounding: 99.49652 misses 99.5)."""
+    if target is None:
+        return Verdict.NO_TARGET
+    if value is None:
+        return Verdict.NO_DATA
+    v = value if isinstance(value, Fraction) else Fraction(repr(float(value)))
+    return Verdict.MET if meets(v, _exact_target(target), ind.direction, ind.is_strict(year)) else Verdict.NOT_MET
+
+
+def judge_bounds(ind: Indicator, low: Fraction, high: Fraction, target, year) -> Verdict:
+    """A share of units with some units missing: decided only when the missing units, all
+    yes or all no, cannot change the verdict."""
+    a, b = judge(ind, low, target, year), judge(ind, high, target, year)
+    return a if a == b else Verdict.UNDECIDED
+
+
+def expected_on_path(baseline: float, target: float, baseline_year: int, target_year: int, year: int) -> float:
+    """The straight path from the baseline year's value to the target."""
+    return baseline + (target - baseline) * (year - baseline_year) / (target_year - baseline_year)
+
+
+@dataclass
+class _YearInputs:
+    """What every indicator of the year is computed from (`Merger._read_year`)."""
+    units: list            # the roster's units in force this year
+    communes: list
+    offices: list
+    values: dict           # unit code -> field -> value, this year's accepted submissions
+    last_values: dict      # the same for last year, as reported
+    previous: dict         # last year's values carried across the roster changes
+    gaps: dict             # new units some of whose predecessors did not report last year
+    history: dict          # indicator -> year -> district value, earlier merged years
+    history_units: dict    # indicator -> year -> units reported
+    prev_communes: list[str]
+    breaks: list[int]      # years from which a share of units is a new series
+    names: dict[str, str]  # unit code -> name, this year's and last year's units
+
+    @property
+    def commune_codes(self) -> list[str]:
+        return [u.code for u in self.communes]
+
+
+@dataclass
+class _UnitFigures:
+    """Each commune's values, counts and verdicts, unit code -> indicator code -> ..."""
+    values: dict = field(default_factory=dict)
+    counts: dict = field(default_factory=dict)
+    verdicts: dict = field(default_factory=dict)
+
+
+class Merger:
+    def __init__(self, ws, year: int, store: Store):
+        self.ws, self.year, self.store = ws, year, store
+        self.cat: Catalogue = ws.catalogue
+        self.roster = ws.roster
+        self.tolerance = ws.settings.check("office_tolerance_percent")
+
+    def run(self) -> MergeResult:
+        data = self._read_year()
+        indicators, figures = [], _UnitFigures()
+        for ind in self.cat.indicators:
+            row = self._indicator(ind, data)
+            per_unit = self._unit_figures(ind, data, figures)
+            row.best_units, row.worst_units = _ranked(ind, per_unit, data.names)
+            row.history = {str(y): v for y, v in sorted({**data.history.get(ind.code, {}),
+                                                         self.year: row.value}.items())}
+            indicators.append(row)
+        result = self._result(data, indicators, figures)
+        self._save(result, data.values)
+        return result
+
+    def _read_year(self) -> _YearInputs:
+        """Everything the year's figures are computed from, read from the roster and the store once."""
+        year = self.year
+        units = self.roster.for_year(year)
+        last_values = self.store.accepted_values(year - 1)
+        history, history_units = self._history()
+        names = {u.code: u.name for u in units}
+        for u in self.roster.for_year(year - 1):
+            names.setdefault(u.code, u.name)
+        return _YearInputs(
+            units=units, communes=[u for u in units if u.is_commune], offices=[u for u in units if not u.is_commune],
+            values=self.store.accepted_values(year), last_values=last_values,
+            previous=carry_forward(last_values, self.cat, self.roster, year - 1, year),
+            gaps=incomplete_successors(last_values, self.roster, year - 1, year),
+            history=history, history_units=history_units,
+            prev_communes=[u.code for u in self.roster.for_year(year - 1) if u.is_commune],
+            breaks=self._count_breaks(), names=names)
+
+    def _indicator(self, ind: Indicator, data: _YearInputs) -> IndicatorResult:
+        """One indicator's district figure, its verdicts, its path and its comparison with last year
+        (the per-unit rankings and the history are added by `run`)."""
+        year, values, previous, codes = self.year, data.values, data.previous, data.commune_codes
+        agg = aggregate(ind, values, codes, previous)
+        office = self._office(ind, values, previous, agg)
+        expected = len(data.communes)
+        source, reason = self._source(ind, agg, office, expected)
+        numerator, denominator, bounds, bounds_exact = self._figure(ind, agg, office, source, expected)
+        exact = exact_value(ind, numerator, denominator)
+        partial = 0 < len(agg.units) < expected
+        targets = {str(y): ind.targets.get(str(y)) for y in TARGET_YEARS}
+        by_type, by_type_exact = self._by_type(ind, values, data.communes, previous)
+        for t, part in by_type.items():
+            part["verdicts"] = {str(y): judge(ind, by_type_exact[t], ind.target_for(y, t), y) for y in TARGET_YEARS}
+        value = None if exact is None else float(exact)
+        prev = {"year": year - 1, "value": data.history.get(ind.code, {}).get(year - 1),
+                "units_reported": data.history_units.get(ind.code, {}).get(year - 1)}
+        return IndicatorResult(
+            code=ind.code, chi_tieu=ind.chi_tieu, goal=ind.goal, name=ind.name, kind=ind.kind, unit=ind.unit,
+            direction=ind.direction, value=value, numerator=numerator, denominator=denominator,
+            source=source, source_reason=reason, communes_value=agg.value, authority=ind.authority,
+            units_reported=len(agg.units), units_expected=expected,
+            missing_units=_missing(codes, agg.units), partial=partial,
+            provisional=bool(partial and source == "communes" and exact is not None
+                             and ind.kind != "share_of_communes"),
+            targets=targets, reference_year=reference_year(year, targets),
+            verdicts=self._verdicts(ind, exact, bounds_exact, by_type_exact), bounds=bounds,
+            track={str(y): self._track(ind, value, ind.targets.get(str(y)), y, data.history, bounds)
+                   for y in TARGET_YEARS},
+            previous=prev,
+            comparison=self._comparison(ind, values, previous, agg, expected, data.gaps, prev,
+                                        year in data.breaks and ind.kind == "share_of_communes"),
+            totals=(self._totals(ind, values, data.last_values, codes, data.prev_communes, agg)
+                    if ind.kind == "yoy_change" else None),
+            series_breaks=data.breaks if ind.kind == "share_of_communes" else [],
+            by_type=by_type, office=office,
+            lead_office=ind.lead_office, lead_office_name=data.names.get(ind.lead_office, ind.lead_office),
+            note=ind.note,
+        )
+
+    @staticmethod
+    def _figure(ind: Indicator, agg: Aggregate, office: OfficeFigure | None, source: str,
+                expected: int) -> tuple[float | None, float | None, Bounds | None, tuple | None]:
+        """The counts the district value is computed from (the communes' or the lead office's),
+        and for a share of units with units missing, the bounds (as floats and exactly)."""
+        if ind.kind == "share_of_communes":
+            # Counted over every unit of the roster: a unit that has not reported is not a "no".
+            numerator = agg.numerator
+            denominator = float(expected) if agg.units else None
+            missing = expected - len(agg.units)
+            if agg.units and missing:
+                low = exact_value(ind, numerator, expected)
+                high = exact_value(ind, numerator + missing, expected)
+                return numerator, denominator, Bounds(float(low), float(high), missing), (low, high)
+            return numerator, denominator, None, None
+        if source == "communes":
+            return agg.numerator, agg.denominator, None, None
+        return office.numerator, office.denominator, None, None
+
+    def _unit_figures(self, ind: Indicator, data: _YearInputs, figures: _UnitFigures) -> dict[str, float]:
+        """Each commune's own value, counts and verdicts of the indicator, added to `figures`;
+        returns the values (commune code -> value) of the communes that reported it."""
+        per_unit = {}
+        for u in data.communes:
+            a = aggregate(ind, data.values, [u.code], data.previous)
+            if a.value is None:
+                continue
+            per_unit[u.code] = a.value
+            figures.values.setdefault(u.code, {})[ind.code] = a.value
+            figures.counts.setdefault(u.code, {})[ind.code] = [a.numerator, a.denominator]
+            ex = exact_value(ind, a.numerator, a.denominator)
+            figures.verdicts.setdefault(u.code, {})[ind.code] = {
+                str(y): (Verdict.NOT_YET if ind.kind == "yoy_change" and not ind.judged_in(self.year)
+                         else judge(ind, ex, ind.target_for(y, u.target_area), y))
+                for y in TARGET_YEARS}
+        return per_unit
+
+    def _result(self, data: _YearInputs, indicators: list[IndicatorResult], figures: _UnitFigures) -> MergeResult:
+        """The indicators' figures with the units', the population, budget, narratives and coverage."""
+        values, units = data.values, data.units
+        return MergeResult(
+            year=self.year, indicators=indicators, units=figures.values, unit_counts=figures.counts,
+            unit_verdicts=figures.verdicts, unit_names=data.names, unit_types={u.code: u.type for u in units},
+            unit_areas={u.code: u.target_area for u in data.communes},
+            population=self._population(values, data.commune_codes),
+            budget=self._budget(values, units),
+            narratives=self._narratives(values, data.offices),
+            coverage=self._coverage(units, values),
+            office_differences=[asdict(r.office) | {"indicator": r.code, "name": r.name}
+                                for r in indicators if r.office and r.office.differs],
+            carry_gaps=data.gaps,
+            imported_units=sorted(s.unit for s in self.store.submissions(self.year)
+                                  if s.identity_source == "imported" and s.unit in values),
+        )
+
+    def _source(self, ind: Indicator, agg: Aggregate, office: OfficeFigure | None, expected: int) -> tuple[str, str]:
+        """Whose figure is the district value, and why (catalogue `authority`)."""
+        has_office = bool(office and office.value is not None)
+        if ind.kind == "share_of_communes" or not has_office:
+            return "communes", ("all_reported" if len(agg.units) == expected else "incomplete")
+        if agg.value is None:
+            return "office", "no_communes"
+        if ind.authority == "lead_office":
+            return "office", "authority"
+        if ind.authority == "communes":
+            return "communes", ("all_reported" if len(agg.units) == expected else "authority")
+        if len(agg.units) < expected:
+            return "office", "incomplete"
+        return "communes", "all_reported"
+
+    def _verdicts(self, ind: Indicator, exact, bounds, by_type_exact: dict) -> dict[str, Verdict]:
+        out = {}
+        for y in TARGET_YEARS:
+            t = ind.targets.get(str(y))
+            if t is not None and ind.kind == "yoy_change" and not ind.judged_in(self.year):
+                out[str(y)] = Verdict.NOT_YET
+            elif isinstance(t, dict):
+                # Targets by area (CT4c): the district meets it when every area that reported
+                # meets its own target.
+                per = [judge(ind, by_type_exact.get(k), v, y) for k, v in t.items() if k in by_type_exact]
+                per = [p for p in per if p != Verdict.NO_DATA]
+                out[str(y)] = (Verdict.NO_DATA if not per else
+                               Verdict.MET if all(p == Verdict.MET for p in per) else Verdict.NOT_MET)
+            elif bounds is not None and t is not None:
+                out[str(y)] = judge_bounds(ind, bounds[0], bounds[1], t, y)
+            else:
+                out[str(y)] = judge(ind, exact, t, y)
+        return out
+
+    def _comparison(self, ind: Indicator, values, previous, agg: Aggregate, expected: int, gaps: dict,
+                    prev: dict, series_break: bool) -> Comparison | None:
+        """The change from last year, like for like: both years over the same units, those
+        that reported the indicator in both years (last year's figures carried across the
+        roster changes; a new unit some of whose predecessors did not report is left out).
+        Last year's reported figure stays in "previous_reported" for quoting beside it.
+
+        None for a year-over-year indicator (CT13 is a comparison already)."""
+        if ind.kind == "yoy_change":
+            return None
+        base = Comparison(year=self.year - 1, units_expected=expected, previous_reported=prev["value"],
+                          previous_units_reported=prev.get("units_reported"), series_break=series_break,
+                          left_out=sorted(u for u in gaps if u in agg.units))
+        if series_break or not agg.units:
+            return base
+        matched = [u for u in agg.units if aggregate(ind, previous, [u]).units]
+        if not matched:
+            return base
+        now, before = aggregate(ind, values, matched), aggregate(ind, previous, matched)
+        a = exact_value(ind, now.numerator, now.denominator)
+        b = exact_value(ind, before.numerator, before.denominator)
+        base.units, base.value, base.previous = len(matched), now.value, before.value
+        base.change = float(a - b) if a is not None and b is not None else None
+        base.numerator, base.denominator = now.numerator, now.denominator
+        base.previous_numerator, base.previous_denominator = before.numerator, before.denominator
+        return base
+
+    def _totals(self, ind: Indicator, values, last_values, communes: list[str], prev_communes: list[str],
+                agg: Aggregate) -> dict:
+        """CT13's counts: each year's total over the communes that reported it, and the
+        matched totals the change is computed on."""
+        def total(vals, codes):
+            nums = [vals[u][ind.numerator] for u in codes if _number(vals.get(u, {}).get(ind.numerator))]
+            return {"value": sum(nums) if nums else None, "units": len(nums), "units_expected": len(codes)}
+
+        return {"current": {"year": self.year, **total(values, communes)},
+                "previous": {"year": self.year - 1, **total(last_values, prev_communes)},
+                "matched": {"units": len(agg.units), "current": agg.numerator, "previous": agg.denominator}}
+
+    def _count_breaks(self) -> list[int]:
+        """Years from which the communes counted are other units than the year before (the
+        2025 reorganisation: 34 communes became 8): a share of units is a new series there."""
+        out = []
+        for y in range(self.cat.baseline_year + 1, self.year + 1):
+            before = [u.code for u in self.roster.for_year(y - 1) if u.is_commune]
+            after = {u.code for u in self.roster.for_year(y) if u.is_commune}
+            mapping = self.roster.mapping(y - 1, y)
+            if len(before) != len(after) or any(mapping.get(c) != c for c in before):
+                out.append(y)
+        return out
+
+    def _office(self, ind: Indicator, values, previous, agg: Aggregate) -> OfficeFigure | None:
+        """The lead office's own district-wide figure, kept beside the commune sum. "differs"
+        flags a gap beyond the tolerance; it never decides whether the figure is quoted."""
+        for code in (ind.lead_office, ind.co_lead):
+            if code and code in values and ind.kind != "share_of_communes":
+                a = aggregate(ind, values, [code], previous)
+                if a.value is None:
+                    continue
+                differs = None
+                diff = None
+                if agg.value is not None:
+                    diff = a.value - agg.value
+                    base = abs(agg.value) or 1.0
+                    # A gap of one or two cases in a rare event is chance, not a discrepancy.
+                    cases = abs((a.numerator or 0) - (agg.numerator or 0))
+                    differs = abs(a.value - agg.value) / base * 100 > self.tolerance and cases > 2
+                return OfficeFigure(unit=code, value=a.value, numerator=a.numerator, denominator=a.denominator,
+                                    difference=diff, differs=differs)
+        return None
+
+    def _by_type(self, ind: Indicator, values, communes, previous) -> tuple[dict, dict]:
+        """The indicator per area (rural xã, urban thị trấn: `Unit.target_area`)."""
+        out, exact = {}, {}
+        for t in sorted({u.target_area for u in communes}):
+            a = aggregate(ind, values, [u.code for u in communes if u.target_area == t], previous)
+            out[t] = {"value": a.value, "numerator": a.numerator, "denominator": a.denominator,
+                      "units_reported": len(a.units)}
+            exact[t] = exact_value(ind, a.numerator, a.denominator)
+        return out, exact
+
+    def _track(self, ind: Indicator, value, target, target_year: int, history: dict,
+               bounds: Bounds | None = None) -> dict | None:
+        """Where the value stands against the straight path from the baseline to the target;
+        a share of units with units missing is on or off the path only if its bounds agree."""
+        base_year = self.cat.baseline_year
+        if (value is None or not isinstance(target, (int, float)) or not base_year < self.year < target_year
+                or ind.kind == "yoy_change"):
+            return None
+        baseline = history.get(ind.code, {}).get(base_year)
+        if baseline is None:
+            return None
+        expected = expected_on_path(baseline, target, base_year, target_year, self.year)
+
+        def on_path(v: float) -> bool:
+            return v >= expected if ind.direction == "at_least" else v <= expected
+
+        ok = on_path(value)
+        if bounds is not None and on_path(bounds.low) != on_path(bounds.high):
+            ok = None
+        return {"expected": expected, "on_track": ok, "label": TRACK_LABELS[ok]}
+
+    def _history(self) -> tuple[dict[str, dict[int, float | None]], dict[str, dict[int, int | None]]]:
+        """indicator -> year -> district value (and units reported) for every merged year
+        before this one."""
+        out: dict[str, dict[int, float | None]] = {}
+        units: dict[str, dict[int, int | None]] = {}
+        for y in self.store.merged_years():
+            if y >= self.year:
+                continue
+            for r in self.store.merged(y):
+                if r["scope"] == "district":
+                    out.setdefault(r["indicator"], {})[y] = r["value"]
+                    units.setdefault(r["indicator"], {})[y] = r["units_reported"]
+        return out, units
+
+    def _population(self, values, communes) -> dict:
+        fields = [f for f in self.cat.fields if f.section == "data" and f.chi_tieu is None and f.is_number]
+        out = {}
+        for f in fields:
+            nums = [values[u][f.code] for u in communes if isinstance(values.get(u, {}).get(f.code), (int, float))]
+            out[f.code] = {"label": f.label, "value": sum(nums) if nums else None, "units_reported": len(nums)}
+        return out
+
+    def _budget(self, values, units) -> dict:
+        sources = self.cat.budget_sources
+        by_unit, by_source = {}, {s["code"]: {"name": s["name"], "planned": 0.0, "spent": 0.0} for s in sources}
+        for u in units:
+            v = values.get(u.code)
+            if not v:
+                continue
+            row = {}
+            for s in sources:
+                p, sp = v.get(f"budget_{s['code']}_planned"), v.get(f"budget_{s['code']}_spent")
+                if isinstance(p, (int, float)) or isinstance(sp, (int, float)):
+                    row[s["code"]] = {"planned": p, "spent": sp}
+                    by_source[s["code"]]["planned"] += p or 0
+                    by_source[s["code"]]["spent"] += sp or 0
+            if row:
+                by_unit[u.code] = row
+        total = {"planned": sum(s["planned"] for s in by_source.values()),
+                 "spent": sum(s["spent"] for s in by_source.values())}
+        return {"by_unit": by_unit, "by_source": by_source, "total": total, "units_reported": len(by_unit)}
+
+    def _narratives(self, values, offices) -> list[dict]:
+        out = []
+        for n in self.cat.narratives:
+            for u in offices:
+                text = values.get(u.code, {}).get(n["code"])
+                if isinstance(text, str) and text.strip():
+                    out.append({"field": n["code"], "heading": n["name"], "unit": u.code, "unit_name": u.name,
+                                "text": text.strip()})
+        return out
+
+    def _coverage(self, units, values) -> dict:
+        expected = [u.code for u in units]
+        reported = [c for c in expected if c in values]
+        return {"expected": len(expected), "reported": len(reported),
+                "missing": [c for c in expected if c not in values],
+                "communes_expected": sum(u.is_commune for u in units),
+                "communes_reported": sum(u.is_commune and u.code in values for u in units)}
+
+    def _save(self, result: MergeResult, values: dict) -> None:
+        rows = [{"scope": "district", "indicator": r.code, "value": r.value, "numerator": r.numerator,
+                 "denominator": r.denominator, "units_reported": r.units_reported}
+                for r in result.indicators]
+        for u, vals in result.units.items():
+            rows += [{"scope": u, "indicator": code, "value": v} for code, v in vals.items()]
+        fields = [{"unit": u, "field": f, "value": v if isinstance(v, (int, float)) else None,
+                   "text": v if isinstance(v, str) else None} for u, vals in values.items() for f, v in vals.items()]
+        self.store.save_merge(self.year, rows, fields, result.to_dict())
+
+
+def _missing(expected: list[str], reported: list[str]) -> list[str]:
+    have = set(reported)
+    return [c for c in expected if c not in have]
+
+
+def _ranked(ind: Indicator, per_unit: dict[str, float], names: dict, n: int = 3) -> tuple[list, list]:
+    """Up to n units at each end. Units tied with the next one are left out rather than
+    picked at random: when 31 communes are at 100%, naming three of them says nothing."""
+    if ind.kind in ("share_of_communes",) or len(per_unit) < 2:
+        return [], []
+    order = sorted(per_unit.items(), key=lambda kv: kv[1], reverse=ind.direction == "at_least")
+    k = min(n, len(order) // 2)
+
+    def end(items: list) -> list:
+        chosen = items[:k]
+        while chosen and len(items) > len(chosen) and items[len(chosen)][1] == chosen[-1][1]:
+            chosen = [kv for kv in chosen if kv[1] != chosen[-1][1]]
+        return [{"unit": u, "name": names.get(u, u), "value": v} for u, v in chosen]
+
+    return end(order), end(list(reversed(order)))
+
+
+def merge(ws, year: int, progress: Callable[[int], None] | None = None, force: bool = False) -> MergeResult:
+    """Compute and store the year's figures, then write the consolidated workbook and the
+    long-format CSV (through the output guard: an edited file is kept, see outputs.py).
+    Returns the result with the paths written in `outputs`, the guard's lines in
+    `output_messages`."""
+    from pipeline.merge.consolidate import write_consolidated, write_long_csv
+    from pipeline.base.outputs import session
+
+    with ws.lock("treem merge"), Store(ws.db_path) as store, session(ws, year, force) as guard:
+        result = Merger(ws, year, store).run()
+        if progress:
+            progress(1)
+        folder = ws.output(year)
+        outputs = {"workbook": write_consolidated(ws, result, folder / f"tong_hop_{year}.xlsx"),
+                   "csv": write_long_csv(ws, result, folder / f"du_lieu_{year}.csv")}
+        if progress:
+            progress(1)
+    result.outputs = {k: str(v) for k, v in outputs.items()}
+    result.output_messages = guard.messages
+    return result
+
+
+def load(ws, year: int) -> MergeResult | None:
+    """The stored result of the last merge of `year`, or None."""
+    if not Path(ws.db_path).exists():
+        return None
+    with Store(ws.db_path) as store:
+        stored = store.merge_summary(year)
+    return None if stored is None else MergeResult.from_dict(stored)
+
+
+def json_summary(result: MergeResult) -> dict:
+    """What `treem merge --json` prints, plain data: {"year", "indicators": [{"code",
+    "chi_tieu", "name", "value" (exact), "numerator", "denominator", "units_reported",
+    "units_expected", "partial", "provisional", "source", "source_reason", "reference_year",
+    "verdict" (the `Verdict` value for reference_year), "verdicts" (target year -> value),
+    "labels" (target year -> label), "track", "bounds", "comparison"}], "units", "coverage",
+    "office_differences", "carry_gaps", "outputs", "output_messages"}."""
+    keys = ("code", "chi_tieu", "name", "value", "numerator", "denominator", "units_reported", "units_expected",
+            "partial", "provisional", "source", "source_reason", "reference_year", "verdict", "verdicts", "labels",
+            "track", "bounds", "comparison")
+    return {
+        "year": result.year,
+        "indicators": [{k: d[k] for k in keys} for d in (r.to_dict() for r in result.indicators)],
+        "units": result.units,
+        "coverage": result.coverage,
+        "office_differences": result.office_differences,
+        "carry_gaps": result.carry_gaps,
+        "outputs": result.outputs,
+        "output_messages": result.output_messages,
+    }

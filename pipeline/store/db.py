@@ -1,0 +1,490 @@
+"""The embedded SQLite store: submissions, values with their source cells, problems, merged
+figures and an append-only audit log. The only module that speaks SQL.
+
+Each submitted file is written whole or not at all (a few files share one transaction), so an
+interrupted run leaves either the whole file or none of it; re-running finishes the job."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.store.submissions import ACCEPTED, STORED, Status, judged
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS submissions (
+    id INTEGER PRIMARY KEY,
+    year INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    path TEXT NOT NULL,
+    archived TEXT,
+    size INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    saved_at TEXT,
+    collected_at TEXT NOT NULL,
+    unit TEXT,
+    identity_source TEXT,
+    template_version TEXT,
+    status TEXT NOT NULL CHECK (status IN ({stored})),
+    on_time INTEGER,
+    UNIQUE (year, sha256)
+);
+CREATE INDEX IF NOT EXISTS submissions_unit ON submissions (year, unit);
+CREATE TABLE IF NOT EXISTS submission_paths (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    path TEXT NOT NULL,
+    PRIMARY KEY (submission_id, path)
+);
+CREATE TABLE IF NOT EXISTS submission_values (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    field TEXT NOT NULL,
+    value REAL,
+    text TEXT,
+    sheet TEXT,
+    cell TEXT,
+    PRIMARY KEY (submission_id, field)
+);
+CREATE TABLE IF NOT EXISTS issues (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    seq INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    sheet TEXT,
+    cell TEXT,
+    field TEXT,
+    message TEXT NOT NULL,
+    rule TEXT,
+    PRIMARY KEY (submission_id, seq)
+);
+CREATE TABLE IF NOT EXISTS merged (
+    year INTEGER NOT NULL,
+    scope TEXT NOT NULL,
+    indicator TEXT NOT NULL,
+    value REAL,
+    numerator REAL,
+    denominator REAL,
+    units_reported INTEGER,
+    detail TEXT,
+    PRIMARY KEY (year, scope, indicator)
+);
+CREATE TABLE IF NOT EXISTS merged_fields (
+    year INTEGER NOT NULL,
+    unit TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value REAL,
+    text TEXT,
+    PRIMARY KEY (year, unit, field)
+);
+CREATE TABLE IF NOT EXISTS merge_runs (
+    year INTEGER PRIMARY KEY,
+    merged_at TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    year INTEGER,
+    unit TEXT,
+    action TEXT NOT NULL,
+    field TEXT,
+    old_value TEXT,
+    new_value TEXT,
+    submission_id INTEGER,
+    detail TEXT
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+"""
+
+SCHEMA = SCHEMA.replace("{stored}", ",".join(f"'{s.value}'" for s in STORED))
+
+# A submission rejected by the checks that the officer accepted anyway (decisions.accept):
+# stored as 'rejected', shown and merged as this, without its offending values.
+ACCEPTED_BY_OFFICER = Status.ACCEPTED_BY_OFFICER
+# Officer decisions in the audit log (decisions.py); the latest of a kind for a submission or
+# file stands.
+DECISION_ACTIONS = ("accept", "accept-undone", "received-set")
+_ISSUE_COLUMNS = "submission_id, seq, code, severity, sheet, cell, field, message, rule"
+
+
+def _issue(row) -> dict:
+    """A stored problem in the shape of ValidationIssue.to_dict(): "rule" only when a rule
+    was breached."""
+    d = dict(row)
+    if d.get("rule") is None:
+        d.pop("rule", None)
+    return d
+
+
+def now_iso() -> str:
+    return datetime.now().isoformat(timespec="seconds")
+
+
+@dataclass
+class SubmissionRecord:
+    """One received file as stored."""
+
+    year: int
+    sha256: str
+    path: str
+    size: int
+    received_at: str
+    status: str
+    unit: str | None = None
+    saved_at: str | None = None
+    identity_source: str | None = None
+    template_version: str | None = None
+    archived: str | None = None
+    on_time: bool | None = None
+    collected_at: str = ""
+    id: int | None = None
+    paths: list[str] = field(default_factory=list)
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
+        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+        # Stores made before issues kept the breached rule's code get the column now.
+        if "rule" not in {r["name"] for r in self.db.execute("PRAGMA table_info(issues)")}:
+            self.db.execute("ALTER TABLE issues ADD COLUMN rule TEXT")
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @contextmanager
+    def transaction(self):
+        """All or nothing. Inside another transaction it is a savepoint: it can fail alone,
+        and the outer one commits everything at once (cheaper than a commit per file)."""
+        if self.db.in_transaction:
+            self.db.execute("SAVEPOINT part")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK TO part")
+                self.db.execute("RELEASE part")
+                raise
+            self.db.execute("RELEASE part")
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- submissions ---
+    def known_hashes(self, year: int) -> dict[str, int]:
+        rows = self.db.execute("SELECT sha256, id FROM submissions WHERE year=?", (year,))
+        return {r["sha256"]: r["id"] for r in rows}
+
+    def add_path(self, submission_id: int, path: str) -> bool:
+        """Record another name under which already-stored content arrived."""
+        cur = self.db.execute("INSERT OR IGNORE INTO submission_paths VALUES (?, ?)", (submission_id, path))
+        return cur.rowcount > 0
+
+    def add_submission(self, rec: SubmissionRecord, values: list[dict], issues: list[dict]) -> int:
+        """Store one file with its values and problems, supersede the unit's older versions,
+        and log what changed since the version that was current. One transaction."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO submissions (year, sha256, path, archived, size, received_at, saved_at, collected_at,"
+                " unit, identity_source, template_version, status, on_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (rec.year, rec.sha256, rec.path, rec.archived, rec.size, rec.received_at, rec.saved_at,
+                 rec.collected_at or now_iso(), rec.unit, rec.identity_source, rec.template_version, rec.status,
+                 None if rec.on_time is None else int(rec.on_time)),
+            )
+            sid = cur.lastrowid
+            db.execute("INSERT INTO submission_paths VALUES (?, ?)", (sid, rec.path))
+            db.executemany(
+                "INSERT INTO submission_values VALUES (?,?,?,?,?,?)",
+                [(sid, v["field"], v.get("value"), v.get("text"), v.get("sheet"), v.get("cell")) for v in values],
+            )
+            db.executemany(
+                f"INSERT INTO issues ({_ISSUE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                [(sid, n, i["code"], i["severity"], i.get("sheet"), i.get("cell"), i.get("field"), i["message"],
+                  i.get("rule")) for n, i in enumerate(issues)],
+            )
+            self._audit(db, rec.year, rec.unit, "received", submission_id=sid,
+                        detail={"path": rec.path, "sha256": rec.sha256, "status": rec.status})
+            if rec.unit:
+                self._reconcile_versions(db, rec.year, rec.unit)
+        rec.id = sid
+        return sid
+
+    def _reconcile_versions(self, db, year: int, unit: str) -> None:
+        """The latest version of a unit (by save time recorded in the workbook, then file
+        time) is current; every older one becomes superseded. Changed values are audited."""
+        rows = db.execute(
+            "SELECT id, status, saved_at, received_at FROM submissions WHERE year=? AND unit=?", (year, unit)
+        ).fetchall()
+        if not rows:
+            return
+        latest = max(rows, key=lambda r: (r["saved_at"] or "", r["received_at"], r["id"]))
+        for r in rows:
+            if r["id"] != latest["id"] and r["status"] != Status.SUPERSEDED:
+                db.execute("UPDATE submissions SET status=? WHERE id=?", (Status.SUPERSEDED.value, r["id"]))
+                self._audit(db, year, unit, "superseded", submission_id=r["id"],
+                            detail={"by": latest["id"], "was": r["status"]})
+                if r["status"] in ACCEPTED and latest["status"] in ACCEPTED:
+                    self._audit_changes(db, year, unit, r["id"], latest["id"])
+
+    def _audit_changes(self, db, year, unit, old_id, new_id) -> None:
+        old = {r["field"]: r for r in db.execute("SELECT * FROM submission_values WHERE submission_id=?", (old_id,))}
+        new = {r["field"]: r for r in db.execute("SELECT * FROM submission_values WHERE submission_id=?", (new_id,))}
+        for f in sorted(set(old) | set(new)):
+            a, b = old.get(f), new.get(f)
+            va = None if a is None else (a["value"] if a["value"] is not None else a["text"])
+            vb = None if b is None else (b["value"] if b["value"] is not None else b["text"])
+            if va != vb:
+                self._audit(db, year, unit, "value-changed", field=f, old=va, new=vb, submission_id=new_id)
+
+    @staticmethod
+    def _audit(db, year, unit, action, field=None, old=None, new=None, submission_id=None, detail=None) -> None:
+        db.execute(
+            "INSERT INTO audit (at, year, unit, action, field, old_value, new_value, submission_id, detail)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (now_iso(), year, unit, action, field, None if old is None else str(old),
+             None if new is None else str(new), submission_id,
+             None if detail is None else json.dumps(detail, ensure_ascii=False)),
+        )
+
+    def log(self, action: str, year: int | None = None, unit: str | None = None, **detail) -> None:
+        with self.transaction() as db:
+            self._audit(db, year, unit, action, detail=detail or None)
+
+    def submissions(self, year: int) -> list[SubmissionRecord]:
+        paths: dict[int, list[str]] = {}
+        for r in self.db.execute(
+            "SELECT p.submission_id, p.path FROM submission_paths p JOIN submissions s ON s.id=p.submission_id"
+            " WHERE s.year=? ORDER BY p.path", (year,)
+        ):
+            paths.setdefault(r[0], []).append(r[1])
+        out = []
+        accepted = self.officer_accepted(year)
+        for r in self.db.execute("SELECT * FROM submissions WHERE year=? ORDER BY id", (year,)):
+            d = dict(r)
+            d["on_time"] = None if d["on_time"] is None else bool(d["on_time"])
+            if d["status"] == Status.REJECTED and d["id"] in accepted and d["unit"]:
+                d["status"] = ACCEPTED_BY_OFFICER
+            out.append(SubmissionRecord(**d, paths=paths.get(r["id"], [])))
+        return out
+
+    # --- officer decisions (kept in the audit log only) ---
+    def decide(self, year: int, unit: str | None, action: str, submission_id: int | None, detail: dict) -> dict:
+        assert action in DECISION_ACTIONS
+        with self.transaction() as db:
+            self._audit(db, year, unit, action, submission_id=submission_id, detail=detail)
+            row = db.execute("SELECT * FROM audit WHERE id=last_insert_rowid()").fetchone()
+        return dict(row)
+
+    def decisions(self, year: int) -> list[dict]:
+        marks = ",".join("?" * len(DECISION_ACTIONS))
+        return [dict(r) for r in self.db.execute(
+            f"SELECT * FROM audit WHERE year=? AND action IN ({marks}) ORDER BY id", (year, *DECISION_ACTIONS))]
+
+    def officer_accepted(self, year: int) -> dict[int, dict]:
+        """submission -> the decision that accepts it (not undone since)."""
+        out: dict[int, dict] = {}
+        for r in self.db.execute("SELECT * FROM audit WHERE year=? AND action IN ('accept','accept-undone')"
+                                 " AND submission_id IS NOT NULL ORDER BY id", (year,)):
+            if r["action"] == "accept":
+                out[r["submission_id"]] = dict(r)
+            else:
+                out.pop(r["submission_id"], None)
+        return out
+
+    def received_overrides(self, year: int) -> dict[str, dict]:
+        """The officer's received dates, by file path below the inbox and by content hash:
+        {"path:<path>" or "sha:<sha256>": {"when": iso, "note": ...}}; the latest stands."""
+        out: dict[str, dict] = {}
+        for r in self.db.execute("SELECT detail FROM audit WHERE year=? AND action='received-set' ORDER BY id",
+                                 (year,)):
+            d = json.loads(r["detail"] or "{}")
+            for key in (f"path:{d.get('file')}", f"sha:{d.get('sha256')}"):
+                if not key.endswith(":None"):
+                    out[key] = d
+        return out
+
+    def set_received(self, submission_id: int, received_at: str, on_time: bool, late: dict | None) -> None:
+        """Correct a stored file's received date: its timeliness, its late-submission problem,
+        and so its status (the decision itself is in the audit log)."""
+        with self.transaction() as db:
+            db.execute("UPDATE submissions SET received_at=?, on_time=? WHERE id=?",
+                       (received_at, int(on_time), submission_id))
+            db.execute("DELETE FROM issues WHERE submission_id=? AND code='late-submission'", (submission_id,))
+            if late is not None:
+                start = db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM issues WHERE submission_id=?",
+                                   (submission_id,)).fetchone()[0]
+                db.execute(f"INSERT INTO issues ({_ISSUE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                           (submission_id, start, late["code"], late["severity"], late.get("sheet"), late.get("cell"),
+                            late.get("field"), late["message"], late.get("rule")))
+            _rejudge(db, submission_id)
+
+    def issues(self, submission_id: int) -> list[dict]:
+        return [_issue(r) for r in self.db.execute(
+            "SELECT code, severity, sheet, cell, field, message, rule FROM issues WHERE submission_id=? ORDER BY seq",
+            (submission_id,))]
+
+    def issues_for_year(self, year: int) -> dict[int, list[dict]]:
+        out: dict[int, list[dict]] = {}
+        for r in self.db.execute(
+            "SELECT i.submission_id, i.code, i.severity, i.sheet, i.cell, i.field, i.message, i.rule FROM issues i"
+            " JOIN submissions s ON s.id=i.submission_id WHERE s.year=? ORDER BY i.submission_id, i.seq", (year,)
+        ):
+            d = _issue(r)
+            out.setdefault(d.pop("submission_id"), []).append(d)
+        return out
+
+    def replace_issues(self, year: int, code: str, by_submission: dict[int, list[dict]]) -> None:
+        """Replace the year's problems of one code computed across units (outliers), and
+        re-derive the status of the submissions they touch."""
+        with self.transaction() as db:
+            touched = {r[0] for r in db.execute(
+                "SELECT i.submission_id FROM issues i JOIN submissions s ON s.id=i.submission_id"
+                " WHERE s.year=? AND i.code=?", (year, code))}
+            db.execute("DELETE FROM issues WHERE code=? AND submission_id IN (SELECT id FROM submissions"
+                       " WHERE year=?)", (code, year))
+            for sid, issues in by_submission.items():
+                start = db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM issues WHERE submission_id=?",
+                                   (sid,)).fetchone()[0]
+                db.executemany(
+                    f"INSERT INTO issues ({_ISSUE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                    [(sid, start + n, i["code"], i["severity"], i.get("sheet"), i.get("cell"), i.get("field"),
+                      i["message"], i.get("rule")) for n, i in enumerate(issues)])
+                touched.add(sid)
+            for sid in touched:
+                _rejudge(db, sid)
+
+    def submission_years(self) -> list[int]:
+        """The years anything was received for, oldest first."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT year FROM submissions ORDER BY year")]
+
+    def current_submissions(self, year: int) -> dict[str, SubmissionRecord]:
+        """The accepted, not superseded version of each unit."""
+        return {s.unit: s for s in self.submissions(year) if s.unit and s.status in ACCEPTED}
+
+    def values(self, submission_ids: list[int]) -> dict[int, dict[str, dict]]:
+        """submission -> field -> {field, value, text, sheet, cell}."""
+        out: dict[int, dict[str, dict]] = {i: {} for i in submission_ids}
+        for sid, name, value, text, sheet, cell in self._value_rows("field, value, text, sheet, cell", submission_ids):
+            out[sid][name] = {"submission_id": sid, "field": name, "value": value, "text": text,
+                              "sheet": sheet, "cell": cell}
+        return out
+
+    def numbers(self, submission_ids: list[int]) -> dict[int, dict[str, float]]:
+        """submission -> field -> number: the numeric values alone, for checks across units."""
+        out: dict[int, dict[str, float]] = {i: {} for i in submission_ids}
+        for sid, name, value in self._value_rows("field, value", submission_ids, "value IS NOT NULL"):
+            out[sid][name] = value
+        return out
+
+    def _value_rows(self, columns: str, submission_ids: list[int], condition: str = "1"):
+        """(submission_id, *columns) of the values of these submissions. Read as plain tuples, in
+        chunks (SQLite caps the parameters of one statement), since a national roster has
+        half a million values."""
+        cur = self.db.cursor()
+        cur.row_factory = None
+        for start in range(0, len(submission_ids), 900):
+            chunk = submission_ids[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            yield from cur.execute(f"SELECT submission_id, {columns} FROM submission_values"
+                                   f" WHERE {condition} AND submission_id IN ({marks})", chunk)
+
+    def accepted_values(self, year: int) -> dict[str, dict[str, float | str | None]]:
+        """unit -> field -> value (number, or text for text fields) of the current versions.
+        Of a version the officer accepted despite errors, the values an error points at are
+        left out."""
+        cur = self.current_submissions(year)
+        vals = self.values([s.id for s in cur.values()])
+        for s in cur.values():
+            if s.status == ACCEPTED_BY_OFFICER:
+                for i in self.issues(s.id):
+                    if i["severity"] == "error" and i.get("field"):
+                        vals[s.id].pop(i["field"], None)
+        return {unit: {f: (v["value"] if v["value"] is not None else v["text"]) for f, v in vals[s.id].items()}
+                for unit, s in cur.items()}
+
+    def audit(self, year: int | None = None, last: int | None = None) -> list[dict]:
+        """The audit log in order; with `last`, only the latest so many entries."""
+        q, args = "SELECT * FROM audit", ()
+        if year is not None:
+            q, args = q + " WHERE year=?", (year,)
+        if last is not None:
+            rows = [dict(r) for r in self.db.execute(q + " ORDER BY id DESC LIMIT ?", (*args, last))]
+            return rows[::-1]
+        return [dict(r) for r in self.db.execute(q + " ORDER BY id", args)]
+
+    # --- merged figures ---
+    def save_merge(self, year: int, rows: list[dict], unit_fields: list[dict], summary: dict) -> None:
+        """Replace the year's merged figures at once."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM merged WHERE year=?", (year,))
+            db.execute("DELETE FROM merged_fields WHERE year=?", (year,))
+            db.executemany(
+                "INSERT INTO merged VALUES (?,?,?,?,?,?,?,?)",
+                [(year, r["scope"], r["indicator"], r.get("value"), r.get("numerator"), r.get("denominator"),
+                  r.get("units_reported"), json.dumps(r.get("detail") or {}, ensure_ascii=False)) for r in rows],
+            )
+            db.executemany(
+                "INSERT INTO merged_fields VALUES (?,?,?,?,?)",
+                [(year, r["unit"], r["field"], r.get("value"), r.get("text")) for r in unit_fields],
+            )
+            db.execute("INSERT OR REPLACE INTO merge_runs VALUES (?,?,?)",
+                       (year, now_iso(), json.dumps(summary, ensure_ascii=False)))
+            self._audit(db, year, None, "merged", detail={"rows": len(rows)})
+
+    def merged(self, year: int) -> list[dict]:
+        out = []
+        for r in self.db.execute("SELECT * FROM merged WHERE year=?", (year,)):
+            d = dict(r)
+            d["detail"] = json.loads(d["detail"] or "{}")
+            out.append(d)
+        return out
+
+    def merged_fields(self, year: int) -> dict[str, dict[str, float | str | None]]:
+        out: dict[str, dict] = {}
+        for r in self.db.execute("SELECT unit, field, value, text FROM merged_fields WHERE year=?", (year,)):
+            out.setdefault(r["unit"], {})[r["field"]] = r["value"] if r["value"] is not None else r["text"]
+        return out
+
+    def merge_summary(self, year: int) -> dict | None:
+        r = self.db.execute("SELECT summary, merged_at FROM merge_runs WHERE year=?", (year,)).fetchone()
+        return None if r is None else {**json.loads(r["summary"]), "merged_at": r["merged_at"]}
+
+    def merged_years(self) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT year FROM merge_runs ORDER BY year")]
+
+
+def _rejudge(db, submission_id: int) -> None:
+    """An accepted submission's status again after its problems changed (a received date
+    corrected, outliers found), by the one accepted rule."""
+    row = db.execute("SELECT status FROM submissions WHERE id=?", (submission_id,)).fetchone()
+    if row is None or row[0] not in (Status.ACCEPTED, Status.ACCEPTED_WITH_WARNINGS):
+        return
+    severities = [r[0] for r in db.execute("SELECT severity FROM issues WHERE submission_id=?", (submission_id,))]
+    db.execute("UPDATE submissions SET status=? WHERE id=?", (judged(True, severities).value, submission_id))
