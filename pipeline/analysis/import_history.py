@@ -152,7 +152,7 @@ def _rows(path: Path, data: bytes) -> tuple[list[str], list[tuple[int, list]]]:
 def import_history(ws, path: Path, merge_years: bool = True) -> ImportResult:
     """Validate and store every row of a filled history workbook, then merge the years it
     touched (oldest first). Importing the same file again changes nothing."""
-    from pipeline.collect.run import _archive
+    from pipeline.collect.run import archive_copy
     from pipeline.store.history import previous_values
 
     path = Path(path)
@@ -169,7 +169,7 @@ def import_history(ws, path: Path, merge_years: bool = True) -> ImportResult:
     file_sha = hashlib.sha256(data).hexdigest()
     validators: dict[int, Validator] = {}
     with ws.lock("treem import-history"), Store(ws.db_path) as store:
-        archived = _archive(ws.archive, path, file_sha, data)
+        archived = archive_copy(ws.archive, path, file_sha, data)
         for excel_row, values in rows:
             values = list(values) + [None] * (len(codes) - len(values))
             raw = {code: values[col] for code, col in columns.items() if values[col] not in (None, "")}

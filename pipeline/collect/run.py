@@ -245,7 +245,7 @@ def _work(jobs: list[str]) -> list[FileResult]:
             out.append(FileResult("known", p, sha))
             continue
         try:
-            _archive(_archive_root, path, sha, data)
+            archive_copy(_archive_root, path, sha, data)
         except OSError:
             pass  # the main process notices the missing copy and says so
         try:
@@ -431,7 +431,7 @@ def _read_in_workers(ws, store: Store, year: int, settler: _Settler, workers: in
 
 def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: str, res: FileResult,
                received_dates: dict | None = None) -> int:
-    archived = _archive(ws.archive, f.path, sha)  # normally already there, written by the worker
+    archived = archive_copy(ws.archive, f.path, sha)  # normally already there, written by the worker
     # The file's time stands for its arrival, unless the officer said when it really came.
     said = (received_dates or {}).get(f"sha:{sha}") or (received_dates or {}).get(f"path:{f.relative}")
     received = datetime.fromisoformat(said["when"]) if said else datetime.fromtimestamp(f.mtime)
@@ -477,7 +477,7 @@ def _archive_path(root: Path, src: Path, sha: str) -> Path:
     return root / sha[:2] / f"{sha}{ext}"
 
 
-def _archive(root: Path, src: Path, sha: str, data: bytes | None = None) -> Path:
+def archive_copy(root: Path, src: Path, sha: str, data: bytes | None = None) -> Path:
     """A copy under its content hash (of `data`, the bytes read, when given): the officer may
     clean the inbox, nothing is lost."""
     dst = _archive_path(root, src, sha)

@@ -118,7 +118,7 @@ class Workspace:
                     if time.monotonic() >= deadline:
                         raise WorkspaceError(
                             f"Một lệnh treem khác đang chạy trên thư mục {self.root} "
-                            f"({_lock_owner(path)}); đợi lệnh đó xong rồi chạy lại «{what}»."
+                            f"({lock_owner(path)}); đợi lệnh đó xong rồi chạy lại «{what}»."
                         ) from None
                     time.sleep(0.2)
             _HELD.add(fh)
@@ -142,7 +142,7 @@ def _lock_file(fh) -> None:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
-def _lock_owner(path: Path) -> str:
+def lock_owner(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8").strip() or "không rõ"
     except OSError:

@@ -21,7 +21,7 @@ from pipeline.desk import messages
 from pipeline.desk.jobs import JobRunner, lock_holder
 from pipeline.desk.pages import Pages
 from pipeline.desk.security import Downloads, Guard, allowed_hosts
-from pipeline.desk.views import _last_actions, _merged, _received, _unit_rows, merge_view
+from pipeline.desk.views import last_actions, is_merged, received_files, units_table, merge_view
 from pipeline.config.workspace import Workspace
 
 HERE = Path(__file__).parent
@@ -85,10 +85,10 @@ class Desk:
 
         ws, year = self.ws, self.year
         self.cached("status", lambda: status(ws, year))
-        self.cached("audit", lambda: _last_actions(ws, year))
-        self.cached("unit_rows", lambda: _unit_rows(ws, year))
-        self.cached("received", lambda: _received(ws, year))
-        self.cached("merged", lambda: _merged(ws, year))
+        self.cached("audit", lambda: last_actions(ws, year))
+        self.cached("unit_rows", lambda: units_table(ws, year))
+        self.cached("received", lambda: received_files(ws, year))
+        self.cached("merged", lambda: is_merged(ws, year))
         self.cached("merge_view", lambda: merge_view(load(ws, year)))
 
     @property

@@ -15,7 +15,7 @@ from queue import Queue
 from typing import Callable
 
 from pipeline.base.errors import TreemError, WorkspaceError
-from pipeline.config.workspace import _lock_owner
+from pipeline.config.workspace import lock_owner
 
 WAIT_STEP = 0.5
 
@@ -39,7 +39,7 @@ def lock_holder(root: Path) -> str | None:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         except OSError:
-            return _lock_owner(path)
+            return lock_owner(path)
     return None
 
 

@@ -19,8 +19,8 @@ from pipeline.store.submissions import STATUS_LABELS, Status
 from pipeline.desk import messages
 from pipeline.desk.jobs import lock_holder
 from pipeline.desk.security import save_upload
-from pipeline.desk.views import (_back, _decisions_for, _filtered, _job_response, _last_actions, _merged, _names, _page_arg,
-                               _q, _received, _size, _unit_rows, merge_view, paginate)
+from pipeline.desk.views import (back_to, decisions_for, filtered, job_response, last_actions, is_merged, names_by_code, page_arg,
+                               quoted, received_files, size_text, units_table, merge_view, paginate)
 
 PAGES = [("overview", "/", "Tổng quan"), ("forms", "/bieu-mau", "Biểu mẫu"), ("inbox", "/nhan-tep", "Nhận tệp"),
          ("units", "/don-vi", "Đơn vị"), ("merge", "/tong-hop", "Tổng hợp"), ("report", "/bao-cao", "Báo cáo"),
@@ -49,12 +49,12 @@ class Pages:
 
         ws, year = self.desk.ws, self.desk.year
         st = self.desk.cached("status", lambda: status(ws, year))
-        audit = self.desk.cached("audit", lambda: _last_actions(ws, year))
+        audit = self.desk.cached("audit", lambda: last_actions(ws, year))
         forms = ws.output(year) / "bieu_mau"
-        state = {"forms": forms.is_dir() and any(forms.glob("*.xlsx")), "merged": _merged(ws, year),
+        state = {"forms": forms.is_dir() and any(forms.glob("*.xlsx")), "merged": is_merged(ws, year),
                  "report": (ws.output(year) / f"bao_cao_{year}.docx").is_file()}
         return self.render(request, "overview.html", "overview", st=st, audit=audit,
-                      next_steps=messages.next_steps(st, state, year), names=_names(ws, year))
+                      next_steps=messages.next_steps(st, state, year), names=names_by_code(ws, year))
 
     async def forms(self, request: Request):
         return await run_in_threadpool(self._forms, request)
@@ -63,8 +63,8 @@ class Pages:
         from pipeline.forms.contract import file_name
 
         ws, year = self.desk.ws, self.desk.year
-        units = _filtered(ws.roster.for_year(year), request.query_params.get("q", ""))
-        part = paginate(units, _page_arg(request))
+        units = filtered(ws.roster.for_year(year), request.query_params.get("q", ""))
+        part = paginate(units, page_arg(request))
         folder = ws.output(year) / "bieu_mau"
         deadline = ws.settings.deadline(year)
         in_force = ws.for_year(year).settings  # from 2025 on, the reorganised coordinator and contact
@@ -103,22 +103,22 @@ class Pages:
             return {"count": len(r.files), "text": f"Đã tạo {len(r.files)} biểu mẫu năm {year}."}
 
         job = self.desk.jobs.submit("generate", "Tạo biểu mẫu", work, total=total)
-        return _job_response(request, job, "/bieu-mau")
+        return job_response(request, job, "/bieu-mau")
 
     async def inbox(self, request: Request):
         return await run_in_threadpool(self._inbox, request)
 
     def _inbox(self, request: Request):
         ws, year = self.desk.ws, self.desk.year
-        rows = list(self.desk.cached("received", lambda: _received(ws, year)))
+        rows = list(self.desk.cached("received", lambda: received_files(ws, year)))
         recent = set(request.query_params.getlist("moi"))
         rows.sort(key=lambda r: (r["path"] not in recent,))
-        part = paginate(rows, _page_arg(request))
+        part = paginate(rows, page_arg(request))
         for r in part["items"]:
             r["file_link"] = self.desk.link(ws.inbox(year) / r["path"]) if r["path"] else None
             r["feedback_link"] = self.desk.link(r["feedback"]) if r.get("feedback") else None
         return self.render(request, "inbox.html", "inbox", part=part, recent=recent, inbox_dir=str(ws.inbox(year)),
-                      max_size=_size(self.max_file))
+                      max_size=size_text(self.max_file))
 
     async def upload(self, request: Request):
         ws, year = self.desk.ws, self.desk.year
@@ -139,13 +139,13 @@ class Pages:
                     path = await run_in_threadpool(save_upload, ws.inbox(year), item.filename or "", chunks(), self.max_file)
                     saved.append(path.name)
                 except ValueError:
-                    refused.append(f"{item.filename}: quá {_size(self.max_file)}, không nhận.")
+                    refused.append(f"{item.filename}: quá {size_text(self.max_file)}, không nhận.")
         if not saved:
             msg = " ".join(refused) or "Chưa chọn tệp nào."
             return JSONResponse({"error": msg}, status_code=413 if refused else 400)
         job = self.desk.jobs.pending("collect") or self._submit_collect()
         return JSONResponse({"job": job.id, "saved": saved, "refused": refused,
-                             "next": "/nhan-tep?" + "&".join(f"moi={_q(n)}" for n in saved)})
+                             "next": "/nhan-tep?" + "&".join(f"moi={quoted(n)}" for n in saved)})
 
     def _submit_collect(self):
         from pipeline.collect.run import collect, scan_inbox
@@ -164,7 +164,7 @@ class Pages:
 
     async def run_collect(self, request: Request):
         job = self.desk.jobs.pending("collect") or self._submit_collect()
-        return _job_response(request, job, "/nhan-tep")
+        return job_response(request, job, "/nhan-tep")
 
     async def units(self, request: Request):
         return await run_in_threadpool(self._units, request)
@@ -174,12 +174,12 @@ class Pages:
 
         ws, year = self.desk.ws, self.desk.year
         st = self.desk.cached("status", lambda: status(ws, year))
-        rows = self.desk.cached("unit_rows", lambda: _unit_rows(ws, year))
+        rows = self.desk.cached("unit_rows", lambda: units_table(ws, year))
         want = request.query_params.get("tt", "")
         if want:
             rows = [r for r in rows if r["status"] == want]
-        rows = _filtered(rows, request.query_params.get("q", ""))
-        part = paginate(rows, _page_arg(request))
+        rows = filtered(rows, request.query_params.get("q", ""))
+        part = paginate(rows, page_arg(request))
         return self.render(request, "units.html", "units", part=part, st=st, q=request.query_params.get("q", ""),
                       tt=want, labels=STATUS_LABELS)
 
@@ -192,7 +192,7 @@ class Pages:
 
         ws, year = self.desk.ws, self.desk.year
         code = request.path_params["code"]
-        row = next((r for r in self.desk.cached("unit_rows", lambda: _unit_rows(ws, year)) if r["unit"] == code), None)
+        row = next((r for r in self.desk.cached("unit_rows", lambda: units_table(ws, year)) if r["unit"] == code), None)
         if row is None:
             raise HTTPException(404, f"Không có đơn vị mã {code} trong năm {year}.")
         issues, versions = [], []
@@ -203,7 +203,7 @@ class Pages:
                 versions = [s for s in store.submissions(year) if s.unit == code]
         fb = ws.output(year) / "phan_hoi" / feedback_name(year, code, row["name"])
         fb = fb if row["submission"] is not None and needs_copy(issues) and fb.is_file() else None
-        decided = _decisions_for(ws, year, code)
+        decided = decisions_for(ws, year, code)
         return self.render(request, "unit.html", "units", row=row, issues=issues, versions=versions,
                       labels=STATUS_LABELS, feedback=self.desk.link(fb),
                       reply=messages.reply_message(ws.for_year(year).settings, row, issues, year, feedback=fb is not None),
@@ -215,7 +215,7 @@ class Pages:
         code = request.path_params["code"]
         note = str(form.get("ghi_chu", "")).strip()
         if not note:
-            return _back(f"/don-vi/{code}", "Cần ghi lý do chấp nhận.")
+            return back_to(f"/don-vi/{code}", "Cần ghi lý do chấp nhận.")
         from pipeline.store.decisions import accept, undo_accept
 
         fn = undo_accept if form.get("bo") else accept
@@ -229,7 +229,7 @@ class Pages:
         try:
             when = received_date(str(form.get("ngay", "")))  # as «treem received --date»
         except DecisionError as e:
-            return _back(f"/don-vi/{code}", str(e))
+            return back_to(f"/don-vi/{code}", str(e))
         note = str(form.get("ghi_chu", "")).strip()
         file = str(form.get("tep", ""))
 
@@ -237,12 +237,12 @@ class Pages:
 
     async def _decide(self, back: str, call):
         if lock_holder(self.desk.root) or self.desk.jobs.current():
-            return _back(back, "Đang chạy một việc khác trên thư mục này; thử lại sau khi xong.")
+            return back_to(back, "Đang chạy một việc khác trên thư mục này; thử lại sau khi xong.")
         try:
             await run_in_threadpool(call)
         except TreemError as e:
-            return _back(back, str(e))
-        return _back(back, "Đã ghi quyết định.")
+            return back_to(back, str(e))
+        return back_to(back, "Đã ghi quyết định.")
 
     async def merge_page(self, request: Request):
         return await run_in_threadpool(self._merge_page, request)
@@ -273,7 +273,7 @@ class Pages:
             return {"text": f"Đã tổng hợp số liệu năm {year}."}
 
         job = self.desk.jobs.submit("merge", "Tổng hợp", work, total=3)
-        return _job_response(request, job, "/tong-hop")
+        return job_response(request, job, "/tong-hop")
 
     async def report_page(self, request: Request):
         ws, year = self.desk.ws, self.desk.year
@@ -281,7 +281,7 @@ class Pages:
         last = self.desk.jobs.last("report")
         return self.render(request, "report.html", "report", docx=self.desk.link(out / f"bao_cao_{year}.docx"),
                       pdf=self.desk.link(out / f"bao_cao_{year}.pdf"), last=last.result if last and last.state == "done" else None,
-                      merged=(await run_in_threadpool(self.desk.cached, "merged", lambda: _merged(ws, year))))
+                      merged=(await run_in_threadpool(self.desk.cached, "merged", lambda: is_merged(ws, year))))
 
     async def run_report(self, request: Request):
         from pipeline.reporting.report import report
@@ -303,15 +303,15 @@ class Pages:
                     "messages": written.get("messages", [])}
 
         job = self.desk.jobs.submit("report", "Viết báo cáo", work, total=1)
-        return _job_response(request, job, "/bao-cao")
+        return job_response(request, job, "/bao-cao")
 
     async def settings_page(self, request: Request, problems=None, values=None, contact_problems=None, status_code=200):
         from pipeline.config.settings import REORGANISED_FROM, REORGANISED_SECTION
         from pipeline.desk.config_files import SETTINGS_FIELDS, settings_form, settings_section
 
         ws, year = self.desk.ws, self.desk.year
-        units_all = _filtered(ws.roster.for_year(year), request.query_params.get("q", ""))
-        part = paginate(units_all, _page_arg(request))
+        units_all = filtered(ws.roster.for_year(year), request.query_params.get("q", ""))
+        part = paginate(units_all, page_arg(request))
         return self.render(request, "settings.html", "settings", fields=SETTINGS_FIELDS,
                       values=values or settings_form(ws.for_year(year).settings, year), problems=problems or [],
                       section=settings_section(year), reorganised_from=REORGANISED_FROM,
@@ -336,7 +336,7 @@ class Pages:
         section = settings_section(year)
         where = (f"mục «{section}» của settings.yaml, dùng cho các năm từ {REORGANISED_FROM} trở đi" if section
                  else f"các mục chung của settings.yaml, dùng cho các năm trước {REORGANISED_FROM}")
-        return _back("/cai-dat", f"Đã lưu thông số vào {where}.")
+        return back_to("/cai-dat", f"Đã lưu thông số vào {where}.")
 
     async def save_contacts_route(self, request: Request):
         from pipeline.desk.config_files import check_contacts, save_contacts
@@ -359,7 +359,7 @@ class Pages:
             await run_in_threadpool(save_contacts, self.desk.root, units_, rows)
         except TreemError as e:
             return await self.settings_page(request, contact_problems=[str(e)], status_code=400)
-        return _back(f"/cai-dat?trang={_page_arg(request)}#lien-he", f"Đã lưu người liên hệ của {len(rows)} đơn vị vào roster.yaml.")
+        return back_to(f"/cai-dat?trang={page_arg(request)}#lien-he", f"Đã lưu người liên hệ của {len(rows)} đơn vị vào roster.yaml.")
 
     async def choose_year(self, request: Request):
         form = await request.form()
@@ -368,10 +368,10 @@ class Pages:
         except ValueError:
             y = 0
         if not 2021 <= y <= 2100:
-            return _back("/cai-dat", "Năm báo cáo phải từ 2021 trở đi.")
+            return back_to("/cai-dat", "Năm báo cáo phải từ 2021 trở đi.")
         self.desk.year = y
         back = str(form.get("ve", "/"))
-        return _back(back if back.startswith("/") and not back.startswith("//") else "/", f"Đã chọn năm {y}.")
+        return back_to(back if back.startswith("/") and not back.startswith("//") else "/", f"Đã chọn năm {y}.")
 
     async def job_state(self, request: Request):
         job = self.desk.jobs.jobs.get(int(request.path_params["id"]))

@@ -22,7 +22,7 @@ def paginate(items: list, page: int, size: int = PAGE_SIZE) -> dict:
     return {"items": items[(page - 1) * size: page * size], "page": page, "pages": pages, "total": len(items)}
 
 
-def _page_arg(request: Request) -> int:
+def page_arg(request: Request) -> int:
     try:
         return int(request.query_params.get("trang", "1"))
     except ValueError:
@@ -68,7 +68,7 @@ def merge_view(result) -> dict | None:
                             for d in result.office_differences if d["indicator"] in by_code]}
 
 
-def _last_actions(ws, year) -> list[dict]:
+def last_actions(ws, year) -> list[dict]:
     from pipeline.store.db import Store
 
     if not ws.db_path.exists():
@@ -86,7 +86,7 @@ def _last_actions(ws, year) -> list[dict]:
     return rows
 
 
-def _merged(ws, year) -> bool:
+def is_merged(ws, year) -> bool:
     from pipeline.store.db import Store
 
     if not ws.db_path.exists():
@@ -95,11 +95,11 @@ def _merged(ws, year) -> bool:
         return year in store.merged_years()
 
 
-def _names(ws, year) -> dict:
+def names_by_code(ws, year) -> dict:
     return {u.code: u.name for u in ws.roster.for_year(year)}
 
 
-def _unit_rows(ws, year) -> list[dict]:
+def units_table(ws, year) -> list[dict]:
     from pipeline.store.submissions import unit_rows
     from pipeline.store.db import Store
 
@@ -109,14 +109,14 @@ def _unit_rows(ws, year) -> list[dict]:
         return unit_rows(ws, year, store.submissions(year), store.issues_for_year(year))
 
 
-def _received(ws, year) -> list[dict]:
+def received_files(ws, year) -> list[dict]:
     """Every file of the year: what collect stored (with its verdict) and what lies in the
     inbox not yet collected."""
     from pipeline.collect.run import scan_inbox
     from pipeline.collect.feedback import feedback_name, needs_copy
     from pipeline.store.db import Store
 
-    names = _names(ws, year)
+    names = names_by_code(ws, year)
     settings = ws.for_year(year).settings
     rows, seen = [], set()
     if ws.db_path.exists():
@@ -148,7 +148,7 @@ def _received(ws, year) -> list[dict]:
     return waiting + rows + left
 
 
-def _filtered(items: list, q: str) -> list:
+def filtered(items: list, q: str) -> list:
     q = " ".join(q.lower().split())
     if not q:
         return items
@@ -158,22 +158,22 @@ def _filtered(items: list, q: str) -> list:
     return [x for x in items if q in text(x).lower()]
 
 
-def _decisions_for(ws, year, code) -> list:
+def decisions_for(ws, year, code) -> list:
     from pipeline.store.decisions import decisions
 
     return [d for d in decisions(ws, year) if d.unit == code]
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
     return f"{n // (1024 * 1024)} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
 
 
-def _q(s: str) -> str:
+def quoted(s: str) -> str:
     from urllib.parse import quote
     return quote(s, safe="")
 
 
-def _back(url: str, message: str | None = None) -> RedirectResponse:
+def back_to(url: str, message: str | None = None) -> RedirectResponse:
     if message:
         from urllib.parse import quote
         sep = "&" if "?" in url.split("#")[0] else "?"
@@ -182,7 +182,7 @@ def _back(url: str, message: str | None = None) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def _job_response(request: Request, job, back: str):
+def job_response(request: Request, job, back: str):
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"job": job.id, "next": back})
-    return _back(f"{back}?viec={job.id}")
+    return back_to(f"{back}?viec={job.id}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipeline.base.fsutil import atomic_write
 from pipeline.merge.merger import MergeResult, Verdict, reference_year
-from pipeline.reporting.words import _ind_info, _num, _strict, _tt_labels, table_unit, verdict_of
+from pipeline.reporting.words import indicator_info, num_text, is_strict, tt_labels, table_unit, verdict_of
 from pipeline.base.text import vn_number_apart
 
 # Indicators drawn in the trend chart; settings.yaml may list others under report.trend_indicators.
@@ -18,7 +18,7 @@ def _compact(v: float, row: dict, target=None) -> str:
     """The value as its bar's label, rounded once and never reading as its target when it is
     not (99,49652 beside 99,5: "99,497%")."""
     unit = {"per_100000_children": "/100.000"}.get(row.kind, row.unit)
-    shown = vn_number_apart(v, target) if isinstance(target, (int, float)) else _num(v)
+    shown = vn_number_apart(v, target) if isinstance(target, (int, float)) else num_text(v)
     return f"{shown}{unit if unit in ('%', '‰', '/100.000') else ''}"
 
 
@@ -27,14 +27,14 @@ def attainment_bars(result: MergeResult, info: dict | None = None) -> list[dict]
     "reduce to" targets, so that 100 always means met). CT13 (year-over-year) is left out."""
     year = int(result.year)
     rows = [r for r in result.indicators or [] if r.kind != "yoy_change"]
-    tts = _tt_labels(result.indicators or [])
+    tts = tt_labels(result.indicators or [])
     bars = []
     for r in rows:
         ty = reference_year(year, r.targets or {})
         if ty is None:
             continue
         target, value = r.targets[ty], r.value
-        strict = _strict((info or {}).get(r.code, {}).get("strict", False), ty)
+        strict = is_strict((info or {}).get(r.code, {}).get("strict", False), ty)
         name = re.sub(r"^(Tỷ lệ|Tỷ suất) ", "", r.name)
         label = f"CT{tts[r.code]}. {name[:1].upper()}{name[1:]}"
         label = label if len(label) <= 86 else label[:84].rstrip() + "…"
@@ -44,10 +44,10 @@ def attainment_bars(result: MergeResult, info: dict | None = None) -> list[dict]
                 by = r.by_type or {}
                 pairs = [(by[k]["value"], t) for k, t in target.items() if k in by and by[k].get("value") is not None]
                 pct = min((_attainment(v, t, r.direction) for v, t in pairs), default=None)
-                tt = "/".join(_num(t) for t in target.values() if t is not None)
+                tt = "/".join(num_text(t) for t in target.values() if t is not None)
                 shown = _compact(value, r)
             else:
-                pct, tt = _attainment(value, target, r.direction), _num(target)
+                pct, tt = _attainment(value, target, r.direction), num_text(target)
                 shown = _compact(value, r, target)
             op = ("<" if strict else "≤") if r.direction == "at_most" else ""
             v = verdict_of(r, ty)
@@ -67,7 +67,7 @@ def _attainment(v: float, t: float, direction: str) -> float:
 def trend_series(result: MergeResult, codes: list[str] | tuple[str, ...], baseline_year: int) -> tuple[list[dict], list[int]]:
     year = int(result.year)
     years = list(range(baseline_year, year + 1))
-    tts = _tt_labels(result.indicators or [])
+    tts = tt_labels(result.indicators or [])
     by_code = {r.code: r for r in result.indicators or []}
     series = []
     for c in codes:
@@ -86,7 +86,7 @@ def write_charts(ws, result: MergeResult, folder: Path) -> dict:
     from pipeline.reporting import charts
 
     year = int(result.year)
-    info = {r.code: _ind_info(ws.catalogue, r.code) for r in result.indicators or []}
+    info = {r.code: indicator_info(ws.catalogue, r.code) for r in result.indicators or []}
     out: dict[str, Path | None] = {"targets": None, "trend": None}
     bars = attainment_bars(result, info)
     if any(b["percent"] is not None for b in bars):

@@ -8,9 +8,9 @@ from datetime import date as Date
 
 from pipeline.config.catalogue import COMMUNE_TYPES
 from pipeline.merge.merger import IndicatorResult, MergeResult, Verdict, judge, reference_year
-from pipeline.reporting.quality import _names, _quality_context
-from pipeline.reporting.words import (DASH, NO_DATA, _fall_text, _ind_info, _lower_first, _num, _strict,
-                                      _target_words, _tt_labels, date_text, default_reference_year, format_target,
+from pipeline.reporting.quality import names_text, quality_context
+from pipeline.reporting.words import (DASH, NO_DATA, fall_text, indicator_info, lower_first, num_text, is_strict,
+                                      target_words, tt_labels, date_text, default_reference_year, format_target,
                                       format_value, phrase_indicator, table_target, table_unit, table_value,
                                       verdict_of)
 
@@ -81,8 +81,8 @@ def build_context(ws, result: MergeResult, *, date: Date | None = None, quality:
     unit_types = result.unit_types or {}
     cw = communes_word(unit_types)
     area = s.get("area") or "huyện"
-    tts = _tt_labels(rows)
-    info = {r.code: _ind_info(cat, r.code) for r in rows}
+    tts = tt_labels(rows)
+    info = {r.code: indicator_info(cat, r.code) for r in rows}
     cov = result.coverage or {}
     phrases = _phrases(result, rows, info, fields, cw, area)
     verdicts = _by_verdict(rows, year)
@@ -110,7 +110,7 @@ def build_context(ws, result: MergeResult, *, date: Date | None = None, quality:
         "review": _review(rows, tts, info, year, cat),
     }
     ctx["unit_rows"], ctx["district_row"], ctx["unit_rows_note"] = _unit_table(result, rows, year, cw)
-    ctx["quality"] = _quality_context(quality, result, rows, tts, cw)
+    ctx["quality"] = quality_context(quality, result, rows, tts, cw)
     return ctx
 
 
@@ -208,7 +208,7 @@ def _population(result: MergeResult, cat) -> list[dict]:
     for code, p in pop.items():
         unit = cat.field(code).unit if cat.has_field(code) else ""
         v = p.get("value")
-        out.append({"label": p.get("label", code), "value": f"{_num(v, 0)} {unit}".strip() if v is not None else NO_DATA,
+        out.append({"label": p.get("label", code), "value": f"{num_text(v, 0)} {unit}".strip() if v is not None else NO_DATA,
                     "end": ";"})
     if out:
         out[-1]["end"] = "."
@@ -251,16 +251,16 @@ def _shortfall_lines(not_met, no_data, tts, info, year) -> list[str]:
         i = info[r.code]
         target = r.targets[ty]
         if r.kind == "yoy_change":
-            now, goal = table_value(r.value, r.kind).lower() + "% so với năm trước", _fall_text(i["yearly_fall"], target)
+            now, goal = table_value(r.value, r.kind).lower() + "% so với năm trước", fall_text(i["yearly_fall"], target)
         elif isinstance(target, dict):
             now = format_value(r.value, r.kind, r.unit)
-            goal = _target_words(target, r.kind, r.unit, r.direction, _strict(i["strict"], ty))
+            goal = target_words(target, r.kind, r.unit, r.direction, is_strict(i["strict"], ty))
         else:
             now = format_value(r.value, r.kind, r.unit, target)
-            goal = format_target(target, r.kind, r.unit, r.direction, _strict(i["strict"], ty))
-        lines.append(f"Chỉ tiêu {tts[r.code]} ({_lower_first(r.name)}): {now}; mục tiêu năm {ty}: {goal};")
+            goal = format_target(target, r.kind, r.unit, r.direction, is_strict(i["strict"], ty))
+        lines.append(f"Chỉ tiêu {tts[r.code]} ({lower_first(r.name)}): {now}; mục tiêu năm {ty}: {goal};")
     for r in no_data:
-        lines.append(f"Chỉ tiêu {tts[r.code]} ({_lower_first(r.name)}): {NO_DATA};")
+        lines.append(f"Chỉ tiêu {tts[r.code]} ({lower_first(r.name)}): {NO_DATA};")
     if lines:
         lines[-1] = lines[-1][:-1] + "."
     return lines
@@ -274,15 +274,15 @@ def _budget(result: MergeResult) -> dict:
         return {"summary": f"Chưa có số liệu kinh phí: chưa đơn vị nào báo cáo kinh phí thực hiện năm "
                            f"{result.year}.", "lines": []}
     planned, spent = total.get("planned") or 0, total.get("spent") or 0
-    rate = f" (đạt {_num(spent / planned * 100)}% dự toán)" if planned else ""
+    rate = f" (đạt {num_text(spent / planned * 100)}% dự toán)" if planned else ""
     summary = (f"Tổng kinh phí thực hiện Chương trình năm {result.year} (tổng hợp từ báo cáo của {n} đơn vị): "
-               f"dự toán {_num(planned)} triệu đồng, thực hiện {_num(spent)} triệu đồng{rate}. Trong đó:")
+               f"dự toán {num_text(planned)} triệu đồng, thực hiện {num_text(spent)} triệu đồng{rate}. Trong đó:")
     lines = []
     sources = [x for x in (b.get("by_source") or {}).values() if (x.get("planned") or x.get("spent"))]
     for i, x in enumerate(sources):
         end = ";" if i < len(sources) - 1 else "."
-        lines.append(f"{x['name']}: dự toán {_num(x.get('planned') or 0)} triệu đồng, thực hiện "
-                     f"{_num(x.get('spent') or 0)} triệu đồng{end}")
+        lines.append(f"{x['name']}: dự toán {num_text(x.get('planned') or 0)} triệu đồng, thực hiện "
+                     f"{num_text(x.get('spent') or 0)} triệu đồng{end}")
     if not lines:
         summary = summary.removesuffix(" Trong đó:")
     return {"summary": summary, "lines": lines}
@@ -299,7 +299,7 @@ def _annex1(rows, tts, info, year, cat, reporting_units=None) -> list[dict]:
             if ty and ty != default_reference_year(year):
                 notes.append(f"So với mục tiêu năm {ty}")
             if r.kind == "yoy_change" and r.numerator is not None and r.denominator is not None:
-                notes.append(f"{_num(r.numerator, 0)} {i['count_unit']} (năm trước {_num(r.denominator, 0)})"
+                notes.append(f"{num_text(r.numerator, 0)} {i['count_unit']} (năm trước {num_text(r.denominator, 0)})"
                              .replace("  ", " "))
             if r.provisional:
                 notes.append(f"Tạm tính: số liệu của {r.units_reported}/{r.units_expected} đơn vị")
@@ -308,15 +308,15 @@ def _annex1(rows, tts, info, year, cat, reporting_units=None) -> list[dict]:
                 notes.append(f"Số liệu của {r.units_reported}/{r.units_expected} đơn vị")
             if r.bounds:
                 b = r.bounds
-                notes.append(f"{b.missing} đơn vị chưa báo cáo: từ {_num(b.low)} đến {_num(b.high)}")
+                notes.append(f"{b.missing} đơn vị chưa báo cáo: từ {num_text(b.low)} đến {num_text(b.high)}")
             if r.source == "office":
                 why = " (thiếu số liệu xã)" if r.source_reason == "incomplete" else ""
                 notes.append(f"Theo số của {r.lead_office_name}{why}"
-                             + (f"; tổng các xã {_num(r.communes_value)}" if r.communes_value is not None
+                             + (f"; tổng các xã {num_text(r.communes_value)}" if r.communes_value is not None
                                 else ""))
             off = r.office
             if off and off.differs and r.source != "office":
-                notes.append(f"{r.lead_office_name} báo {_num(off.value)}, lệch tổng các xã")
+                notes.append(f"{r.lead_office_name} báo {num_text(off.value)}, lệch tổng các xã")
             t = (r.track or {}).get(ty) if ty else None
             if isinstance(t, dict) and t.get("label"):
                 notes.append(t["label"])
@@ -365,11 +365,11 @@ def _unit_table(result: MergeResult, rows: list[IndicatorResult], year: int, cw:
     for r in rows:
         ty = reference_year(year, r.targets or {})
         if r.kind == "share_of_communes" and r.value is not None:
-            district[r.code] = f"{_num(r.numerator or 0, 0)}/{_num(r.denominator or 0, 0)}"
+            district[r.code] = f"{num_text(r.numerator or 0, 0)}/{num_text(r.denominator or 0, 0)}"
         else:
             district[r.code] = _unit_cell(r.value, r.kind, verdict_of(r, ty),
                                              (r.targets or {}).get(ty) if ty else None)
-    note = f"Chưa có số liệu hợp lệ của {len(silent)} {cw}: {_names(silent)}." if silent else ""
+    note = f"Chưa có số liệu hợp lệ của {len(silent)} {cw}: {names_text(silent)}." if silent else ""
     if len(out) > UNIT_TABLE_LIMIT:
         # A province or national roster: the Word appendix shows the first units only; the
         # consolidated workbook has them all.
@@ -436,13 +436,13 @@ def _review_line(r: IndicatorResult, tt: str, i: dict, years: list[int], year: i
     first = next(((y, hist[y]) for y in years if y >= start and hist.get(y) is not None), None)
     since = (f"từ {format_value(first[1], r.kind, r.unit)} (năm {first[0]}) đến "
              if first and first[0] != year else "")
-    tw = (_fall_text(i["yearly_fall"], target) if r.kind == "yoy_change" else
-          format_target(target, r.kind, r.unit, r.direction, _strict(i["strict"], ty))
-          if not isinstance(target, dict) else _target_words(target, r.kind, r.unit,
-                                                              r.direction, _strict(i["strict"], ty)))
+    tw = (fall_text(i["yearly_fall"], target) if r.kind == "yoy_change" else
+          format_target(target, r.kind, r.unit, r.direction, is_strict(i["strict"], ty))
+          if not isinstance(target, dict) else target_words(target, r.kind, r.unit,
+                                                              r.direction, is_strict(i["strict"], ty)))
     now = (table_value(r.value, r.kind).lower() + "%" if r.kind == "yoy_change"
            else format_value(r.value, r.kind, r.unit))
-    return (f"Chỉ tiêu {tt} ({_lower_first(r.name)}): {since}{now} (năm {year}), "
+    return (f"Chỉ tiêu {tt} ({lower_first(r.name)}): {since}{now} (năm {year}), "
             f"chưa đạt mục tiêu ({tw}).")
 
 

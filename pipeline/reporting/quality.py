@@ -7,7 +7,7 @@ from datetime import date as Date
 
 from pipeline.config.catalogue import COMMUNE_TYPES
 from pipeline.merge.merger import IndicatorResult, MergeResult
-from pipeline.reporting.words import NO_DATA, _lower_first, _num
+from pipeline.reporting.words import NO_DATA, lower_first, num_text
 
 UNIT_TABLE_LIMIT = 300
 PROBLEM_LIMIT = 60
@@ -107,12 +107,12 @@ def _vn_date(iso: str) -> str:
         return iso
 
 
-def _names(items: list[str]) -> str:
+def names_text(items: list[str]) -> str:
     more = f" và {len(items) - NAMES_LIMIT} đơn vị khác" if len(items) > NAMES_LIMIT else ""
     return ", ".join(items[:NAMES_LIMIT]) + more
 
 
-def _quality_context(quality: dict | None, result: MergeResult, rows: list[IndicatorResult], tts: dict, cw: str) -> dict:
+def quality_context(quality: dict | None, result: MergeResult, rows: list[IndicatorResult], tts: dict, cw: str) -> dict:
     q = dict(quality or {})
     names = result.unit_names or {}
     communes = [u for u, t in (result.unit_types or {}).items() if t in COMMUNE_TYPES]
@@ -120,18 +120,18 @@ def _quality_context(quality: dict | None, result: MergeResult, rows: list[Indic
     gaps = []
     if silent:
         gaps.append(f"{len(silent)} {cw} chưa có báo cáo hợp lệ nên thiếu số liệu ở mọi chỉ tiêu: "
-                    f"{_names([names.get(u, u) for u in communes if u in silent])}.")
+                    f"{names_text([names.get(u, u) for u in communes if u in silent])}.")
     for new, olds in sorted((result.carry_gaps or {}).items()):
         gaps.append(f"{names.get(new, new)}: không so sánh với năm trước vì đơn vị cũ chưa báo cáo năm "
-                    f"{int(result.year) - 1}: {_names([names.get(o, o) for o in olds])}.")
+                    f"{int(result.year) - 1}: {names_text([names.get(o, o) for o in olds])}.")
     for r in rows:
         if r.value is None:
-            gaps.append(f"Chỉ tiêu {tts[r.code]} ({_lower_first(r.name)}): {NO_DATA}.")
+            gaps.append(f"Chỉ tiêu {tts[r.code]} ({lower_first(r.name)}): {NO_DATA}.")
         elif r.partial and r.source != "office":
             extra = [names.get(u, u) for u in r.missing_units or [] if u not in silent]
             if extra:
                 gaps.append(f"Chỉ tiêu {tts[r.code]}: có số liệu của {r.units_reported}/{r.units_expected} "
-                            f"{cw}; ngoài các đơn vị trên, còn thiếu: {_names(extra)}.")
+                            f"{cw}; ngoài các đơn vị trên, còn thiếu: {names_text(extra)}.")
     doubts = []
     for d in result.office_differences or []:
         row = next((r for r in rows if r.code == d.get("indicator")), None)
@@ -139,9 +139,9 @@ def _quality_context(quality: dict | None, result: MergeResult, rows: list[Indic
             continue
         communes = row.communes_value if row.communes_value is not None else row.value
         doubts.append(f"Chỉ tiêu {tts[row.code]}: {row.lead_office_name or d.get('unit')} báo cáo "
-                      f"{_num(d['value'])}, tổng hợp từ các {cw} là "
-                      f"{_num(communes) if communes is not None else NO_DATA}"
-                      f" (chênh lệch {_num(abs(d.get('difference') or 0))}).")
+                      f"{num_text(d['value'])}, tổng hợp từ các {cw} là "
+                      f"{num_text(communes) if communes is not None else NO_DATA}"
+                      f" (chênh lệch {num_text(abs(d.get('difference') or 0))}).")
     if q.get("problems_total"):
         doubts.append(f"Còn {q['problems_total']} lỗi, cảnh báo trong các báo cáo đang dùng (lỗi phải sửa, cảnh báo "
                       f"cần đơn vị giải thích), liệt kê ở bảng dưới.")

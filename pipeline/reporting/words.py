@@ -17,7 +17,7 @@ TYPE_PLACES = {"xa": "khu vực nông thôn", "thi_tran": "khu vực thành th�
 AREA_WORDS = {"xa": "nông thôn", "thi_tran": "thành thị"}
 
 # --- numbers and targets in words ------------------------------------------------------------
-def _num(x: float, decimals: int = 2) -> str:
+def num_text(x: float, decimals: int = 2) -> str:
     """Rounded once, half away from zero (pipeline.base.text.vn_number)."""
     return vn_number(float(x), decimals)
 
@@ -27,7 +27,7 @@ def _shown(value: float, target=None) -> str:
     of several numbers it stands beside) when it is not ("99,497%, chưa đạt mục tiêu (99,5%)")."""
     if target is not None:
         return vn_number_apart(float(value), target)
-    return _num(value)
+    return num_text(value)
 
 
 def _reference_target(row: IndicatorResult):
@@ -36,7 +36,7 @@ def _reference_target(row: IndicatorResult):
     return t if isinstance(t, (int, float)) else None
 
 
-def _strict(strict, ty) -> bool:
+def is_strict(strict, ty) -> bool:
     """`strict` as the catalogue gives it to the report: one flag, or one per target year."""
     return bool(strict.get(str(ty), False)) if isinstance(strict, dict) else bool(strict)
 
@@ -82,22 +82,22 @@ def verdict_of(row: IndicatorResult, ty: str | None) -> Verdict:
     return row.verdict_for(ty)
 
 
-def _fall_text(yearly_fall: dict | None, target) -> str:
+def fall_text(yearly_fall: dict | None, target) -> str:
     if yearly_fall and yearly_fall.get("min") is not None and yearly_fall.get("max") is not None:
-        return f"giảm {_num(yearly_fall['min'])}-{_num(yearly_fall['max'])}%/năm"
+        return f"giảm {num_text(yearly_fall['min'])}-{num_text(yearly_fall['max'])}%/năm"
     if isinstance(target, (int, float)):
-        return f"giảm ít nhất {_num(abs(target))}%/năm"
+        return f"giảm ít nhất {num_text(abs(target))}%/năm"
     return "giảm hằng năm"
 
 
-def _lower_first(s: str) -> str:
+def lower_first(s: str) -> str:
     return s[:1].lower() + s[1:] if s[:2] != s[:2].upper() else s
 
 
 def _units_list(items: list[dict], kind: str, unit: str) -> str:
     """"Xã A (99%), Xã B (98,5%)"; rates per 100,000 as bare numbers, the sentence says the unit."""
     def short(v):
-        return _num(v) if kind == "per_100000_children" else format_value(v, kind, unit)
+        return num_text(v) if kind == "per_100000_children" else format_value(v, kind, unit)
 
     return ", ".join(f"{u['name']} ({short(u['value'])})" for u in items)
 
@@ -133,14 +133,14 @@ def phrase_indicator(row: IndicatorResult, year: int, *, strict=False, yearly_fa
     value = row.value
     bare = _bare(row)
     if value is None:
-        tail = (f" (mục tiêu năm {ty}: {_target_words(target, kind, unit, direction, _strict(strict, ty), bare)})"
+        tail = (f" (mục tiêu năm {ty}: {target_words(target, kind, unit, direction, is_strict(strict, ty), bare)})"
                 if ty else "")
         return f"{name}: {NO_DATA}{tail}."
     source = ""
     if row.source == "office":
         source = f" (theo số liệu của {row.lead_office_name or row.lead_office})"
     if isinstance(target, dict):
-        text = _phrase_by_type(row, ty, target, _strict(strict, ty), area) + source
+        text = _phrase_by_type(row, ty, target, is_strict(strict, ty), area) + source
         if row.provisional:
             text += f", {provisional_words(row, communes_word)}"
         text += "."
@@ -149,7 +149,7 @@ def phrase_indicator(row: IndicatorResult, year: int, *, strict=False, yearly_fa
         verb = f"đạt {shown}" if direction == "at_least" else f"là {shown}"
         text = f"{name} {verb}{source}"
         if target is not None:
-            text += ", " + _assessment(row, ty, target, _strict(strict, ty), communes_word) + _track(row, ty, year)
+            text += ", " + _assessment(row, ty, target, is_strict(strict, ty), communes_word) + _track(row, ty, year)
         change = _change(row, communes_word)
         if change:
             text += "; " + change
@@ -158,7 +158,7 @@ def phrase_indicator(row: IndicatorResult, year: int, *, strict=False, yearly_fa
     return text + coverage + _office_note(row, communes_word, area) + _extremes(row)
 
 
-def _target_words(target, kind, unit, direction, strict, bare: bool = False) -> str:
+def target_words(target, kind, unit, direction, strict, bare: bool = False) -> str:
     if isinstance(target, dict):
         return ", ".join(f"{format_target(v, kind, unit, direction, strict)} đối với {AREA_WORDS.get(k, k)}"
                          for k, v in target.items())
@@ -353,14 +353,14 @@ def _phrase_share(row, year, strict, communes_word, reporting_units=None) -> str
         text += f", {missing} {communes_word} chưa báo cáo"
     if isinstance(target, (int, float)):
         v = verdict_of(row, ty)
-        tp = format_target(target, kind, unit, row.direction, _strict(strict, ty))
+        tp = format_target(target, kind, unit, row.direction, is_strict(strict, ty))
         bounds = row.bounds
         if v == Verdict.UNDECIDED and bounds:
             text += (f"; chưa đủ số liệu để đánh giá so với mục tiêu năm {ty} ({tp}): tỷ lệ sẽ từ "
                      f"{format_value(bounds.low, kind, unit, target)} (nếu các {communes_word} chưa báo cáo đều "
                      f"không đạt) đến {format_value(bounds.high, kind, unit, target)} (nếu đều đạt)")
         else:
-            text += ", " + _assessment(row, ty, target, _strict(strict, ty), communes_word) + _track(row, ty, year)
+            text += ", " + _assessment(row, ty, target, is_strict(strict, ty), communes_word) + _track(row, ty, year)
     change = _change(row, communes_word)
     if change:
         text += "; " + change
@@ -391,7 +391,7 @@ def _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, report
     targets = row.targets or {}
     ty = reference_year(year, targets)
     target = targets.get(ty) if ty else None
-    goal = f"mức {_fall_text(yearly_fall, target)}"
+    goal = f"mức {fall_text(yearly_fall, target)}"
     unit = f" {count_unit}" if count_unit else ""
     prev_year = (row.previous or {}).get("year", year - 1)
     value, cur, prev = row.value, row.numerator, row.denominator
@@ -409,27 +409,27 @@ def _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, report
         complete = (not totals or tc.get("units") == tc.get("units_expected") == tm.get("units")
                     == tp.get("units") == tp.get("units_expected"))
         if complete:
-            text = (f"Năm {year}, {subject} là {_num(cur, 0)}{unit} (năm {prev_year}: {_num(prev, 0)}{unit}); "
+            text = (f"Năm {year}, {subject} là {num_text(cur, 0)}{unit} (năm {prev_year}: {num_text(prev, 0)}{unit}); "
                     f"{subject} {moved} so với năm trước{judged}.")
             if row.partial and (reporting_units is None or row.units_reported < reporting_units):
                 text += (f" Số liệu của {row.units_reported}/{row.units_expected} {communes_word} có báo cáo "
                          f"cả hai năm.")
             return text
-        text = (f"Năm {year}, {subject} là {_num(tc['value'], 0)}{unit} (số liệu của {tc['units']}/"
-                f"{tc['units_expected']} {communes_word}); năm {prev_year}: {_num(tp['value'], 0)}{unit} (số liệu "
+        text = (f"Năm {year}, {subject} là {num_text(tc['value'], 0)}{unit} (số liệu của {tc['units']}/"
+                f"{tc['units_expected']} {communes_word}); năm {prev_year}: {num_text(tp['value'], 0)}{unit} (số liệu "
                 f"của {tp['units']}/{tp['units_expected']} {communes_word}). Trên cùng {tm['units']} "
-                f"{communes_word} có báo cáo cả hai năm: {_num(tm['current'], 0)}{unit} so với "
-                f"{_num(tm['previous'], 0)}{unit}, {_moved(tm['current'], tm['previous'])}")
+                f"{communes_word} có báo cáo cả hai năm: {num_text(tm['current'], 0)}{unit} so với "
+                f"{num_text(tm['previous'], 0)}{unit}, {_moved(tm['current'], tm['previous'])}")
         if row.source == "office":
             who = row.lead_office_name or row.lead_office
-            return (text + f". Số liệu của {area} là số do {who} báo cáo cho toàn {area}: {_num(cur, 0)}{unit} so với "
-                           f"{_num(prev, 0)}{unit} năm {prev_year}, {moved}{judged}.")
+            return (text + f". Số liệu của {area} là số do {who} báo cáo cho toàn {area}: {num_text(cur, 0)}{unit} so với "
+                           f"{num_text(prev, 0)}{unit} năm {prev_year}, {moved}{judged}.")
         return text + f"{judged}."
     if cur is not None and prev == 0:
-        return (f"Năm {year}, {subject} là {_num(cur, 0)}{unit}; năm {prev_year} không có nên không tính được "
+        return (f"Năm {year}, {subject} là {num_text(cur, 0)}{unit}; năm {prev_year} không có nên không tính được "
                 f"mức thay đổi so với năm trước (mục tiêu: {goal}).")
     if count is not None:
-        return (f"Năm {year}, {subject} là {_num(count, 0)}{unit}; chưa có số liệu năm {prev_year} để tính mức "
+        return (f"Năm {year}, {subject} là {num_text(count, 0)}{unit}; chưa có số liệu năm {prev_year} để tính mức "
                 f"thay đổi so với năm trước (mục tiêu: {goal}).")
     return f"{subject_cap}: {NO_DATA} (mục tiêu: {goal})."
 
@@ -443,23 +443,23 @@ def table_value(value, kind: str, decimals: int = 2, target=None) -> str:
     if kind == "yoy_change":
         s = vn_number_apart(abs(value), 0, decimals)
         return "0" if s == "0" else f"{'Giảm' if value < 0 else 'Tăng'} {s}"
-    return _shown(value, target) if isinstance(target, (int, float)) else _num(value, decimals)
+    return _shown(value, target) if isinstance(target, (int, float)) else num_text(value, decimals)
 
 
 def table_target(target, kind: str, direction: str, strict, yearly_fall=None, year: str | None = None) -> str:
     """A target for a table cell; `strict` is one flag or one per target year (`year`)."""
-    strict = _strict(strict, year)
+    strict = is_strict(strict, year)
     if target is None:
         return DASH
     if kind == "yoy_change":
-        return _fall_text(yearly_fall, target)[:1].upper() + _fall_text(yearly_fall, target)[1:]
+        return fall_text(yearly_fall, target)[:1].upper() + fall_text(yearly_fall, target)[1:]
     if isinstance(target, dict):
-        text = "; ".join(f"{'dưới' if strict else 'tối đa'} {_num(v)} ({AREA_WORDS.get(k, k)})"
+        text = "; ".join(f"{'dưới' if strict else 'tối đa'} {num_text(v)} ({AREA_WORDS.get(k, k)})"
                          for k, v in target.items() if v is not None)
         return text[:1].upper() + text[1:]
     if direction == "at_most":
-        return f"{'Dưới' if strict else 'Tối đa'} {_num(target)}"
-    return _num(target)
+        return f"{'Dưới' if strict else 'Tối đa'} {num_text(target)}"
+    return num_text(target)
 
 
 def table_unit(row: IndicatorResult) -> str:
@@ -477,7 +477,7 @@ def date_text(d: Date | None, year: int) -> str:
     return f"ngày {d.day:02d} tháng {month} năm {d.year}"
 
 
-def _ind_info(cat, code: str) -> dict:
+def indicator_info(cat, code: str) -> dict:
     try:
         ind = cat.indicator(code)
     except StopIteration:
@@ -487,7 +487,7 @@ def _ind_info(cat, code: str) -> dict:
             "numerator": ind.numerator, "count_unit": unit}
 
 
-def _tt_labels(rows: list[dict]) -> dict[str, str]:
+def tt_labels(rows: list[dict]) -> dict[str, str]:
     """"3a", "3b", "3c" for the sub-indicators of one chỉ tiêu; "1" for a single one."""
     per: dict[int, list[str]] = {}
     for r in rows:
