@@ -24,7 +24,8 @@ import pipeline.analysis.export
 from pipeline import open_workspace
 from pipeline.cli import cli
 from pipeline.collect.run import collect
-from pipeline.merge.merger import STATUS_LABELS, merge
+from pipeline.merge.result import STATUS_LABELS
+from pipeline.merge.merger import merge
 from conftest import COMMUNE_VALUES, fill, inbox_copy
 
 ROOT = Path(__file__).resolve().parent.parent

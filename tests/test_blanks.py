@@ -11,13 +11,14 @@ from pipeline.collect.run import collect
 from pipeline.merge.merger import merge
 from pipeline.reporting.report import report
 from pipeline.store.db import Store
+from pipeline.store.submissions import counted_values
 from pipeline.forms.contract import note_name
 
 
 def _only(ws):
     with Store(ws.db_path) as store:
         (s,) = [s for s in store.submissions(YEAR) if s.status != "superseded"]
-        return s, store.issues(s.id), store.accepted_values(YEAR).get(s.unit)
+        return s, store.issues(s.id), counted_values(store, YEAR).get(s.unit)
 
 
 def test_a_blank_explained_in_giai_thich_is_a_warning_and_not_reported(workspace, templates):

@@ -25,9 +25,11 @@ from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, inbox_copy, load_he
 from pipeline.cli import cli
 from pipeline.demo import set_saved_time
 from pipeline.collect.run import collect
-from pipeline.collect.feedback import FEEDBACK_SHEET, feedback_name
+from pipeline.collect.feedback import FEEDBACK_SHEET
+from pipeline.config.layout import feedback_name
 from pipeline.base.workers import start_method
 from pipeline.store.db import Store
+from pipeline.store.submissions import counted_values
 from pipeline.forms.writer import generate
 from pipeline.config.workspace import init_workspace
 from pipeline.base.text import encode_tcvn3
@@ -365,7 +367,7 @@ def test_later_saved_version_wins(workspace, templates, tmp_path):
     assert subs["ban_dau.xlsx"]["status"] == "superseded"
     assert subs["ban_sua.xlsx"]["saved_at"] == datetime(2024, 11, 12, 8, 0).isoformat()
     with Store(workspace.db_path) as store:
-        assert store.accepted_values(YEAR)["15700"]["ct02_served"] == 2310
+        assert counted_values(store, YEAR)["15700"]["ct02_served"] == 2310
         changed = {(a["field"], a["old_value"], a["new_value"]) for a in store.audit(YEAR)
                    if a["action"] == "value-changed"}
     assert changed == {("ct02_served", "2300.0", "2310.0"), ("children_total", "5000.0", "5010.0")}
@@ -459,7 +461,7 @@ def test_hostile_corpus_costs_only_its_own_files(workspace, templates, tmp_path)
         assert [i["code"] for i in errors] == [expected], name
         assert VIETNAMESE.search(errors[0]["message"]), name
     with Store(workspace.db_path) as store:
-        current = store.accepted_values(YEAR)
+        current = counted_values(store, YEAR)
         subs = store.submissions(YEAR)
     assert set(current) == {"15700", "15664"}
     assert current["15664"]["ct04_obese"] == 50
@@ -708,7 +710,7 @@ def test_a_worker_reads_and_judges_a_file_without_loading_the_form_writer(worksp
     from concurrent.futures import ProcessPoolExecutor
 
     from pipeline.forms.contract import load_wording
-    from pipeline.store.submissions import status_of
+
     from pipeline.config.workspace import WORKBOOK_WORDING
 
     path = fill(templates["15700"], tmp_path / "a.xlsx", COMMUNE_VALUES)
@@ -719,7 +721,7 @@ def test_a_worker_reads_and_judges_a_file_without_loading_the_form_writer(worksp
                              initargs=initargs) as pool:
         (result,) = pool.submit(collect_mod._work, [str(path)]).result()
         loaded = set(pool.submit(eval, "sorted(__import__('sys').modules)").result())
-    assert (result.outcome, result.checked.identity.unit.code, status_of(result.checked)) == ("ok", "15700", "accepted")
+    assert (result.outcome, result.checked.identity.unit.code, result.checked.status) == ("ok", "15700", "accepted")
     assert {"pipeline.collect.ingest", "pipeline.collect.validate", "pipeline.forms.contract"} <= loaded  # the scan itself works
     assert {"xlsxwriter", "jinja2", "pipeline.forms.writer", "openpyxl", "pandas"} & loaded == set()
 

@@ -19,6 +19,7 @@ from pipeline.store.decisions import decisions, undo_accept
 from pipeline.merge.merger import merge
 from pipeline.reporting.report import report
 from pipeline.store.db import Store
+from pipeline.store.submissions import counted_values, current
 
 
 def _invoke(ws, *args):
@@ -26,7 +27,7 @@ def _invoke(ws, *args):
 
 
 def _commune_values(store, year, unit):
-    return store.accepted_values(year).get(unit)
+    return counted_values(store, year).get(unit)
 
 
 def test_accept_despite_one_typo_counts_everything_else_and_survives_collect(workspace, templates):
@@ -37,7 +38,7 @@ def test_accept_despite_one_typo_counts_everything_else_and_survives_collect(wor
     set_received(workspace.inbox(YEAR) / "dan_ly.xlsx", datetime(YEAR, 11, 15, 9))
     collect(workspace, YEAR, workers=1)
     with Store(workspace.db_path) as store:
-        assert "15700" not in store.accepted_values(YEAR)
+        assert "15700" not in counted_values(store, YEAR)
 
     res = _invoke(workspace, "accept", "15700", "--year", str(YEAR), "--note", "Xã xác nhận qua điện thoại")
     assert res.exit_code == 0, res.output
@@ -71,7 +72,7 @@ def test_accept_despite_one_typo_counts_everything_else_and_survives_collect(wor
     # Undo: one more entry, the unit is out again; nothing erased from the log.
     undo_accept(workspace, YEAR, "15700", "Xã sẽ gửi lại")
     with Store(workspace.db_path) as store:
-        assert "15700" not in store.accepted_values(YEAR)
+        assert "15700" not in counted_values(store, YEAR)
     assert [d.action for d in decisions(workspace, YEAR)] == ["accept", "accept-undone"]
     res = _invoke(workspace, "accept", "15700", "--year", str(YEAR), "--undo")
     assert res.exit_code != 0 and "chưa được chấp nhận" in res.output
@@ -92,7 +93,7 @@ def test_received_date_set_by_the_officer_survives_a_second_collect(workspace, t
     set_received(path, datetime(YEAR, 11, 25, 16))
     collect(workspace, YEAR, workers=1)
     with Store(workspace.db_path) as store:
-        s = store.current_submissions(YEAR)["15703"]
+        s = current(store, YEAR)["15703"]
         assert s.on_time is False and any(i["code"] == "late-submission" for i in store.issues(s.id))
     res = _invoke(workspace, "received", "2024_15703_xa-dan-ly.xlsx", "--year", str(YEAR), "--date", "18/11/2024",
                   "--note", "nhận qua Zalo")
@@ -100,7 +101,7 @@ def test_received_date_set_by_the_officer_survives_a_second_collect(workspace, t
     assert "18/11/2024" in res.output and "nhận qua Zalo" in res.output
     for _ in range(2):  # and again after collect runs once more
         with Store(workspace.db_path) as store:
-            s = store.current_submissions(YEAR)["15703"]
+            s = current(store, YEAR)["15703"]
             assert s.on_time is True and s.received_at.startswith(f"{YEAR}-11-18")
             assert not any(i["code"] == "late-submission" for i in store.issues(s.id))
             assert s.status == "accepted"
@@ -118,7 +119,7 @@ def test_received_date_set_before_the_file_is_collected(workspace, templates):
     assert res.exit_code == 0, res.output
     collect(workspace, YEAR, workers=1)
     with Store(workspace.db_path) as store:
-        s = store.current_submissions(YEAR)["15703"]
+        s = current(store, YEAR)["15703"]
         assert s.on_time is True and s.received_at.startswith(f"{YEAR}-11-19")
     res = _invoke(workspace, "received", "khong-co.xlsx", "--year", str(YEAR), "--date", "19/11/2024")
     assert res.exit_code != 0 and "Không có tệp" in res.output

@@ -6,6 +6,7 @@ import openpyxl
 
 from conftest import store_values
 from pipeline.forms.writer import LAYOUT, generate
+from pipeline.store.submissions import counted_values
 
 
 def previous_cell(path, field: str):
@@ -47,5 +48,5 @@ def test_a_new_commune_with_a_predecessor_that_sent_nothing_gets_no_last_year(wo
     from pipeline.store.db import Store
 
     with Store(workspace.db_path) as store:
-        values = store.accepted_values(2024)
+        values = counted_values(store, 2024)
     assert incomplete_successors(values, workspace.roster, 2024, 2025) == {"15664": ["15706"]}

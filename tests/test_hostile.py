@@ -38,6 +38,7 @@ import pytest
 from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, load_helper
 from pipeline.collect.feedback import FEEDBACK_SHEET, template_formula
 from pipeline.store.db import Store
+from pipeline.store.submissions import counted_values
 from pipeline.config.workspace import Workspace, init_workspace
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="symbolic links, byte file names and wait4 are POSIX")
@@ -645,7 +646,7 @@ def test_every_other_file_still_collected(run):
     figures reached the district's sums."""
     good = {c.unit for c in CASES.values() if c.outcome.startswith("accepted")}
     with Store(run.ws.db_path) as store:
-        current = store.accepted_values(YEAR)
+        current = counted_values(store, YEAR)
         merged = store.merged_fields(YEAR)
     assert set(current) == good
     assert {u: merged[u] for u in good} == {u: current[u] for u in good}
@@ -910,7 +911,7 @@ def test_summary_for_the_readme(run):
                   and not all(VIETNAMESE.search(i["message"]) for i in s["issues"]))
     good = {c.unit: c for c in CASES.values() if c.outcome.startswith("accepted")}
     with Store(run.ws.db_path) as store:
-        current = store.accepted_values(YEAR)
+        current = counted_values(store, YEAR)
         merged = store.merged_fields(YEAR)
     lost = sum(u not in current or merged.get(u) != current[u] for u in good)
     outputs, injected = output_findings(run.ws)

@@ -17,6 +17,7 @@ from pipeline.merge.merger import merge
 from pipeline.reporting.report import report
 from pipeline.reporting.context import build_context
 from pipeline.store.db import Store
+from pipeline.store.submissions import counted_values
 
 NEW_COMMUNES = ["15664", "15667", "15754", "15763", "15682", "15766", "15715", "15724"]
 
@@ -57,7 +58,7 @@ def test_imported_history_completes_ct13_and_the_mid_term_table(workspace, tmp_p
     assert [(s["year"], s["unit"]) for s in rejected] == [(2022, "15700")]  # 900 vaccinated of 300 under-1s
     assert rejected[0]["issues"][0]["code"] == "cross-field-rule"
     with Store(workspace.db_path) as store:
-        assert store.accepted_values(2023)["15700"]["children_total"] == 5000
+        assert counted_values(store, 2023)["15700"]["children_total"] == 5000
         assert sum(a["action"] == "history-imported" for a in store.audit(2021)) == 34
     # Importing the same file again adds nothing.
     again = import_history(workspace, path, merge_years=False)
@@ -102,7 +103,7 @@ def test_a_district_row_stands_in_for_missing_communes(workspace, tmp_path):
     _fill_history(path, {}, district={"ct13_child_marriages": 40, "ct09_abused": 12, "children_total": 150000})
     import_history(workspace, path)
     with Store(workspace.db_path) as store:
-        led = store.accepted_values(2023)
+        led = counted_values(store, 2023)
     assert led["P-LDTBXH"]["ct09_abused"] == 12
     merged = merge(workspace, 2023)
     ct9 = merged.indicator("ct09")

@@ -9,7 +9,9 @@ import json
 import openpyxl
 import pytest
 
-from pipeline.merge.merger import Verdict, aggregate, expected_on_path, json_summary, merge
+from pipeline.merge.result import Verdict
+
+from pipeline.merge.merger import aggregate, expected_on_path, json_summary, merge
 from conftest import store_values as put
 from pipeline.store.db import Store
 
@@ -384,7 +386,8 @@ def test_a_share_of_units_across_the_2025_reorganisation_is_a_series_break(works
 
 
 def test_the_stored_result_reads_back_as_the_same_typed_result(workspace):
-    from pipeline.merge.merger import Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, load
+    from pipeline.merge.result import Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure
+    from pipeline.merge.merger import load
 
     put(workspace, 2023, "15700", {"ct05_u1_vaccinated": 90, "children_u1": 100, "ct21_play_spot": 1})
     merge(workspace, 2023)

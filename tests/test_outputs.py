@@ -9,7 +9,7 @@ from docx import Document
 
 from pipeline.cli import cli
 from pipeline.merge.merger import merge
-from pipeline.base.outputs import MANIFEST, file_sha256, write_output
+from pipeline.base.outputs import file_sha256, write_output
 from pipeline.reporting.report import report
 from pipeline.forms.writer import generate
 
@@ -31,7 +31,7 @@ def test_an_edited_report_survives_report_again_and_force_backs_it_up(workspace)
     res = _report_cli(workspace)
     assert res.exit_code == 0, res.output
     docx = workspace.output(YEAR) / f"bao_cao_{YEAR}.docx"
-    manifest = json.loads((workspace.output(YEAR) / MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads((workspace.layout(YEAR).outputs_manifest).read_text(encoding="utf-8"))
     assert manifest["files"][docx.name]["sha256"] == file_sha256(docx)
 
     # Unedited: written again in place, nothing to say.

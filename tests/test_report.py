@@ -31,8 +31,8 @@ import pipeline.reporting.libreoffice as libreoffice
 from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, set_received
 from pipeline.cli import cli
 from pipeline.collect.run import collect
-from pipeline.merge.merger import (Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, Verdict, load, merge,
-                            reference_year)
+from pipeline.merge.result import Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, Verdict
+from pipeline.merge.merger import load, merge, reference_year
 from pipeline.reporting.report import _settings_warnings, report
 from pipeline.reporting.context import build_context
 from pipeline.reporting.docx import ReportError, clean_text, render_docx

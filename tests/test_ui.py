@@ -17,6 +17,7 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from pipeline.store.submissions import status  # noqa: E402
 from pipeline.store.db import Store  # noqa: E402
+from pipeline.store.submissions import current
 from pipeline.desk.app import create_app  # noqa: E402
 from pipeline.desk.security import safe_name, save_upload  # noqa: E402
 from pipeline.config.workspace import Workspace  # noqa: E402
@@ -492,7 +493,7 @@ def test_accept_and_received_date_buttons_record_decisions(workspace):
                data={"tep": "15682.xlsx", "ngay": "19/11/2024", "ghi_chu": "Thư gửi đúng hạn, máy chủ chậm"})
     assert "Đã ghi quyết định" in r.text and len(decisions.decisions(workspace, YEAR)) == 2
     with Store(workspace.db_path) as store:
-        assert store.current_submissions(YEAR)["15682"].received_at.startswith("2024-11-19")
+        assert current(store, YEAR)["15682"].received_at.startswith("2024-11-19")
     r = c.post("/don-vi/15682/ngay-nhan", headers=ORIGIN, data={"tep": "15682.xlsx", "ngay": "2024-11-18"})
     assert "Đã ghi quyết định" in r.text and len(decisions.decisions(workspace, YEAR)) == 3
 

@@ -18,9 +18,8 @@ import pipeline.reporting.libreoffice as libreoffice
 import pipeline.base.workers as workers
 from conftest import COMMUNE_VALUES, YEAR, fill, inbox_copy
 from pipeline.collect.run import LOCKED_MESSAGE
-from pipeline.collect.feedback import feedback_name
+from pipeline.config.layout import feedback_name, form_name
 from pipeline.config.roster import Unit
-from pipeline.forms.contract import file_name
 from pipeline.config.workspace import init_workspace
 
 TREEM = [sys.executable, "-m", "pipeline"]
@@ -126,7 +125,7 @@ def test_a_file_excel_holds_open_is_reported_by_the_worker(monkeypatch, tmp_path
 
 def test_written_paths_stay_under_200_characters_below_the_workspace(workspace, templates, tmp_path):
     long_unit = Unit(code="X" * 80, name="Hội Bảo trợ người tàn tật và trẻ em mồ côi " * 6, type="to_chuc")
-    assert len(f"output/{YEAR}/bieu_mau/{file_name(YEAR, long_unit)}") < 200
+    assert len(f"output/{YEAR}/bieu_mau/{form_name(YEAR, long_unit)}") < 200
     assert len(f"output/{YEAR}/phan_hoi/{feedback_name(YEAR, long_unit.code, long_unit.name)}") < 200
     # A real run: a deep file name in the inbox still archives under its hash.
     code = next(c for c in templates if c.isdigit())

@@ -21,8 +21,10 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.merge import merger as merge
+from pipeline.merge.result import STATUS_LABELS as VERDICT_LABELS
 from pipeline.store.history import carry_forward, carried_groups
 from pipeline.config.roster import reference_date
+from pipeline.store import submissions as seen
 from pipeline.store.db import Store
 from pipeline.forms.contract import note_name
 from pipeline.config.workspace import Workspace
@@ -118,7 +120,7 @@ class WorkspaceData:
             return _frame(rows, VALUES)
         with Store(self.ws.db_path) as store:
             for year in self._years(years):
-                current = store.current_submissions(year)
+                current = seen.current(store, year)
                 cells = store.values([s.id for s in current.values()])
                 on = reference_date(year)
                 own: dict[str, list[dict]] = {}
@@ -217,7 +219,7 @@ class WorkspaceData:
                 for y in self._years(year):
                     on = reference_date(y)
                     issues = store.issues_for_year(y)
-                    for s in store.submissions(y):
+                    for s in seen.for_year(store, y):
                         unit = self.ws.roster.get(s.unit, on) if s.unit else None
                         found = issues.get(s.id, [])
                         rows.append({"year": y, "path": s.path, "sha256": s.sha256, "unit": s.unit,
@@ -241,14 +243,11 @@ class WorkspaceData:
             with Store(self.ws.db_path) as store:
                 for y in self._years(year):
                     issues = store.issues_for_year(y)
-                    for s in store.submissions(y):
+                    for s in seen.for_year(store, y):
                         rows += [{"year": y, "path": s.path, "sha256": s.sha256, "unit": s.unit, **i}
                                  for i in issues.get(s.id, [])]
         return _frame(rows, PROBLEMS)
 
-
-# What the officer reads for each verdict code (merge's labels).
-VERDICT_LABELS = merge.STATUS_LABELS  # verdict code -> label
 
 
 def merged_figures(ws: Workspace, year: int) -> dict | None:

@@ -16,13 +16,14 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
+from pipeline.config import layout
 from pipeline.analysis.api import VERDICT_LABELS, WorkspaceData
 from pipeline.merge.consolidate import csv_safe
 from pipeline.base.errors import TreemError
 from pipeline.base.fsutil import atomic_write
 from pipeline.base.problems import SEVERITY_LABELS
 from pipeline.config.roster import TYPE_LABELS
-from pipeline.store.submissions import STATUS_LABELS
+from pipeline.store.status import STATUS_LABELS
 
 FORMATS = ("xlsx", "csv")
 
@@ -110,7 +111,7 @@ def _labelled(frame: pd.DataFrame, **labels: dict) -> pd.DataFrame:
 def default_path(data: WorkspaceData, years: list[int], fmt: str) -> Path:
     span = f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
     name = f"xuat_du_lieu_{span}"
-    return data.root / "output" / (f"{name}.xlsx" if fmt == "xlsx" else name)
+    return data.root / layout.OUTPUT / (f"{name}.xlsx" if fmt == "xlsx" else name)
 
 
 def export(data: WorkspaceData, years: list[int] | None = None, fmt: str = "xlsx",

@@ -25,7 +25,7 @@ from pipeline.base.errors import TreemError
 from pipeline.forms.contract import FORM_ID, PROP_FORM, PROP_UNIT, PROP_YEAR, load_wording
 from pipeline.collect.ingest import RawCell, Reading
 from pipeline.store.db import Store, SubmissionRecord, now_iso
-from pipeline.store.submissions import Status, status_of
+from pipeline.store.status import Status, store_submission
 from pipeline.base.text import col_letters
 from pipeline.collect.validate import Validator
 from pipeline.config.workspace import WORKBOOK_WORDING
@@ -245,11 +245,11 @@ def _store_row(store, validator, result, path, archived, file_sha, excel_row, ye
     key = hashlib.sha256(f"{file_sha}:{year}:{unit.code}:{sorted(mine.items())}".encode()).hexdigest()
     if key in store.known_hashes(year):
         return
-    status = status_of(checked).value
+    status = checked.status.value
     rec = SubmissionRecord(year=year, sha256=key, path=f"{path.name} (dòng {excel_row})", size=size,
                            received_at=datetime.now().isoformat(timespec="seconds"), status=status,
                            unit=unit.code, identity_source=IMPORTED, archived=str(archived), collected_at=now_iso())
-    store.add_submission(rec, checked.values, [i.to_dict() for i in checked.issues])
+    store_submission(store, rec, checked.values, [i.to_dict() for i in checked.issues])
     store.log("history-imported", year, unit.code, file=path.name, row=excel_row, status=status)
     result.stored.append({"year": year, "unit": unit.code, "row": excel_row, "status": status,
                           "issues": [i.to_dict() for i in checked.issues]})

@@ -33,11 +33,9 @@ from pathlib import Path
 
 from pipeline.base.fsutil import atomic_write, sha256_file
 
-MANIFEST = ".treem-outputs.json"
 # A pending write whose bytes are not known beforehand (forms rendered by worker processes):
 # whatever a killed run left there is its own.
 ANY = "*"
-BACKUP_FOLDER = "cu"
 
 
 @dataclass
@@ -65,8 +63,8 @@ class OutputGuard:
 
     def __init__(self, ws, year: int, force: bool = False):
         self.ws, self.year, self.force = ws, year, force
-        self.folder = ws.output(year)
-        self.path = self.folder / MANIFEST
+        files = ws.layout(year)  # the workspace's layout names the folders (config/layout.py)
+        self.folder, self.path, self.backups = files.output, files.outputs_manifest, files.backups
         try:
             self.entries: dict[str, dict] = json.loads(self.path.read_text(encoding="utf-8")).get("files", {})
         except (OSError, ValueError, AttributeError):
@@ -134,10 +132,10 @@ class OutputGuard:
         return Written(candidate, path, kept_edited=True,
                        message=f"Tệp {self._shown(path)} đã được sửa sau lần ghi trước nên được giữ nguyên; bản mới "
                                f"ghi vào {self._shown(candidate)} (thêm --force để thay, bản đã sửa sẽ được lưu vào "
-                               f"{self._shown(self.folder / BACKUP_FOLDER)}/).")
+                               f"{self._shown(self.backups)}/).")
 
     def _backup(self, path: Path) -> Path:
-        folder = self.folder / BACKUP_FOLDER
+        folder = self.backups
         folder.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         dst = folder / f"{path.stem}_{stamp}{path.suffix}"
@@ -283,5 +281,4 @@ def file_sha256(path: Path) -> str:
     return sha256_file(Path(path))
 
 
-__all__ = ["Written", "OutputGuard", "session", "write_output", "remove_output", "remove_stale_derived", "sha256_bytes", "file_sha256",
-           "MANIFEST", "BACKUP_FOLDER"]
+__all__ = ["Written", "OutputGuard", "session", "write_output", "remove_output", "remove_stale_derived", "sha256_bytes", "file_sha256"]

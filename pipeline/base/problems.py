@@ -20,8 +20,19 @@ from typing import Mapping
 
 from pipeline.base.errors import UnreadableFile
 
-ERROR, WARNING, SKIPPED = "error", "warning", "skipped"
-SEVERITY_LABELS = {ERROR: "Lỗi", WARNING: "Cảnh báo"}
+class Severity(StrEnum):
+    """How much a problem weighs. The value is what the store and `--json` hold."""
+    ERROR = "error"      # the unit must send the file again
+    WARNING = "warning"  # the file is accepted; the unit is told
+    SKIPPED = "skipped"  # the file is left in the inbox for the next run
+
+    @property
+    def label(self) -> str:
+        return SEVERITY_LABELS[self]
+
+
+SEVERITY_LABELS = {Severity.ERROR: "Lỗi", Severity.WARNING: "Cảnh báo", Severity.SKIPPED: "Bỏ qua"}
+ERROR, WARNING, SKIPPED = Severity.ERROR, Severity.WARNING, Severity.SKIPPED
 
 
 class Group(StrEnum):
@@ -43,8 +54,8 @@ GROUP_LABELS = {Group.FILE: "tệp", Group.IDENTITY: "nhận dạng", Group.CELL
 
 @dataclass(frozen=True)
 class Problem:
-    code: str      # kebab-case, never changes once published
-    severity: str  # ERROR (the unit must send again), WARNING (accepted), SKIPPED (left for the next run)
+    code: str           # kebab-case, never changes once published
+    severity: Severity
     group: Group
     title: str     # Vietnamese, a few words
     message: str   # Vietnamese template; {hint} is the hint below
@@ -63,15 +74,19 @@ class ValidationIssue:
     """One problem found: its code, severity, Vietnamese message and where it is."""
 
     code: str
-    severity: str
+    severity: Severity
     message: str
     sheet: str | None = None
     cell: str | None = None
     field: str | None = None
     rule: str | None = None
 
+    def __post_init__(self):
+        self.severity = Severity(self.severity)
+
     def to_dict(self) -> dict:
         d = asdict(self)
+        d["severity"] = self.severity.value
         if d["rule"] is None:
             d.pop("rule")
         return d
@@ -294,7 +309,7 @@ def title(code: str) -> str:
     return p.title if p else "Vấn đề khác"
 
 
-def issue(code: str, variant: str | None = None, /, *, severity: str | None = None, sheet: str | None = None,
+def issue(code: str, variant: str | None = None, /, *, severity: Severity | None = None, sheet: str | None = None,
           cell: str | None = None, field: str | None = None, rule: str | None = None,
           **values) -> ValidationIssue:
     """A problem found in a file, its message filled in from the table; `severity` only where

@@ -22,8 +22,9 @@ from pipeline.base.outputs import remove_output, write_output
 from pipeline.base.printing import set_print, wrapped_height
 from pipeline.base.problems import SEVERITY_LABELS
 from pipeline.base.problems import title as problem_title
-from pipeline.store.submissions import STATUS_LABELS, Status, counts, unit_rows
-from pipeline.base.text import XML_ILLEGAL, slugify
+from pipeline.store.status import STATUS_LABELS, Status, counts
+from pipeline.store.submissions import unit_rows
+from pipeline.base.text import XML_ILLEGAL
 from pipeline.base.workers import exit_with_parent, mp_context
 
 _FILL_COLOURS = {"error": "FF9999", "warning": "FFD966"}
@@ -104,13 +105,13 @@ def write_outputs(ws, year: int, result, subs: list, issues: dict, feedback: boo
     through the output guard (an edited file is kept; the guard's lines under "messages")."""
     from pipeline.base.outputs import session
 
-    folder = ws.output(year)
+    files = ws.layout(year)
     rows = unit_rows(ws, year, subs, issues)
     with session(ws, year, force) as guard:
         outputs = {"validation_report": write_validation_report(ws, year, rows, subs, issues, result.skipped,
-                                                                folder / f"kiem_tra_so_lieu_{year}.xlsx")}
+                                                                files.validation_report)}
         if feedback:
-            outputs["feedback"] = write_feedback_files(ws, year, rows, issues, folder / "phan_hoi")
+            outputs["feedback"] = write_feedback_files(ws, year, rows, issues)
     outputs["messages"] = guard.messages
     return outputs
 
@@ -251,17 +252,14 @@ def _yes_no(v) -> str:
     return "" if v is None else ("Có" if v else "Không")
 
 
-def feedback_name(year: int, unit_code: str, name: str) -> str:
-    return f"{year}_{slugify(unit_code)}_{slugify(name)}_phan_hoi.xlsx"
-
-
-def write_feedback_files(ws, year: int, rows: list[dict], issues: dict, folder: Path) -> list[Path]:
+def write_feedback_files(ws, year: int, rows: list[dict], issues: dict) -> list[Path]:
     """One file per unit whose current submission has something to fix or check (see
     needs_copy); stale files from earlier runs (the unit has since sent a clean version) are
     removed. Many copies are made on all cores: each takes openpyxl a tenth of a second."""
     jobs = [(ws.root / r["submission"].archived if r["submission"].archived else None, issues[r["submission"].id], r,
              year) for r in rows if r["submission"] is not None and needs_copy(issues.get(r["submission"].id, []))]
-    paths = [folder / feedback_name(year, r["unit"], r["name"]) for _, _, r, _ in jobs]
+    files = ws.layout(year)
+    paths = [files.feedback_copy(r["unit"], r["name"]) for _, _, r, _ in jobs]
     workers = min(os.cpu_count() or 1, 4)
     if len(jobs) >= 16 and workers > 1:
         with ProcessPoolExecutor(workers, mp_context=mp_context(), initializer=exit_with_parent) as pool:
@@ -269,11 +267,10 @@ def write_feedback_files(ws, year: int, rows: list[dict], issues: dict, folder: 
     else:
         copies = [_feedback_copy(job) for job in jobs]
     written = [write_output(ws, year, path, data).path for path, data in zip(paths, copies)]
-    if folder.exists():
-        keep = {p.name for p in written} | {p.name for p in paths}  # an edited copy kept beside its new one
-        for old in folder.glob("*_phan_hoi*.xlsx"):
-            if old.name not in keep:
-                remove_output(ws, year, old)
+    keep = {p.name for p in written} | {p.name for p in paths}  # an edited copy kept beside its new one
+    for old in files.feedback_copies():
+        if old.name not in keep:
+            remove_output(ws, year, old)
     return written
 
 

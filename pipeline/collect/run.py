@@ -27,11 +27,13 @@ from pipeline.collect.ingest import FormSpec, read
 from pipeline.base.library_internals import pool_processes
 from pipeline.collect.precheck import Limits
 from pipeline.store.db import Store, SubmissionRecord, now_iso
-from pipeline.store.submissions import Status, counts, status_of
+from pipeline.store.decisions import received_overrides
+from pipeline.store.status import Status, counts, lateness, rejudge, store_submission
+from pipeline.store.submissions import current as current_versions, for_year
 from pipeline.forms.contract import load_wording, note_name
 from pipeline.base.workers import exit_with_parent, mp_context
 from pipeline.config.workspace import WORKBOOK_WORDING
-from pipeline.collect.validate import Checked, Identity, Validator, late_issue, outliers, unit_named_in
+from pipeline.collect.validate import Checked, Identity, Validator, outliers, unit_named_in
 
 # Partial downloads and office lock files are not submissions.
 _IN_PROGRESS_SUFFIXES = (".part", ".crdownload", ".tmp", ".partial", ".download", ".opdownload")
@@ -347,7 +349,7 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
         if settler.by_path:
             _read_in_workers(ws, store, year, settler, workers)
         _cross_unit_checks(store, ws.catalogue, ws.roster, ws.settings, year, settler.numbers)
-        subs, issues = store.submissions(year), store.issues_for_year(year)
+        subs, issues = for_year(store, year), store.issues_for_year(year)
         current = {s.unit for s in subs if s.unit and s.status != Status.SUPERSEDED}
         result.missing = [u.code for u in ws.roster.for_year(year) if u.code not in current]
         result.submissions = submission_dicts(subs, issues)
@@ -363,7 +365,7 @@ class _Settler:
         self.ws, self.store, self.year, self.result, self.progress = ws, store, year, result, progress
         self.deadline = ws.settings.deadline(year)
         self.known = store.known_hashes(year)
-        self.received_dates = store.received_overrides(year)  # the officer's corrections (treem received)
+        self.received_dates = received_overrides(store, year)  # the officer's corrections (treem received)
         order = sorted(files, key=lambda f: (f.mtime, str(f.path)))
         self.by_path = {str(f.path): f for f in order}
         self.position = {p: n for n, p in enumerate(self.by_path)}
@@ -437,8 +439,9 @@ def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: s
     received = datetime.fromisoformat(said["when"]) if said else datetime.fromtimestamp(f.mtime)
     rec = SubmissionRecord(year=year, sha256=sha, path=f.relative, size=f.size,
                            received_at=received.isoformat(timespec="seconds"), status=Status.REJECTED.value,
-                           archived=str(archived.relative_to(ws.root)), collected_at=now_iso(),
-                           on_time=received.date() <= deadline)
+                           archived=str(archived.relative_to(ws.root)), collected_at=now_iso())
+    late = lateness(deadline, received.date())
+    rec.on_time = late is None
     if res.outcome == "unreadable":
         checked = Checked(Identity(None, None, None), issues=[res.problem])
         unit = _unit_from_name(ws, year, f.path)
@@ -451,10 +454,10 @@ def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: s
         rec.unit = unit.code if unit else None
         rec.identity_source = checked.identity.source
         rec.template_version = checked.identity.template_version
-        if not rec.on_time:
-            checked.issues.append(late_issue(deadline, received.date()))
-    rec.status = status_of(checked).value
-    return store.add_submission(rec, checked.values, [i.to_dict() for i in checked.issues])
+        if late is not None:
+            checked.issues.append(late)
+    rec.status = checked.status.value
+    return store_submission(store, rec, checked.values, [i.to_dict() for i in checked.issues])
 
 
 def _unit_from_name(ws, year: int, path: Path):
@@ -495,14 +498,17 @@ def archive_copy(root: Path, src: Path, sha: str, data: bytes | None = None) -> 
 def _cross_unit_checks(store: Store, cat, roster, settings, year: int, numbers: dict[int, dict[str, float]]) -> None:
     """Outliers among the current versions of all units; `numbers` holds those already at
     hand (read in this run), the others come from the store."""
-    current = store.current_submissions(year)
+    current = current_versions(store, year)
     numbers = {**numbers, **store.numbers([s.id for s in current.values() if s.id not in numbers])}
     by_unit = {u: numbers[s.id] for u, s in current.items()}
     on = settings.deadline(year)
     types = {u: unit.type for u in current if (unit := roster.get(u, on)) is not None}
     z = settings.check("outlier_z")
     found = outliers(cat, by_unit, z, types=types)
-    store.replace_issues(year, "outlier", {current[u].id: [i.to_dict() for i in issues] for u, issues in found.items()})
+    with store.transaction():
+        touched = store.replace_issues(year, "outlier", {current[u].id: [i.to_dict() for i in issues]
+                                                         for u, issues in found.items()})
+        rejudge(store, touched)
 
 
 def submission_dicts(subs: list, issues: dict) -> list[dict]:

@@ -15,6 +15,7 @@ from pipeline.config.catalogue import UNIT_TYPE_WORDS, Catalogue, Field, Indicat
 from pipeline.collect.ingest import RawCell, Reading, split_ref
 from pipeline.base.problems import ERROR, WARNING, ValidationIssue, issue
 from pipeline.config.roster import Roster, Unit
+from pipeline.store.status import Status, judged
 from pipeline.forms.contract import FORM_ID, LAYOUT, PROP_FORM, PROP_HASH, PROP_UNIT, PROP_VERSION, PROP_YEAR, note_name
 from pipeline.base.text import UNPRINTABLE, col_letters, fix_text, nfc, parse_number, parse_yes_no, vn_number
 
@@ -37,7 +38,10 @@ class Checked:
     values: list[dict] = field(default_factory=list)
     issues: list[ValidationIssue] = field(default_factory=list)
 
-
+    @property
+    def status(self) -> Status:
+        """Accepted or not, by the one accepted rule."""
+        return judged(self.identity.unit is not None, (i.severity for i in self.issues))
 
 
 def shown(value) -> str:
@@ -383,11 +387,6 @@ def unit_named_in(roster: Roster, path: str | Path, year: int, on: date) -> Unit
     words = re.sub(r"\b(19|20)\d\d\b|\d+|bao cao|báo cáo|bieu mau|biểu mẫu|tre em|trẻ em|ban|bản|sua|sửa|v\d+",
                    " ", words, flags=re.I)
     return roster.match(words.strip(), on)
-
-
-def late_issue(deadline: date, received: date) -> ValidationIssue:
-    days = (received - deadline).days
-    return issue("late-submission", received=f"{received:%d/%m/%Y}", deadline=f"{deadline:%d/%m/%Y}", days=days)
 
 
 def outliers(cat: Catalogue, by_unit: dict[str, dict], z_limit: float = 3.5, min_units: int = 5,

@@ -12,7 +12,7 @@ from pipeline.config.catalogue import indicator_label, target_text
 from pipeline.cli import (CONTEXT, Failure, _check_year, _print_output_messages, _rel, cli, emit, force_option,
                                progress, workspace_options, year_option)
 from pipeline.base.errors import TreemError
-from pipeline.store.submissions import Status
+from pipeline.store.status import Status
 from pipeline.base.text import vn_number, vn_number_apart
 from pipeline.config.workspace import Workspace, init_workspace
 
@@ -331,7 +331,7 @@ def merge_cmd(ws: Workspace, as_json: bool, year: int, force: bool):
 
 
 def _print_merge(ws: Workspace, result) -> None:
-    from pipeline.merge.merger import Verdict
+    from pipeline.merge.result import Verdict
     from pipeline.reporting.context import communes_word
 
     cov = result.coverage

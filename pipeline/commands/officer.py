@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from pipeline.cli import CONTEXT, _rel, cli, emit, workspace_options, year_option
-from pipeline.store.submissions import Status
+from pipeline.store.status import Status
 from pipeline.config.workspace import Workspace
 
 

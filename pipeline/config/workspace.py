@@ -13,6 +13,8 @@ from pathlib import Path
 
 from pipeline.config.catalogue import Catalogue, default_catalogue_path
 from pipeline.base.errors import WorkspaceError
+from pipeline.config import layout
+from pipeline.config.layout import YearLayout
 from pipeline.config.roster import Roster, default_roster_path
 from pipeline.config.settings import Settings, default_settings_path
 
@@ -46,21 +48,25 @@ class Workspace:
     def __init__(self, root: Path | str = "."):
         self.root = Path(root).resolve()
 
+    def layout(self, year: int) -> YearLayout:
+        """The folders and files of one year (config/layout.py names them all)."""
+        return YearLayout(self.root, year)
+
     def _own_or_default(self, name: str, default: Path) -> Path:
         own = self.root / name
         return own if own.exists() else default
 
     @cached_property
     def catalogue(self) -> Catalogue:
-        return Catalogue.load(self._own_or_default("catalogue.yaml", default_catalogue_path()))
+        return Catalogue.load(self._own_or_default(layout.CATALOGUE, default_catalogue_path()))
 
     @cached_property
     def roster(self) -> Roster:
-        return Roster.load(self._own_or_default("roster.yaml", default_roster_path()))
+        return Roster.load(self._own_or_default(layout.ROSTER, default_roster_path()))
 
     @cached_property
     def settings(self) -> Settings:
-        return Settings.load(self.root / "settings.yaml")
+        return Settings.load(self.root / layout.SETTINGS)
 
     def for_year(self, year: int) -> Workspace:
         """The same workspace with the settings in force in `year` (from 2025 on, the
@@ -72,7 +78,7 @@ class Workspace:
 
     def template(self, relative: str) -> Path:
         """A document template: the workspace's own copy if the officer made one."""
-        own = self.root / "templates" / relative
+        own = self.root / layout.TEMPLATES / relative
         path = own if own.exists() else REPO_TEMPLATES / relative
         if not path.exists():
             raise WorkspaceError(f"Không tìm thấy mẫu {relative} (đã tìm trong {own.parent} và {path.parent}).")
@@ -81,32 +87,36 @@ class Workspace:
     def require(self) -> None:
         """Commands that read what earlier steps left (collect, status, merge, report) need a
         real workspace: a mistyped folder must not quietly become an empty second one."""
-        markers = ("settings.yaml", "roster.yaml", "catalogue.yaml", "treem.sqlite", "input")
+        markers = (layout.SETTINGS, layout.ROSTER, layout.CATALOGUE, layout.DATABASE, layout.INPUT)
         if not self.root.is_dir() or not any((self.root / m).exists() for m in markers):
             raise WorkspaceError(
                 f"Thư mục {self.root} chưa phải thư mục làm việc của treem (không có input/, settings.yaml hay "
                 "treem.sqlite); kiểm tra lại --workspace, hoặc tạo mới bằng «treem init THƯ_MỤC».")
 
     def inbox(self, year: int) -> Path:
-        return self.root / "input" / str(year)
+        return self.layout(year).inbox
 
     def output(self, year: int) -> Path:
-        return self.root / "output" / str(year)
+        return self.layout(year).output
 
     @property
     def db_path(self) -> Path:
-        return self.root / "treem.sqlite"
+        return self.root / layout.DATABASE
 
     @property
     def archive(self) -> Path:
-        return self.root / "archive"
+        return self.root / layout.ARCHIVE
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / layout.LOCK
 
     @contextmanager
     def lock(self, what: str, wait: float = 0.0):
         """One writer at a time per workspace. A second run waits up to `wait` seconds, then
         stops with a clear message instead of corrupting the store."""
         self.root.mkdir(parents=True, exist_ok=True)
-        path = self.root / ".treem.lock"
+        path = self.lock_path
         fh = open(path, "a+")
         deadline = time.monotonic() + wait
         try:
@@ -156,11 +166,11 @@ def init_workspace(root: Path | str) -> tuple[Workspace, list[Path]]:
     ws.root.mkdir(parents=True, exist_ok=True)
     written = []
     copies = {
-        "catalogue.yaml": default_catalogue_path(),
-        "roster.yaml": default_roster_path(),
-        "settings.yaml": default_settings_path(),
-        f"templates/{REPORT_TEMPLATE}": REPO_TEMPLATES / REPORT_TEMPLATE,
-        f"templates/{WORKBOOK_WORDING}": REPO_TEMPLATES / WORKBOOK_WORDING,
+        layout.CATALOGUE: default_catalogue_path(),
+        layout.ROSTER: default_roster_path(),
+        layout.SETTINGS: default_settings_path(),
+        f"{layout.TEMPLATES}/{REPORT_TEMPLATE}": REPO_TEMPLATES / REPORT_TEMPLATE,
+        f"{layout.TEMPLATES}/{WORKBOOK_WORDING}": REPO_TEMPLATES / WORKBOOK_WORDING,
     }
     for name, src in copies.items():
         dst = ws.root / name
@@ -168,6 +178,6 @@ def init_workspace(root: Path | str) -> tuple[Workspace, list[Path]]:
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dst)
             written.append(dst)
-    for d in ("input", "output"):
+    for d in (layout.INPUT, layout.OUTPUT):
         (ws.root / d).mkdir(exist_ok=True)
     return ws, written

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from pipeline.config import layout
 from pipeline.desk import messages
 from pipeline.desk.jobs import JobRunner, lock_holder
 from pipeline.desk.pages import Pages
@@ -60,10 +61,9 @@ class Desk:
 
     def data_stamp(self) -> tuple:
         """Changes whenever the store, the files of the year or the workspace's YAML change."""
-        db = self.root / "treem.sqlite"
-        return (self.year, _mtime(db), _mtime(db.with_name("treem.sqlite-wal")), self._stamp,
-                _mtime(self.root / "input" / str(self.year)), _mtime(self.root / "output" / str(self.year)),
-                _mtime(self.root / "output" / str(self.year) / "phan_hoi"))
+        db, files = self.ws.db_path, self.ws.layout(self.year)
+        return (self.year, _mtime(db), _mtime(db.with_name(db.name + "-wal")), self._stamp,
+                _mtime(files.inbox), _mtime(files.output), _mtime(files.feedback))
 
     def cached(self, name: str, compute):
         """A read of the store kept until the data changes: with 10,000 units, reading every
@@ -93,7 +93,7 @@ class Desk:
 
     @property
     def ws(self) -> Workspace:
-        stamp = tuple(_mtime(self.root / n) for n in ("settings.yaml", "roster.yaml", "catalogue.yaml"))
+        stamp = tuple(_mtime(self.root / n) for n in (layout.SETTINGS, layout.ROSTER, layout.CATALOGUE))
         if self._ws is None or stamp != self._stamp:
             self._ws, self._stamp = Workspace(self.root), stamp
         return self._ws
@@ -104,7 +104,7 @@ class Desk:
         return f"/tai/{self.downloads.id_for(Path(path))}"
 
     def download_roots(self) -> list[Path]:
-        return [self.root / "output", self.root / "input"]
+        return [self.root / layout.OUTPUT, self.root / layout.INPUT]
 
 
 def _mtime(p: Path):
@@ -117,7 +117,7 @@ def _mtime(p: Path):
 def default_year(root: Path) -> int:
     """The latest year the workspace has files for; this year for a new one."""
     years = []
-    for d in ("input", "output"):
+    for d in (layout.INPUT, layout.OUTPUT):
         try:
             years += [int(p.name) for p in (root / d).iterdir() if p.is_dir() and p.name.isdigit()]
         except OSError:

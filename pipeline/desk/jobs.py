@@ -15,6 +15,7 @@ from queue import Queue
 from typing import Callable
 
 from pipeline.base.errors import TreemError, WorkspaceError
+from pipeline.config import layout
 from pipeline.config.workspace import lock_owner
 
 WAIT_STEP = 0.5
@@ -23,7 +24,7 @@ WAIT_STEP = 0.5
 def lock_holder(root: Path) -> str | None:
     """Who holds the workspace lock right now (the text the holder wrote), or None when it
     is free. Looks without keeping the lock."""
-    path = Path(root) / ".treem.lock"
+    path = Path(root) / layout.LOCK
     if not path.exists():
         return None
     with open(path, "a+") as fh:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pipeline.store.submissions import Status
+from pipeline.store.status import Status
 from pipeline.base.text import vn_number
 
 

@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from pipeline.base.errors import TreemError
-from pipeline.store.submissions import STATUS_LABELS, Status
+from pipeline.store.status import STATUS_LABELS, Status
+from pipeline.store.submissions import for_year
 from pipeline.desk import messages
 from pipeline.desk.jobs import lock_holder
 from pipeline.desk.security import save_upload
@@ -50,9 +51,9 @@ class Pages:
         ws, year = self.desk.ws, self.desk.year
         st = self.desk.cached("status", lambda: status(ws, year))
         audit = self.desk.cached("audit", lambda: last_actions(ws, year))
-        forms = ws.output(year) / "bieu_mau"
-        state = {"forms": forms.is_dir() and any(forms.glob("*.xlsx")), "merged": is_merged(ws, year),
-                 "report": (ws.output(year) / f"bao_cao_{year}.docx").is_file()}
+        files = ws.layout(year)
+        state = {"forms": files.forms.is_dir() and any(files.forms.glob("*.xlsx")), "merged": is_merged(ws, year),
+                 "report": files.report.is_file()}
         return self.render(request, "overview.html", "overview", st=st, audit=audit,
                       next_steps=messages.next_steps(st, state, year), names=names_by_code(ws, year))
 
@@ -60,24 +61,23 @@ class Pages:
         return await run_in_threadpool(self._forms, request)
 
     def _forms(self, request: Request):
-        from pipeline.forms.contract import file_name
-
         ws, year = self.desk.ws, self.desk.year
         units = filtered(ws.roster.for_year(year), request.query_params.get("q", ""))
         part = paginate(units, page_arg(request))
-        folder = ws.output(year) / "bieu_mau"
+        files = ws.layout(year)
+        folder = files.forms
         deadline = ws.settings.deadline(year)
         in_force = ws.for_year(year).settings  # from 2025 on, the reorganised coordinator and contact
-        rows = [{"unit": u, "file": file_name(year, u), "link": self.desk.link(folder / file_name(year, u)),
-                 "message": messages.form_message(in_force, u, year, deadline, file_name(year, u))}
+        rows = [{"unit": u, "file": files.form(u).name, "link": self.desk.link(files.form(u)),
+                 "message": messages.form_message(in_force, u, year, deadline, files.form(u).name)}
                 for u in part["items"]]
-        dist = self.desk.link(ws.output(year) / f"danh_sach_gui_bieu_mau_{year}.xlsx")
+        dist = self.desk.link(files.distribution_list)
         return self.render(request, "forms.html", "forms", rows=rows, part=part, q=request.query_params.get("q", ""),
                       deadline=deadline, distribution=dist, any_forms=folder.is_dir() and any(folder.glob("*.xlsx")))
 
     async def forms_zip(self, request: Request):
-        folder = self.desk.ws.output(self.desk.year) / "bieu_mau"
-        files = sorted(folder.glob("*.xlsx")) if folder.is_dir() else []
+        layout = self.desk.ws.layout(self.desk.year)
+        files = sorted(layout.forms.glob("*.xlsx")) if layout.forms.is_dir() else []
         if not files:
             raise HTTPException(404, "Chưa có biểu mẫu nào.")
 
@@ -90,7 +90,7 @@ class Pages:
 
         data = await run_in_threadpool(build)
         return Response(data, media_type="application/zip", headers={
-            "Content-Disposition": f'attachment; filename="bieu_mau_{self.desk.year}.zip"'})
+            "Content-Disposition": f'attachment; filename="{layout.forms_zip_name}"'})
 
     async def run_generate(self, request: Request):
         from pipeline.forms.writer import generate
@@ -187,7 +187,7 @@ class Pages:
         return await run_in_threadpool(self._unit, request)
 
     def _unit(self, request: Request):
-        from pipeline.collect.feedback import feedback_name, needs_copy
+        from pipeline.collect.feedback import needs_copy
         from pipeline.store.db import Store
 
         ws, year = self.desk.ws, self.desk.year
@@ -200,8 +200,8 @@ class Pages:
             with Store(ws.db_path) as store:
                 if row["submission"] is not None:
                     issues = store.issues(row["submission"].id)
-                versions = [s for s in store.submissions(year) if s.unit == code]
-        fb = ws.output(year) / "phan_hoi" / feedback_name(year, code, row["name"])
+                versions = [s for s in for_year(store, year) if s.unit == code]
+        fb = ws.layout(year).feedback_copy(code, row["name"])
         fb = fb if row["submission"] is not None and needs_copy(issues) and fb.is_file() else None
         decided = decisions_for(ws, year, code)
         return self.render(request, "unit.html", "units", row=row, issues=issues, versions=versions,
@@ -252,11 +252,11 @@ class Pages:
 
         ws, year = self.desk.ws, self.desk.year
         view = self.desk.cached("merge_view", lambda: merge_view(load(ws, year)))
-        out = ws.output(year)
-        charts = [(t, self.desk.link(out / "bieu_do" / f"{n}_{year}.png"))
-                  for n, t in (("bieu_do_muc_tieu", "Mức đạt so với mục tiêu"), ("bieu_do_xu_huong", "Xu hướng"))]
+        files = ws.layout(year)
+        charts = [(t, self.desk.link(p)) for p, t in ((files.target_chart, "Mức đạt so với mục tiêu"),
+                                                      (files.trend_chart, "Xu hướng"))]
         return self.render(request, "merge.html", "merge", view=view, charts=[c for c in charts if c[1]],
-                      workbook=self.desk.link(out / f"tong_hop_{year}.xlsx"), csv=self.desk.link(out / f"du_lieu_{year}.csv"))
+                           workbook=self.desk.link(files.consolidated), csv=self.desk.link(files.long_csv))
 
     async def run_merge(self, request: Request):
         from pipeline.merge.merger import load, merge
@@ -268,7 +268,7 @@ class Pages:
             merge(ws, year, progress=tick)
             result = load(ws, year)
             with ws.lock("treem ui: vẽ biểu đồ"):
-                write_charts(ws, result, ws.output(year) / "bieu_do")
+                write_charts(ws, result)
             tick(1)
             return {"text": f"Đã tổng hợp số liệu năm {year}."}
 
@@ -277,10 +277,10 @@ class Pages:
 
     async def report_page(self, request: Request):
         ws, year = self.desk.ws, self.desk.year
-        out = ws.output(year)
+        files = ws.layout(year)
         last = self.desk.jobs.last("report")
-        return self.render(request, "report.html", "report", docx=self.desk.link(out / f"bao_cao_{year}.docx"),
-                      pdf=self.desk.link(out / f"bao_cao_{year}.pdf"), last=last.result if last and last.state == "done" else None,
+        return self.render(request, "report.html", "report", docx=self.desk.link(files.report),
+                      pdf=self.desk.link(files.report_pdf), last=last.result if last and last.state == "done" else None,
                       merged=(await run_in_threadpool(self.desk.cached, "merged", lambda: is_merged(ws, year))))
 
     async def run_report(self, request: Request):

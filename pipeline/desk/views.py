@@ -10,7 +10,7 @@ from datetime import datetime
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 
-from pipeline.store.submissions import STATUS_LABELS, Status
+from pipeline.store.status import STATUS_LABELS, Status
 from pipeline.desk import messages
 
 PAGE_SIZE = 50
@@ -36,7 +36,7 @@ def merge_view(result) -> dict | None:
     if result is None:
         return None
     from pipeline.config.catalogue import indicator_label, target_text
-    from pipeline.merge.merger import Verdict
+    from pipeline.merge.result import Verdict
     from pipeline.base.text import vn_number_apart
 
     def shown(value, target) -> str:
@@ -100,35 +100,36 @@ def names_by_code(ws, year) -> dict:
 
 
 def units_table(ws, year) -> list[dict]:
-    from pipeline.store.submissions import unit_rows
+    from pipeline.store.submissions import for_year, unit_rows
     from pipeline.store.db import Store
 
     if not ws.db_path.exists():
         return unit_rows(ws, year, [], {})
     with Store(ws.db_path) as store:
-        return unit_rows(ws, year, store.submissions(year), store.issues_for_year(year))
+        return unit_rows(ws, year, for_year(store, year), store.issues_for_year(year))
 
 
 def received_files(ws, year) -> list[dict]:
     """Every file of the year: what collect stored (with its verdict) and what lies in the
     inbox not yet collected."""
     from pipeline.collect.run import scan_inbox
-    from pipeline.collect.feedback import feedback_name, needs_copy
+    from pipeline.collect.feedback import needs_copy
     from pipeline.store.db import Store
+    from pipeline.store.submissions import for_year
 
     names = names_by_code(ws, year)
     settings = ws.for_year(year).settings
     rows, seen = [], set()
     if ws.db_path.exists():
         with Store(ws.db_path) as store:
-            subs = store.submissions(year)
+            subs = for_year(store, year)
             issues = store.issues_for_year(year)
         for s in reversed(subs):
             its = issues.get(s.id, [])
             errors = [i for i in its if i["severity"] == "error"]
             name = names.get(s.unit or "", s.unit or "")
             # The copy feedback.write_feedback_files made for this submission, if it made one.
-            fb = (ws.output(year) / "phan_hoi" / feedback_name(year, s.unit, name)) \
+            fb = ws.layout(year).feedback_copy(s.unit, name) \
                 if s.unit and s.status != Status.SUPERSEDED and needs_copy(its) else None
             fb = fb if fb is not None and fb.is_file() else None
             rows.append({"path": s.path, "unit": s.unit, "name": name, "status": s.status,

@@ -7,8 +7,8 @@
   row's field code, which tells a reader that a row moved.
 - How cells are named: every input cell has a workbook-level defined name equal to its field
   code; the explanation beside it is `note_name(code)`.
-- What the files are called (`file_name`) and where the words of the workbook come from
-  (`load_wording`: sheet names and labels, a file of the workspace).
+- Where the words of the workbook come from (`load_wording`: sheet names and labels, a file
+  of the workspace). What the files are called is the workspace's layout (config/layout.py).
 
 Both sides import this module; no reader imports the writer, so reading a file never loads
 XlsxWriter or Jinja."""
@@ -18,8 +18,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.base.fsutil import read_yaml
-from pipeline.config.roster import Unit
-from pipeline.base.text import slugify
 
 FORM_ID = "treem-ctxhtre"
 META_SHEET = "_meta"
@@ -45,12 +43,6 @@ NOTE_PREFIX = "note_"
 def note_name(code: str) -> str:
     """Defined name of the explanation cell next to a field."""
     return f"{NOTE_PREFIX}{code}"
-
-
-def file_name(year: int, unit: Unit) -> str:
-    """The name of a unit's form for a year."""
-    code = slugify(unit.code)
-    return f"{year}_{code}_{unit.slug}.xlsx"
 
 
 def load_wording(path: Path) -> dict:

@@ -21,11 +21,12 @@ import xlsxwriter
 
 from pipeline.config.catalogue import Catalogue, Field, Indicator, Rule, indicator_number, target_text
 from pipeline.forms.contract import (FORM_ID, LAYOUT, META_SHEET, PROP_FORM, PROP_HASH, PROP_UNIT, PROP_UNIT_NAME,
-                           PROP_VERSION, PROP_YEAR, file_name, load_wording, note_name)
+                           PROP_VERSION, PROP_YEAR, load_wording, note_name)
 from pipeline.base.fsutil import atomic_write
 from pipeline.base.library_internals import skip_formula_rewriting
 from pipeline.base.outputs import ANY, write_output
 from pipeline.base.printing import set_print, wrapped_height
+from pipeline.config.layout import form_name
 from pipeline.config.roster import Unit
 from pipeline.config.settings import Settings
 from pipeline.base.workers import mp_context
@@ -535,14 +536,14 @@ def generate(ws, year: int, unit_codes: list[str] | None = None, previous: dict 
 
 
 def _generate(ws, year, units, previous, progress, workers, guard) -> GenerateResult:
-    out = ws.output(year) / "bieu_mau"
-    out.mkdir(parents=True, exist_ok=True)
+    files = ws.layout(year)
+    files.forms.mkdir(parents=True, exist_ok=True)
     wording = load_wording(ws.template(WORKBOOK_WORDING))
     if previous is None:
         previous = last_year_values(ws, year)
     # The guard says where each form goes (beside an edited one, or over it after a backup);
     # the workers write there and hand back the hash it records.
-    planned = [guard.plan(out / file_name(year, u)) for u in units]
+    planned = [guard.plan(files.form(u)) for u in units]
     guard.expect([(w.path, ANY) for w in planned])
     jobs = [(u, previous.get(u.code, {}), str(w.path)) for u, w in zip(units, planned)]
     result = GenerateResult(year)
@@ -569,7 +570,7 @@ def _generate(ws, year, units, previous, progress, workers, guard) -> GenerateRe
         result.files.append({"unit": u.code, "name": u.name, "path": Path(path)})
     # The list always covers every unit of the year: re-making one unit's workbook must not
     # shrink the list the officer sends from to that one unit.
-    result.distribution_list = write_distribution_list(ws, year, ws.roster.for_year(year), out)
+    result.distribution_list = write_distribution_list(ws, year, ws.roster.for_year(year))
     return result
 
 
@@ -585,7 +586,7 @@ def last_year_values(ws, year: int) -> dict[str, dict]:
         return previous_values(store, ws.catalogue, ws.roster, year)
 
 
-def write_distribution_list(ws, year: int, units: list[Unit], folder: Path) -> Path:
+def write_distribution_list(ws, year: int, units: list[Unit]) -> Path:
     deadline = ws.settings.deadline(year).strftime("%d/%m/%Y")
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
@@ -602,7 +603,7 @@ def write_distribution_list(ws, year: int, units: list[Unit], folder: Path) -> P
         sh.write_string(2, c, h, head)
         sh.set_column(c, c, w)
     for r, u in enumerate(units, start=3):
-        values = [str(r - 2), u.code, u.name, u.type_label, file_name(year, u),
+        values = [str(r - 2), u.code, u.name, u.type_label, form_name(year, u),
                   u.contact.person, u.contact.phone, u.contact.email, deadline]
         for c, v in enumerate(values):
             sh.write_string(r, c, v or "", cell)
@@ -611,4 +612,4 @@ def write_distribution_list(ws, year: int, units: list[Unit], folder: Path) -> P
     sh.freeze_panes(3, 0)
     set_print(sh, widths, (2, 2))
     wb.close()
-    return write_output(ws, year, folder.parent / f"danh_sach_gui_bieu_mau_{year}.xlsx", buf.getvalue()).path
+    return write_output(ws, year, ws.layout(year).distribution_list, buf.getvalue()).path

@@ -14,7 +14,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from pipeline.config.catalogue import target_text
-from pipeline.merge.merger import MergeResult, Verdict
+from pipeline.merge.result import MergeResult, Verdict
 from pipeline.base.outputs import write_output
 from pipeline.base.printing import set_print, wrapped_height
 from pipeline.base.text import vn_number, vn_number_apart

@@ -23,9 +23,9 @@ from typing import Callable
 
 from pipeline.config.catalogue import TARGET_YEARS, Catalogue, Indicator, meets
 from pipeline.store.history import carry_forward, incomplete_successors
-from pipeline.merge.result import (STATUS_LABELS, TRACK_LABELS, VERDICT_LABELS, Bounds, Comparison,  # noqa: F401
-                                   IndicatorResult, MergeResult, OfficeFigure, Verdict)
+from pipeline.merge.result import TRACK_LABELS, Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, Verdict
 from pipeline.store.db import Store
+from pipeline.store.submissions import counted_values
 
 
 @dataclass
@@ -179,14 +179,14 @@ class Merger:
         """Everything the year's figures are computed from, read from the roster and the store once."""
         year = self.year
         units = self.roster.for_year(year)
-        last_values = self.store.accepted_values(year - 1)
+        last_values = counted_values(self.store, year - 1)
         history, history_units = self._history()
         names = {u.code: u.name for u in units}
         for u in self.roster.for_year(year - 1):
             names.setdefault(u.code, u.name)
         return _YearInputs(
             units=units, communes=[u for u in units if u.is_commune], offices=[u for u in units if not u.is_commune],
-            values=self.store.accepted_values(year), last_values=last_values,
+            values=counted_values(self.store, year), last_values=last_values,
             previous=carry_forward(last_values, self.cat, self.roster, year - 1, year),
             gaps=incomplete_successors(last_values, self.roster, year - 1, year),
             history=history, history_units=history_units,
@@ -530,9 +530,9 @@ def merge(ws, year: int, progress: Callable[[int], None] | None = None, force: b
         result = Merger(ws, year, store).run()
         if progress:
             progress(1)
-        folder = ws.output(year)
-        outputs = {"workbook": write_consolidated(ws, result, folder / f"tong_hop_{year}.xlsx"),
-                   "csv": write_long_csv(ws, result, folder / f"du_lieu_{year}.csv")}
+        files = ws.layout(year)
+        outputs = {"workbook": write_consolidated(ws, result, files.consolidated),
+                   "csv": write_long_csv(ws, result, files.long_csv)}
         if progress:
             progress(1)
     result.outputs = {k: str(v) for k, v in outputs.items()}

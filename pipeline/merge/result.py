@@ -2,8 +2,7 @@
 (with its `Comparison`, `Bounds` and `OfficeFigure`), and the `Verdict` of each value against a
 target, its Vietnamese label beside it. Each field is explained where it is declared. `merge`
 makes it, the store keeps its `to_dict()` as JSON, `load` reads it back with `from_dict`; the
-workbook, the report, the CLI, `--json`, the API and the desk read the same object. The names
-are importable from `pipeline.merge.merger` as well."""
+workbook, the report, the CLI, `--json`, the API and the desk read the same object."""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from pipeline.base.fsutil import atomic_write
-from pipeline.merge.merger import MergeResult, Verdict, reference_year
+from pipeline.merge.result import MergeResult, Verdict
+from pipeline.merge.merger import reference_year
 from pipeline.reporting.words import indicator_info, num_text, is_strict, tt_labels, table_unit, verdict_of
 from pipeline.base.text import vn_number_apart
 
@@ -81,18 +82,19 @@ def trend_series(result: MergeResult, codes: list[str] | tuple[str, ...], baseli
     return series, years
 
 
-def write_charts(ws, result: MergeResult, folder: Path) -> dict:
-    """Draw the charts into `folder` (PNG); a chart with nothing to show is skipped."""
+def write_charts(ws, result: MergeResult) -> dict:
+    """Draw the year's charts (PNG, where the layout puts them); a chart with nothing to show
+    is skipped."""
     from pipeline.reporting import charts
 
-    year = int(result.year)
+    files = ws.layout(int(result.year))
     info = {r.code: indicator_info(ws.catalogue, r.code) for r in result.indicators or []}
     out: dict[str, Path | None] = {"targets": None, "trend": None}
     bars = attainment_bars(result, info)
     if any(b["percent"] is not None for b in bars):
-        out["targets"] = atomic_write(folder / f"bieu_do_muc_tieu_{year}.png", charts.attainment_chart(bars))
+        out["targets"] = atomic_write(files.target_chart, charts.attainment_chart(bars))
     codes = ((ws.settings.get("report") or {}).get("trend_indicators")) or TREND_INDICATORS
     series, years = trend_series(result, list(codes), ws.catalogue.baseline_year)
     if any(sum(v is not None for v in s["values"].values()) >= 2 for s in series):
-        out["trend"] = atomic_write(folder / f"bieu_do_xu_huong_{year}.png", charts.trend_chart(series, years))
+        out["trend"] = atomic_write(files.trend_chart, charts.trend_chart(series, years))
     return out

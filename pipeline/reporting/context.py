@@ -7,7 +7,8 @@ import re
 from datetime import date as Date
 
 from pipeline.config.catalogue import COMMUNE_TYPES
-from pipeline.merge.merger import IndicatorResult, MergeResult, Verdict, judge, reference_year
+from pipeline.merge.result import IndicatorResult, MergeResult, Verdict
+from pipeline.merge.merger import judge, reference_year
 from pipeline.reporting.quality import names_text, quality_context
 from pipeline.reporting.words import (DASH, NO_DATA, fall_text, indicator_info, lower_first, num_text, is_strict,
                                       target_words, tt_labels, date_text, default_reference_year, format_target,
@@ -109,7 +110,7 @@ def build_context(ws, result: MergeResult, *, date: Date | None = None, quality:
         "chart_trend": str((charts or {}).get("trend") or ""),
         "review": _review(rows, tts, info, year, cat),
     }
-    ctx["unit_rows"], ctx["district_row"], ctx["unit_rows_note"] = _unit_table(result, rows, year, cw)
+    ctx["unit_rows"], ctx["district_row"], ctx["unit_rows_note"] = _unit_table(result, rows, year, cw, ws.layout(year).consolidated.name)
     ctx["quality"] = quality_context(quality, result, rows, tts, cw)
     return ctx
 
@@ -346,7 +347,8 @@ def _unit_cell(v, kind, verdict: Verdict | None, target=None) -> str:
     return text + ("*" if verdict == Verdict.NOT_MET else "")
 
 
-def _unit_table(result: MergeResult, rows: list[IndicatorResult], year: int, cw: str) -> tuple[list[dict], dict, str]:
+def _unit_table(result: MergeResult, rows: list[IndicatorResult], year: int, cw: str,
+                workbook: str) -> tuple[list[dict], dict, str]:
     names = result.unit_names or {}
     values = result.units or {}
     status = result.unit_verdicts or {}
@@ -374,7 +376,7 @@ def _unit_table(result: MergeResult, rows: list[IndicatorResult], year: int, cw:
         # A province or national roster: the Word appendix shows the first units only; the
         # consolidated workbook has them all.
         note = (note + " " if note else "") + (f"Bảng nêu {UNIT_TABLE_LIMIT}/{len(out)} đơn vị; số liệu của tất cả "
-                                              f"các đơn vị trong tệp tong_hop_{year}.xlsx.")
+                                              f"các đơn vị trong tệp {workbook}.")
         out = out[:UNIT_TABLE_LIMIT]
     return out, district, note
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date as Date
 
 from pipeline.config.catalogue import COMMUNE_TYPES
-from pipeline.merge.merger import IndicatorResult, MergeResult
+from pipeline.merge.result import IndicatorResult, MergeResult
 from pipeline.reporting.words import NO_DATA, lower_first, num_text
 
 UNIT_TABLE_LIMIT = 300
@@ -18,9 +18,10 @@ def data_quality(ws, store, year: int) -> dict:
     """Who reported, who was on time, which problems are still open, as plain rows."""
     from pipeline.store.decisions import unit_notes
     from pipeline.base.problems import SEVERITY_LABELS
-    from pipeline.store.submissions import STATUS_LABELS, Status, row_counts, unit_rows
+    from pipeline.store.status import STATUS_LABELS, Status
+    from pipeline.store.submissions import for_year, row_counts, unit_rows
 
-    subs, issues = store.submissions(year), store.issues_for_year(year)
+    subs, issues = for_year(store, year), store.issues_for_year(year)
     rows = unit_rows(ws, year, subs, issues)
     fields = {f.code: f for f in ws.catalogue.fields}
     decided = unit_notes(store, year)  # the officer's decisions, said beside the unit
@@ -70,11 +71,11 @@ def data_quality(ws, store, year: int) -> dict:
 
 def _footer(ws, store, year: int, total: int, units: int) -> str:
     """Where the full lists are kept, what the tables leave out, and which years were imported."""
-    from pipeline.store.submissions import Status
+    from pipeline.store.status import Status
 
     keeper = ws.settings.get("coordinator") or "đơn vị tổng hợp"
     footer = (f"Danh sách đầy đủ các lỗi, cảnh báo (đến từng ô của biểu mẫu) và các tệp đã nhận: tệp "
-              f"kiem_tra_so_lieu_{year}.xlsx, lưu tại {keeper}.")
+              f"{ws.layout(year).validation_report.name}, lưu tại {keeper}.")
     if total > PROBLEM_LIMIT:
         footer = f"Bảng trên nêu {PROBLEM_LIMIT}/{total} vấn đề (lỗi trước, cảnh báo sau). " + footer
     imported = [y for y in range(ws.catalogue.baseline_year, year + 1)

@@ -16,7 +16,7 @@ from datetime import date as Date
 from pathlib import Path
 
 from pipeline.config.catalogue import indicator_label
-from pipeline.merge.merger import IndicatorResult, MergeResult
+from pipeline.merge.result import IndicatorResult, MergeResult
 from pipeline.base.outputs import remove_stale_derived, write_output
 from pipeline.reporting.chart_data import write_charts
 from pipeline.reporting.context import build_context
@@ -81,12 +81,12 @@ def report(ws, year: int, pdf: bool = False, date: Date | None = None, force: bo
                           f"lại «treem report --year {year}».")
     ws = ws.for_year(year)  # from 2025 on, the reorganised issuer, signer and recipients
     template = ws.template(REPORT_TEMPLATE)
-    folder = ws.output(year)
+    files = ws.layout(year)
     with ws.lock("treem report"):
         with Store(ws.db_path) as store:
             quality = data_quality(ws, store, year)
             fields = store.merged_fields(year)
-        charts = write_charts(ws, result, folder / "bieu_do")
+        charts = write_charts(ws, result)
         context = build_context(ws, result, date=date, quality=quality, fields=fields, charts=charts)
         warnings = _warnings(result, quality, result.indicators or [], context["communes_word"])
         warnings += _settings_warnings(ws.settings, year)
@@ -95,7 +95,7 @@ def report(ws, year: int, pdf: bool = False, date: Date | None = None, force: bo
             warnings.append(f"Mẫu báo cáo {template.name} dùng tên không có trong số liệu (để trống): "
                             f"{', '.join(unknown)}.")
         data = render_docx(template, context)
-        docx, messages = _write(ws, year, folder / f"bao_cao_{year}.docx", data, force)
+        docx, messages = _write(ws, year, files.report, data, force)
         pdf_path = None
         if pdf:
             pdf_path, more = _pdf(ws, year, docx, force)

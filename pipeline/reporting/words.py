@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import date as Date
 from fractions import Fraction
 
-from pipeline.merge.merger import VERDICT_LABELS, IndicatorResult, Verdict, reference_year
+from pipeline.merge.result import VERDICT_LABELS, IndicatorResult, Verdict
+
+from pipeline.merge.merger import reference_year
 from pipeline.base.text import decimals_apart, round_half_away, vn_number, vn_number_apart
 
 NO_DATA = "chưa có số liệu"

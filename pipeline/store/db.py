@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.store.submissions import ACCEPTED, STORED, Status, judged
+from pipeline.store.status import STORED, Status
 
 SCHEMA_VERSION = 1
 
@@ -107,12 +107,6 @@ BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 
 SCHEMA = SCHEMA.replace("{stored}", ",".join(f"'{s.value}'" for s in STORED))
 
-# A submission rejected by the checks that the officer accepted anyway (decisions.accept):
-# stored as 'rejected', shown and merged as this, without its offending values.
-ACCEPTED_BY_OFFICER = Status.ACCEPTED_BY_OFFICER
-# Officer decisions in the audit log (decisions.py); the latest of a kind for a submission or
-# file stands.
-DECISION_ACTIONS = ("accept", "accept-undone", "received-set")
 _ISSUE_COLUMNS = "submission_id, seq, code, severity, sheet, cell, field, message, rule"
 
 
@@ -208,8 +202,8 @@ class Store:
         return cur.rowcount > 0
 
     def add_submission(self, rec: SubmissionRecord, values: list[dict], issues: list[dict]) -> int:
-        """Store one file with its values and problems, supersede the unit's older versions,
-        and log what changed since the version that was current. One transaction."""
+        """Store one file with its values and problems (status.store_submission also makes the
+        unit's latest version current). One transaction."""
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO submissions (year, sha256, path, archived, size, received_at, saved_at, collected_at,"
@@ -231,29 +225,33 @@ class Store:
             )
             self._audit(db, rec.year, rec.unit, "received", submission_id=sid,
                         detail={"path": rec.path, "sha256": rec.sha256, "status": rec.status})
-            if rec.unit:
-                self._reconcile_versions(db, rec.year, rec.unit)
         rec.id = sid
         return sid
 
-    def _reconcile_versions(self, db, year: int, unit: str) -> None:
-        """The latest version of a unit (by save time recorded in the workbook, then file
-        time) is current; every older one becomes superseded. Changed values are audited."""
-        rows = db.execute(
-            "SELECT id, status, saved_at, received_at FROM submissions WHERE year=? AND unit=?", (year, unit)
-        ).fetchall()
-        if not rows:
-            return
-        latest = max(rows, key=lambda r: (r["saved_at"] or "", r["received_at"], r["id"]))
-        for r in rows:
-            if r["id"] != latest["id"] and r["status"] != Status.SUPERSEDED:
-                db.execute("UPDATE submissions SET status=? WHERE id=?", (Status.SUPERSEDED.value, r["id"]))
-                self._audit(db, year, unit, "superseded", submission_id=r["id"],
-                            detail={"by": latest["id"], "was": r["status"]})
-                if r["status"] in ACCEPTED and latest["status"] in ACCEPTED:
-                    self._audit_changes(db, year, unit, r["id"], latest["id"])
+    def versions(self, year: int, unit: str) -> list[SubmissionRecord]:
+        """Every stored version of a unit's file for a year, in the order received."""
+        return [s for s in self.submissions(year) if s.unit == unit]
 
-    def _audit_changes(self, db, year, unit, old_id, new_id) -> None:
+    def stored_status(self, submission_id: int) -> Status | None:
+        row = self.db.execute("SELECT status FROM submissions WHERE id=?", (submission_id,)).fetchone()
+        return None if row is None else Status(row[0])
+
+    def severities(self, submission_id: int) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT severity FROM issues WHERE submission_id=?", (submission_id,))]
+
+    def set_status(self, submission_id: int, status: Status, audit: dict | None = None) -> None:
+        """Record a status decided by the rules of status.py; `audit` logs it (a version superseded)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT year, unit, status FROM submissions WHERE id=?", (submission_id,)).fetchone()
+            if row is None or row["status"] == status.value:
+                return
+            db.execute("UPDATE submissions SET status=? WHERE id=?", (status.value, submission_id))
+            if audit is not None:
+                self._audit(db, row["year"], row["unit"], status.value, submission_id=submission_id, detail=audit)
+
+    def log_value_changes(self, year: int, unit: str, old_id: int, new_id: int) -> None:
+        """Write to the audit log every value that differs between two versions of a unit's file."""
+        db = self.db
         old = {r["field"]: r for r in db.execute("SELECT * FROM submission_values WHERE submission_id=?", (old_id,))}
         new = {r["field"]: r for r in db.execute("SELECT * FROM submission_values WHERE submission_id=?", (new_id,))}
         for f in sorted(set(old) | set(new)):
@@ -285,54 +283,29 @@ class Store:
         ):
             paths.setdefault(r[0], []).append(r[1])
         out = []
-        accepted = self.officer_accepted(year)
         for r in self.db.execute("SELECT * FROM submissions WHERE year=? ORDER BY id", (year,)):
             d = dict(r)
             d["on_time"] = None if d["on_time"] is None else bool(d["on_time"])
-            if d["status"] == Status.REJECTED and d["id"] in accepted and d["unit"]:
-                d["status"] = ACCEPTED_BY_OFFICER
             out.append(SubmissionRecord(**d, paths=paths.get(r["id"], [])))
         return out
 
-    # --- officer decisions (kept in the audit log only) ---
+    # --- officer decisions (kept in the audit log only: decisions.py says what they mean) ---
     def decide(self, year: int, unit: str | None, action: str, submission_id: int | None, detail: dict) -> dict:
-        assert action in DECISION_ACTIONS
+        """Log one decision; returns its row."""
         with self.transaction() as db:
             self._audit(db, year, unit, action, submission_id=submission_id, detail=detail)
             row = db.execute("SELECT * FROM audit WHERE id=last_insert_rowid()").fetchone()
         return dict(row)
 
-    def decisions(self, year: int) -> list[dict]:
-        marks = ",".join("?" * len(DECISION_ACTIONS))
+    def log_entries(self, year: int, actions: tuple[str, ...]) -> list[dict]:
+        """The year's audit-log entries of these actions, oldest first."""
+        marks = ",".join("?" * len(actions))
         return [dict(r) for r in self.db.execute(
-            f"SELECT * FROM audit WHERE year=? AND action IN ({marks}) ORDER BY id", (year, *DECISION_ACTIONS))]
-
-    def officer_accepted(self, year: int) -> dict[int, dict]:
-        """submission -> the decision that accepts it (not undone since)."""
-        out: dict[int, dict] = {}
-        for r in self.db.execute("SELECT * FROM audit WHERE year=? AND action IN ('accept','accept-undone')"
-                                 " AND submission_id IS NOT NULL ORDER BY id", (year,)):
-            if r["action"] == "accept":
-                out[r["submission_id"]] = dict(r)
-            else:
-                out.pop(r["submission_id"], None)
-        return out
-
-    def received_overrides(self, year: int) -> dict[str, dict]:
-        """The officer's received dates, by file path below the inbox and by content hash:
-        {"path:<path>" or "sha:<sha256>": {"when": iso, "note": ...}}; the latest stands."""
-        out: dict[str, dict] = {}
-        for r in self.db.execute("SELECT detail FROM audit WHERE year=? AND action='received-set' ORDER BY id",
-                                 (year,)):
-            d = json.loads(r["detail"] or "{}")
-            for key in (f"path:{d.get('file')}", f"sha:{d.get('sha256')}"):
-                if not key.endswith(":None"):
-                    out[key] = d
-        return out
+            f"SELECT * FROM audit WHERE year=? AND action IN ({marks}) ORDER BY id", (year, *actions))]
 
     def set_received(self, submission_id: int, received_at: str, on_time: bool, late: dict | None) -> None:
-        """Correct a stored file's received date: its timeliness, its late-submission problem,
-        and so its status (the decision itself is in the audit log)."""
+        """Correct a stored file's received date, its timeliness and its late-submission problem
+        (the decision itself is in the audit log; status.rejudge re-derives the status)."""
         with self.transaction() as db:
             db.execute("UPDATE submissions SET received_at=?, on_time=? WHERE id=?",
                        (received_at, int(on_time), submission_id))
@@ -343,7 +316,6 @@ class Store:
                 db.execute(f"INSERT INTO issues ({_ISSUE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
                            (submission_id, start, late["code"], late["severity"], late.get("sheet"), late.get("cell"),
                             late.get("field"), late["message"], late.get("rule")))
-            _rejudge(db, submission_id)
 
     def issues(self, submission_id: int) -> list[dict]:
         return [_issue(r) for r in self.db.execute(
@@ -360,9 +332,9 @@ class Store:
             out.setdefault(d.pop("submission_id"), []).append(d)
         return out
 
-    def replace_issues(self, year: int, code: str, by_submission: dict[int, list[dict]]) -> None:
-        """Replace the year's problems of one code computed across units (outliers), and
-        re-derive the status of the submissions they touch."""
+    def replace_issues(self, year: int, code: str, by_submission: dict[int, list[dict]]) -> set[int]:
+        """Replace the year's problems of one code computed across units (outliers); returns
+        the submissions whose problems changed (their status is re-derived by status.rejudge)."""
         with self.transaction() as db:
             touched = {r[0] for r in db.execute(
                 "SELECT i.submission_id FROM issues i JOIN submissions s ON s.id=i.submission_id"
@@ -377,16 +349,11 @@ class Store:
                     [(sid, start + n, i["code"], i["severity"], i.get("sheet"), i.get("cell"), i.get("field"),
                       i["message"], i.get("rule")) for n, i in enumerate(issues)])
                 touched.add(sid)
-            for sid in touched:
-                _rejudge(db, sid)
+        return touched
 
     def submission_years(self) -> list[int]:
         """The years anything was received for, oldest first."""
         return [r[0] for r in self.db.execute("SELECT DISTINCT year FROM submissions ORDER BY year")]
-
-    def current_submissions(self, year: int) -> dict[str, SubmissionRecord]:
-        """The accepted, not superseded version of each unit."""
-        return {s.unit: s for s in self.submissions(year) if s.unit and s.status in ACCEPTED}
 
     def values(self, submission_ids: list[int]) -> dict[int, dict[str, dict]]:
         """submission -> field -> {field, value, text, sheet, cell}."""
@@ -414,20 +381,6 @@ class Store:
             marks = ",".join("?" * len(chunk))
             yield from cur.execute(f"SELECT submission_id, {columns} FROM submission_values"
                                    f" WHERE {condition} AND submission_id IN ({marks})", chunk)
-
-    def accepted_values(self, year: int) -> dict[str, dict[str, float | str | None]]:
-        """unit -> field -> value (number, or text for text fields) of the current versions.
-        Of a version the officer accepted despite errors, the values an error points at are
-        left out."""
-        cur = self.current_submissions(year)
-        vals = self.values([s.id for s in cur.values()])
-        for s in cur.values():
-            if s.status == ACCEPTED_BY_OFFICER:
-                for i in self.issues(s.id):
-                    if i["severity"] == "error" and i.get("field"):
-                        vals[s.id].pop(i["field"], None)
-        return {unit: {f: (v["value"] if v["value"] is not None else v["text"]) for f, v in vals[s.id].items()}
-                for unit, s in cur.items()}
 
     def audit(self, year: int | None = None, last: int | None = None) -> list[dict]:
         """The audit log in order; with `last`, only the latest so many entries."""
@@ -479,12 +432,3 @@ class Store:
     def merged_years(self) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT year FROM merge_runs ORDER BY year")]
 
-
-def _rejudge(db, submission_id: int) -> None:
-    """An accepted submission's status again after its problems changed (a received date
-    corrected, outliers found), by the one accepted rule."""
-    row = db.execute("SELECT status FROM submissions WHERE id=?", (submission_id,)).fetchone()
-    if row is None or row[0] not in (Status.ACCEPTED, Status.ACCEPTED_WITH_WARNINGS):
-        return
-    severities = [r[0] for r in db.execute("SELECT severity FROM issues WHERE submission_id=?", (submission_id,))]
-    db.execute("UPDATE submissions SET status=? WHERE id=?", (judged(True, severities).value, submission_id))

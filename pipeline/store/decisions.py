@@ -17,10 +17,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 from pipeline.base.errors import TreemError
+from pipeline.base.problems import Severity
 from pipeline.store.db import Store
-from pipeline.store.submissions import Status
+from pipeline.store.status import Status, lateness, rejudge
 
-# What each decision is called for the officer (the codes are the audit log's actions).
+# What each decision is called for the officer (the codes are the audit log's actions). The
+# latest decision of a kind for a submission or a file stands.
+DECISION_ACTIONS = ("accept", "accept-undone", "received-set")
 DECISION_LABELS = {
     "accept": "Chấp nhận báo cáo có lỗi",
     "accept-undone": "Bỏ chấp nhận",
@@ -106,6 +109,36 @@ def _vn_moment(iso: str | None, with_time: bool = True) -> str:
     return t.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")
 
 
+def officer_accepted(store: Store, year: int) -> dict[int, dict]:
+    """submission -> the decision that accepts it despite its errors (not undone since)."""
+    out: dict[int, dict] = {}
+    for r in store.log_entries(year, ("accept", "accept-undone")):
+        if r["submission_id"] is None:
+            continue
+        if r["action"] == "accept":
+            out[r["submission_id"]] = r
+        else:
+            out.pop(r["submission_id"], None)
+    return out
+
+
+def left_out_fields(issues: list[dict]) -> list[str]:
+    """What accepting a file despite its errors leaves out: the fields its errors point at."""
+    return sorted({i["field"] for i in issues if i["severity"] == Severity.ERROR and i.get("field")})
+
+
+def received_overrides(store: Store, year: int) -> dict[str, dict]:
+    """The officer's received dates, by file path below the inbox and by content hash:
+    {"path:<path>" or "sha:<sha256>": {"when": iso, "note": ...}}; the latest stands."""
+    out: dict[str, dict] = {}
+    for r in store.log_entries(year, ("received-set",)):
+        d = json.loads(r["detail"] or "{}")
+        for key in (f"path:{d.get('file')}", f"sha:{d.get('sha256')}"):
+            if not key.endswith(":None"):
+                out[key] = d
+    return out
+
+
 def _latest(store: Store, year: int, unit: str):
     subs = [s for s in store.submissions(year) if s.unit == unit and s.status != Status.SUPERSEDED]
     return subs[-1] if subs else None
@@ -130,11 +163,11 @@ def accept(ws, year: int, unit: str, note: str) -> Decision:
         sub = _latest(store, year, code)
         if sub is None:
             raise DecisionError(f"Đơn vị {code} chưa gửi báo cáo năm {year}; không có gì để chấp nhận.")
-        if sub.status == Status.ACCEPTED_BY_OFFICER:
+        if sub.id in officer_accepted(store, year):
             raise DecisionError(f"Báo cáo mới nhất của đơn vị {code} ({sub.path}) đã được chấp nhận trước đó.")
         if sub.status != Status.REJECTED:
             raise DecisionError(f"Báo cáo mới nhất của đơn vị {code} ({sub.path}) đã hợp lệ; không cần chấp nhận.")
-        left_out = sorted({i["field"] for i in store.issues(sub.id) if i["severity"] == "error" and i.get("field")})
+        left_out = left_out_fields(store.issues(sub.id))
         row = store.decide(year, code, "accept", sub.id, {"note": note.strip(), "file": sub.path, "left_out": left_out})
     return _from_row(row)
 
@@ -142,7 +175,7 @@ def accept(ws, year: int, unit: str, note: str) -> Decision:
 def undo_accept(ws, year: int, unit: str, note: str = "") -> Decision:
     code = _unit_code(ws, year, unit)
     with ws.lock("treem accept --undo"), Store(ws.db_path) as store:
-        accepted = store.officer_accepted(year)
+        accepted = officer_accepted(store, year)
         sub = _latest(store, year, code)
         if sub is None or sub.id not in accepted:
             raise DecisionError(f"Báo cáo của đơn vị {code} năm {year} chưa được chấp nhận theo quyết định; không có gì "
@@ -192,11 +225,13 @@ def set_received(ws, year: int, file: str, when: datetime | date, note: str) -> 
 
 
 def apply_received(store: Store, deadline: date, submission_id: int, when: datetime) -> None:
-    from pipeline.collect.validate import late_issue
-
-    on_time = when.date() <= deadline
-    late = None if on_time else late_issue(deadline, when.date()).to_dict()
-    store.set_received(submission_id, when.isoformat(timespec="seconds"), on_time, late)
+    """What a received date decides: the file's timeliness, its late-submission problem and
+    so its status."""
+    late = lateness(deadline, when.date())
+    with store.transaction():
+        store.set_received(submission_id, when.isoformat(timespec="seconds"), late is None,
+                           None if late is None else late.to_dict())
+        rejudge(store, [submission_id])
 
 
 def decisions(ws, year: int) -> list[Decision]:
@@ -204,7 +239,7 @@ def decisions(ws, year: int) -> list[Decision]:
     if not ws.db_path.exists():
         return []
     with Store(ws.db_path) as store:
-        return [_from_row(r) for r in store.decisions(year)]
+        return [_from_row(r) for r in store.log_entries(year, DECISION_ACTIONS)]
 
 
 def unit_notes(store: Store, year: int) -> dict[str, list[str]]:
@@ -212,10 +247,10 @@ def unit_notes(store: Store, year: int) -> dict[str, list[str]]:
     (for the report's table of units, Phụ lục III)."""
     out: dict[str, list[str]] = {}
     current = {s.unit: s for s in store.submissions(year) if s.unit and s.status != Status.SUPERSEDED}
-    accepted = store.officer_accepted(year)
+    accepted = officer_accepted(store, year)
     received: dict[int, dict] = {}
-    for r in store.decisions(year):
-        if r["action"] == "received-set" and r["submission_id"] is not None:
+    for r in store.log_entries(year, ("received-set",)):
+        if r["submission_id"] is not None:
             received[r["submission_id"]] = r
     for unit, s in current.items():
         notes = []

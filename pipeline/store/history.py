@@ -6,6 +6,7 @@ from __future__ import annotations
 from pipeline.config.catalogue import Catalogue
 from pipeline.config.roster import Roster
 from pipeline.store.db import Store
+from pipeline.store.submissions import counted_values
 
 
 def predecessors(roster: Roster, from_year: int, to_year: int) -> dict[str, list[str]]:
@@ -66,4 +67,4 @@ def carry_forward(values: dict[str, dict], catalogue: Catalogue, roster: Roster,
 def previous_values(store: Store | None, catalogue: Catalogue, roster: Roster, year: int) -> dict[str, dict]:
     if store is None:
         return {}
-    return carry_forward(store.accepted_values(year - 1), catalogue, roster, year - 1, year)
+    return carry_forward(counted_values(store, year - 1), catalogue, roster, year - 1, year)

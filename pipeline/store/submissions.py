@@ -1,69 +1,47 @@
-"""Where each unit stands for a year: the statuses of a submitted file (with their Vietnamese
-labels beside them), the rule that accepts a file, one row per unit, and the counts every
-summary shows. The collect result, the validation report, `treem status`, the report's
-data-quality appendix, the export and the desk all read them from here."""
+"""Where each unit stands for a year, as the officer sees it: the submissions with the officer's
+decisions applied, the version of each unit that counts and its values, one row per unit, and
+the counts every summary shows. The collect result, the validation report, `treem status`, the
+report's data-quality appendix, merge, the export and the desk all read them from here (the
+statuses and their rules are in status.py)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
-from enum import StrEnum
-from typing import Iterable
 
-from pipeline.base.problems import ERROR
-
-
-class Status(StrEnum):
-    ACCEPTED = "accepted"
-    ACCEPTED_WITH_WARNINGS = "accepted_with_warnings"
-    REJECTED = "rejected"
-    # Rejected by the checks, accepted anyway by the officer (decisions.accept): stored as
-    # REJECTED, shown and merged as this, without its offending values.
-    ACCEPTED_BY_OFFICER = "accepted_by_officer"
-    SUPERSEDED = "superseded"  # an older version of a unit's file
-    MISSING = "missing"        # a unit that sent nothing (a row, never a stored file)
-
-    @property
-    def label(self) -> str:
-        return STATUS_LABELS[self]
+from pipeline.base.problems import Severity
+from pipeline.store.db import Store, SubmissionRecord
+from pipeline.store.decisions import decisions, left_out_fields, officer_accepted
+from pipeline.store.status import ACCEPTED, STATUS_LABELS, TO_CHASE, Status, counts
 
 
-STATUS_LABELS = {
-    Status.ACCEPTED: "Hợp lệ",
-    Status.ACCEPTED_WITH_WARNINGS: "Hợp lệ, có cảnh báo",
-    Status.REJECTED: "Có lỗi, phải gửi lại",
-    Status.ACCEPTED_BY_OFFICER: "Có lỗi, đã chấp nhận theo quyết định",
-    Status.SUPERSEDED: "Đã thay bằng bản mới hơn",
-    Status.MISSING: "Chưa gửi",
-}
-# The statuses whose values count towards the district's figures.
-ACCEPTED = frozenset({Status.ACCEPTED, Status.ACCEPTED_WITH_WARNINGS, Status.ACCEPTED_BY_OFFICER})
-# What the store may hold; the others are derived when read.
-STORED = (Status.ACCEPTED, Status.ACCEPTED_WITH_WARNINGS, Status.REJECTED, Status.SUPERSEDED)
-# The units to chase: nothing sent, or a file with errors.
-TO_CHASE = frozenset({Status.MISSING, Status.REJECTED})
+def for_year(store: Store, year: int) -> list[SubmissionRecord]:
+    """The year's submissions as the officer sees them: a rejected file the officer accepted
+    (decisions.accept) is ACCEPTED_BY_OFFICER."""
+    subs = store.submissions(year)
+    accepted = officer_accepted(store, year)
+    for s in subs:
+        if s.status == Status.REJECTED and s.id in accepted and s.unit:
+            s.status = Status.ACCEPTED_BY_OFFICER
+    return subs
 
 
-def judged(identified: bool, severities: Iterable[str]) -> Status:
-    """The accepted rule, the only one: a file from a known unit with no error is accepted,
-    with warnings if it has any problem at all; anything else is rejected."""
-    severities = list(severities)
-    if not identified or ERROR in severities:
-        return Status.REJECTED
-    return Status.ACCEPTED_WITH_WARNINGS if severities else Status.ACCEPTED
+def current(store: Store, year: int) -> dict[str, SubmissionRecord]:
+    """unit -> its version that counts: accepted (by the checks or the officer), not superseded."""
+    return {s.unit: s for s in for_year(store, year) if s.unit and s.status in ACCEPTED}
 
 
-def status_of(checked) -> Status:
-    """The status of a file validate has judged (a validate.Checked)."""
-    return judged(checked.identity.unit is not None, (i.severity for i in checked.issues))
-
-
-def counts(statuses: Iterable[str], every: bool = False) -> dict[str, int]:
-    """How many of each status; with `every`, each status is there, if only as 0."""
-    found = Counter(str(s) for s in statuses)
-    if every:
-        return {s.value: found.get(s.value, 0) for s in Status}
-    return dict(found)
+def counted_values(store: Store, year: int) -> dict[str, dict[str, float | str | None]]:
+    """unit -> field -> value (number, or text for text fields) of the versions that count,
+    as merge counts them: of a version the officer accepted despite errors, the values its
+    errors point at are left out."""
+    cur = current(store, year)
+    vals = store.values([s.id for s in cur.values()])
+    for s in cur.values():
+        if s.status == Status.ACCEPTED_BY_OFFICER:
+            for f in left_out_fields(store.issues(s.id)):
+                vals[s.id].pop(f, None)
+    return {unit: {f: (v["value"] if v["value"] is not None else v["text"]) for f, v in vals[s.id].items()}
+            for unit, s in cur.items()}
 
 
 def unit_rows(ws, year: int, subs: list, issues: dict) -> list[dict]:
@@ -89,8 +67,8 @@ def unit_rows(ws, year: int, subs: list, issues: dict) -> list[dict]:
             "unit": u.code, "name": u.name, "type": u.type_label, "contact": u.contact,
             "status": s.status if s else Status.MISSING.value, "path": s.path if s else "",
             "received_at": s.received_at if s else "", "on_time": s.on_time if s else None,
-            "errors": sum(i["severity"] == "error" for i in its),
-            "warnings": sum(i["severity"] == "warning" for i in its),
+            "errors": sum(i["severity"] == Severity.ERROR for i in its),
+            "warnings": sum(i["severity"] == Severity.WARNING for i in its),
             "versions": versions.get(u.code, 0), "submission": s,
         })
     return rows
@@ -110,13 +88,10 @@ def row_counts(rows: list[dict]) -> dict[str, int]:
 def status(ws, year: int, today=None) -> dict:
     """Completeness and timeliness: who was expected, who sent what, who to chase, and the
     officer's decisions."""
-    from pipeline.store.decisions import decisions
-    from pipeline.store.db import Store
-
     today = today or date.today()
     deadline = ws.settings.deadline(year)
     with Store(ws.db_path) as store:
-        rows = unit_rows(ws, year, store.submissions(year), store.issues_for_year(year))
+        rows = unit_rows(ws, year, for_year(store, year), store.issues_for_year(year))
     c = row_counts(rows)
     chase = [r for r in rows if r["status"] in TO_CHASE]
     return {
