@@ -9,15 +9,15 @@ from pathlib import Path
 import click
 
 from pipeline.config.catalogue import indicator_label, target_text
-from pipeline.cli import (CONTEXT, Failure, _check_year, _print_output_messages, _rel, cli, emit, force_option,
-                               progress, workspace_options, year_option)
+from pipeline.commands.common import (Failure, TreemCommand, check_year, emit, force_option, print_output_messages,
+                                     progress, relative_path, workspace_options, year_option)
 from pipeline.base.errors import TreemError
 from pipeline.store.status import Status
 from pipeline.base.text import vn_number, vn_number_apart
 from pipeline.config.workspace import Workspace, init_workspace
 
 
-@cli.command("init", context_settings=CONTEXT)
+@click.command("init", cls=TreemCommand)
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), metavar="THƯ_MỤC")
 @click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
 def init_cmd(directory: Path, as_json: bool):
@@ -41,8 +41,8 @@ def init_cmd(directory: Path, as_json: bool):
     click.echo("Sửa settings.yaml (người ký, nơi nhận, hạn nộp) và roster.yaml (người liên hệ) trước khi tạo biểu mẫu.")
 
 
-@cli.command("catalogue", context_settings=CONTEXT)
-@workspace_options
+@click.command("catalogue", cls=TreemCommand)
+@workspace_options()
 def catalogue_cmd(ws: Workspace, as_json: bool):
     """Xem danh mục số liệu, chỉ tiêu và quy tắc kiểm tra đang dùng.
 
@@ -64,9 +64,9 @@ def catalogue_cmd(ws: Workspace, as_json: bool):
             click.echo(f"{'':12}Kế hoạch: «{ind.plan}»")
 
 
-@cli.command("units", context_settings=CONTEXT)
+@click.command("units", cls=TreemCommand)
 @year_option
-@workspace_options
+@workspace_options()
 def units_cmd(ws: Workspace, as_json: bool, year: int):
     """Danh sách đơn vị báo cáo có hiệu lực trong năm (theo ngày hạn nộp).
 
@@ -84,12 +84,12 @@ def units_cmd(ws: Workspace, as_json: bool, year: int):
         click.echo(f"  {u.code:<9} {u.type_label:<18} {u.name}")
 
 
-@cli.command("generate", context_settings=CONTEXT)
+@click.command("generate", cls=TreemCommand)
 @year_option
 @click.option("--unit", "-u", "units", multiple=True, metavar="MÃ",
               help="Chỉ tạo cho đơn vị có mã này (lặp lại được).")
 @force_option
-@workspace_options
+@workspace_options()
 def generate_cmd(ws: Workspace, as_json: bool, year: int, units: tuple[str, ...], force: bool):
     """Tạo biểu mẫu Excel cho từng đơn vị và danh sách gửi (output/NĂM/bieu_mau/).
 
@@ -106,20 +106,21 @@ def generate_cmd(ws: Workspace, as_json: bool, year: int, units: tuple[str, ...]
     if as_json:
         emit(result.to_dict())
         return
-    click.echo(f"Đã tạo {len(result.files)} biểu mẫu năm {year} trong {_rel(ws, result.files[0]['path'].parent)}")
-    click.echo(f"Danh sách gửi (đơn vị, tệp, người liên hệ, hạn nộp): {_rel(ws, result.distribution_list)}")
-    _print_output_messages(result.messages)
+    folder = relative_path(ws, result.files[0]["path"].parent)
+    click.echo(f"Đã tạo {len(result.files)} biểu mẫu năm {year} trong {folder}")
+    click.echo(f"Danh sách gửi (đơn vị, tệp, người liên hệ, hạn nộp): {relative_path(ws, result.distribution_list)}")
+    print_output_messages(result.messages)
     for w in result.warnings:
         click.echo(f"  ! {w}")
     click.echo(f"Việc tiếp theo: gửi mỗi đơn vị tệp của mình; hạn gửi lại {ws.settings.deadline(year):%d/%m/%Y}. "
-               f"Các tệp nhận về đặt vào {_rel(ws, ws.inbox(year))}/ rồi chạy: treem collect --year {year}")
+               f"Các tệp nhận về đặt vào {relative_path(ws, ws.inbox(year))}/ rồi chạy: treem collect --year {year}")
 
 
-@cli.command("collect", context_settings=CONTEXT)
+@click.command("collect", cls=TreemCommand)
 @year_option
 @click.option("--no-feedback", is_flag=True, help="Không tạo tệp phản hồi cho từng đơn vị.")
 @force_option
-@workspace_options
+@workspace_options(existing=True)
 def collect_cmd(ws: Workspace, as_json: bool, year: int, no_feedback: bool, force: bool):
     """Thu nhận và kiểm tra các tệp trong input/NĂM/: ghi vào kho dữ liệu, lập báo cáo kiểm
     tra và tệp phản hồi (đánh dấu ô lỗi) cho từng đơn vị có lỗi. Thư mục nhận tệp không bị
@@ -145,8 +146,8 @@ def _print_collect(ws: Workspace, result) -> None:
     for w in result.warnings:
         click.echo(f"  ! {w}")
     if not result.submissions and not result.skipped:
-        click.echo(f"Chưa có tệp nào trong {_rel(ws, ws.inbox(result.year))}/: đặt các tệp các đơn vị gửi về vào đó "
-                   f"(để nguyên tên, thư mục con cũng được) rồi chạy lại lệnh này.")
+        click.echo(f"Chưa có tệp nào trong {relative_path(ws, ws.inbox(result.year))}/: đặt các tệp các đơn vị gửi "
+                   f"về vào đó (để nguyên tên, thư mục con cũng được) rồi chạy lại lệnh này.")
         return
     c = result.counts()
     click.echo(f"Năm {result.year}: {result.new_files} tệp mới. Tổng cộng: hợp lệ {c.get(Status.ACCEPTED, 0)}, "
@@ -168,9 +169,10 @@ def _print_collect(ws: Workspace, result) -> None:
         more = f" và {len(result.missing) - 15} đơn vị khác" if len(result.missing) > 15 else ""
         click.echo(f"Chưa gửi ({len(result.missing)}): {shown}{more}")
     out = result.outputs
-    click.echo(f"Báo cáo kiểm tra: {_rel(ws, out['validation_report'])}")
+    click.echo(f"Báo cáo kiểm tra: {relative_path(ws, out['validation_report'])}")
     if out.get("feedback"):
-        click.echo(f"Tệp phản hồi gửi lại đơn vị ({len(out['feedback'])}), trong {_rel(ws, out['feedback'][0].parent)}/:")
+        click.echo(f"Tệp phản hồi gửi lại đơn vị ({len(out['feedback'])}), "
+                   f"trong {relative_path(ws, out['feedback'][0].parent)}/:")
         with_errors = {s["unit"] for s in result.submissions if s["status"] == Status.REJECTED and s["unit"]}
 
         def has_errors(p: Path) -> bool:
@@ -181,14 +183,14 @@ def _print_collect(ws: Workspace, result) -> None:
             click.echo(f"  {p.name}  ({'có lỗi, phải gửi lại' if has_errors(p) else 'chỉ có cảnh báo'})")
         if len(listed) > 12:
             click.echo(f"  và {len(listed) - 12} tệp khác")
-    _print_output_messages(out.get("messages"))
+    print_output_messages(out.get("messages"))
     click.echo(f"Việc tiếp theo: gửi tệp phản hồi cho các đơn vị có lỗi; xem ai còn thiếu: treem status --year {result.year}; "
                f"tổng hợp: treem merge --year {result.year}")
 
 
-@cli.command("status", context_settings=CONTEXT)
+@click.command("status", cls=TreemCommand)
 @year_option
-@workspace_options
+@workspace_options(existing=True)
 def status_cmd(ws: Workspace, as_json: bool, year: int):
     """Tình hình nộp báo cáo: phải nộp, đã nhận, hợp lệ, đúng hạn, còn thiếu, số ngày còn
     lại, và người liên hệ của các đơn vị cần đôn đốc.
@@ -220,11 +222,11 @@ def status_cmd(ws: Workspace, as_json: bool, year: int):
             click.echo(f"  - {d['message']}")
 
 
-@cli.command("run", context_settings=CONTEXT)
+@click.command("run", cls=TreemCommand)
 @year_option
 @click.option("--pdf", is_flag=True, help="Xuất thêm báo cáo PDF (cần LibreOffice).")
 @force_option
-@workspace_options
+@workspace_options(existing=True)
 def run_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, force: bool):
     """Chạy liền các bước sau hạn nộp trên thư mục nhận tệp thật: thu nhận và kiểm tra
     (collect), tổng hợp (merge), viết báo cáo (report).
@@ -253,8 +255,8 @@ def run_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, force: bool):
     _print_report(ws, written)
 
 
-@cli.command("demo", context_settings=CONTEXT)
-@click.option("--year", "-y", type=int, default=2024, metavar="NĂM", callback=_check_year,
+@click.command("demo", cls=TreemCommand)
+@click.option("--year", "-y", type=int, default=2024, metavar="NĂM", callback=check_year,
               help="Năm báo cáo của bản chạy thử (các năm trước được tạo sẵn làm số liệu lịch sử); mặc định 2024.")
 @click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path),
               default="treem-demo", metavar="THƯ_MỤC",
@@ -299,18 +301,18 @@ def demo_cmd(workspace: Path, as_json: bool, year: int):
 
 
 def _print_report(ws: Workspace, written: dict) -> None:
-    click.echo(f"Báo cáo Word: {_rel(ws, written['docx'])}" + (f"; PDF: {_rel(ws, written['pdf'])}"
+    click.echo(f"Báo cáo Word: {relative_path(ws, written['docx'])}" + (f"; PDF: {relative_path(ws, written['pdf'])}"
                                                                  if written.get("pdf") else ""))
     for w in written.get("warnings", []):
         click.echo(f"  ! {w}")
-    _print_output_messages(written.get("messages"))
+    print_output_messages(written.get("messages"))
     click.echo("Việc tiếp theo: mở báo cáo bằng Word, sửa lời văn, ghi số và ngày văn bản, trình lãnh đạo ký.")
 
 
-@cli.command("merge", context_settings=CONTEXT)
+@click.command("merge", cls=TreemCommand)
 @year_option
 @force_option
-@workspace_options
+@workspace_options(existing=True)
 def merge_cmd(ws: Workspace, as_json: bool, year: int, force: bool):
     """Tổng hợp số liệu toàn huyện của 24 chỉ tiêu từ các báo cáo hợp lệ, đánh giá so với
     mục tiêu 2025 và 2030; ghi bảng tổng hợp Excel và tệp CSV (output/NĂM/).
@@ -359,8 +361,8 @@ def _print_merge(ws: Workspace, result) -> None:
         click.echo(f"  ! {indicator_label(r.code)}: {office} báo {vn_number(d['value'], 2)} {r.unit}, tổng các xã "
                    f"{vn_number(communes, 2)} {r.unit}; đề nghị hai bên đối chiếu.")
     out = result.outputs
-    click.echo(f"Bảng tổng hợp: {_rel(ws, out['workbook'])}; dữ liệu CSV: {_rel(ws, out['csv'])}")
-    _print_output_messages(result.output_messages)
+    click.echo(f"Bảng tổng hợp: {relative_path(ws, out['workbook'])}; dữ liệu CSV: {relative_path(ws, out['csv'])}")
+    print_output_messages(result.output_messages)
     click.echo(f"Việc tiếp theo: treem report --year {result.year}")
 
 
@@ -378,13 +380,13 @@ def _report_date(ctx, param, value):
     raise click.BadParameter(f"ngày «{value}» không đúng dạng; ghi YYYY-MM-DD, ví dụ 2024-11-25.")
 
 
-@cli.command("report", context_settings=CONTEXT)
+@click.command("report", cls=TreemCommand)
 @year_option
 @click.option("--pdf", is_flag=True, help="Xuất thêm bản PDF qua LibreOffice (báo lỗi nếu chưa cài).")
 @click.option("--date", "report_date", callback=_report_date, metavar="YYYY-MM-DD",
               help="Ngày ghi trên báo cáo; bỏ trống thì để dấu chấm và ghi tay khi ký.")
 @force_option
-@workspace_options
+@workspace_options(existing=True)
 def report_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, report_date, force: bool):
     """Viết báo cáo kết quả thực hiện Chương trình hành động vì trẻ em của năm gửi tỉnh
     (Word, thể thức Nghị định 30/2020/NĐ-CP) từ số liệu đã tổng hợp: output/NĂM/bao_cao_NĂM.docx,
@@ -404,4 +406,9 @@ def report_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, report_date, 
         return
     _print_report(ws, written)
     if written.get("charts"):
-        click.echo(f"Biểu đồ (ảnh PNG, dùng lại được): {_rel(ws, Path(written['charts'][0]).parent)}/")
+        click.echo(f"Biểu đồ (ảnh PNG, dùng lại được): {relative_path(ws, Path(written['charts'][0]).parent)}/")
+
+
+# The commands of this module, registered on the group by pipeline.cli.
+COMMANDS = (init_cmd, catalogue_cmd, units_cmd, generate_cmd, collect_cmd, status_cmd, merge_cmd, report_cmd, run_cmd,
+            demo_cmd)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli import CONTEXT, _rel, cli, emit, workspace_options, year_option
+from pipeline.commands.common import TreemCommand, emit, relative_path, workspace_options, year_option
 from pipeline.store.status import Status
 from pipeline.config.workspace import Workspace
 
 
-@cli.command("check-settings", context_settings=CONTEXT)
-@workspace_options
+@click.command("check-settings", cls=TreemCommand)
+@workspace_options(settings=False)
 def check_settings_cmd(ws: Workspace, as_json: bool):
     """Kiểm tra settings.yaml của thư mục làm việc: báo mọi lỗi một lần (dòng nào, sửa thế
     nào). Đọc được tệp Notepad lưu dạng UTF-8, Unicode (UTF-16) hay ANSI (Windows-1258).
@@ -32,23 +32,24 @@ def check_settings_cmd(ws: Workspace, as_json: bool):
     if as_json:
         emit({"path": str(path), "exists": path.exists(), "problems": [p.to_dict() for p in problems]})
     elif not path.exists():
-        click.echo(f"Không có {_rel(ws, path)}: dùng thông số mặc định (tạo bản sao để sửa: treem init THƯ_MỤC).")
+        click.echo(f"Không có {relative_path(ws, path)}: dùng thông số mặc định "
+                   "(tạo bản sao để sửa: treem init THƯ_MỤC).")
     elif not problems:
-        click.echo(f"{_rel(ws, path)}: không có lỗi.")
+        click.echo(f"{relative_path(ws, path)}: không có lỗi.")
     else:
-        click.echo(f"{_rel(ws, path)}: {len(problems)} lỗi cần sửa:")
+        click.echo(f"{relative_path(ws, path)}: {len(problems)} lỗi cần sửa:")
         for p in problems:
             click.echo(f"  - {p}")
     if problems:
         raise SystemExit(1)
 
 
-@cli.command("accept", context_settings=CONTEXT)
+@click.command("accept", cls=TreemCommand)
 @click.argument("unit", metavar="ĐƠN_VỊ")
 @year_option
 @click.option("--note", default="", metavar="LÝ_DO", help="Lý do (bắt buộc khi chấp nhận), lưu cùng quyết định.")
 @click.option("--undo", is_flag=True, help="Bỏ quyết định chấp nhận trước đó.")
-@workspace_options
+@workspace_options(existing=True)
 def accept_cmd(ws: Workspace, as_json: bool, unit: str, year: int, note: str, undo: bool):
     """Chấp nhận báo cáo mới nhất của một đơn vị dù còn lỗi: số liệu được tổng hợp, trừ các
     số có lỗi. Quyết định được ghi vào nhật ký (lúc nào, lý do) và hiện trong status, báo cáo
@@ -78,13 +79,13 @@ def _received_date(ctx, param, value):
         raise click.BadParameter(str(e)) from e
 
 
-@cli.command("received", context_settings=CONTEXT)
+@click.command("received", cls=TreemCommand)
 @click.argument("file", metavar="TỆP")
 @year_option
 @click.option("--date", "when", required=True, callback=_received_date, metavar="NGÀY/THÁNG/NĂM",
               help="Ngày thật sự nhận tệp, ví dụ 18/11/2024.")
 @click.option("--note", default="", metavar="GHI_CHÚ", help="Ghi chú lưu cùng quyết định, ví dụ «nhận qua Zalo».")
-@workspace_options
+@workspace_options(existing=True)
 def received_cmd(ws: Workspace, as_json: bool, file: str, year: int, when, note: str):
     """Sửa ngày nhận một tệp trong input/NĂM/ (tệp tải từ Zalo hay thư điện tử mang ngày tải
     về, không phải ngày nhận). Đúng hạn / muộn được tính lại; quyết định ghi vào nhật ký và
@@ -104,11 +105,11 @@ def received_cmd(ws: Workspace, as_json: bool, file: str, year: int, when, note:
     click.echo(f"Việc tiếp theo: treem collect --year {year} (cập nhật báo cáo kiểm tra); treem report --year {year}")
 
 
-@cli.command("import-history", context_settings=CONTEXT)
+@click.command("import-history", cls=TreemCommand)
 @click.argument("file", metavar="TỆP.xlsx", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--template", "template_out", metavar="TỆP_MẪU.xlsx", type=click.Path(dir_okay=False, path_type=Path),
               help="Tạo tệp mẫu để điền số liệu các năm trước (mỗi xã, mỗi năm một dòng; HUYEN: toàn huyện).")
-@workspace_options
+@workspace_options()
 def import_history_cmd(ws: Workspace, as_json: bool, file: Path | None, template_out: Path | None):
     """Nhập số liệu các năm trước khi dùng treem (ví dụ 2021-2023), theo từng xã hoặc toàn
     huyện, từ tệp mẫu do lệnh này tạo. Số liệu được kiểm tra như biểu mẫu, ghi nhật ký,
@@ -148,13 +149,13 @@ def import_history_cmd(ws: Workspace, as_json: bool, file: Path | None, template
         click.echo(f"Đã tổng hợp lại các năm: {', '.join(str(y) for y in result.merged)}.")
 
 
-@cli.command("ui", context_settings=CONTEXT)
+@click.command("ui", cls=TreemCommand)
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=8765, metavar="CỔNG",
               help="Cổng của trang (mặc định 8765; 0: tự chọn một cổng trống).")
 @click.option("--host", default="127.0.0.1", metavar="ĐỊA_CHỈ",
               help="Địa chỉ nghe; mặc định 127.0.0.1 (chỉ máy này). Địa chỉ khác mở trang cho cả mạng (có cảnh báo).")
 @click.option("--no-browser", is_flag=True, help="Không tự mở trình duyệt.")
-@workspace_options
+@workspace_options()
 def ui_cmd(ws: Workspace, as_json: bool, port: int, host: str, no_browser: bool):
     """Mở bàn làm việc trên trình duyệt: cả năm báo cáo trong một trang web trên máy này
     (tạo biểu mẫu, nhận tệp, đơn vị, tổng hợp, báo cáo, cài đặt). Dòng đầu tiên in ra là địa
@@ -174,3 +175,7 @@ def ui_cmd(ws: Workspace, as_json: bool, port: int, host: str, no_browser: bool)
     serve(ws.root, host=host, port=port, open_browser=not no_browser, say=say,
           warn=lambda m: click.echo(m, err=True))
     click.echo("Đã tắt bàn làm việc.", err=True)
+
+
+# The commands of this module, registered on the group by pipeline.cli.
+COMMANDS = (check_settings_cmd, accept_cmd, received_cmd, import_history_cmd, ui_cmd)
