@@ -89,13 +89,14 @@ def frame_indicators(df: pd.DataFrame) -> dict[str, dict]:
     return out
 
 
-def test_indicators_and_unit_values_match_merge_json_every_year(demo, demo_2025):
+def test_indicators_and_unit_values_match_merge_json_every_year(demo_2025_copy):
+    demo = open_workspace(demo_2025_copy)  # merge writes: on a copy
     assert demo.years() == YEARS
     all_years = demo.indicators()
     units = demo.unit_indicators()
     assert sorted(all_years["year"].unique()) == YEARS
     for year in YEARS:
-        payload = invoke("merge", "--year", year, "--json", "-w", demo_2025)
+        payload = invoke("merge", "--year", year, "--json", "-w", demo_2025_copy)
         want = merge_json_indicators(payload)
         got = frame_indicators(demo.indicators(years=[year]))
         assert got.keys() == want.keys() and len(want) == 32
@@ -123,9 +124,10 @@ def test_indicator_columns_have_proper_dtypes(demo):
 # ----------------------------------------------------- against `treem collect --json`
 
 
-def test_submissions_and_problems_match_collect_json_every_year(demo, demo_2025):
+def test_submissions_and_problems_match_collect_json_every_year(demo_2025_copy):
+    demo = open_workspace(demo_2025_copy)  # collect writes: on a copy
     for year in YEARS:
-        payload = invoke("collect", "--year", year, "--no-feedback", "--json", "-w", demo_2025)
+        payload = invoke("collect", "--year", year, "--no-feedback", "--json", "-w", demo_2025_copy)
         subs = demo.submissions(year)
         assert len(subs) == len(payload["submissions"]) > 0
         by_sha = {r["sha256"]: r for r in subs.to_dict("records")}

@@ -21,13 +21,13 @@ import pytest
 from click.testing import CliRunner
 
 import pipeline.collect.run as collect_mod
-from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, inbox_copy, load_helper, set_received
+from conftest import (COMMUNE_VALUES, VIETNAMESE, YEAR, copy_of, corpus_copy, fill, inbox_copy, load_helper,
+                      set_received)
 from pipeline.cli import cli
 from pipeline.demo import set_saved_time
 from pipeline.collect.run import collect
 from pipeline.collect.feedback import FEEDBACK_SHEET
 from pipeline.config.layout import feedback_name
-from pipeline.base.workers import start_method
 from pipeline.store.db import Store
 from pipeline.store.submissions import counted_values
 from pipeline.forms.writer import generate
@@ -180,7 +180,8 @@ def test_libreoffice_filled_file_with_inserted_rows(workspace, templates, tmp_pa
     script.write_text(_INSERT_SCRIPT, encoding="utf-8")
     values.write_text(json.dumps(COMMUNE_VALUES, ensure_ascii=False), encoding="utf-8")
     out = tmp_path / "lo.xlsx"
-    proc = subprocess.run([py, str(script), str(HERE), str(templates["15703"]), str(out), str(values),
+    template = copy_of(templates["15703"], tmp_path / "form")  # LibreOffice writes its lock file beside it
+    proc = subprocess.run([py, str(script), str(HERE), str(template), str(out), str(values),
                            "--soffice", soffice], capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     inbox_copy(workspace, out, "dan_ly_libreoffice.xlsx")
@@ -403,8 +404,7 @@ def _slow_for(real, name: str):
     return read
 
 
-@pytest.mark.skipif(start_method() != "fork", reason="the slow reader is patched in this process and reaches the "
-                                                     "workers only when they are forked")
+@pytest.mark.usefixtures("forked_workers")  # the patched reader reaches forked workers only
 def test_the_same_inbox_gives_the_same_store_whichever_worker_finishes_first(templates, tmp_path, monkeypatch):
     """Files are stored in the order they arrived (then by name), not in the order the workers
     finish: two versions saved at the same moment, or two copies of one file, always end the
@@ -437,9 +437,9 @@ def test_the_same_inbox_gives_the_same_store_whichever_worker_finishes_first(tem
 # --- hostile files ----------------------------------------------------------------------------
 
 
-def test_hostile_corpus_costs_only_its_own_files(workspace, templates, tmp_path):
+def test_hostile_corpus_costs_only_its_own_files(workspace, templates, hostile_corpus, tmp_path):
     inbox = workspace.inbox(YEAR)
-    made = corpus.make_corpus(inbox)
+    made = corpus_copy(hostile_corpus, inbox)
     for p in made.values():
         set_received(p, datetime(2024, 11, 15, 8, 0))
     submit(workspace, templates, tmp_path, "15700", COMMUNE_VALUES, "dan_luc.xlsx")
@@ -473,9 +473,7 @@ def test_hostile_corpus_costs_only_its_own_files(workspace, templates, tmp_path)
     assert all((workspace.root / s.archived).is_file() for s in subs)
 
 
-@pytest.mark.skipif(start_method() != "fork",
-                    reason="the crashing reader is patched in this process and reaches the workers only when they "
-                           "are forked")
+@pytest.mark.usefixtures("forked_workers")  # the patched reader reaches forked workers only
 def test_a_file_that_kills_its_reader_costs_only_itself(workspace, templates, tmp_path, monkeypatch):
     real_read = collect_mod.read
 

@@ -35,7 +35,6 @@ from conftest import COMMUNE_VALUES, YEAR, fill, set_received
 from pipeline.collect.run import collect
 from pipeline.store.db import Store
 from pipeline.config.workspace import Workspace, init_workspace
-from pipeline.base.workers import start_method
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and /proc")
 
@@ -486,7 +485,7 @@ def _faulty_read(real):
     return read
 
 
-@pytest.mark.skipif(start_method() != "fork", reason="the faulty reader is patched in this process and reaches the workers only when they are forked")
+@pytest.mark.usefixtures("forked_workers")  # the patched reader reaches forked workers only
 def test_readers_that_hang_exhaust_memory_or_die_cost_only_their_file(workspace, templates, tmp_path, monkeypatch):
     """Each file has a time and a memory budget: a reader stuck in a loop is stopped, one
     that asks for too much memory fails alone, one killed outright is replaced; each such
@@ -516,7 +515,7 @@ def test_readers_that_hang_exhaust_memory_or_die_cost_only_their_file(workspace,
     assert workers_left(workspace, wait=1) == []
 
 
-@pytest.mark.skipif(start_method() != "fork", reason="the stuck reader is patched in this process and reaches the workers only when they are forked")
+@pytest.mark.usefixtures("forked_workers")  # the patched reader reaches forked workers only
 def test_a_copy_of_a_stored_file_that_cannot_be_read_in_time_keeps_its_name(workspace, templates, monkeypatch):
     """A file whose reading hangs (a network share that stops answering) is hashed by the main
     process; when that content is already stored, the new name is added to it instead of a

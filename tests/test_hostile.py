@@ -35,7 +35,7 @@ from typing import Callable
 import openpyxl
 import pytest
 
-from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, load_helper
+from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, corpus_copy, fill, load_helper
 from pipeline.collect.feedback import FEEDBACK_SHEET, template_formula
 from pipeline.store.db import Store
 from pipeline.store.submissions import counted_values
@@ -523,6 +523,8 @@ def cli(root: Path, *args: str, timeout: float = 120) -> Proc:
     proc.returncode = os.waitstatus_to_exitcode(status)
     for t in readers:
         t.join()
+    proc.stdout.close()
+    proc.stderr.close()
     return Proc(cmd[3:], proc.returncode, out.getvalue().decode("utf-8", "replace"),
                 err.getvalue().decode("utf-8", "replace"), time.monotonic() - start, usage.ru_maxrss / 1024)
 
@@ -570,13 +572,13 @@ def _tree(folder: Path, skip: Path | None = None) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def run(templates, tmp_path_factory) -> Run:
+def run(templates, hostile_corpus, tmp_path_factory) -> Run:
     base = tmp_path_factory.mktemp("hostile")
     ws, _ = init_workspace(base / "a" / "b" / "ws")  # so that ../../x from output/ stays inside base
     inbox = ws.inbox(YEAR)
     ctx = Ctx(templates, inbox, base / "ngoai", base)
     ctx.outside.mkdir()
-    made = corpus.make_corpus(inbox / "tep_cau_truc")
+    made = corpus_copy(hostile_corpus, inbox / "tep_cau_truc")
     for c in CASES.values():
         c.build(ctx)
     when = RECEIVED.timestamp()

@@ -32,8 +32,8 @@ CONTENT_MARKERS = ["lol", "hostname", "evil", "Chỉ tiêu", "Số trẻ em", "%
 
 
 @pytest.fixture(scope="session")
-def corpus(tmp_path_factory) -> dict[str, Path]:
-    return corpus_module.make_corpus(tmp_path_factory.mktemp("hostile"))
+def corpus(hostile_corpus) -> dict[str, Path]:
+    return hostile_corpus
 
 
 def _path(corpus: dict[str, Path], name: str) -> Path:

@@ -13,18 +13,16 @@ import pytest
 
 from pipeline.reporting import libreoffice
 from pipeline.reporting.charts import attainment_chart
-from pipeline.demo import run_demo
 from pipeline.base.printing import wrapped_height, wrapped_lines
+from conftest import copy_of
 
 YEAR = 2024
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
+def demo(demo_2024) -> Path:
     """The demo's output folder for 2024 (the 34-commune district with its mishaps)."""
-    root = tmp_path_factory.mktemp("print") / "demo"
-    run_demo(root, YEAR)
-    return root / "output" / str(YEAR)
+    return demo_2024 / "output" / str(YEAR)
 
 
 def _workbooks(out: Path) -> dict[str, Path]:
@@ -90,7 +88,8 @@ def pdfs(demo, tmp_path_factory) -> dict[str, Path]:
     if not libreoffice.available() or not shutil.which("pdftotext"):
         pytest.skip("LibreOffice and pdftotext are needed to print to PDF")
     out = tmp_path_factory.mktemp("pdf")
-    return {k: libreoffice.convert(p, "pdf", out / k) for k, p in _workbooks(demo).items()}
+    # Each workbook copied first: LibreOffice writes its lock file beside the file it opens.
+    return {k: libreoffice.convert(copy_of(p, out / "src"), "pdf", out / k) for k, p in _workbooks(demo).items()}
 
 
 def _pages(pdf: Path) -> list[str]:

@@ -1,16 +1,25 @@
 """The one table of problems: every code the package raises has its row (severity, group,
-Vietnamese title, message template and hint), every row is raised somewhere and met by a test,
-no other problem code is written anywhere in the package, and the README's list is the table."""
+Vietnamese title, message template and hint), every row is raised somewhere in the package and,
+in a whole run of the suite, by some test (conftest.py records every problem the package
+builds), no other problem code is written anywhere in the package, and the README's list is the
+table."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 import string
+import subprocess
+import sys
 from pathlib import Path
 
-from conftest import VIETNAMESE
-from pipeline.base.problems import (ERROR, PROBLEMS, SKIPPED, WARNING, Group, Problem, ValidationIssue, issue,
-                               markdown_table, skipped_file, title, unreadable)
+import pytest
+
+import pipeline.base.problems as problems
+from conftest import VIETNAMESE, recorded_codes
+from pipeline.base.problems import (ERROR, PROBLEMS, RECORD_ENV, SKIPPED, WARNING, Group, Problem, ValidationIssue,
+                                    issue, markdown_table, skipped_file, title, unreadable)
 
 ROOT = Path(__file__).parent.parent
 PACKAGE = ROOT / "pipeline"
@@ -69,10 +78,62 @@ def test_no_problem_code_is_written_outside_the_table():
     assert unknown == {}
 
 
-def test_every_code_is_met_by_a_test():
-    tests = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("*.py")
-                    if p.name != "test_problems.py")
-    assert [c for c in PROBLEMS if not re.search(rf"[\"']{re.escape(c)}[\"']", tests)] == []
+def _empty_file_refused(path: str) -> str:
+    """Run in a worker process: precheck refuses an empty file."""
+    from pipeline.base.errors import UnreadableFile
+    from pipeline.collect.precheck import precheck
+
+    Path(path).write_bytes(b"")
+    try:
+        precheck(Path(path))
+    except UnreadableFile as e:
+        return e.code
+    return "read"
+
+
+def test_the_package_records_each_problem_it_builds_in_every_process(monkeypatch, tmp_path):
+    """The record the whole-suite check reads: what the package builds, in this process and in
+    a spawned worker (as on Windows); not what a test builds by hand."""
+    folder = tmp_path / "record"
+    folder.mkdir()
+    monkeypatch.setenv(RECORD_ENV, str(folder))
+    monkeypatch.setattr(problems, "_recorded", set())
+    issue("out-of-range", where="Ô F12", value="-3", low="0", high="1")  # by hand: not raised
+    assert recorded_codes(folder) == set()
+    assert skipped_file("broken-link", "a.xlsx") and recorded_codes(folder) == set()
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        assert pool.apply(_empty_file_refused, (str(tmp_path / "a.xlsx"),)) == "empty-file"
+    assert recorded_codes(folder) == {"empty-file"}
+    assert _empty_file_refused(str(tmp_path / "b.xlsx")) == "empty-file"
+    assert len(list(folder.glob("*.codes"))) == 2  # one file per process
+
+
+def test_a_whole_run_that_never_raises_a_code_fails_and_names_it(tmp_path):
+    """A suite of one test, under this suite's conftest: run whole, it fails and lists every
+    code but the one its test raised; run as one file, it passes (a partial run proves nothing)."""
+    (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"),
+                                          encoding="utf-8")
+    (tmp_path / "test_one.py").write_text(
+        "from pipeline.base.errors import UnreadableFile\n"
+        "from pipeline.collect.precheck import precheck\n"
+        "import pytest\n\n"
+        "def test_empty(tmp_path):\n"
+        "    (tmp_path / 'a.xlsx').write_bytes(b'')\n"
+        "    with pytest.raises(UnreadableFile):\n"
+        "        precheck(tmp_path / 'a.xlsx')\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != RECORD_ENV}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=300)
+
+    whole = run(str(tmp_path))
+    assert whole.returncode == pytest.ExitCode.TESTS_FAILED, whole.stdout
+    assert "1 passed" in whole.stdout and f"{len(PROBLEMS) - 1} problem codes no test raised" in whole.stdout
+    listed = next(line for line in whole.stdout.splitlines() if "does not count): " in line)
+    assert set(listed.split("does not count): ")[1].split(", ")) == set(PROBLEMS) - {"empty-file"}
+    part = run("test_one.py::test_empty")
+    assert part.returncode == 0 and "no test raised" not in part.stdout, part.stdout
 
 
 def _filled(template: str) -> str:

@@ -28,7 +28,7 @@ from docxtpl import DocxTemplate
 from lxml import etree
 
 import pipeline.reporting.libreoffice as libreoffice
-from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, set_received
+from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, copy_of, fill, set_received
 from pipeline.cli import cli
 from pipeline.collect.run import collect
 from pipeline.merge.result import Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, Verdict
@@ -818,8 +818,8 @@ def test_an_empty_year_still_gives_a_report(workspace):
     assert "Chỉ tiêu 12, " in res.output and "(ct" not in res.output
 
 
-def test_cli_report_json_and_help(built):
-    ws = built[0]
+def test_cli_report_json_and_help(built, tmp_path):
+    ws = Workspace(copy_of(built[0].root, tmp_path))  # writes: on a copy
     res = CliRunner().invoke(cli, ["report", "--year", "2024", "--workspace", str(ws.root), "--date", "2024-11-25",
                                    "--json"])
     assert res.exit_code == 0, res.output
@@ -830,24 +830,22 @@ def test_cli_report_json_and_help(built):
     assert res.exit_code == 0 and "Ví dụ:" in res.output and "--pdf" in res.output
     res = CliRunner().invoke(cli, ["report", "--year", "2024", "--workspace", str(ws.root), "--date", "25-11"])
     assert res.exit_code != 0 and "YYYY-MM-DD" in res.output
-    report(ws, YEAR, date=date(2026, 1, 5))  # leave the module's report as the other tests read it
 
 
 def test_pdf_without_libreoffice_says_so_and_keeps_the_docx(built, monkeypatch, tmp_path):
-    ws = built[0]
+    ws = Workspace(copy_of(built[0].root, tmp_path))  # writes: on a copy
     monkeypatch.setattr(libreoffice, "find_soffice", lambda: None)
     with pytest.raises(ReportError, match="không tạo được bản PDF: Chưa cài LibreOffice"):
         report(ws, YEAR, pdf=True, date=date(2026, 1, 5))
-    assert Path(built[1]["docx"]).exists()
+    assert ws.layout(YEAR).report.exists()
     res = CliRunner().invoke(cli, ["report", "--year", "2024", "--workspace", str(ws.root), "--pdf"])
     assert res.exit_code == 1 and "LibreOffice" in res.output
-    report(ws, YEAR, date=date(2026, 1, 5))
 
 
 @pytest.mark.skipif(not libreoffice.available() or not shutil.which("pdftotext"),
                     reason="Chưa cài LibreOffice hoặc pdftotext nên không thử được bản PDF.")
-def test_pdf_through_libreoffice(built):
-    ws = built[0]
+def test_pdf_through_libreoffice(built, tmp_path):
+    ws = Workspace(copy_of(built[0].root, tmp_path))  # writes: on a copy
     written = report(ws, YEAR, pdf=True, date=date(2026, 1, 5))
     pdf = Path(written["pdf"])
     assert pdf.read_bytes()[:5] == b"%PDF-"
@@ -935,14 +933,11 @@ def _is_rounded_once(shown: str, candidates: set) -> bool:
     return any(_round_once(c, k) == shown for c in candidates for k in range(max(decimals, 2), 7))
 
 
-def test_demo_report_prints_every_percentage_as_its_counts_rounded_once(tmp_path):
-    from pipeline.demo import run_demo
-
-    demo = run_demo(tmp_path / "demo", 2024)
-    ws = Workspace(demo.workspace)
+def test_demo_report_prints_every_percentage_as_its_counts_rounded_once(demo_2024):
+    ws = Workspace(demo_2024)
     result = load(ws, 2024)
     candidates = _candidates(ws, result)
-    document = Document(demo.report["docx"])
+    document = Document(ws.layout(2024).report)
     narratives = {p.strip() for n in result.narratives for p in n["text"].splitlines() if p.strip()}
     checked, wrong = 0, []
     for p in document.paragraphs:

@@ -23,7 +23,7 @@ from pipeline.config.roster import Roster
 from pipeline.forms.writer import LAYOUT, generate, load_wording, note_name
 from pipeline.collect.validate import Validator
 from pipeline.config.workspace import Workspace
-from conftest import VIETNAMESE, load_helper
+from conftest import VIETNAMESE, copy_of, load_helper
 
 YEAR = 2024
 SHEETS = {"instructions": "Hướng dẫn", "data": "Số liệu", "budget": "Kinh phí", "narrative": "Báo cáo"}
@@ -297,7 +297,8 @@ def test_generate_json_lists_every_unit(workspace):
 
 @needs_office
 def test_identity_survives_a_libreoffice_resave(templates, ws, tmp_path):
-    resaved = libreoffice.convert(templates["15718"], "xlsx", tmp_path)
+    template = copy_of(templates["15718"], tmp_path / "form")  # LibreOffice writes its lock file beside it
+    resaved = libreoffice.convert(template, "xlsx", tmp_path)
     # What LibreOffice did to it: veryHidden became hidden, the integer year a float.
     wb = openpyxl.load_workbook(resaved)
     assert wb["_meta"].sheet_state == "hidden"
@@ -324,8 +325,9 @@ def test_self_check_and_rate_computed_by_libreoffice(templates, tmp_path):
               # Numbers as text, the Vietnamese way: the form reads them as collect does.
               "children_total": "5.000", "ct04_measured": "1,5", "ct04_underweight": "abc",
               "budget_ns_dia_phuong_planned": "12,5"}
+    template = copy_of(templates["15700"], tmp_path / "form")  # LibreOffice writes its lock file beside it
     try:
-        lo_fill.fill(templates["15700"], dst, values, recalc=True)
+        lo_fill.fill(template, dst, values, recalc=True)
     except lo_fill.UnoUnavailable as e:
         pytest.skip(f"không chạy được UNO: {e}")
     wb = openpyxl.load_workbook(dst, data_only=True)

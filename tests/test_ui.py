@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import html
 import re
-import warnings
 from datetime import date, timedelta
 
 import pytest
 
-warnings.filterwarnings("ignore", message=".*httpx.*")
 starlette = pytest.importorskip("starlette.testclient", reason="Starlette (treem ui) is not installed")
 
 from starlette.testclient import TestClient  # noqa: E402
@@ -457,6 +455,7 @@ def test_treem_ui_prints_its_address_first_and_stops_on_ctrl_c(workspace, host):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(url.split("?")[0], timeout=30)  # no token, no cookie
         assert refused.value.code == 403
+        refused.value.close()
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)

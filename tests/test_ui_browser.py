@@ -200,12 +200,8 @@ def test_settings_of_2025_in_the_browser(workspace, page):
     assert page.problems == []
 
 
-def test_no_page_writes_a_console_error(workspace, page, tmp_path):
-    demo = tmp_path / "demo"
-    from pipeline.demo import run_demo
-
-    run_demo(demo, YEAR)
-    with Running(demo, year=YEAR) as desk:
+def test_no_page_writes_a_console_error(demo_2024, page):
+    with Running(demo_2024, year=YEAR) as desk:
         page.goto(desk.url)
         for path in PAGES + ["/don-vi/15682", "/nhan-tep?trang=2", "/don-vi?tt=rejected"]:
             page.goto(desk.base + path)

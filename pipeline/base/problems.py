@@ -7,12 +7,14 @@ Whatever reports a problem builds it here: `issue()` for a problem found in a fi
 message template names its values in braces; `{hint}` is the row's hint and `{Hint}` the same
 with a capital letter, so that the advice is written once. A few problems say different things
 in different cases: those cases are `variants` of the row, never new codes. Tests walk the
-table: every code is raised by the package and met by a test, and the README's list is this
-table.
+table: every code is raised by the package, the README's list is this table, and a whole run of
+the suite raises every code (`RECORD_ENV` below).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -309,18 +311,44 @@ def title(code: str) -> str:
     return p.title if p else "Vấn đề khác"
 
 
+# The test suite sets this to a folder: each process (collect's workers too, forked or spawned)
+# notes there, once, every code the package builds a problem for, so a whole run can tell which
+# codes no test ever raised. Unset, nothing is written.
+RECORD_ENV = "TREEM_RECORD_PROBLEMS"
+_recorded: set[str] = set()
+
+
+def _record(code: str) -> None:
+    """Called by the three constructors below, so the caller two frames up is whoever asked
+    for the problem."""
+    folder = os.environ.get(RECORD_ENV)
+    if not folder or code in _recorded:
+        return
+    # Only the package's own problems count: a test that builds one by hand raised nothing.
+    if not sys._getframe(2).f_globals.get("__name__", "").startswith("pipeline."):
+        return
+    _recorded.add(code)
+    try:
+        with open(os.path.join(folder, f"{os.getpid()}.codes"), "a", encoding="utf-8") as fh:
+            fh.write(code + "\n")
+    except OSError:
+        pass  # a record that cannot be written shows as a code never raised: the suite says which
+
+
 def issue(code: str, variant: str | None = None, /, *, severity: Severity | None = None, sheet: str | None = None,
           cell: str | None = None, field: str | None = None, rule: str | None = None,
           **values) -> ValidationIssue:
     """A problem found in a file, its message filled in from the table; `severity` only where
     the case decides it (a formula with a value, a percentage in a count, a rule's own)."""
     p = PROBLEMS[code]
+    _record(code)
     text = p.text(variant, sheet=sheet, cell=cell, field=field, **values)
     return ValidationIssue(code, severity or p.severity, text, sheet=sheet, cell=cell, field=field, rule=rule)
 
 
 def unreadable(code: str, variant: str | None = None, /, **values) -> UnreadableFile:
     """The exception for a file that cannot (or must not) be read."""
+    _record(code)
     return UnreadableFile(code, PROBLEMS[code].text(variant, **values))
 
 
@@ -328,6 +356,7 @@ def skipped_file(code: str, path: str, variant: str | None = None) -> dict:
     """A file left in the inbox for the next run, as the collect result lists it."""
     p = PROBLEMS[code]
     assert p.severity == SKIPPED, code
+    _record(code)
     return {"path": path, "code": code, "message": p.text(variant)}
 
 

@@ -22,26 +22,32 @@ GREEN, RED, GREY, BLUE = "#2E7D32", "#C62828", "#9E9E9E", "#1F4E79"
 CAP = 150.0  # bars stop at 150 % of the target; the label still gives the real value
 # Times New Roman on the officer's Windows PC, its metric twin on Linux, else matplotlib's own.
 SERIF_FONTS = ("Times New Roman", "Liberation Serif", "DejaVu Serif")
-VIETNAMESE_PROBE = "ệươỹẫ"
+# Ships with matplotlib and has every Vietnamese letter in every style: a letter the chosen font
+# lacks is drawn from it, never as an empty box.
+FALLBACK_FONT = "DejaVu Sans"
+_LOWER = "àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
+VIETNAMESE_LETTERS = _LOWER + _LOWER.upper()
 
 
 @lru_cache(maxsize=1)
 def font_family() -> str:
-    """The first installed font of SERIF_FONTS that has the Vietnamese letters. Asking
-    matplotlib for a missing family, or drawing with a font that lacks a glyph, prints
-    warnings on the officer's console."""
+    """The first installed font of SERIF_FONTS whose upright and italic faces have every
+    Vietnamese letter (the charts write «chưa có số liệu» in italic). Asking matplotlib for a
+    missing family, or drawing with a font that lacks a glyph, prints warnings on the officer's
+    console."""
     from matplotlib.ft2font import FT2Font
 
     for name in SERIF_FONTS:
         try:
-            path = font_manager.findfont(font_manager.FontProperties(family=name), fallback_to_default=False)
-            charmap = FT2Font(path).get_charmap()
+            faces = {font_manager.findfont(font_manager.FontProperties(family=name, style=style),
+                                           fallback_to_default=False) for style in ("normal", "italic")}
+            charmaps = [FT2Font(path).get_charmap() for path in faces]
         except (ValueError, OSError, RuntimeError):
             continue
         # Old Liberation (1.x) has no Vietnamese letters with two marks.
-        if all(ord(c) in charmap for c in VIETNAMESE_PROBE):
+        if all(ord(c) in charmap for charmap in charmaps for c in VIETNAMESE_LETTERS):
             return name
-    return "DejaVu Sans"
+    return FALLBACK_FONT
 
 
 def _png(fig: Figure) -> bytes:
@@ -52,7 +58,7 @@ def _png(fig: Figure) -> bytes:
 
 
 def _style():
-    return rc_context({"font.family": font_family(), "font.size": 8, "axes.titlesize": 8.5,
+    return rc_context({"font.family": [font_family(), FALLBACK_FONT], "font.size": 8, "axes.titlesize": 8.5,
                        "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none"})
 
 

@@ -91,6 +91,13 @@ def _kill_tree(proc: subprocess.Popen) -> None:
         pass
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    """A conversion that hangs: kill it whole, and close the pipes communicate() left open."""
+    _kill_tree(proc)
+    proc.stdout.close()
+    proc.stderr.close()
+
+
 def convert(src: Path, fmt: str, outdir: Path, timeout: float = 120) -> Path:
     """Convert *src* with LibreOffice; return outdir/<stem>.<ext>.
 
@@ -129,7 +136,7 @@ def convert(src: Path, fmt: str, outdir: Path, timeout: float = 120) -> Path:
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_tree(proc)
+            _stop(proc)
             raise LibreOfficeError(
                 f"LibreOffice không trả lời sau {timeout:.0f} giây khi chuyển "
                 f"{src.name} sang {ext}; đóng các cửa sổ LibreOffice đang treo rồi chạy lại."
