@@ -199,8 +199,8 @@ def small(tmp_path_factory, templates):
     for unit, values in (("15700", zero), ("15703", blank), ("P-LDTBXH", office)):
         inbox_copy(ws, fill(templates[unit], tmp / f"{unit}.xlsx", values), f"{unit}.xlsx")
     collected = collect(ws, 2024, feedback=False)
-    assert {s["unit"]: s["status"] for s in collected.submissions}.keys() == {"15700", "15703", "P-LDTBXH"}
-    assert all(s["status"] != "rejected" for s in collected.submissions), collected.submissions
+    assert {s.unit: s.status for s in collected.submissions}.keys() == {"15700", "15703", "P-LDTBXH"}
+    assert all(s.status != "rejected" for s in collected.submissions), collected.submissions
     merge(ws, 2024)
     return ws
 

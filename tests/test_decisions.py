@@ -66,7 +66,7 @@ def test_accept_despite_one_typo_counts_everything_else_and_survives_collect(wor
     status = {r[1]: r[4] for r in wb["Tổng hợp"].iter_rows(min_row=5, values_only=True)}
     assert status["15700"] == "Có lỗi, đã chấp nhận theo quyết định"
     written = report(workspace, YEAR)
-    text = "\n".join(c.text for t in Document(written["docx"]).tables for r in t.rows for c in r.cells)
+    text = "\n".join(c.text for t in Document(written.docx).tables for r in t.rows for c in r.cells)
     assert "Chấp nhận dù còn lỗi" in text and "Xã xác nhận qua điện thoại" in text
 
     # Undo: one more entry, the unit is out again; nothing erased from the log.
@@ -94,7 +94,7 @@ def test_received_date_set_by_the_officer_survives_a_second_collect(workspace, t
     collect(workspace, YEAR, workers=1)
     with Store(workspace.db_path) as store:
         s = current(store, YEAR)["15703"]
-        assert s.on_time is False and any(i["code"] == "late-submission" for i in store.issues(s.id))
+        assert s.on_time is False and any(i.code == "late-submission" for i in store.issues(s.id))
     res = _invoke(workspace, "received", "2024_15703_xa-dan-ly.xlsx", "--year", str(YEAR), "--date", "18/11/2024",
                   "--note", "nhận qua Zalo")
     assert res.exit_code == 0, res.output
@@ -103,7 +103,7 @@ def test_received_date_set_by_the_officer_survives_a_second_collect(workspace, t
         with Store(workspace.db_path) as store:
             s = current(store, YEAR)["15703"]
             assert s.on_time is True and s.received_at.startswith(f"{YEAR}-11-18")
-            assert not any(i["code"] == "late-submission" for i in store.issues(s.id))
+            assert not any(i.code == "late-submission" for i in store.issues(s.id))
             assert s.status == "accepted"
         collect(workspace, YEAR, workers=1)
     st = json.loads(_invoke(workspace, "status", "--year", str(YEAR), "--json").output)

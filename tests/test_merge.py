@@ -202,7 +202,7 @@ def test_office_figure_kept_beside_commune_sum_with_a_warning(workspace):
     # The report says both figures and tells the officer, not the province, to reconcile them.
     from pipeline.reporting.report import report
 
-    warnings = report(workspace, 2024)["warnings"]
+    warnings = report(workspace, 2024).warnings
     assert any("khác tổng hợp từ các xã, thị trấn ở Chỉ tiêu 5a" in w for w in warnings)
     assert "ct05a" not in res.output
 

@@ -96,7 +96,7 @@ def built(tmp_path_factory, templates):
 
 @pytest.fixture(scope="module")
 def doc(built):
-    return Document(built[1]["docx"])
+    return Document(built[1].docx)
 
 
 def _text(document) -> str:
@@ -336,10 +336,10 @@ def test_a_report_from_2025_on_says_the_district_is_gone_while_settings_name_it(
 # --- charts ----------------------------------------------------------------------------------
 def test_charts_are_png_embedded_in_the_docx(built):
     written = built[1]
-    assert len(written["charts"]) == 2  # targets, and the trend (2023 and 2024)
-    for p in written["charts"]:
+    assert len(written.charts) == 2  # targets, and the trend (2023 and 2024)
+    for p in written.charts:
         assert Path(p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with zipfile.ZipFile(written["docx"]) as z:
+    with zipfile.ZipFile(written.docx) as z:
         media = [n for n in z.namelist() if n.startswith("word/media/")]
     assert len(media) == 2
 
@@ -392,7 +392,7 @@ def test_committed_template_matches_its_recipe(tmp_path):
 # --- safe text -------------------------------------------------------------------------------
 def test_hostile_narrative_appears_as_typed(built, doc):
     assert HOSTILE in _text(doc)
-    with zipfile.ZipFile(built[1]["docx"]) as z:
+    with zipfile.ZipFile(built[1].docx) as z:
         etree.fromstring(z.read("word/document.xml"))  # well-formed
 
 
@@ -806,11 +806,11 @@ def test_no_merge_yet_is_a_clear_vietnamese_error(workspace):
 def test_an_empty_year_still_gives_a_report(workspace):
     merge(workspace, 2024)  # nobody sent anything
     written = report(workspace, 2024)
-    text = _text(Document(written["docx"]))
+    text = _text(Document(written.docx))
     assert text.count("chưa có số liệu") >= 32
     assert "Chưa có số liệu kinh phí" in text
-    assert written["charts"] == []
-    (missing,) = [w for w in written["warnings"] if "chưa có số liệu" in w]
+    assert written.charts == []
+    (missing,) = [w for w in written.warnings if "chưa có số liệu" in w]
     # Indicators are named as the plan names them, never by their English codes.
     assert "Chỉ tiêu 12" in missing and "Chỉ tiêu 4a" in missing
     assert "ct12" not in missing and "CT12" not in missing
@@ -838,7 +838,7 @@ def test_pdf_without_libreoffice_says_so_and_keeps_the_docx(built, monkeypatch, 
     monkeypatch.setattr(libreoffice, "find_soffice", lambda: None)
     with pytest.raises(ReportError, match="không tạo được bản PDF: Chưa cài LibreOffice"):
         report(ws, YEAR, pdf=True, date=date(2026, 1, 5))
-    assert Path(built[1]["docx"]).exists()
+    assert Path(built[1].docx).exists()
     res = CliRunner().invoke(cli, ["report", "--year", "2024", "--workspace", str(ws.root), "--pdf"])
     assert res.exit_code == 1 and "LibreOffice" in res.output
     report(ws, YEAR, date=date(2026, 1, 5))
@@ -849,7 +849,7 @@ def test_pdf_without_libreoffice_says_so_and_keeps_the_docx(built, monkeypatch, 
 def test_pdf_through_libreoffice(built):
     ws = built[0]
     written = report(ws, YEAR, pdf=True, date=date(2026, 1, 5))
-    pdf = Path(written["pdf"])
+    pdf = Path(written.pdf)
     assert pdf.read_bytes()[:5] == b"%PDF-"
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert "BÁO CÁO" in text and "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text
@@ -942,7 +942,7 @@ def test_demo_report_prints_every_percentage_as_its_counts_rounded_once(tmp_path
     ws = Workspace(demo.workspace)
     result = load(ws, 2024)
     candidates = _candidates(ws, result)
-    document = Document(demo.report["docx"])
+    document = Document(demo.report.docx)
     narratives = {p.strip() for n in result.narratives for p in n["text"].splitlines() if p.strip()}
     checked, wrong = 0, []
     for p in document.paragraphs:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.base.problems import Severity
 from pipeline.merge import merger as merge
 from pipeline.merge.result import STATUS_LABELS as VERDICT_LABELS
 from pipeline.store.history import carry_forward, carried_groups
@@ -223,11 +224,11 @@ class WorkspaceData:
                         unit = self.ws.roster.get(s.unit, on) if s.unit else None
                         found = issues.get(s.id, [])
                         rows.append({"year": y, "path": s.path, "sha256": s.sha256, "unit": s.unit,
-                                     "unit_name": unit.name if unit else None, "status": s.status,
+                                     "unit_name": unit.name if unit else None, "status": s.status.value,
                                      "identity_source": s.identity_source, "received": s.received_at,
                                      "saved": s.saved_at, "on_time": s.on_time,
-                                     "errors": sum(i["severity"] == "error" for i in found),
-                                     "warnings": sum(i["severity"] == "warning" for i in found)})
+                                     "errors": sum(i.severity is Severity.ERROR for i in found),
+                                     "warnings": sum(i.severity is Severity.WARNING for i in found)})
         return _frame(rows, SUBMISSIONS)
 
     def problems(self, year=None) -> pd.DataFrame:
@@ -235,8 +236,8 @@ class WorkspaceData:
         severity, where (sheet, cell, field) and the Vietnamese message the unit read.
 
         >>> p = ws.problems(2025)
-        >>> p[p.unit == "15766"].query("severity == 'error'")["code"].tolist()
-        ['cross-field-rule']
+        >>> p[p.unit == "15766"][["code", "severity"]].values.tolist()
+        [['cross-field-rule', 'error']]
         """
         rows = []
         if self.ws.db_path.exists():
@@ -244,7 +245,7 @@ class WorkspaceData:
                 for y in self._years(year):
                     issues = store.issues_for_year(y)
                     for s in seen.for_year(store, y):
-                        rows += [{"year": y, "path": s.path, "sha256": s.sha256, "unit": s.unit, **i}
+                        rows += [{"year": y, "path": s.path, "sha256": s.sha256, "unit": s.unit, **i.to_dict()}
                                  for i in issues.get(s.id, [])]
         return _frame(rows, PROBLEMS)
 

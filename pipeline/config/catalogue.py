@@ -14,6 +14,7 @@ import yaml
 
 from pipeline.base.fsutil import read_yaml
 from pipeline.base.errors import ConfigError
+from pipeline.base.problems import Severity
 
 FIELD_TYPES = ("integer", "decimal", "yes_no", "text")
 UNIT_TYPES = ("xa", "thi_tran", "phong", "to_chuc")
@@ -224,7 +225,7 @@ class Rule:
     left: Expr
     op: str
     right: Expr
-    severity: str
+    severity: Severity  # ERROR or WARNING
     message: str
 
     @cached_property
@@ -248,7 +249,7 @@ class Rule:
 
     def to_dict(self) -> dict:
         return {"code": self.code, "left": self.left.text, "op": self.op, "right": self.right.text,
-                "severity": self.severity, "message": self.message}
+                "severity": self.severity.value, "message": self.message}
 
 
 @dataclass
@@ -439,7 +440,7 @@ def _budget_rules(sources: list[dict]) -> list[Rule]:
     return [
         Rule(code=f"budget-{s['code'].replace('_', '-')}-spent-le-planned",
              left=Expr.parse(f"budget_{s['code']}_spent"), op="<=", right=Expr.parse(f"budget_{s['code']}_planned"),
-             severity="warning", message=f"Kinh phí thực hiện vượt dự toán ({s['name']}); đề nghị giải thích.")
+             severity=Severity.WARNING, message=f"Kinh phí thực hiện vượt dự toán ({s['name']}); đề nghị giải thích.")
         for s in sources
     ]
 
@@ -485,10 +486,11 @@ def _rule(d: dict) -> Rule:
     _stray_keys(d, f"Quy tắc {d['code']}")
     if d["op"] not in OPERATORS:
         raise ConfigError(f"Quy tắc {d['code']}: phép so sánh «{d['op']}» không hợp lệ.")
-    if d["severity"] not in ("error", "warning"):
+    severity = next((s for s in (Severity.ERROR, Severity.WARNING) if s.value == d["severity"]), None)
+    if severity is None:
         raise ConfigError(f"Quy tắc {d['code']}: mức độ phải là error hoặc warning.")
     return Rule(code=str(d["code"]), left=Expr.parse(d["left"]), op=d["op"], right=Expr.parse(d["right"]),
-                severity=d["severity"], message=str(d["message"]))
+                severity=severity, message=str(d["message"]))
 
 
 UNIT_TYPE_WORDS = {"xa": "xã", "thi_tran": "thị trấn", "phong": "phòng", "to_chuc": "tổ chức"}

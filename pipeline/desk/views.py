@@ -10,7 +10,9 @@ from datetime import datetime
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 
-from pipeline.store.status import STATUS_LABELS, Status
+from pipeline.base.problems import Severity
+from pipeline.config.roster import Unit
+from pipeline.store.status import Status
 from pipeline.desk import messages
 
 PAGE_SIZE = 50
@@ -99,7 +101,7 @@ def names_by_code(ws, year) -> dict:
     return {u.code: u.name for u in ws.roster.for_year(year)}
 
 
-def units_table(ws, year) -> list[dict]:
+def units_table(ws, year) -> list:
     from pipeline.store.submissions import for_year, unit_rows
     from pipeline.store.db import Store
 
@@ -126,26 +128,25 @@ def received_files(ws, year) -> list[dict]:
             issues = store.issues_for_year(year)
         for s in reversed(subs):
             its = issues.get(s.id, [])
-            errors = [i for i in its if i["severity"] == "error"]
+            errors = [i for i in its if i.severity is Severity.ERROR]
             name = names.get(s.unit or "", s.unit or "")
             # The copy feedback.write_feedback_files made for this submission, if it made one.
             fb = ws.layout(year).feedback_copy(s.unit, name) \
                 if s.unit and s.status != Status.SUPERSEDED and needs_copy(its) else None
             fb = fb if fb is not None and fb.is_file() else None
             rows.append({"path": s.path, "unit": s.unit, "name": name, "status": s.status,
-                         "label": STATUS_LABELS.get(s.status, s.status), "received_at": s.received_at,
+                         "label": s.status.label, "received_at": s.received_at,
                          "problems": (errors or its)[:3], "more": max(0, len(errors or its) - 3),
                          "feedback": fb,
-                         "reply": messages.reply_message(settings, {"name": name or "đơn vị", "status": s.status,
-                                                                    "path": s.path}, its, year, feedback=fb is not None)})
+                         "reply": messages.reply_message(settings, name, s.status, its, year,
+                                                         feedback=fb is not None)})
             seen.update(s.paths or [s.path])
     files, skipped = scan_inbox(ws.inbox(year), settle=False)
     waiting = [{"path": f.relative, "unit": None, "name": "", "status": "new", "label": "Chưa kiểm tra",
                 "received_at": datetime.fromtimestamp(f.mtime).isoformat(timespec="seconds"), "problems": [],
                 "more": 0, "feedback": None, "reply": ""} for f in files if f.relative not in seen]
-    left = [{"path": k["path"], "unit": None, "name": "", "status": "skipped", "label": "Bỏ qua",
-             "received_at": "", "problems": [{"message": k["message"], "severity": "warning"}], "more": 0,
-             "feedback": None, "reply": ""} for k in skipped]
+    left = [{"path": k.path, "unit": None, "name": "", "status": k.severity, "label": k.severity.label,
+             "received_at": "", "problems": [k], "more": 0, "feedback": None, "reply": ""} for k in skipped]
     return waiting + rows + left
 
 
@@ -153,8 +154,8 @@ def filtered(items: list, q: str) -> list:
     q = " ".join(q.lower().split())
     if not q:
         return items
-    def text(x):
-        return f"{x['unit']} {x['name']}" if isinstance(x, dict) else f"{x.code} {x.name}"
+    def text(x):  # a unit of the roster, or a row of units_table
+        return f"{x.code} {x.name}" if isinstance(x, Unit) else f"{x.unit} {x.name}"
 
     return [x for x in items if q in text(x).lower()]
 

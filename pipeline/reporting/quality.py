@@ -17,8 +17,8 @@ NAMES_LIMIT = 12
 def data_quality(ws, store, year: int) -> dict:
     """Who reported, who was on time, which problems are still open, as plain rows."""
     from pipeline.store.decisions import unit_notes
-    from pipeline.base.problems import SEVERITY_LABELS
-    from pipeline.store.status import STATUS_LABELS, Status
+    from pipeline.base.problems import ERROR
+    from pipeline.store.status import Status
     from pipeline.store.submissions import for_year, row_counts, unit_rows
 
     subs, issues = for_year(store, year), store.issues_for_year(year)
@@ -27,46 +27,45 @@ def data_quality(ws, store, year: int) -> dict:
     decided = unit_notes(store, year)  # the officer's decisions, said beside the unit
     units, problems = [], []
     for n, r in enumerate(rows, start=1):
-        s = r["submission"]
+        s = r.submission
         note = []
-        if r["versions"] > 1:
-            note.append(f"Đã gửi {r['versions']} bản")
-        note += decided.get(r["unit"], [])
+        if r.versions > 1:
+            note.append(f"Đã gửi {r.versions} bản")
+        note += decided.get(r.unit, [])
         if s is not None and s.identity_source == "imported":
             note.append("Số liệu nhập từ lịch sử (treem import-history)")
         units.append({
-            "tt": n, "name": r["name"], "status": STATUS_LABELS.get(r["status"], r["status"]),
-            "received": _vn_date(r["received_at"]), "on_time": {True: "Có", False: "Không"}.get(r["on_time"], ""),
-            "errors": r["errors"] or "", "warnings": r["warnings"] or "", "note": "; ".join(note),
+            "tt": n, "name": r.name, "status": r.status.label,
+            "received": _vn_date(r.received_at), "on_time": {True: "Có", False: "Không"}.get(r.on_time, ""),
+            "errors": r.errors or "", "warnings": r.warnings or "", "note": "; ".join(note),
         })
         if s is None:
             continue
         for i in issues.get(s.id, []):
-            if i["code"] == "late-submission":
+            if i.code == "late-submission":
                 continue  # timeliness is the table's own column
-            problems.append({"unit": r["name"], "topic": _topic(fields.get(i.get("field") or "")),
+            problems.append({"unit": r.name, "topic": _topic(fields.get(i.field or "")),
                              # the cell, for report templates made before the indicator column
-                             "cell": "!".join(x for x in (i.get("sheet"), i.get("cell")) if x),
-                             "severity": SEVERITY_LABELS.get(i["severity"], ""), "message": i["message"],
-                             "_error": i["severity"] == "error"})
+                             "cell": "!".join(x for x in (i.sheet, i.cell) if x),
+                             "severity": i.severity.label, "message": i.message, "_error": i.severity is ERROR})
     problems.sort(key=lambda p: not p["_error"])
     if len(units) > UNIT_TABLE_LIMIT:
         # At province or national scale, list the units that need attention first (by status
         # code, never by its label).
         order = {Status.MISSING: 0, Status.REJECTED: 1}
-        ranked = sorted(zip(units, rows), key=lambda pair: order.get(pair[1]["status"], 2))
+        ranked = sorted(zip(units, rows), key=lambda pair: order.get(pair[1].status, 2))
         units = [u for u, _ in ranked][:UNIT_TABLE_LIMIT]
     total = len(problems)
     problems = [{k: v for k, v in p.items() if k != "_error"} | {"tt": n}
                 for n, p in enumerate(problems[:PROBLEM_LIMIT], start=1)]
-    counts = {k: v for k, v in row_counts(rows).items() if k != "by_status"}
-    summary = (f"Phải báo cáo: {counts['expected']} đơn vị; đã gửi: {counts['received']}; hợp lệ: {counts['valid']}; "
-               f"có lỗi phải gửi lại: {counts['rejected']}; gửi đúng hạn ({ws.settings.deadline(year):%d/%m/%Y}): "
-               f"{counts['on_time']}; gửi muộn: {counts['late']}; chưa gửi: {counts['missing']}.")
+    c = row_counts(rows)
+    summary = (f"Phải báo cáo: {c.expected} đơn vị; đã gửi: {c.received}; hợp lệ: {c.valid}; "
+               f"có lỗi phải gửi lại: {c.rejected}; gửi đúng hạn ({ws.settings.deadline(year):%d/%m/%Y}): "
+               f"{c.on_time}; gửi muộn: {c.late}; chưa gửi: {c.missing}.")
     footer = _footer(ws, store, year, total, len(rows))
     collected = [s.collected_at for s in subs if s.collected_at]
     return {"summary": summary, "units": units, "problems": problems, "problems_total": total,
-            "counts": counts, "footer": footer, "last_collected": max(collected, default="")}
+            "counts": c.to_dict(), "footer": footer, "last_collected": max(collected, default="")}
 
 
 def _footer(ws, store, year: int, total: int, units: int) -> str:
