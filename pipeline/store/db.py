@@ -116,10 +116,9 @@ def _issue_row(submission_id: int, seq: int, i: ValidationIssue) -> tuple:
     return (submission_id, seq, i.code, i.severity.value, i.sheet, i.cell, i.field, i.message, i.rule)
 
 
-def _issue(row) -> ValidationIssue:
-    """A stored problem as it was found (its severity the enum again)."""
-    return ValidationIssue(row["code"], row["severity"], row["message"], sheet=row["sheet"],
-                           cell=row["cell"], field=row["field"], rule=row["rule"])
+# A stored problem's columns in the order of ValidationIssue's fields: ValidationIssue(*row)
+# (its severity the enum again). A year of a national roster has hundreds of thousands.
+_ISSUE_FIELDS = "code, severity, message, sheet, cell, field, rule"
 
 
 def now_iso() -> str:
@@ -321,18 +320,21 @@ class Store:
 
     def issues(self, submission_id: int) -> list[ValidationIssue]:
         """The problems of a stored file, in the order found."""
-        return [_issue(r) for r in self.db.execute(
-            "SELECT code, severity, sheet, cell, field, message, rule FROM issues WHERE submission_id=? ORDER BY seq",
-            (submission_id,))]
+        cur = self.db.cursor()
+        cur.row_factory = None
+        return [ValidationIssue(*r) for r in cur.execute(
+            f"SELECT {_ISSUE_FIELDS} FROM issues WHERE submission_id=? ORDER BY seq", (submission_id,))]
 
     def issues_for_year(self, year: int) -> dict[int, list[ValidationIssue]]:
         """submission -> its problems in the order found, for every file of the year."""
         out: dict[int, list[ValidationIssue]] = {}
-        for r in self.db.execute(
-            "SELECT i.submission_id, i.code, i.severity, i.sheet, i.cell, i.field, i.message, i.rule FROM issues i"
-            " JOIN submissions s ON s.id=i.submission_id WHERE s.year=? ORDER BY i.submission_id, i.seq", (year,)
+        cur = self.db.cursor()
+        cur.row_factory = None
+        for sid, *r in cur.execute(
+            f"SELECT i.submission_id, {_ISSUE_FIELDS} FROM issues i JOIN submissions s ON s.id=i.submission_id"
+            " WHERE s.year=? ORDER BY i.submission_id, i.seq", (year,)
         ):
-            out.setdefault(r["submission_id"], []).append(_issue(r))
+            out.setdefault(sid, []).append(ValidationIssue(*r))
         return out
 
     def replace_issues(self, year: int, code: str, by_submission: dict[int, list[ValidationIssue]]) -> set[int]:
