@@ -19,6 +19,7 @@ from pipeline.store.decisions import decisions, undo_accept
 from pipeline.merge.merger import merge
 from pipeline.reporting.report import report
 from pipeline.store.db import Store
+from pipeline.store.status import Status
 from pipeline.store.submissions import counted_values, current
 
 
@@ -52,9 +53,14 @@ def test_accept_despite_one_typo_counts_everything_else_and_survives_collect(wor
 
     # A second collect (a late file arrives) keeps the decision.
     fill(templates["15706"], workspace.inbox(YEAR) / "dan_quyen.xlsx", COMMUNE_VALUES)
-    collect(workspace, YEAR, workers=1)
+    again = collect(workspace, YEAR, workers=1)
     with Store(workspace.db_path) as store:
         assert "ct05_u1_vaccinated" not in _commune_values(store, YEAR, "15700")
+    # The unit's copy says its file was accepted, not that it must send it again.
+    (copy,) = [f for f in again.outputs.feedback if f.unit == "15700"]
+    assert copy.status is Status.ACCEPTED_BY_OFFICER
+    told = openpyxl.load_workbook(copy.path).worksheets[0].cell(2, 1).value
+    assert "đã được chấp nhận" in told and "rồi gửi lại" not in told
     merged = merge(workspace, YEAR)
         # Two communes count for vaccination under 1, all three for the rest.
     assert merged.indicator("ct05a").units_reported == 2 and merged.indicator("ct05b").units_reported == 3

@@ -311,7 +311,7 @@ def feedback_workbook(source: Path | None, issues: list[ValidationIssue], row: U
     bold = Font(bold=True, name="Times New Roman", size=12)
     _text(sheet.cell(1, 1), f"{_FEEDBACK_HEADING} {year}: {row.name} (mã {row.unit})")
     sheet.cell(1, 1).font = Font(bold=True, name="Times New Roman", size=13)
-    verdict = _verdict(issues, own_file)
+    verdict = _verdict(issues, own_file, row.status is Status.ACCEPTED_BY_OFFICER)
     _text(sheet.cell(2, 1), verdict)
     # The last column keeps the English problem code for scripts, hidden and not printed.
     headers = ["TT", "Mức độ", "Vấn đề", "Trang tính", "Ô", "Nội dung cần sửa", "Mã lỗi"]
@@ -359,9 +359,12 @@ def _own_copy(source: Path | None):
     return wb
 
 
-def _verdict(issues: list[ValidationIssue], own_file: bool) -> str:
+def _verdict(issues: list[ValidationIssue], own_file: bool, accepted: bool = False) -> str:
     """The one line at the top of a feedback copy: what the unit has to do."""
     errors = sum(i.severity is ERROR for i in issues)
+    if errors and accepted:
+        return (f"Tệp có {errors} lỗi; báo cáo đã được chấp nhận theo quyết định của cán bộ tổng hợp, các số liệu "
+                "có lỗi không được tính. Đề nghị sửa các ô có lỗi để lần sau số liệu được tính đủ.")
     if own_file:
         return (f"Tệp có {errors} lỗi: đề nghị sửa các ô tô đỏ ngay trong tệp này rồi gửi lại." if errors else
                 "Số liệu đã được tiếp nhận; đề nghị xem các cảnh báo (ô tô vàng) và giải thích nếu cần.")

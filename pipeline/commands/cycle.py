@@ -181,7 +181,8 @@ def _print_collect(ws: Workspace, result: CollectResult) -> None:
         # Those who must fix and resend first; the others have warnings to check.
         listed = sorted(out.feedback, key=lambda f: (f.status is not Status.REJECTED, f.path.name))
         for f in listed[:12]:
-            said = "có lỗi, phải gửi lại" if f.status is Status.REJECTED else "chỉ có cảnh báo"
+            said = {Status.REJECTED: "có lỗi, phải gửi lại",
+                    Status.ACCEPTED_BY_OFFICER: "có lỗi, đã chấp nhận theo quyết định"}.get(f.status, "chỉ có cảnh báo")
             click.echo(f"  {f.path.name}  ({said})")
         if len(listed) > 12:
             click.echo(f"  và {len(listed) - 12} tệp khác")
