@@ -24,8 +24,8 @@ from pipeline.base.problems import ERROR, WARNING, SkippedFile, ValidationIssue
 from pipeline.base.problems import title as problem_title
 from pipeline.collect.result import CollectOutputs, FeedbackCopy
 from pipeline.store.db import SubmissionRecord
-from pipeline.store.status import Status, counts
-from pipeline.store.submissions import UnitRow, unit_rows
+from pipeline.store.status import Status
+from pipeline.store.submissions import UnitRow, row_counts, unit_rows
 from pipeline.base.text import XML_ILLEGAL
 from pipeline.base.workers import exit_with_parent, mp_context
 
@@ -131,15 +131,13 @@ def write_validation_report(ws, year: int, rows: list[UnitRow], subs: list[Submi
     deadline = ws.settings.deadline(year)
 
     sh = wb.add_worksheet("Tổng hợp")
-    by_status = counts((r.status for r in rows), every=True)
-    received = len(rows) - by_status[Status.MISSING]
-    late = sum(r.on_time is False for r in rows)
+    c = row_counts(rows)
+    by_officer = c.by_status[Status.ACCEPTED_BY_OFFICER]
     sh.write_string(0, 0, f"KẾT QUẢ KIỂM TRA SỐ LIỆU BÁO CÁO NĂM {year} (hạn nộp {deadline:%d/%m/%Y})", title)
-    sh.write_string(1, 0, f"Lập lúc {datetime.now():%H:%M ngày %d/%m/%Y}. Phải nộp: {len(rows)}; đã gửi: {received}; "
-                          f"hợp lệ: {by_status[Status.ACCEPTED] + by_status[Status.ACCEPTED_WITH_WARNINGS]}; có lỗi: "
-                          f"{by_status[Status.REJECTED]}; gửi muộn: {late}; chưa gửi: {by_status[Status.MISSING]}"
-                          + (f"; có lỗi nhưng đã chấp nhận theo quyết định: {by_status[Status.ACCEPTED_BY_OFFICER]}."
-                             if by_status[Status.ACCEPTED_BY_OFFICER] else "."))
+    sh.write_string(1, 0, f"Lập lúc {datetime.now():%H:%M ngày %d/%m/%Y}. Phải nộp: {c.expected}; đã gửi: {c.received}; "
+                          f"hợp lệ: {c.valid}"
+                          + (f" (trong đó {by_officer} có lỗi nhưng đã chấp nhận theo quyết định)" if by_officer else "")
+                          + f"; có lỗi: {c.rejected}; gửi muộn: {c.late}; chưa gửi: {c.missing}.")
     table(sh, 3, ["TT", "Mã", "Đơn vị", "Loại", "Tình trạng", "Lỗi", "Cảnh báo", "Số bản đã gửi", "Tệp đang dùng",
                   "Ngày nhận", "Đúng hạn", "Người liên hệ", "Điện thoại"],
           [5, 10, 30, 16, 22, 7, 9, 9, 40, 18, 9, 22, 14],
