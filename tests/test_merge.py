@@ -100,7 +100,8 @@ def test_ct13_without_and_with_previous_year(workspace):
     assert (r.numerator, r.denominator) == (8, 10)
     assert r.value == pytest.approx(-20.0)
     assert labels(r) == {"2025": "Đạt", "2030": "Đạt"}
-    assert r.totals["current"] == {"year": 2026, "value": 8, "units": 2, "units_expected": 8}
+    assert r.totals["current"] == {"year": 2026, "value": 8, "units": 2, "units_expected": 8, "whole": None,
+                                   "whole_source": None}
 
 
 def test_ct13_rising_is_not_met(workspace):
@@ -278,7 +279,8 @@ def test_outputs_and_json_shape(workspace):
         data = list(csv.DictReader(fh))
     district = [d for d in data if d["orgunit"] == "397" and d["dataelement"] == "ct05a"]
     assert district == [{"dataelement": "ct05a", "period": "2024", "orgunit": "397", "value": "90.0",
-                         "numerator": "90.0", "denominator": "100.0", "comment": "chưa đủ đơn vị (1/34)"}]
+                         "numerator": "90.0", "denominator": "100.0", "comment": "chưa đủ đơn vị (1/34)",
+                         "source": "communes"}]
     unit = [d for d in data if d["orgunit"] == "15700" and d["dataelement"] == "ct05a"]
     assert unit[0]["numerator"] == "90.0" and unit[0]["denominator"] == "100.0"
 
@@ -315,7 +317,7 @@ def test_a_rate_that_rises_on_the_matched_communes_while_the_all_units_figure_fa
     put(workspace, 2024, "15700", {"ct08_special_cared": 91, "ct08_special": 100})
     put(workspace, 2024, "15703", {"ct08_special_cared": 92, "ct08_special": 100})
     r = ind(merge(workspace, 2024), "ct08b")
-    assert r.value == pytest.approx(91.5) and r.previous["value"] == pytest.approx(280 / 3)
+    assert r.value == pytest.approx(91.5) and r.previous.value == pytest.approx(280 / 3)
     c = r.comparison
     assert (c.units, c.units_expected) == (2, 34)
     assert (c.previous, c.value, c.change) == (pytest.approx(90.0), pytest.approx(91.5), pytest.approx(1.5))
@@ -331,7 +333,7 @@ def test_a_value_one_digit_from_its_target_misses_it_everywhere(workspace):
     assert r.value == pytest.approx(19793 / 19893 * 100, abs=1e-12)  # exact, not stored at 4 decimals
     assert r.verdicts["2025"] == Verdict.NOT_MET
     summary = openpyxl.load_workbook(result.outputs["workbook"])["Tổng hợp"]
-    cell = next(row[7] for row in summary.iter_rows(min_row=5) if row[1].value == "CT14")
+    cell = next(row[8] for row in summary.iter_rows(min_row=5) if row[1].value == "CT14")
     assert cell.number_format == "#,##0.000"  # 99,497 in Excel, never 99,5 beside a red "Chưa đạt"
 
 
