@@ -41,6 +41,7 @@ STATUS_LABELS = {v.value: label for v, label in VERDICT_LABELS.items()}
 # Whose a figure is: the sum over the communes (all of them, or those that reported), or the
 # lead office's own district-wide figure.
 COMMUNES, OFFICE = "communes", "office"
+SOURCE_LABELS = {COMMUNES: "Tổng hợp từ các xã", OFFICE: "Số của phòng chủ trì"}
 # A figure's source marked in a table cell, explained in the table's note (`SOURCE_MARK_NOTES`).
 SOURCE_MARKS = {OFFICE: " (p)", "provisional": " (t)"}
 SOURCE_MARK_NOTES = {OFFICE: "«(p)»: số do phòng chủ trì báo cáo cho toàn địa bàn",
