@@ -229,8 +229,8 @@ def test_indicator_paragraphs_from_the_numbers(built, doc):
     assert "là số do phòng chủ trì báo cáo cho toàn huyện" in text and "vì mới có 8/34 xã, thị trấn báo cáo" in text
     # Like for like: the six communes of 2023 had 270/300 each (90%); in 2024 the same six had
     # 280+282+284+286+288+290 = 1710 of 1800 (95%).
-    assert ("tăng 5 điểm phần trăm so với năm 2023 trên cùng 6 xã, thị trấn có báo cáo cả hai năm (năm 2023: 90%, "
-            "năm 2024: 95%)" in text)
+    assert ("tăng 5 điểm phần trăm so với năm 2023 trên cùng các xã, thị trấn (năm 2023: 90%, năm 2024: 95%)" in text)
+    assert "(6 xã, thị trấn, trừ khi ghi khác)" in text  # the communes compared, said once
     # CT1 over the 34 communes of the roster: 6 yes; even if the 26 silent ones said yes, 32/34
     # = 94,12% < 95%: not met either way.
     assert ("Có 6/34 xã, thị trấn đạt tiêu chuẩn phù hợp với trẻ em (17,65%), 26 xã, thị trấn chưa có báo cáo hợp lệ, "
@@ -267,8 +267,7 @@ def test_appendix_one_lists_all_24_indicators_and_32_targets(doc):
     # Each year's figure with its source: 2023 on 6 of 34 communes (provisional), 2024 Phòng Y tế's
     # district-wide figure (8 of 34 communes reported); the note says the two differ.
     assert by_tt["5a"][5:8] == ["90 (t)", "96,67 (p)", "Đạt"]
-    assert "Theo số của Phòng Y tế (mới có 8/34 xã, thị trấn); tổng hợp từ các xã, thị trấn: 95,67" in by_tt["5a"][8]
-    assert "Năm 2023: tạm tính trên 6/34 xã, thị trấn; năm 2024: số của Phòng Y tế" in by_tt["5a"][8]
+    assert "Tổng hợp từ 8 xã, thị trấn: 95,67" in by_tt["5a"][8]
     assert by_tt["5b"][6:8] == ["96,67 (p)", "Chưa đạt"] and "So với mục tiêu năm 2030" in by_tt["5b"][8]  # 97 in 2030
     assert by_tt["13"][3] == "Giảm 1-2%/năm" and by_tt["13"][6] == "Giảm 66,67 (t)"
     assert by_tt["1"][6:8] == ["17,65", "Chưa đạt"]  # 6 of the 34 communes of the roster
@@ -598,7 +597,7 @@ def test_phrase_rate_rises_on_the_matched_communes_while_the_all_units_figure_fa
     assert text == (
         "Tỷ suất trẻ em bị tai nạn thương tích trên 100.000 trẻ em là 9,09, đạt mục tiêu năm 2025 (không quá 20), "
         "tạm tính trên số liệu của 32/34 xã, thị trấn; giảm 0,05 so với năm 2023 trên cùng 32 xã, thị trấn có báo "
-        "cáo cả hai năm (9,14); số đã báo cáo năm 2023: 8,54.")
+        "cáo cả hai năm (9,14; số đã báo cáo năm 2023: 8,54).")
     assert "tăng" not in text and "trẻ em/100.000 trẻ em" not in text  # the unit is said once, in the name
 
 

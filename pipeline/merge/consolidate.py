@@ -159,7 +159,9 @@ def _summary(wb, f, status, result, targets: dict) -> None:
             sh.write_string(row, c, _marked(v), status[v.value])
         sh.write_string(row, 15, track, f["cell"])
         sh.write_string(row, 16, "; ".join(notes), f["cell"])
-        sh.set_row(row, wrapped_height([(r.name, 55), ("; ".join(notes), 40), (track, 16)]))
+        sh.set_row(row, wrapped_height([(r.name, 55), ("; ".join(notes), 40), (track, 16),
+                                        (targets[r.code]["2025"], 13), (targets[r.code]["2030"], 13),
+                                        (values[7], 18), (values[9], 18)]))
     sh.freeze_panes(4, 3)
     sh.autofilter(3, 0, 3 + len(result.indicators), len(heads) - 1)
     sh.set_row(3, wrapped_height(zip(heads, widths)))

@@ -5,6 +5,7 @@ and each figure's source are merge's, read from its result; the review is pipeli
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import date as Date
 
 from pipeline.config.catalogue import COMMUNE_TYPES
@@ -135,8 +136,10 @@ def build_context(ws, result: MergeResult, *, date: Date | None = None, quality:
         "budget": _budget(result),
         "annex1": _annex1(rows, tts, info, result, cat, cw),
         "coverage_text": (f"Số liệu của {cov.get('communes_reported', 0)}/{cov.get('communes_expected', 0)} {cw} "
-                          f"có báo cáo hợp lệ; số không đánh dấu là tổng hợp từ tất cả các {cw} có số liệu; "
-                          + "; ".join(SOURCE_MARK_NOTES.values()) + "."),
+                          f"có báo cáo hợp lệ. Số không đánh dấu là tổng hợp từ các {cw}; "
+                          + "; ".join(SOURCE_MARK_NOTES.values()) + f"; hai năm khác dấu là khác nguồn số liệu, "
+                          f"không so sánh trực tiếp (mức tăng, giảm nêu tại phần II tính trên cùng các {cw} có "
+                          f"báo cáo cả hai năm)."),
         "chart_targets": str((charts or {}).get("targets") or ""),
         "chart_trend": str((charts or {}).get("trend") or ""),
         "review": review_context(result, tts, info, cat),
@@ -169,14 +172,22 @@ def _phrases(result: MergeResult, rows: list[IndicatorResult], info: dict, field
              area: str) -> dict[str, str]:
     """Indicator code -> the sentence that states its result in the report's body."""
     cov = result.coverage or {}
+    compared = compared_units(rows)
     phrases = {}
     for r in rows:
         i = info[r.code]
         phrases[r.code] = phrase_indicator(
             r, strict=i["strict"], yearly_fall=i["yearly_fall"], count_unit=i["count_unit"],
             count=_count_of(fields, result, i["numerator"]) if r.kind == "yoy_change" else None,
-            communes_word=cw, reporting_units=cov.get("communes_reported"), area=area, names=result.unit_names)
+            communes_word=cw, reporting_units=cov.get("communes_reported"), area=area, names=result.unit_names,
+            compared=compared)
     return phrases
+
+
+def compared_units(rows: list[IndicatorResult]) -> int | None:
+    """The number of communes most of the year's changes are computed on (said once)."""
+    counts = Counter(r.comparison.units for r in rows if r.comparison and r.comparison.change is not None)
+    return counts.most_common(1)[0][0] if counts else None
 
 
 def _goals(rows: list[IndicatorResult], phrases: dict[str, str], cat) -> list[dict]:
@@ -217,9 +228,12 @@ def _results_intro(result: MergeResult, rows: list[IndicatorResult], tts: dict, 
         text += (f" {'Các chỉ tiêu còn lại' if office else 'Các chỉ tiêu'} tính trên các {cw} đã báo cáo; đánh giá"
                  f"{which} là {PROVISIONAL} (các {cw} chưa báo cáo có thể làm thay đổi kết quả; ghi «{PROVISIONAL}»"
                  f" sau đánh giá).")
+    compared = compared_units(rows)
     text += (f" Mức tăng, giảm so với năm trước tính trên cùng các {cw} có báo cáo cả hai năm"
+             + (f" ({compared} {cw}, trừ khi ghi khác)" if compared else "")
              + (f"; số liệu năm {int(result.year) - 1} của mỗi {cw.split(',')[0]} là số liệu của các đơn vị cũ hợp "
-                f"thành cộng lại" if any(r.comparison and r.comparison.carried for r in rows) else "") + ".")
+                f"thành cộng lại" if any(r.comparison and r.comparison.carried for r in rows) else "")
+             + f"; «số đã báo cáo» là số liệu báo cáo năm trước đã dùng.")
     return text
 
 
@@ -364,7 +378,8 @@ def _annex1(rows, tts, info, result: MergeResult, cat, cw: str) -> list[dict]:
 
 
 def _annex1_notes(r: IndicatorResult, i: dict, result: MergeResult, cw: str) -> list[str]:
-    """A row's notes: each figure named with what it is and rounded apart from the targets."""
+    """A row's notes, short (the marks of the figures and the table's note say the rest): each
+    figure named with what it is and rounded apart from the targets."""
     notes = []
     ty, year = r.reference_year, int(result.year)
     reporting = (result.coverage or {}).get("communes_reported")
@@ -374,26 +389,18 @@ def _annex1_notes(r: IndicatorResult, i: dict, result: MergeResult, cw: str) -> 
         notes.append(f"{num_text(r.numerator, 0)} {i['count_unit']} (năm trước {num_text(r.denominator, 0)})"
                      .replace("  ", " ") + ("" if r.whole_area or not r.partial else
                                            f" trên cùng {r.units_reported} {cw} có báo cáo cả hai năm"))
-    if r.provisional:
-        notes.append(f"Tạm tính: số liệu của {r.units_reported}/{r.units_expected} {cw}")
-    elif (r.partial and r.source != OFFICE and not r.bounds and (reporting is None or r.units_reported < reporting)):
+    if r.partial and r.source != OFFICE and not r.bounds and (reporting is None or r.units_reported < reporting):
         notes.append(f"Số liệu của {r.units_reported}/{r.units_expected} {cw}")
     if r.bounds:
         b = r.bounds
         notes.append(f"{b.missing} {cw} chưa có báo cáo hợp lệ: từ {figure_text(r, b.low)} đến {figure_text(r, b.high)}")
-    if r.source == OFFICE:
-        why = f" (mới có {r.units_reported}/{r.units_expected} {cw})" if r.source_reason == "incomplete" else ""
+    if r.source == OFFICE and r.communes_value is not None:
         cv = r.communes_value
-        said = (table_value(cv, r.kind).lower() + "%" if r.kind == "yoy_change" else figure_text(r, cv, (r.value,))
-                if cv is not None else None)
-        notes.append(f"Theo số của {r.lead_office_name}{why}"
-                     + (f"; tổng hợp từ các {cw}: {said}" if said is not None else ""))
+        said = table_value(cv, r.kind).lower() + "%" if r.kind == "yoy_change" else figure_text(r, cv, (r.value,))
+        notes.append(f"Tổng hợp từ {r.units_reported} {cw}: {said}")
     off = r.office
     if off and off.differs and r.source != OFFICE:
         notes.append(f"{r.lead_office_name} báo {figure_text(r, off.value, (r.value,))}, lệch tổng các {cw}")
-    before, now = r.previous, r.years.get(str(year))
-    if before and now and before.value is not None and now.value is not None and before.source != now.source:
-        notes.append(f"Năm {year - 1}: {lower_first(before.source_label)}; năm {year}: {lower_first(now.source_label)}")
     t = (r.track or {}).get(ty) if ty else None
     if isinstance(t, dict) and t.get("label"):
         notes.append(t["label"])

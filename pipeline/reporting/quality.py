@@ -62,6 +62,11 @@ def data_quality(ws, store, year: int) -> dict:
         ranked = sorted(zip(units, rows), key=lambda pair: order.get(pair[1]["status"], 2))
         units = [u for u, _ in ranked][:UNIT_TABLE_LIMIT]
     total = len(problems)
+    if total > PROBLEM_LIMIT:
+        # Many: summarised by kind (and by unit, in the units' table); the errors listed.
+        problems = [p for p in problems if p["_error"]]
+    else:
+        kinds = []  # few: the list itself is the summary
     problems = [{k: v for k, v in p.items() if not k.startswith("_")} | {"tt": n}
                 for n, p in enumerate(problems[:PROBLEM_LIMIT], start=1)]
     counts = {k: v for k, v in row_counts(rows).items() if k != "by_status"}
@@ -101,8 +106,8 @@ def _footer(ws, store, year: int, total: int, units: int) -> str:
     footer = (f"Danh sách đầy đủ các lỗi, cảnh báo (đến từng ô của biểu mẫu) và các tệp đã nhận: tệp "
               f"{ws.layout(year).validation_report.name}, lưu tại {keeper}.")
     if total > PROBLEM_LIMIT:
-        footer = (f"Bảng trên nêu {PROBLEM_LIMIT}/{total} vấn đề (lỗi trước, cảnh báo sau); số vấn đề từng loại ở "
-                  f"bảng tổng hợp, của từng đơn vị ở bảng tình hình gửi báo cáo. ") + footer
+        footer = (f"Có {total} lỗi, cảnh báo: bảng trên tổng hợp theo loại, bảng tình hình gửi báo cáo ghi số của "
+                  f"từng đơn vị, và chỉ liệt kê các lỗi (tối đa {PROBLEM_LIMIT}). ") + footer
     imported = [y for y in range(ws.catalogue.baseline_year, year + 1)
                 if any(x.identity_source == "imported" and x.status != Status.SUPERSEDED for x in store.submissions(y))]
     if imported:
@@ -171,7 +176,8 @@ def quality_context(quality: dict | None, result: MergeResult, rows: list[Indica
                       f" (chênh lệch {vn_number_apart(abs(d.get('difference') or 0), 0)}).")
     if q.get("problems_total"):
         doubts.append(f"Còn {q['problems_total']} lỗi, cảnh báo trong các báo cáo đang dùng (lỗi phải sửa, cảnh báo "
-                      f"cần đơn vị giải thích), tổng hợp theo loại ở bảng dưới.")
+                      f"cần đơn vị giải thích), " + ("tổng hợp theo loại ở bảng dưới." if q.get("kinds") else
+                                                   "liệt kê ở bảng dưới."))
     if not doubts:
         doubts.append("Không có số liệu nghi vấn hoặc vấn đề còn tồn tại.")
     q.setdefault("summary", "Chưa có thông tin thu nhận báo cáo.")

@@ -152,7 +152,8 @@ def year_source(fig: YearFigure, area: str = "huyện") -> str:
 # --- one indicator in words ------------------------------------------------------------------
 def phrase_indicator(row: IndicatorResult, year: int | None = None, *, strict=False, yearly_fall: dict | None = None,
                      count: float | None = None, count_unit: str = "", communes_word: str = "xã, thị trấn",
-                     reporting_units: int | None = None, area: str = "huyện", names: dict | None = None) -> str:
+                     reporting_units: int | None = None, area: str = "huyện", names: dict | None = None,
+                     compared: int | None = None) -> str:
     """The paragraph of one indicator, from the numbers of its merge row: value and its source,
     target and verdict, change from last year (like for like) and last year's figure with its
     source, track, the lead office's figure, best and worst units.
@@ -162,12 +163,13 @@ def phrase_indicator(row: IndicatorResult, year: int | None = None, *, strict=Fa
     last year's is missing. `reporting_units`: the communes that sent a valid report at all,
     said once at the head of the results: coverage is repeated only where it differs, and a
     provisional verdict then says «tạm tính» alone. `area` names the whole the report covers
-    ("huyện"; from 2025 the settings say, e.g. "địa bàn"); `names`: unit code -> name."""
+    ("huyện"; from 2025 the settings say, e.g. "địa bàn"); `names`: unit code -> name; `compared`:
+    the communes most changes are computed on, said once at the head of the results."""
     kind = row.kind
     if kind == "yoy_change":
         return _phrase_yoy(row, yearly_fall, count, count_unit, communes_word, reporting_units, area)
     if kind == "share_of_communes":
-        return _phrase_share(row, strict, communes_word, reporting_units, area)
+        return _phrase_share(row, strict, communes_word, reporting_units, area, compared)
     ty = row.reference_year
     target = (row.targets or {}).get(ty) if ty else None
     if row.value is None:
@@ -175,10 +177,10 @@ def phrase_indicator(row: IndicatorResult, year: int | None = None, *, strict=Fa
         tail = f" (mục tiêu năm {ty}: {words})" if ty else ""
         return f"{row.name}: {NO_DATA}{tail}."
     places = _sentence_places(row)
-    change = _change(row, communes_word, area, names, places)
+    change = _change(row, communes_word, area, names, places, compared)
     if isinstance(target, dict):
         text = _phrase_by_type(row, ty, target, is_strict(strict, ty), area, communes_word, places)
-        text += _provisional_tail(row, communes_word, None if row.source == OFFICE else reporting_units)
+        text += _provisional_tail(row, communes_word, reporting_units)
     else:
         shown = _value(row, row.value, places=places)
         text = f"{row.name} {'đạt' if row.direction == 'at_least' else 'là'} {shown}"
@@ -265,12 +267,13 @@ def _sentence_places(row: IndicatorResult) -> int:
 
 
 def _change(row: IndicatorResult, communes_word: str, area: str = "huyện", names: dict | None = None,
-            places: int | None = None) -> str:
+            places: int | None = None, compared: int | None = None) -> str:
     """The change from last year, like for like (merge's "comparison"), its figures at the
     sentence's `places`. On the communes that reported in both years (saying so when they are
     fewer than the roster; after the 2025 reorganisation last year's figures are the old units'
     added up); last year's figure as its report printed it, with its source, beside it when it
-    is another one. A series break is said, never turned into a change."""
+    is another one. `compared`: the number of communes most comparisons are on, said once at the
+    head of the results. A series break is said, never turned into a change."""
     c, prev = row.comparison, row.previous
     reported = prev.value if prev is not None else None
     if c is None:  # a row from before like-for-like comparisons: last year's figure only
@@ -296,11 +299,12 @@ def _change(row: IndicatorResult, communes_word: str, area: str = "huyện", nam
         return f"{moved} ({before_text})"
     # After a reorganisation last year's figure on this year's communes is the old units' added up
     # (the head of the results says so once).
-    text = (f"{moved} trên cùng {c.units} {communes_word} có báo cáo cả hai năm ("
-            + (before_text if printed else f"năm {py}: {before_text}, năm {py + 1}: {_value(row, now, places=places)}")
-            + ")")
+    on = (f"trên cùng các {communes_word}" if compared == c.units else
+          f"trên cùng {c.units} {communes_word} có báo cáo cả hai năm")
+    said = [before_text if printed else f"năm {py}: {before_text}, năm {py + 1}: {_value(row, now, places=places)}"]
     if reported is not None and (prev.source == OFFICE or prev.units_reported != c.units or c.carried):
-        text += f"; số đã báo cáo năm {py}: {_value(row, reported, also=(before, now))}{_source_aside(prev, area)}"
+        said.append(f"số đã báo cáo năm {py}: {_value(row, reported, also=(before, now))}{_source_aside(prev, area)}")
+    text = f"{moved} {on} ({'; '.join(said)})"
     if c.left_out:
         left = [(names or {}).get(u, u) for u in c.left_out]
         text += f"; không so sánh {', '.join(left)} (hình thành sau sắp xếp, có đơn vị cũ chưa báo cáo năm {py})"
@@ -387,7 +391,7 @@ def _share_predicate(name: str) -> str | None:
     return None
 
 
-def _phrase_share(row, strict, communes_word, reporting_units=None, area="huyện") -> str:
+def _phrase_share(row, strict, communes_word, reporting_units=None, area="huyện", compared=None) -> str:
     """CT1/CT21: how many communes of the roster meet a yes/no criterion. Communes without a
     valid report are said so; when they could turn the verdict, the verdict is "chưa đủ số
     liệu để đánh giá", with both bounds."""
@@ -418,7 +422,7 @@ def _phrase_share(row, strict, communes_word, reporting_units=None, area="huyệ
                      f"không đạt) đến {_value(row, bounds.high)} (nếu đều đạt)")
         else:
             text += ", " + _assessment(row, ty, target, is_strict(strict, ty), communes_word) + _track(row, ty)
-    change = _change(row, communes_word, area, places=_sentence_places(row))
+    change = _change(row, communes_word, area, places=_sentence_places(row), compared=compared)
     if change:
         text += "; " + change
     return text + "."

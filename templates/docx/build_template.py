@@ -471,7 +471,7 @@ def annex_title(doc, number: str, title: str, page_break=True) -> None:
 
 def annex_indicators(doc) -> None:
     annex_title(doc, "I", "KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU VỀ TRẺ EM NĂM {{ year }}", page_break=False)
-    cols = [1.0, 9.4, 1.7, 1.9, 1.9, 1.7, 1.7, 1.9, 4.0]
+    cols = [1.0, 8.2, 1.7, 1.9, 1.9, 2.1, 2.1, 1.9, 4.4]  # "98,33 (t)" on one line
     t = grid_table(doc, cols, ["TT", "Chỉ tiêu", "ĐVT", "Mục tiêu 2025", "Mục tiêu 2030", "Năm {{ year_prev }}",
                                "Năm {{ year }}", "Đánh giá", "Ghi chú"])
     tag_row(t, "{%tr for r in annex1 %}")
@@ -553,7 +553,9 @@ def annex_quality(doc) -> None:
     tag_row(t, "{%tr endfor %}")
     tag(doc, "{%p endif %}")
     tag(doc, "{%p if quality.problems %}")
-    para(doc, "Các vấn đề cần xử lý trước:", before=6)
+    tag(doc, "{%p if quality.kinds %}")
+    para(doc, "Các lỗi cần xử lý:", before=6)
+    tag(doc, "{%p endif %}")
     t = grid_table(doc, [1.0, 5.6, 2.6, 2.2, 13.8], ["TT", "Đơn vị", "Chỉ tiêu", "Mức độ", "Nội dung"])
     tag_row(t, "{%tr for p in quality.problems %}")
     data_row(t, ["{{ p.tt }}", "{{ p.unit }}", "{{ p.topic }}", "{{ p.severity }}", "{{ p.message }}"],
