@@ -268,7 +268,7 @@ def _trend_sheet(wb, f, result, baseline_year: int, area: str, targets: dict) ->
     for c, y in enumerate(years, start=2):
         sh.write_number(2, c, y, f["head"])
     sh.set_column(0, 0, 40)
-    sh.set_column(1, 1, 14)
+    sh.set_column(1, 1, 18)
     row = 3
     for n, r in enumerate(result.indicators):
         lines, labels = _trend_lines(r, years, targets[r.code])
@@ -276,7 +276,7 @@ def _trend_sheet(wb, f, result, baseline_year: int, area: str, targets: dict) ->
         name = f"CT{r.chi_tieu} {roster_words(r.name, result.unit_types.values())}"
         for label, vals in lines:
             sh.write_string(row, 0, name, f["cell"])
-            sh.set_row(row, wrapped_height([(name, 40)]))
+            sh.set_row(row, wrapped_height([(name, 40), (label, 18)]))
             sh.write_string(row, 1, label, f["cell"])
             for c, v in enumerate(vals, start=2):
                 _write(sh, row, c, v, _beside(f, v, r.target_numbers) if label.startswith("Thực hiện") else f["num"])
@@ -293,7 +293,7 @@ def _trend_sheet(wb, f, result, baseline_year: int, area: str, targets: dict) ->
     sh.freeze_panes(3, 2)
     # On paper, the table; the charts beside it are for the screen (the report prints them).
     sh.print_area(0, 0, row - 1, 1 + len(years))
-    set_print(sh, [40, 14] + [9] * len(years), (2, 2))
+    set_print(sh, [40, 18] + [9] * len(years), (2, 2))
 
 
 def _trend_lines(r: IndicatorResult, years: list[int], targets: dict) -> tuple[list, list]:
