@@ -344,13 +344,13 @@ print("ok")
     assert res.stdout.strip().endswith("ok")
 
 
-# ------------------------------------------------------------------ the README example
+# ------------------------------------------------------------------ the manual's example
 
 
-def test_readme_example_runs_and_prints_what_it_shows(demo_2025, tmp_path):
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_manuals_example_runs_and_prints_what_it_shows(demo_2025, tmp_path):
+    text = (ROOT / "docs" / "huong_dan.md").read_text(encoding="utf-8")
     m = re.search(r"```python\n(from pipeline import open_workspace\n.*?)```\n\n```\n(.*?)```", text, re.S)
-    assert m, "the README's pandas example"
+    assert m, "the manual's pandas example"
     code, shown = m.groups()
     (tmp_path / "treem-demo").symlink_to(demo_2025)
     env = dict(os.environ, MPLBACKEND="Agg")

@@ -1,6 +1,6 @@
 """The one table of problems: every code the package raises has its row (severity, group,
 Vietnamese title, message template and hint), every row is raised somewhere and met by a test,
-no other problem code is written anywhere in the package, and the README's list is the table."""
+no other problem code is written anywhere in the package, and the manual's list (docs/huong_dan.md) is the table."""
 
 from __future__ import annotations
 
@@ -114,10 +114,10 @@ def test_a_problem_is_built_from_its_row():
     assert skipped_file("broken-link", "a.xlsx")["code"] == "broken-link"
 
 
-def test_the_readme_lists_the_table():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert markdown_table() in readme
-    checked = readme.split("### Những gì được kiểm tra")[1].split("\n## ")[0]
+def test_the_manual_lists_the_table():
+    manual = (ROOT / "docs" / "huong_dan.md").read_text(encoding="utf-8")
+    assert markdown_table() in manual
+    checked = manual.split("### Những gì được kiểm tra")[1].split("\n## ")[0]
     assert set(re.findall(r"`([a-z]+(?:-[a-z]+)+)`", checked)) <= set(PROBLEMS)
 
 

@@ -7,7 +7,7 @@ Whatever reports a problem builds it here: `issue()` for a problem found in a fi
 message template names its values in braces; `{hint}` is the row's hint and `{Hint}` the same
 with a capital letter, so that the advice is written once. A few problems say different things
 in different cases: those cases are `variants` of the row, never new codes. Tests walk the
-table: every code is raised by the package and met by a test, and the README's list is this
+table: every code is raised by the package and met by a test, and the manual's list is this
 table.
 """
 
@@ -332,7 +332,7 @@ def skipped_file(code: str, path: str, variant: str | None = None) -> dict:
 
 
 def markdown_table() -> str:
-    """The table as the README shows it (code, severity, group, title, hint)."""
+    """The table as the manual (docs/huong_dan.md) shows it (code, severity, group, title, hint)."""
     words = {ERROR: "lỗi", WARNING: "cảnh báo", SKIPPED: "bỏ qua"}
     lines = ["| Mã | Mức | Nhóm | Vấn đề | Việc cần làm |", "|---|---|---|---|---|"]
     for p in _ROWS:
