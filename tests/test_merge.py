@@ -276,8 +276,9 @@ def test_outputs_and_json_shape(workspace):
     shown = {(c.value, c.number_format) for s in wb.worksheets for row in s.iter_rows() for c in row
              if isinstance(c.value, (int, float)) and c.number_format != "General"}
     assert (100, "#,##0") in shown and (90, "#,##0") in shown
-    # A unit's value that meets (misses) its target carries ✓ (✗) after it, for grey prints.
-    marks = {"", ' "✓"', ' "✗"'}
+    # A unit's value that meets (misses) its target carries ✓ (✗) after it, for grey prints; a
+    # district figure of the trend its source: (t) provisional, (p) the lead office's.
+    marks = {"", ' "✓"', ' "✗"', ' "(t)"', ' "(p)"'}
     assert {f for _, f in shown} <= {base + m for base in ("#,##0", "#,##0.0#") for m in marks}
     assert any(f.endswith('"✗"') for _, f in shown)
     assert all((v == int(v)) == (not f.startswith("#,##0.0#")) for v, f in shown)

@@ -14,10 +14,11 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from pipeline.config.roster import communes_word, roster_words
-from pipeline.merge.result import OFFICE, SOURCE_MARK_NOTES, IndicatorResult, MergeResult, Verdict, YearFigure
+from pipeline.merge.result import (OFFICE, SOURCE_MARK_NOTES, SOURCE_MARKS, IndicatorResult, MergeResult, Verdict,
+                                   YearFigure)
 from pipeline.base.outputs import write_output
 from pipeline.base.printing import set_print, wrapped_height
-from pipeline.base.text import decimals_apart, vn_number, vn_number_apart
+from pipeline.base.text import vn_number_apart
 
 GREEN, RED, GREY, YELLOW = "#C6EFCE", "#FFC7CE", "#EDEDED", "#FFEB9C"
 STATUS_COLOURS = {Verdict.MET: GREEN, Verdict.NOT_MET: RED, Verdict.UNDECIDED: YELLOW, Verdict.NO_DATA: GREY,
@@ -55,6 +56,10 @@ def write_consolidated(ws, result: MergeResult, path: Path) -> Path:
                                                      + (f' "{STATUS_MARKS[k]}"' if k in STATUS_MARKS else "")})
                          for k, v in STATUS_COLOURS.items() for d in range(3, 7)}
     f["shown"] = _shown_formats(wb, base)
+    # A year's figure in Xu hướng with its source mark after it, the number staying a number.
+    f["marked"] = {(num, mark): wb.add_format({**base, "num_format": num + (f' "{mark.strip()}"' if mark else "")})
+                   for num in ["#,##0", "#,##0.0#"] + ["#,##0." + "0" * d for d in range(3, 7)]
+                   for mark in ("", SOURCE_MARKS[OFFICE], SOURCE_MARKS["provisional"])}
 
     cat = ws.catalogue
     targets = {r.code: {y: cat.indicator(r.code).target_text(y) for y in ("2025", "2030")}
@@ -103,6 +108,13 @@ def _beside(f, v, targets, fmt=None):
     one of them (91,9976 beside 92: "91,998", never "92,0")."""
     d = _decimals_apart(v, targets) if isinstance(v, float) and targets else None
     return f["shown"][d] if d else (fmt or f["num"])
+
+
+def _with_source(f, v, r: IndicatorResult, fig: YearFigure | None):
+    """A year's figure apart from its targets, its source mark after it ("91,998 (p)")."""
+    d = _decimals_apart(v, r.target_numbers) if isinstance(v, float) else None
+    num = ("#,##0." + "0" * d) if d else "#,##0" if isinstance(v, (int, float)) and float(v).is_integer() else "#,##0.0#"
+    return f["marked"][(num, fig.mark if fig else "")]
 
 
 def _year_figures(r: IndicatorResult) -> tuple[YearFigure | None, YearFigure | None]:
@@ -261,8 +273,8 @@ def _trend_sheet(wb, f, result, baseline_year: int, area: str, targets: dict) ->
     years = list(range(baseline_year, max(year, 2030) + 1))
     sh = wb.add_worksheet("Xu hướng")
     sh.write_string(0, 0, f"Giá trị toàn {area} qua các năm so với mục tiêu", f["title"])
-    sh.write_string(1, 0, "Mỗi năm là số báo cáo năm đó đã dùng; dòng «Nguồn số liệu» ghi của ai. Trên biểu đồ: "
-                          + "; ".join(SOURCE_MARK_NOTES.values()) + ".", f["note"])
+    sh.write_string(1, 0, "Mỗi năm là số báo cáo năm đó đã dùng, sau số là nguồn: không đánh dấu là tổng hợp từ các "
+                          "xã; " + "; ".join(SOURCE_MARK_NOTES.values()) + " (bảng Tổng hợp ghi tên phòng).", f["note"])
     sh.write_string(2, 0, "Chỉ tiêu", f["head"])
     sh.write_string(2, 1, "Dòng", f["head"])
     for c, y in enumerate(years, start=2):
@@ -278,16 +290,10 @@ def _trend_sheet(wb, f, result, baseline_year: int, area: str, targets: dict) ->
             sh.write_string(row, 0, name, f["cell"])
             sh.set_row(row, wrapped_height([(name, 40), (label, 18)]))
             sh.write_string(row, 1, label, f["cell"])
-            for c, v in enumerate(vals, start=2):
-                _write(sh, row, c, v, _beside(f, v, r.target_numbers) if label.startswith("Thực hiện") else f["num"])
+            actual = label.startswith("Thực hiện")
+            for c, (y, v) in enumerate(zip(years, vals), start=2):
+                _write(sh, row, c, v, _with_source(f, v, r, r.years.get(str(y))) if actual else f["num"])
             row += 1
-        sh.write_string(row, 0, name, f["cell"])
-        sh.write_string(row, 1, "Nguồn số liệu", f["cell"])
-        for c, y in enumerate(years, start=2):
-            fig = r.years.get(str(y))
-            sh.write_string(row, c, fig.source_label if fig else "", f["cell"])
-        sh.set_row(row, 60)
-        row += 1
         sh.insert_chart(xl_rowcol_to_cell(3 + (n // 2) * 15, 4 + len(years) + (n % 2) * 9),
                         _trend_chart(wb, r, first, lines, labels, years))
     sh.freeze_panes(3, 2)
