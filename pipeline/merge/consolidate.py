@@ -273,8 +273,11 @@ def _trend_sheet(wb, f, result, baseline_year: int, area: str, targets: dict) ->
     years = list(range(baseline_year, max(year, 2030) + 1))
     sh = wb.add_worksheet("Xu hướng")
     sh.write_string(0, 0, f"Giá trị toàn {area} qua các năm so với mục tiêu", f["title"])
-    sh.write_string(1, 0, "Mỗi năm là số báo cáo năm đó đã dùng, sau số là nguồn: không đánh dấu là tổng hợp từ các "
-                          "xã; " + "; ".join(SOURCE_MARK_NOTES.values()) + " (bảng Tổng hợp ghi tên phòng).", f["note"])
+    marks = {f.mark for r in result.indicators for f in r.years.values() if f.value is not None and f.mark}
+    said = [note for key, note in SOURCE_MARK_NOTES.items() if SOURCE_MARKS[key] in marks]
+    sh.write_string(1, 0, "Mỗi năm là số báo cáo năm đó đã dùng" + (
+        ", sau số là nguồn: không đánh dấu là tổng hợp từ các xã; " + "; ".join(said) if said else "") + ".",
+        f["note"])
     sh.write_string(2, 0, "Chỉ tiêu", f["head"])
     sh.write_string(2, 1, "Dòng", f["head"])
     for c, y in enumerate(years, start=2):

@@ -10,7 +10,7 @@ from datetime import date as Date
 
 from pipeline.config.catalogue import COMMUNE_TYPES
 from pipeline.config.roster import communes_word
-from pipeline.merge.result import OFFICE, SOURCE_MARK_NOTES, IndicatorResult, MergeResult, Verdict
+from pipeline.merge.result import OFFICE, SOURCE_MARK_NOTES, SOURCE_MARKS, IndicatorResult, MergeResult, Verdict
 from pipeline.reporting.quality import names_text, quality_context
 from pipeline.reporting.review import review_context
 from pipeline.reporting.words import (DASH, NO_DATA, PROVISIONAL, fall_text, figure_cell, figure_text, in_units,
@@ -135,17 +135,14 @@ def build_context(ws, result: MergeResult, *, date: Date | None = None, quality:
         "shortfall_lines": _shortfall_lines(not_met, no_data, tts, info, cw, cov.get("communes_reported")),
         "budget": _budget(result),
         "annex1": _annex1(rows, tts, info, result, cat, cw),
-        "coverage_text": (f"Số liệu của {cov.get('communes_reported', 0)}/{cov.get('communes_expected', 0)} {cw} "
-                          f"có báo cáo hợp lệ. Số không đánh dấu là tổng hợp từ các {cw}; "
-                          + "; ".join(SOURCE_MARK_NOTES.values()) + f"; hai năm khác dấu là khác nguồn số liệu, "
-                          f"không so sánh trực tiếp (mức tăng, giảm nêu tại phần II tính trên cùng các {cw} có "
-                          f"báo cáo cả hai năm)."),
+        "coverage_text": _coverage_text(result, rows, cw),
         "chart_targets": str((charts or {}).get("targets") or ""),
         "chart_trend": str((charts or {}).get("trend") or ""),
         "review": review_context(result, tts, info, cat),
     }
     ctx["unit_rows"], ctx["district_row"], ctx["unit_rows_note"] = _unit_table(result, rows, cw,
                                                                                ws.layout(year).consolidated.name)
+    ctx["marks"] = _marks(result, ctx["district_row"].values(), cw, area)
     ctx["quality"] = quality_context(quality, result, rows, tts, cw)
     return ctx
 
@@ -235,6 +232,43 @@ def _results_intro(result: MergeResult, rows: list[IndicatorResult], tts: dict, 
                 f"thành cộng lại" if any(r.comparison and r.comparison.carried for r in rows) else "")
              + f"; «số đã báo cáo» là số liệu báo cáo năm trước đã dùng.")
     return text
+
+
+def _printed_marks(figures) -> set[str]:
+    """The source marks among `figures` (year figures) that have a value: "(p)", "(t)"."""
+    return {f.mark.strip() for f in figures if f is not None and f.value is not None and f.mark}
+
+
+def _coverage_text(result: MergeResult, rows: list[IndicatorResult], cw: str) -> str:
+    """Phụ lục I's note: coverage, and what the marks its cells carry mean (only those printed)."""
+    cov = result.coverage or {}
+    year = int(result.year)
+    marks = _printed_marks(f for r in rows for f in (r.previous, r.years.get(str(year))))
+    text = f"Số liệu của {cov.get('communes_reported', 0)}/{cov.get('communes_expected', 0)} {cw} có báo cáo hợp lệ."
+    if marks:
+        said = [note for key, note in SOURCE_MARK_NOTES.items() if SOURCE_MARKS[key].strip() in marks]
+        text += (f" Số không đánh dấu là tổng hợp từ các {cw}; " + "; ".join(said) + f"; hai năm khác dấu là khác "
+                 f"nguồn số liệu, không so sánh trực tiếp (mức tăng, giảm nêu tại phần II tính trên cùng các {cw} có "
+                 f"báo cáo cả hai năm).")
+    return text
+
+
+def _marks(result: MergeResult, district_cells, cw: str, area: str) -> dict[str, str]:
+    """What the source marks of the charts and of Phụ lục II's district row mean, said only for
+    the marks they carry (no office is named where the roster has none)."""
+    year = int(result.year)
+    rows = result.indicators or []
+    now = _printed_marks(r.years.get(str(year)) for r in rows if r.kind != "yoy_change")
+    ever = _printed_marks(f for r in rows for f in r.years.values())
+    district = {m for m in ("(p)", "(t)") if any(str(c).endswith(m) for c in district_cells)}
+    words = {"(t)": f"«(t)»: tạm tính trên số liệu của các {cw} đã báo cáo", "(p)": "«(p)»: số của phòng chủ trì"}
+    points = {"(t)": "«(t)» tạm tính (hình tròn)", "(p)": "«(p)» số của phòng chủ trì (hình vuông)"}
+    return {"targets": "".join(f"; {words[m]}" for m in ("(t)", "(p)") if m in now),
+            "trend": ("; điểm rỗng: " + " hoặc ".join(points[m] for m in ("(p)", "(t)") if m in ever)
+                      + ", nối với năm khác nguồn bằng đường chấm") if ever else "",
+            "district": (f"; dòng «Toàn {area}»: " + ", ".join(words[m].replace("»: ", "» là ", 1)
+                                                              for m in ("(p)", "(t)") if m in district)) if district
+            else ""}
 
 
 def _tt_list(rows: list[IndicatorResult], tts: dict) -> str:

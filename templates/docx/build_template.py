@@ -413,8 +413,7 @@ def body(doc) -> None:
     para(doc, "{{ chart_targets }}", style="Giữa", keep_next=True, before=6)
     para(doc, "Biểu đồ 1. Kết quả năm {{ year }} so với mục tiêu (100% = đạt mục tiêu; "
               "thanh màu xanh: đạt, màu đỏ: chưa đạt, màu xám: chưa đủ số liệu để đánh giá; CT: chỉ tiêu; "
-              "«<»: dưới, «≤»: không quá; «(t)»: tạm tính trên số liệu của các {{ communes_word }} đã báo cáo; "
-              "«(p)»: số của phòng chủ trì)",
+              "«<»: dưới, «≤»: không quá{{ marks.targets }})",
          style="Chú thích")
     tag(doc, "{%p endif %}")
     tag(doc, "{%p for g in goals %}")
@@ -427,8 +426,7 @@ def body(doc) -> None:
     para(doc, "{{ chart_trend }}", style="Giữa", keep_next=True, before=6)
     para(doc, "Biểu đồ 2. Diễn biến một số chỉ tiêu chủ yếu từ năm {{ baseline_year }} đến năm {{ year }} "
               "(CT: chỉ tiêu; đường nét đứt: mục tiêu; đường chấm dọc «đổi đơn vị»: từ năm đó số đơn vị cấp xã "
-              "thay đổi sau sắp xếp đơn vị hành chính, hai đoạn không so sánh với nhau; điểm rỗng: «(p)» số của "
-              "phòng chủ trì (hình vuông) hoặc «(t)» tạm tính (hình tròn), nối với năm khác nguồn bằng đường chấm)",
+              "thay đổi sau sắp xếp đơn vị hành chính, hai đoạn không so sánh với nhau{{ marks.trend }})",
          style="Chú thích")
     tag(doc, "{%p endif %}")
 
@@ -518,8 +516,7 @@ def annex_units(doc) -> None:
              styles=[num, "Bảng"] + [num] * len(UNIT_COLUMNS))
     para(doc, "Ghi chú: dấu * là chưa đạt mục tiêu năm {{ ref_year }} của đơn vị; «–» là chưa có số liệu; «Chưa "
               "báo cáo»: {{ communes_word }} chưa có báo cáo hợp lệ (chưa gửi, hoặc tệp có lỗi phải gửi lại) về "
-              "tiêu chí có/không (CT1, CT21); dòng «Toàn {{ area }}»: «(p)» là số của phòng chủ trì, «(t)» là tạm "
-              "tính trên các {{ communes_word }} đã báo cáo. {{ unit_rows_note }}", style="Ghi chú bảng")
+              "tiêu chí có/không (CT1, CT21){{ marks.district }}. {{ unit_rows_note }}", style="Ghi chú bảng")
 
 
 def annex_quality(doc) -> None:
