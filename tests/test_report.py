@@ -321,6 +321,29 @@ def test_appendix_three_names_the_indicator_of_a_problem_not_its_cell(workspace,
     assert "lưu tại Phòng Lao động - Thương binh và Xã hội" in q["footer"] and "output/" not in q["footer"]
 
 
+def test_appendix_three_summarises_many_problems_by_kind_and_lists_the_errors(workspace):
+    """269 warnings are not a report to the province: by kind (and by unit in the units' table),
+    with the errors listed; the full list stays in the validation workbook."""
+    warning = {"code": "outlier", "severity": "warning", "field": "ct02_served", "message": "Khác thường."}
+    error = {"code": "cross-field-rule", "severity": "error", "field": "ct05_u1_vaccinated", "message": "Vượt."}
+    units = COMMUNES + ["15688", "15691", "15700", "15703"]
+    with Store(workspace.db_path) as store:
+        for n, unit in enumerate(units):
+            issues = [warning] * 2 + ([error] if n < 2 else [])
+            rec = SubmissionRecord(year=YEAR, sha256=f"s{n}", path=f"{unit}.xlsx", size=1,
+                                   received_at=f"{YEAR}-11-10T09:00:00", unit=unit, collected_at="now",
+                                   status="rejected" if n < 2 else "accepted_with_warnings")
+            store.add_submission(rec, [{"field": "ct02_served", "value": 1}], issues)
+    with Store(workspace.db_path) as store:
+        q = data_quality(workspace, store, YEAR)
+    assert q["problems_total"] == 2 * 12 + 2
+    assert [(k["title"], k["severity"], k["count"]) for k in q["kinds"]] == [
+        ("Số liệu mâu thuẫn nhau", "Lỗi", 2), ("Khác thường so với đơn vị khác", "Cảnh báo", 24)]
+    assert q["kinds"][1]["units"].startswith("12: Thị trấn Triệu Sơn, Xã Thọ Sơn, Xã Thọ Bình, Xã Thọ Tiến và 8 ")
+    assert [p["severity"] for p in q["problems"]] == ["Lỗi", "Lỗi"]  # the errors, not 24 warnings
+    assert "Có 26 lỗi, cảnh báo: bảng trên tổng hợp theo loại" in q["footer"]
+
+
 def test_a_report_from_2025_on_says_the_district_is_gone_while_settings_name_it():
     default = Settings.load()
     assert _settings_warnings(default, 2024) == []
