@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pipeline.config.catalogue import indicator_label, target_text
+from pipeline.config.catalogue import indicator_label
 from pipeline.commands.common import (Failure, TreemCommand, check_year, emit, force_option, print_output_messages,
                                      progress, relative_path, workspace_options, year_option)
 from pipeline.base.errors import TreemError
@@ -63,7 +63,7 @@ def catalogue_cmd(ws: Workspace, as_json: bool):
     click.echo(f"Danh mục phiên bản {cat.version} (mã {cat.hash}): {len(cat.fields)} số liệu, "
                f"{len(cat.indicators)} chỉ tiêu con của {len(cat.chi_tieu_numbers)} chỉ tiêu, {len(cat.rules)} quy tắc.")
     for ind in cat.indicators:
-        t = "; ".join(f"{y}: {target_text(ind.targets[y]) or '-'}" for y in ("2025", "2030"))
+        t = "; ".join(f"{y}: {ind.target_text(y) or '-'}" for y in ("2025", "2030"))
         click.echo(f"  CT{ind.chi_tieu:<3} {ind.code:<6} {ind.name} [{ind.unit}] ({t})")
         if ind.plan:
             click.echo(f"{'':12}Kế hoạch: «{ind.plan}»")
@@ -337,23 +337,20 @@ def merge_cmd(ws: Workspace, as_json: bool, year: int, force: bool):
 
 
 def _print_merge(ws: Workspace, result) -> None:
-    from pipeline.merge.result import Verdict
-    from pipeline.reporting.context import communes_word
+    from pipeline.config.roster import communes_word
 
     cov = result.coverage
     inds = result.indicators
-    # The same rule as the report: each indicator against its next target (2025, or 2030 for
-    # those the plan sets only for 2030).
-    judged = [r.verdict for r in inds if r.reference_year]
+    # merge's own count: each indicator against its target of reference (2025, or 2030 for
+    # those the plan sets only for 2030)
+    counts = result.verdict_counts()
     click.echo(f"Năm {result.year}: số liệu của {cov['communes_reported']}/{cov['communes_expected']} "
-               f"{communes_word(result.unit_types)}. "
-               f"So với mục tiêu: đạt {judged.count(Verdict.MET)}, chưa đạt {judged.count(Verdict.NOT_MET)}, chưa đủ "
-               f"số liệu để đánh giá {judged.count(Verdict.UNDECIDED)}, chưa có số liệu {judged.count(Verdict.NO_DATA)} "
+               f"{communes_word(result.unit_types.values())}. "
+               f"So với mục tiêu: đạt {len(counts.met)}, chưa đạt {len(counts.not_met)}, chưa đủ "
+               f"số liệu để đánh giá {len(counts.undecided)}, chưa có số liệu {len(counts.no_data)} "
                f"(trên {len(inds)} nội dung của {len({r.chi_tieu for r in inds})} chỉ tiêu).")
     for r in inds:
-        t25 = r.targets["2025"] if isinstance(r.targets["2025"], (int, float)) else None
-        value = ("chưa có số liệu" if r.value is None
-                 else f"{vn_number_apart(r.value, t25 if t25 is not None else r.targets['2030'])} {r.unit}")
+        value = "chưa có số liệu" if r.value is None else f"{vn_number_apart(r.value, r.target_numbers)} {r.unit}"
         flag = " [số liệu chưa đủ đơn vị]" if r.partial else ""
         click.echo(f"  {indicator_label(r.code):<13} {value:<22} 2025: {r.verdict_for('2025').label:<27} "
                    f"2030: {r.verdict_for('2030').label:<27}{flag}")
@@ -362,8 +359,9 @@ def _print_merge(ws: Workspace, result) -> None:
         r = by_code[d["indicator"]]
         office = result.unit_names.get(d["unit"], d["unit"])
         communes = r.communes_value if r.communes_value is not None else r.value
-        click.echo(f"  ! {indicator_label(r.code)}: {office} báo {vn_number(d['value'], 2)} {r.unit}, tổng các xã "
-                   f"{vn_number(communes, 2)} {r.unit}; đề nghị hai bên đối chiếu.")
+        click.echo(f"  ! {indicator_label(r.code)}: {office} báo {vn_number_apart(d['value'], r.target_numbers)} "
+                   f"{r.unit}, tổng các xã {vn_number_apart(communes, r.target_numbers)} {r.unit}; đề nghị hai bên "
+                   f"đối chiếu.")
     out = result.outputs
     click.echo(f"Bảng tổng hợp: {relative_path(ws, out['workbook'])}; dữ liệu CSV: {relative_path(ws, out['csv'])}")
     print_output_messages(result.output_messages)

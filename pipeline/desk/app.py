@@ -90,7 +90,7 @@ class Desk:
         self.cached("unit_rows", lambda: units_table(ws, year))
         self.cached("received", lambda: received_files(ws, year))
         self.cached("merged", lambda: is_merged(ws, year))
-        self.cached("merge_view", lambda: merge_view(load(ws, year)))
+        self.cached("merge_view", lambda: merge_view(load(ws, year), ws.catalogue))
 
     @property
     def ws(self) -> Workspace:

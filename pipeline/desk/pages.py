@@ -253,7 +253,7 @@ class Pages:
         from pipeline.merge.merger import load
 
         ws, year = self.desk.ws, self.desk.year
-        view = self.desk.cached("merge_view", lambda: merge_view(load(ws, year)))
+        view = self.desk.cached("merge_view", lambda: merge_view(load(ws, year), ws.catalogue))
         files = ws.layout(year)
         charts = [(t, self.desk.link(p)) for p, t in ((files.target_chart, "Mức đạt so với mục tiêu"),
                                                       (files.trend_chart, "Xu hướng"))]

@@ -32,41 +32,51 @@ def page_arg(request: Request) -> int:
 
 
 # --- what the pages show, read from the library --------------------------------------------------
-def merge_view(result) -> dict | None:
+def merge_view(result, catalogue=None) -> dict | None:
     """The one place that reads a merge result (merge.MergeResult) for the Tổng hợp page: the
-    verdicts are merge's own, never judged again here."""
+    verdicts, their counts and each figure's source are merge's own, never worked out again here;
+    a figure is never rounded into one of its targets (the rule of every output)."""
     if result is None:
         return None
     from pipeline.config.catalogue import indicator_label, target_text
-    from pipeline.merge.result import Verdict
+    from pipeline.config.roster import communes_word, roster_words
     from pipeline.base.text import vn_number_apart
 
-    def shown(value, target) -> str:
+    def shown(value, targets) -> str:
         if value is None:
             return ""
-        return vn_number_apart(value, target) if isinstance(target, (int, float)) else messages.figure(value)
+        return vn_number_apart(value, targets) if targets else messages.figure(value)
 
+    def target(r, year: str) -> str:
+        known = {i.code: i for i in catalogue.indicators} if catalogue is not None else {}
+        if r.code in known:
+            return known[r.code].target_text(year)
+        return target_text(r.targets.get(year))
+
+    types = result.unit_types.values()
     rows = []
     for r in result.indicators:
-        ref_target = r.targets.get(r.reference_year) if r.reference_year else None
+        now = r.years.get(str(r.year))
         rows.append({
-            "chi_tieu": r.chi_tieu, "label": indicator_label(r.code), "code": r.code, "name": r.name, "unit": r.unit,
-            "value": shown(r.value, ref_target), "t2025": target_text(r.targets.get("2025")),
-            "t2030": target_text(r.targets.get("2030")), "s2025": r.verdict_for("2025").label,
+            "chi_tieu": r.chi_tieu, "label": indicator_label(r.code), "code": r.code,
+            "name": roster_words(r.name, types), "unit": r.unit, "value": shown(r.value, r.target_numbers),
+            "source": now.source_label if now else "", "t2025": target(r, "2025"), "t2030": target(r, "2030"),
+            "s2025": r.verdict_for("2025").label,
             "s2030": r.verdict_for("2030").label, "partial": r.partial, "provisional": r.provisional,
         })
-    judged = [r.verdict for r in result.indicators if r.reference_year]
+    counts = result.verdict_counts()
     by_code = {r.code: r for r in result.indicators}
-    return {"year": result.year, "rows": rows, "coverage": result.coverage,
-            "met": judged.count(Verdict.MET), "not_met": judged.count(Verdict.NOT_MET),
-            "undecided": judged.count(Verdict.UNDECIDED), "no_data": judged.count(Verdict.NO_DATA),
+    return {"year": result.year, "rows": rows, "coverage": result.coverage, "communes_word": communes_word(types),
+            "met": len(counts.met), "not_met": len(counts.not_met),
+            "undecided": len(counts.undecided), "no_data": len(counts.no_data),
             "differences": [{"office": result.unit_names.get(d["unit"], d["unit"]),
                              "chi_tieu": by_code[d["indicator"]].chi_tieu, "label": indicator_label(d["indicator"]),
                              "name": by_code[d["indicator"]].name,
-                             "unit": by_code[d["indicator"]].unit, "office_value": messages.figure(d["value"]),
-                             "value": messages.figure(by_code[d["indicator"]].communes_value
-                                                      if by_code[d["indicator"]].communes_value is not None
-                                                      else by_code[d["indicator"]].value)}
+                             "unit": by_code[d["indicator"]].unit,
+                             "office_value": shown(d["value"], by_code[d["indicator"]].target_numbers),
+                             "value": shown(by_code[d["indicator"]].communes_value
+                                            if by_code[d["indicator"]].communes_value is not None
+                                            else by_code[d["indicator"]].value, by_code[d["indicator"]].target_numbers)}
                             for d in result.office_differences if d["indicator"] in by_code]}
 
 

@@ -32,17 +32,23 @@ def current(store: Store, year: int) -> dict[str, SubmissionRecord]:
     return {s.unit: s for s in for_year(store, year) if s.unit and s.status in ACCEPTED}
 
 
+def left_out(store: Store, year: int, cur: dict | None = None) -> dict[str, set[str]]:
+    """unit -> the fields merge leaves out of its version that counts: of a version the officer
+    accepted despite errors, the fields its errors point at (the one rule, for merge and the API)."""
+    cur = current(store, year) if cur is None else cur
+    return {unit: set(left_out_fields(store.issues(s.id))) for unit, s in cur.items()
+            if s.status == Status.ACCEPTED_BY_OFFICER}
+
+
 def counted_values(store: Store, year: int) -> dict[str, dict[str, float | str | None]]:
     """unit -> field -> value (number, or text for text fields) of the versions that count,
     as merge counts them: of a version the officer accepted despite errors, the values its
-    errors point at are left out."""
+    errors point at are left out (`left_out`)."""
     cur = current(store, year)
     vals = store.values([s.id for s in cur.values()])
-    for s in cur.values():
-        if s.status == Status.ACCEPTED_BY_OFFICER:
-            for f in left_out_fields(store.issues(s.id)):
-                vals[s.id].pop(f, None)
-    return {unit: {f: (v["value"] if v["value"] is not None else v["text"]) for f, v in vals[s.id].items()}
+    out = left_out(store, year, cur)
+    return {unit: {f: (v["value"] if v["value"] is not None else v["text"]) for f, v in vals[s.id].items()
+                   if f not in out.get(unit, ())}
             for unit, s in cur.items()}
 
 
