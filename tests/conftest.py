@@ -179,7 +179,7 @@ def _read_only_folders_stay_as_built(request):
 
 def _generate_templates(folder: Path) -> dict[str, str]:
     ws, _ = init_workspace(folder / "ws")
-    return {f["unit"]: str(f["path"]) for f in generate(ws, YEAR).files}
+    return {f.unit: str(f.path) for f in generate(ws, YEAR).files}
 
 
 @pytest.fixture(scope="session")
