@@ -200,3 +200,41 @@ def test_what_a_stamp_would_not_reproduce_is_written_by_the_writer(ws, case):
         return
     assert stamper.render(unit, prev) == writer.render(unit, prev)
     assert stamper.enabled == (case != "wording")
+
+
+def test_a_stamped_form_with_last_years_values_through_libreoffice(workspace, tmp_path):
+    """A form whose rows were stamped with last year's values (counts and a yes/no answer),
+    typed into through LibreOffice's UNO, saved there and collected: accepted, with what was
+    typed, and last year's values still beside the inputs."""
+    from conftest import YEAR, inbox_copy, load_helper, store_values
+    from pipeline.collect.run import collect
+    from pipeline.forms.writer import generate
+    from pipeline.reporting import libreoffice
+    from pipeline.store.db import Store
+
+    if not libreoffice.available():
+        pytest.skip("LibreOffice chưa được cài")
+    lo_fill = load_helper("lo_fill", "lo_fill.py")
+    last_year = {k: (1.0 if v == "Có" else 0.0 if v == "Không" else v) for k, v in COMMUNE_VALUES.items()}
+    last_year["children_total"] = 4900
+    store_values(workspace, YEAR - 1, "15700", last_year)
+    form, = (f["path"] for f in generate(workspace, YEAR, ["15700"]).files)
+    typed = tmp_path / "dan_luc.xlsx"
+    try:
+        lo_fill.fill(form, typed, COMMUNE_VALUES)
+    except lo_fill.UnoUnavailable as e:
+        pytest.skip(f"không chạy được UNO: {e}")
+    wb = openpyxl.load_workbook(typed)
+    beside = {}
+    for name in ("children_total", "ct01_child_friendly", "ct21_play_spot", "budget_ns_dia_phuong_spent"):
+        (sheet, ref), = wb.defined_names[name].destinations
+        beside[name] = wb[sheet][ref.replace("$", "").replace("F", "E")].value
+    assert beside == {"children_total": 4900, "ct01_child_friendly": "Có", "ct21_play_spot": "Không",
+                      "budget_ns_dia_phuong_spent": 110}
+    inbox_copy(workspace, typed, typed.name)
+    sub, = collect(workspace, YEAR).submissions
+    assert (sub["unit"], sub["status"]) == ("15700", "accepted"), sub["issues"]
+    with Store(workspace.db_path) as store:
+        sid, = (s.id for s in store.submissions(YEAR))
+        stored = {k: v["value"] for k, v in store.values([sid])[sid].items()}
+    assert stored == {k: (1.0 if v == "Có" else 0.0 if v == "Không" else v) for k, v in COMMUNE_VALUES.items()}
