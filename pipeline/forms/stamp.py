@@ -235,7 +235,7 @@ class Shape:
         members = list(self.members)
         extra: list[str] = []  # strings added after the shape's (yes/no values from last year)
         used = 0  # cells added that refer to a shared string
-        for pos, sheet in self.sheets.items():
+        for pos, sheet in self.sheets.items() if prev else ():
             cells = {}
             for slot in sheet.slots:
                 xml, is_text = self._value_cell(slot, prev.get(slot.field.code), extra)

@@ -37,7 +37,8 @@ from pipeline.base.text import vn_number
 HEADER_ROW = 3
 # About how many characters of a label fit on one line of the label column (55 wide, Times 11).
 LABEL_CHARS_PER_LINE = 72
-PARALLEL_THRESHOLD = 200
+# Below this many forms one process stamps them sooner than worker processes start.
+PARALLEL_THRESHOLD = 2000
 
 
 def _q(text: str) -> str:
