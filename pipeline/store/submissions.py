@@ -35,13 +35,12 @@ def counted_values(store: Store, year: int) -> dict[str, dict[str, float | str |
     as merge counts them: of a version the officer accepted despite errors, the values its
     errors point at are left out."""
     cur = current(store, year)
-    vals = store.values([s.id for s in cur.values()])
+    vals = store.field_values([s.id for s in cur.values()])
     for s in cur.values():
         if s.status == Status.ACCEPTED_BY_OFFICER:
             for f in left_out_fields(store.issues(s.id)):
                 vals[s.id].pop(f, None)
-    return {unit: {f: (v["value"] if v["value"] is not None else v["text"]) for f, v in vals[s.id].items()}
-            for unit, s in cur.items()}
+    return {unit: vals[s.id] for unit, s in cur.items()}
 
 
 def unit_rows(ws, year: int, subs: list, issues: dict) -> list[dict]:
