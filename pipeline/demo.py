@@ -15,13 +15,18 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import openpyxl
 
 from pipeline.base.errors import TreemError
 from pipeline.config.roster import Unit
 from pipeline.config.workspace import Workspace, init_workspace
+
+if TYPE_CHECKING:
+    from pipeline.collect.result import CollectResult
+    from pipeline.merge.result import MergeResult
+    from pipeline.reporting.report import ReportResult
 
 MARKER = ".treem-demo"
 # Share of the population (about 26% are children under 16).
@@ -102,9 +107,9 @@ class DemoResult:
     year: int
     history_years: list[int] = field(default_factory=list)
     mishaps: list[str] = field(default_factory=list)
-    collect: object = None
-    merge: dict | None = None
-    report: dict | None = None
+    collect: CollectResult | None = None
+    merge: MergeResult | None = None
+    report: ReportResult | None = None
 
 
 def fill_workbook(template: Path, dest: Path, values: dict, saved_at: datetime | None = None) -> Path:
@@ -259,7 +264,7 @@ def run_demo(root: Path, year: int = 2024, history_from: int = 2021,
         say(f"Năm {y}: tạo biểu mẫu" if last else f"Năm {y}: tạo số liệu các năm trước")
         towns = towns_in_force(ws, base, history_from, y)
         gen = generate(ws, y)
-        files = {f["unit"]: f["path"] for f in gen.files}
+        files = {f.unit: f.path for f in gen.files}
         say(f"Năm {y}: các đơn vị điền biểu mẫu")
         if last:
             result.mishaps = _fill_with_mishaps(ws, y, files, towns)

@@ -84,7 +84,7 @@ def templates(tmp_path_factory) -> dict[str, Path]:
     before modifying)."""
     ws, _ = init_workspace(tmp_path_factory.mktemp("templates") / "ws")
     result = generate(ws, YEAR)
-    return {f["unit"]: f["path"] for f in result.files}
+    return {f.unit: f.path for f in result.files}
 
 
 def inbox_copy(ws: Workspace, src: Path, name: str, when: datetime | None = None) -> Path:

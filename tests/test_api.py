@@ -22,11 +22,14 @@ from click.testing import CliRunner
 import pipeline.analysis.api
 import pipeline.analysis.export
 from pipeline import open_workspace
+from pipeline.base.problems import issue
 from pipeline.cli import cli
 from pipeline.collect.run import collect
 from pipeline.merge.result import STATUS_LABELS
 from pipeline.merge.merger import merge
 from conftest import COMMUNE_VALUES, fill, inbox_copy
+from conftest import store_values as put
+from pipeline.store.db import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 YEARS = [2021, 2022, 2023, 2024, 2025]
@@ -199,8 +202,8 @@ def small(tmp_path_factory, templates):
     for unit, values in (("15700", zero), ("15703", blank), ("P-LDTBXH", office)):
         inbox_copy(ws, fill(templates[unit], tmp / f"{unit}.xlsx", values), f"{unit}.xlsx")
     collected = collect(ws, 2024, feedback=False)
-    assert {s["unit"]: s["status"] for s in collected.submissions}.keys() == {"15700", "15703", "P-LDTBXH"}
-    assert all(s["status"] != "rejected" for s in collected.submissions), collected.submissions
+    assert {s.unit: s.status for s in collected.submissions}.keys() == {"15700", "15703", "P-LDTBXH"}
+    assert all(s.status != "rejected" for s in collected.submissions), collected.submissions
     merge(ws, 2024)
     return ws
 
@@ -233,7 +236,8 @@ def test_export_workbook_layout_and_values(small, tmp_path):
         titles = [c.value for c in sh[1]]
         codes = [c.value for c in sh[2]]
         # every code column is followed by what it says in Vietnamese
-        labelled = {"Số liệu đơn vị": ("unit_type", "field"), "Chỉ tiêu toàn huyện": ("verdict_2025", "verdict_2030"),
+        labelled = {"Số liệu đơn vị": ("unit_type", "field"),
+                    "Chỉ tiêu toàn huyện": ("verdict_2025", "verdict_2030", "source"),
                     "Tệp đã nhận": ("status",), "Lỗi và cảnh báo": ("severity",)}[name]
         expected = [x for c in df.columns for x in ((c, f"{c}_label") if c in labelled else (c,))]
         assert codes == expected
@@ -251,7 +255,7 @@ def test_export_workbook_layout_and_values(small, tmp_path):
     back = pd.read_excel(out, sheet_name="Số liệu đơn vị", header=1, engine="openpyxl")
     mine = data.values()
     assert list(back.columns) == ["year", "unit", "unit_name", "unit_type", "unit_type_label", "field", "field_label",
-                                  "value", "text", "source_cell", "submission"]
+                                  "value", "text", "source_cell", "submission", "excluded"]
     assert set(back["unit_type_label"]) == {"Xã", "Phòng, ban"}
     assert back.set_index("field")["field_label"]["ct06_hiv_infected"].tolist() == [
         "Số trẻ sinh ra từ mẹ nhiễm HIV bị nhiễm HIV"] * 2
@@ -290,7 +294,7 @@ def test_export_csv_one_file_per_table(small, tmp_path):
         assert len(rows) == res["rows"][Path(p).stem]
     rows = list(csv.DictReader((tmp_path / "csv" / "so_lieu.csv").read_text(encoding="utf-8-sig").splitlines()))
     assert list(rows[0]) == ["year", "unit", "unit_name", "unit_type", "unit_type_label", "field", "field_label",
-                             "value", "text", "source_cell", "submission"]
+                             "value", "text", "source_cell", "submission", "excluded"]
     infected = {r["unit"]: r["value"] for r in rows if r["field"] == "ct06_hiv_infected"}
     assert infected == {"15700": "0.0", "15703": ""}
     texts = {r["field"]: r["text"] for r in rows if r["unit"] == "P-LDTBXH" and r["field"].startswith("narr_")}
@@ -341,13 +345,13 @@ print("ok")
     assert res.stdout.strip().endswith("ok")
 
 
-# ------------------------------------------------------------------ the README example
+# ------------------------------------------------------------------ the manual's example
 
 
-def test_readme_example_runs_and_prints_what_it_shows(demo_2025, tmp_path):
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_manuals_example_runs_and_prints_what_it_shows(demo_2025, tmp_path):
+    text = (ROOT / "docs" / "huong_dan.md").read_text(encoding="utf-8")
     m = re.search(r"```python\n(from pipeline import open_workspace\n.*?)```\n\n```\n(.*?)```", text, re.S)
-    assert m, "the README's pandas example"
+    assert m, "the manual's pandas example"
     code, shown = m.groups()
     (tmp_path / "treem-demo").symlink_to(demo_2025)
     env = dict(os.environ, MPLBACKEND="Agg")
@@ -367,3 +371,53 @@ def test_2025_roster_leaves_a_sum_out_when_a_predecessor_sent_nothing(small):
     assert ts["value"]["budget_ns_dia_phuong_planned"] is pd.NA
     assert ts["unit_name"].unique().tolist() == ["Xã Triệu Sơn"]
     assert set(v["unit"].astype(str)) == {"15664", "P-LDTBXH"}
+
+
+# ----------------------------------------------- what merge counted, after an accept and a merger
+
+
+def test_values_flag_what_an_accept_left_out_and_carry_by_merge_rule(workspace):
+    """Xã Tân Ninh (15715, from 2025) = Vân Sơn (15712), Thái Hòa (15715), Thị trấn Nưa (15718).
+    In 2024 Thái Hòa's file was rejected for its count of children 0-8 and the officer accepted
+    it anyway (`treem accept`): merge leaves that one value out. Hand-worked, CT2 in 2024: Vân Sơn
+    900/1000, Thái Hòa 450/(left out), Nưa 880/1000 -> 1780/2000 = 89%, on 2 communes; in the 2025
+    roster Xã Tân Ninh has no 2024 count of children 0-8 (one predecessor's is left out), so its
+    2024 CT2 is not carried and its 2025 change is not computed."""
+    from pipeline.store.db import SubmissionRecord
+    from pipeline.store.decisions import accept
+    from pipeline.merge.merger import json_summary
+
+    put(workspace, 2024, "15712", {"ct02_served": 900, "children_0_8": 1000})
+    put(workspace, 2024, "15718", {"ct02_served": 880, "children_0_8": 1000})
+    with Store(workspace.db_path) as store:
+        rec = SubmissionRecord(year=2024, sha256="thai-hoa", path="15715.xlsx", size=1,
+                               received_at="2024-11-10T09:00:00", status="rejected", unit="15715",
+                               saved_at="2024-11-10T08:00:00", collected_at="now")
+        store.add_submission(rec, [{"field": "ct02_served", "value": 450}, {"field": "children_0_8", "value": 5}],
+                             [issue("cross-field-rule", field="children_0_8", rule="R1",
+                                    says="Số trẻ được tiếp cận dịch vụ không thể vượt số trẻ em từ 0 đến 8 tuổi",
+                                    detail="450 > 5")])
+    accept(workspace, 2024, "15715", "Xã xác nhận qua điện thoại")
+    merged = json_summary(merge(workspace, 2024))
+    ct02 = next(i for i in merged["indicators"] if i["code"] == "ct02")
+    assert (ct02["numerator"], ct02["denominator"], ct02["units_reported"]) == (1780, 2000, 2)
+    assert (ct02["source"], ct02["communes_value"], ct02["office"]) == ("communes", 89.0, None)
+
+    data = open_workspace(workspace.root)
+    v = data.values(years=[2024])
+    row = v[(v.unit == "15715") & (v.field == "children_0_8")]
+    assert row["value"].item() == 5 and bool(row["excluded"].item()) is True  # what the unit typed, flagged
+    assert not v[(v.unit == "15715") & (v.field == "ct02_served")]["excluded"].item()
+    # In the 2025 roster, merge's own rule: no sum where a predecessor's value does not count.
+    new = data.values(years=[2024], roster_of=2025)
+    ninh = new[(new.unit == "15715") & (new.field.isin(["children_0_8", "ct02_served"]))].set_index("field")
+    assert ninh.loc["children_0_8", "value"] is pd.NA
+    assert ninh.loc["ct02_served", "value"] == 900 + 450 + 880
+    put(workspace, 2025, "15715", {"ct02_served": 2800, "children_0_8": 3000})
+    merged25 = json_summary(merge(workspace, 2025))
+    ct02 = next(i for i in merged25["indicators"] if i["code"] == "ct02")
+    assert ct02["comparison"]["units"] == 0 and ct02["previous"]["value"] == 89.0
+    assert ct02["previous"]["source"] == "communes" and ct02["previous"]["units_reported"] == 2
+    # the indicators table says whose each figure is
+    ind = data.indicators(years=[2024]).set_index("code").loc["ct02"]
+    assert (ind["source"], ind["communes_value"], ind["provisional"]) == ("communes", 89.0, True)

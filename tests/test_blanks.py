@@ -28,9 +28,9 @@ def test_a_blank_explained_in_giai_thich_is_a_warning_and_not_reported(workspace
     collect(workspace, YEAR, workers=1)
     s, issues, accepted = _only(workspace)
     assert s.status == "accepted_with_warnings"
-    (blank,) = [i for i in issues if i["field"] == "ct09_abused"]
-    assert blank["code"] == "explained-blank" and blank["severity"] == "warning"
-    assert blank["message"].endswith("chưa có số liệu: Công an xã chưa cung cấp số liệu")
+    (blank,) = [i for i in issues if i.field == "ct09_abused"]
+    assert blank.code == "explained-blank" and blank.severity == "warning"
+    assert blank.message.endswith("chưa có số liệu: Công an xã chưa cung cấp số liệu")
     assert "ct09_abused" not in accepted and accepted["ct10_child_labour"] == 30
     merged = merge(workspace, YEAR)
     ct9 = merged.indicator("ct09")
@@ -39,7 +39,7 @@ def test_a_blank_explained_in_giai_thich_is_a_warning_and_not_reported(workspace
     detail = list(wb["Chi tiết lỗi"].iter_rows(values_only=True))
     content = detail[0].index("Nội dung")
     assert any("Công an xã chưa cung cấp số liệu" in str(r[content]) for r in detail[1:])
-    doc = Document(report(workspace, YEAR)["docx"])
+    doc = Document(report(workspace, YEAR).docx)
     cells = [c.text for t in doc.tables for r in t.rows for c in r.cells]
     assert any("chưa có số liệu: Công an xã chưa cung cấp số liệu" in c for c in cells)
 
@@ -50,7 +50,7 @@ def test_a_blank_without_explanation_is_still_an_error(workspace, templates):
     collect(workspace, YEAR, workers=1)
     s, issues, _ = _only(workspace)
     assert s.status == "rejected"
-    assert [i["code"] for i in issues if i["field"] == "ct09_abused"] == ["required-missing"]
+    assert [i.code for i in issues if i.field == "ct09_abused"] == ["required-missing"]
 
 
 def test_a_form_returned_blank_is_one_error(workspace, templates):
@@ -58,8 +58,8 @@ def test_a_form_returned_blank_is_one_error(workspace, templates):
     collect(workspace, YEAR, workers=1)
     s, issues, _ = _only(workspace)
     assert s.status == "rejected"
-    assert [i["code"] for i in issues if i["code"] != "late-submission"] == ["blank-form"]
-    assert "biểu mẫu chưa được điền" in issues[0]["message"].lower()
+    assert [i.code for i in issues if i.code != "late-submission"] == ["blank-form"]
+    assert "biểu mẫu chưa được điền" in issues[0].message.lower()
 
 
 def test_a_number_with_three_decimals_in_a_count_asks_whether_thousands_were_meant(workspace, templates):
@@ -67,8 +67,8 @@ def test_a_number_with_three_decimals_in_a_count_asks_whether_thousands_were_mea
                                                                            ct04_measured=1.5))
     collect(workspace, YEAR, workers=1)
     _, issues, _ = _only(workspace)
-    codes = {(i["field"], i["code"]): i for i in issues}
-    assert "1,234 không phải số nguyên; có phải 1.234?" in codes["children_u5", "probable-thousands"]["message"]
+    codes = {(i.field, i.code): i for i in issues}
+    assert "1,234 không phải số nguyên; có phải 1.234?" in codes["children_u5", "probable-thousands"].message
     assert ("children_u5", "decimal-in-count") not in codes
     assert ("ct04_measured", "decimal-in-count") in codes  # 1,5 is no slip of thousands
     assert ("ct04_measured", "probable-thousands") not in codes

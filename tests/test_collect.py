@@ -26,10 +26,13 @@ from pipeline.cli import cli
 from pipeline.demo import set_saved_time
 from pipeline.collect.run import collect
 from pipeline.collect.feedback import FEEDBACK_SHEET
+from pipeline.collect.result import FileOutcome
+from pipeline.base.problems import ValidationIssue
 from pipeline.config.layout import feedback_name
 from pipeline.base.workers import start_method
 from pipeline.store.db import Store
-from pipeline.store.submissions import counted_values
+from pipeline.store.status import Status
+from pipeline.store.submissions import counted_values, status as year_status
 from pipeline.forms.writer import generate
 from pipeline.config.workspace import init_workspace
 from pipeline.base.text import encode_tcvn3
@@ -58,22 +61,22 @@ def saved_time(path: Path, when: datetime) -> None:
     set_saved_time(path, when)
 
 
-def run(ws) -> dict[str, dict]:
+def run(ws) -> dict[str, FileOutcome]:
     """Collect and return the submissions by file name."""
-    return {s["path"]: s for s in collect(ws, YEAR).submissions}
+    return {s.path: s for s in collect(ws, YEAR).submissions}
 
 
-def codes(sub: dict, severity: str | None = None) -> list[str]:
-    return [i["code"] for i in sub["issues"] if severity in (None, i["severity"])]
+def codes(sub: FileOutcome, severity: str | None = None) -> list[str]:
+    return [i.code for i in sub.issues if severity in (None, i.severity)]
 
 
-def at(sub: dict, field: str) -> list[str]:
-    return [i["code"] for i in sub["issues"] if i["field"] == field]
+def at(sub: FileOutcome, field: str) -> list[str]:
+    return [i.code for i in sub.issues if i.field == field]
 
 
-def one(sub: dict, code: str) -> dict:
-    found = [i for i in sub["issues"] if i["code"] == code]
-    assert len(found) == 1, (code, sub["issues"])
+def one(sub: FileOutcome, code: str) -> ValidationIssue:
+    found = [i for i in sub.issues if i.code == code]
+    assert len(found) == 1, (code, sub.issues)
     return found[0]
 
 
@@ -120,8 +123,8 @@ def paste_workbook(path: Path, values: dict, head: str | None) -> Path:
 def test_clean_commune_is_accepted_with_its_values(workspace, templates, tmp_path):
     submit(workspace, templates, tmp_path, "15700", COMMUNE_VALUES, "dan_luc.xlsx")
     sub = run(workspace)["dan_luc.xlsx"]
-    assert (sub["unit"], sub["status"], sub["issues"]) == ("15700", "accepted", [])
-    assert sub["identity_source"] == "metadata" and sub["on_time"] is True
+    assert (sub.unit, sub.status, sub.issues) == ("15700", "accepted", [])
+    assert sub.identity_source == "metadata" and sub.on_time is True
     vals = values_of(workspace, "dan_luc.xlsx")
     assert vals["children_total"]["value"] == 5000 and vals["children_total"]["cell"] == "F6"
     assert vals["ct01_child_friendly"]["value"] == 1.0   # "Có"
@@ -148,7 +151,7 @@ def test_values_read_by_name_after_rows_inserted_above(workspace, templates, tmp
     moved = _insert_rows_like_excel(filled, tmp_path / "b.xlsx", "Số liệu", 5, 2)
     inbox_copy(workspace, moved, "dan_luc_them_dong.xlsx")
     sub = run(workspace)["dan_luc_them_dong.xlsx"]
-    assert sub["status"] == "accepted", sub["issues"]  # no formula reported overwritten either
+    assert sub.status == "accepted", sub.issues  # no formula reported overwritten either
     vals = values_of(workspace, "dan_luc_them_dong.xlsx")
     assert vals["children_total"]["cell"] == "F8" and vals["children_total"]["value"] == 5000
     assert {k: v["value"] for k, v in vals.items() if k == "ct02_served"} == {"ct02_served": 2300}
@@ -185,7 +188,7 @@ def test_libreoffice_filled_file_with_inserted_rows(workspace, templates, tmp_pa
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     inbox_copy(workspace, out, "dan_ly_libreoffice.xlsx")
     sub = run(workspace)["dan_ly_libreoffice.xlsx"]
-    assert (sub["unit"], sub["status"]) == ("15703", "accepted"), sub["issues"]
+    assert (sub.unit, sub.status) == ("15703", "accepted"), sub.issues
     vals = values_of(workspace, "dan_ly_libreoffice.xlsx")
     assert vals["children_total"]["cell"] == "F9"       # was F6, three rows inserted above
     assert vals["ct24_participating"]["value"] == 700
@@ -201,7 +204,7 @@ def test_numbers_typed_as_text(workspace, templates, tmp_path):
                  ct05_u1_vaccinated="95%", ct22_consulted="1,300")
     submit(workspace, templates, tmp_path, "15700", typed, "dan_luc.xlsx")
     sub = run(workspace)["dan_luc.xlsx"]
-    assert sub["status"] == "rejected"
+    assert sub.status == "rejected"
     assert at(sub, "children_total") == ["number-as-text"]      # "5.000" is five thousand
     assert at(sub, "ct23_aware") == ["number-as-text"]          # NBSP as thousands separator
     assert "decimal-in-count" in at(sub, "ct02_served")         # 2,5 children
@@ -212,10 +215,10 @@ def test_numbers_typed_as_text(workspace, templates, tmp_path):
     assert vals["children_total"]["value"] == 5000 and vals["ct23_aware"]["value"] == 4200
     assert "ct22_consulted" not in vals and "ct05_u1_vaccinated" not in vals  # never guessed
     amb = one(sub, "ambiguous-number")
-    assert (amb["sheet"], amb["cell"]) == cell_of(templates["15700"], "ct22_consulted")
-    assert "«1,300»" in amb["message"] and "hai cách" in amb["message"]
-    assert "«95%»" in one(sub, "percent-sign")["message"]
-    assert "2,5 không phải số nguyên" in one(sub, "decimal-in-count")["message"]
+    assert (amb.sheet, amb.cell) == cell_of(templates["15700"], "ct22_consulted")
+    assert "«1,300»" in amb.message and "hai cách" in amb.message
+    assert "«95%»" in one(sub, "percent-sign").message
+    assert "2,5 không phải số nguyên" in one(sub, "decimal-in-count").message
 
 
 def test_tcvn3_narrative_is_converted(workspace, templates, tmp_path):
@@ -224,10 +227,10 @@ def test_tcvn3_narrative_is_converted(workspace, templates, tmp_path):
     assert len(health) == 14 + 2
     submit(workspace, templates, tmp_path, "P-YT", dict(health, narr_direction=encode_tcvn3(text)), "yte.xlsx")
     sub = run(workspace)["yte.xlsx"]
-    assert (sub["unit"], sub["status"]) == ("P-YT", "accepted_with_warnings")
+    assert (sub.unit, sub.status) == ("P-YT", "accepted_with_warnings")
     issue = one(sub, "legacy-encoding")
-    assert (issue["field"], issue["sheet"], issue["cell"]) == ("narr_direction", "Báo cáo", "F5")
-    assert "TCVN3" in issue["message"]
+    assert (issue.field, issue.sheet, issue.cell) == ("narr_direction", "Báo cáo", "F5")
+    assert "TCVN3" in issue.message
     assert values_of(workspace, "yte.xlsx")["narr_direction"]["text"] == text
 
 
@@ -237,11 +240,11 @@ def test_blank_is_missing_zero_is_a_value(workspace, templates, tmp_path):
     submit(workspace, templates, tmp_path, "15703", dict(COMMUNE_VALUES, ct09_abused=0), "khong.xlsx")
     subs = run(workspace)
     missing = subs["trong.xlsx"]
-    assert missing["status"] == "rejected" and codes(missing, "error") == ["required-missing"]
+    assert missing.status == "rejected" and codes(missing, "error") == ["required-missing"]
     issue = one(missing, "required-missing")
-    assert (issue["field"], issue["cell"]) == ("ct09_abused", "F43")
-    assert "nhập 0" in issue["message"]
-    assert subs["khong.xlsx"]["status"] == "accepted"
+    assert (issue.field, issue.cell) == ("ct09_abused", "F43")
+    assert "nhập 0" in issue.message
+    assert subs["khong.xlsx"].status == "accepted"
     assert values_of(workspace, "khong.xlsx")["ct09_abused"]["value"] == 0.0
 
 
@@ -249,13 +252,13 @@ def test_blank_is_missing_zero_is_a_value(workspace, templates, tmp_path):
 
 
 def test_template_of_another_year(workspace, templates, tmp_path):
-    old = generate(workspace, 2023, ["15700"]).files[0]["path"]
+    old = generate(workspace, 2023, ["15700"]).files[0].path
     filled = fill(old, tmp_path / "2023.xlsx", COMMUNE_VALUES)
     inbox_copy(workspace, filled, "dan_luc_2023.xlsx")
     sub = run(workspace)["dan_luc_2023.xlsx"]
-    assert (sub["unit"], sub["status"]) == ("15700", "rejected")
+    assert (sub.unit, sub.status) == ("15700", "rejected")
     assert codes(sub, "error") == ["wrong-year"]
-    assert "năm 2023, không phải năm 2024" in one(sub, "wrong-year")["message"]
+    assert "năm 2023, không phải năm 2024" in one(sub, "wrong-year").message
 
 
 def test_unknown_unit_code_in_the_metadata(workspace, templates, tmp_path):
@@ -269,18 +272,18 @@ def test_unknown_unit_code_in_the_metadata(workspace, templates, tmp_path):
     wb.save(tmp_path / "b.xlsx")
     inbox_copy(workspace, tmp_path / "b.xlsx", "la.xlsx")
     sub = run(workspace)["la.xlsx"]
-    assert (sub["unit"], sub["status"]) == (None, "rejected")
+    assert (sub.unit, sub.status) == (None, "rejected")
     assert codes(sub) == ["unknown-unit"]
-    assert "«99999»" in one(sub, "unknown-unit")["message"]
+    assert "«99999»" in one(sub, "unknown-unit").message
 
 
 def test_values_pasted_into_a_new_workbook(workspace, tmp_path):
     path = paste_workbook(tmp_path / "x.xlsx", COMMUNE_VALUES, "Đơn vị: Xã Dân Lực (mã 15700) - Năm báo cáo: 2024")
     inbox_copy(workspace, path, "so_lieu_dan_luc.xlsx")
     sub = run(workspace)["so_lieu_dan_luc.xlsx"]
-    assert (sub["unit"], sub["status"], sub["identity_source"]) == ("15700", "accepted_with_warnings", "content")
+    assert (sub.unit, sub.status, sub.identity_source) == ("15700", "accepted_with_warnings", "content")
     assert sorted(codes(sub)) == ["identity-from-content", "names-missing"]
-    assert "Xã Dân Lực theo nội dung trang tính" in one(sub, "identity-from-content")["message"]
+    assert "Xã Dân Lực theo nội dung trang tính" in one(sub, "identity-from-content").message
     vals = values_of(workspace, "so_lieu_dan_luc.xlsx")
     assert {k: v["value"] for k, v in vals.items() if k in ("children_total", "ct24_participating",
                                                            "budget_ns_dia_phuong_planned")} == {
@@ -292,8 +295,8 @@ def test_identity_from_the_file_name_only(workspace, tmp_path):
     path = paste_workbook(tmp_path / "x.xlsx", COMMUNE_VALUES, head=None)
     inbox_copy(workspace, path, "Bao cao xa Dan Luc 2024.xlsx")
     sub = run(workspace)["Bao cao xa Dan Luc 2024.xlsx"]
-    assert (sub["unit"], sub["identity_source"]) == ("15700", "filename")
-    assert "theo tên tệp" in one(sub, "identity-from-filename")["message"]
+    assert (sub.unit, sub.identity_source) == ("15700", "filename")
+    assert "theo tên tệp" in one(sub, "identity-from-filename").message
     assert values_of(workspace, "Bao cao xa Dan Luc 2024.xlsx")["children_total"]["value"] == 5000
 
 
@@ -303,9 +306,9 @@ def test_nothing_says_who_sent_it(workspace, tmp_path):
     wb.save(tmp_path / "x.xlsx")
     inbox_copy(workspace, tmp_path / "x.xlsx", "so_lieu.xlsx")
     sub = run(workspace)["so_lieu.xlsx"]
-    assert (sub["unit"], sub["status"]) == (None, "rejected")
+    assert (sub.unit, sub.status) == (None, "rejected")
     assert codes(sub) == ["unknown-unit"]
-    assert "Không xác định được đơn vị gửi tệp" in sub["issues"][0]["message"]
+    assert "Không xác định được đơn vị gửi tệp" in sub.issues[0].message
 
 
 # --- structure --------------------------------------------------------------------------------
@@ -317,10 +320,10 @@ def test_overwritten_formula(workspace, templates, tmp_path):
     wb.save(tmp_path / "b.xlsx")
     inbox_copy(workspace, tmp_path / "b.xlsx", "ghi_de.xlsx")
     sub = run(workspace)["ghi_de.xlsx"]
-    assert sub["status"] == "accepted_with_warnings"
+    assert sub.status == "accepted_with_warnings"
     issue = one(sub, "formula-overwritten")
-    assert (issue["sheet"], issue["cell"], issue["field"]) == ("Số liệu", "G19", "ct02_served")
-    assert "tỷ lệ" in issue["message"]
+    assert (issue.sheet, issue.cell, issue.field) == ("Số liệu", "G19", "ct02_served")
+    assert "tỷ lệ" in issue.message
 
 
 @pytest.mark.parametrize("how", ["excel", "dangling"])
@@ -334,21 +337,21 @@ def test_deleted_sheet(workspace, templates, tmp_path, how):
     wb.save(tmp_path / "b.xlsx")
     inbox_copy(workspace, tmp_path / "b.xlsx", "xoa_trang.xlsx")
     sub = run(workspace)["xoa_trang.xlsx"]
-    assert sub["status"] == "rejected"
+    assert sub.status == "rejected"
     assert codes(sub, "error") == ["missing-sheet"]
-    assert one(sub, "missing-sheet")["sheet"] == "Kinh phí"
+    assert one(sub, "missing-sheet").sheet == "Kinh phí"
     assert values_of(workspace, "xoa_trang.xlsx")["children_total"]["value"] == 5000  # the rest is read
 
 
 def test_cross_field_rule(workspace, templates, tmp_path):
     submit(workspace, templates, tmp_path, "15700", dict(COMMUNE_VALUES, ct04_underweight=1500), "dan_luc.xlsx")
     sub = run(workspace)["dan_luc.xlsx"]
-    assert sub["status"] == "rejected"
+    assert sub.status == "rejected"
     issue = one(sub, "cross-field-rule")
-    assert issue["rule"] == "ct04-underweight-le-den"
-    assert (issue["sheet"], issue["cell"], issue["field"]) == ("Số liệu", "F26", "ct04_underweight")
-    assert issue["message"].startswith("Số trẻ suy dinh dưỡng thể nhẹ cân không thể vượt số trẻ được cân, đo.")
-    assert ": 1.500" in issue["message"] and ": 1.400" in issue["message"]
+    assert issue.rule == "ct04-underweight-le-den"
+    assert (issue.sheet, issue.cell, issue.field) == ("Số liệu", "F26", "ct04_underweight")
+    assert issue.message.startswith("Số trẻ suy dinh dưỡng thể nhẹ cân không thể vượt số trẻ được cân, đo.")
+    assert ": 1.500" in issue.message and ": 1.400" in issue.message
 
 
 # --- versions, idempotence ----------------------------------------------------------------------
@@ -363,9 +366,9 @@ def test_later_saved_version_wins(workspace, templates, tmp_path):
     submit(workspace, templates, tmp_path, "15700", old, "ban_dau.xlsx", saved_at=datetime(2024, 11, 10, 8, 0),
            when=datetime(2024, 11, 14, 9, 0))
     subs = run(workspace)
-    assert subs["ban_sua.xlsx"]["status"] == "accepted"
-    assert subs["ban_dau.xlsx"]["status"] == "superseded"
-    assert subs["ban_sua.xlsx"]["saved_at"] == datetime(2024, 11, 12, 8, 0).isoformat()
+    assert subs["ban_sua.xlsx"].status == "accepted"
+    assert subs["ban_dau.xlsx"].status == "superseded"
+    assert subs["ban_sua.xlsx"].saved_at == datetime(2024, 11, 12, 8, 0).isoformat()
     with Store(workspace.db_path) as store:
         assert counted_values(store, YEAR)["15700"]["ct02_served"] == 2310
         changed = {(a["field"], a["old_value"], a["new_value"]) for a in store.audit(YEAR)
@@ -390,7 +393,7 @@ def test_collecting_twice_changes_nothing_and_a_new_file_adds_a_version(workspac
            saved_at=datetime(2024, 11, 16, 8, 0), when=datetime(2024, 11, 16, 9, 0))
     third = collect(workspace, YEAR)
     assert third.new_files == 1
-    status = {s["path"]: s["status"] for s in third.submissions}
+    status = {s.path: s.status for s in third.submissions}
     assert status == {"dan_luc.xlsx": "accepted", "dan_ly.xlsx": "superseded", "dan_ly_sua.xlsx": "accepted"}
     assert len(third.missing) == 45 - 2
 
@@ -449,17 +452,17 @@ def test_hostile_corpus_costs_only_its_own_files(workspace, templates, tmp_path)
     result = collect(workspace, YEAR)
 
     assert tree_hash(inbox) == before  # the inbox is never modified
-    by_file = {p: s for s in result.submissions for p in s["paths"]}
-    assert by_file["dan_luc.xlsx"]["status"] == by_file["tt_trieu_son.xlsx"]["status"] == "accepted"
+    by_file = {p: s for s in result.submissions for p in s.paths}
+    assert by_file["dan_luc.xlsx"].status == by_file["tt_trieu_son.xlsx"].status == "accepted"
     assert sorted(result.counts()) == ["accepted", "missing", "rejected"]
     for name, path in made.items():
         case = corpus.CASES[name]
         sub = by_file[path.name]
         expected = "unknown-unit" if case.expect == "ok" else case.expect  # readable, but not our form
-        errors = [i for i in sub["issues"] if i["severity"] == "error"]
-        assert sub["status"] == "rejected", name
-        assert [i["code"] for i in errors] == [expected], name
-        assert VIETNAMESE.search(errors[0]["message"]), name
+        errors = [i for i in sub.issues if i.severity == "error"]
+        assert sub.status == "rejected", name
+        assert [i.code for i in errors] == [expected], name
+        assert VIETNAMESE.search(errors[0].message), name
     with Store(workspace.db_path) as store:
         current = counted_values(store, YEAR)
         subs = store.submissions(YEAR)
@@ -489,10 +492,10 @@ def test_a_file_that_kills_its_reader_costs_only_itself(workspace, templates, tm
     submit(workspace, templates, tmp_path, "15706", COMMUNE_VALUES, "b_15706_crash.xlsx")
     submit(workspace, templates, tmp_path, "15703", COMMUNE_VALUES, "c_dan_ly.xlsx")
     result = collect(workspace, YEAR, workers=1)
-    subs = {s["path"]: s for s in result.submissions}
-    assert subs["a_dan_luc.xlsx"]["status"] == subs["c_dan_ly.xlsx"]["status"] == "accepted"
+    subs = {s.path: s for s in result.submissions}
+    assert subs["a_dan_luc.xlsx"].status == subs["c_dan_ly.xlsx"].status == "accepted"
     crashed = subs["b_15706_crash.xlsx"]
-    assert (crashed["status"], crashed["unit"], codes(crashed)) == ("rejected", "15706", ["reader-crashed"])
+    assert (crashed.status, crashed.unit, codes(crashed)) == ("rejected", "15706", ["reader-crashed"])
 
 
 def test_store_made_before_rules_were_kept(workspace, templates, tmp_path):
@@ -503,7 +506,7 @@ def test_store_made_before_rules_were_kept(workspace, templates, tmp_path):
                                "TEXT, message TEXT NOT NULL, PRIMARY KEY (submission_id, seq));")
     submit(workspace, templates, tmp_path, "15700", dict(COMMUNE_VALUES, ct06_hiv_infected=3), "dan_luc.xlsx")
     sub = run(workspace)["dan_luc.xlsx"]
-    assert one(sub, "cross-field-rule")["rule"] == "ct06-le-den"  # 3 infected of 2 exposed
+    assert one(sub, "cross-field-rule").rule == "ct06-le-den"  # 3 infected of 2 exposed
 
 
 # --- what goes back ---------------------------------------------------------------------------
@@ -523,7 +526,7 @@ def test_feedback_workbook_marks_the_problem_cell(workspace, templates, tmp_path
     sub, = result.submissions
     assert sorted(codes(sub)) == ["cross-field-rule", "macros-ignored"]
     path = workspace.output(YEAR) / "phan_hoi" / feedback_name(YEAR, "15700", "Xã Dân Lực")
-    assert result.outputs["feedback"] == [path]
+    assert [(f.unit, f.path, f.status) for f in result.outputs.feedback] == [("15700", path, Status.REJECTED)]
 
     with zipfile.ZipFile(path) as zf:
         assert not [n for n in zf.namelist() if "vba" in n.lower()]
@@ -532,7 +535,7 @@ def test_feedback_workbook_marks_the_problem_cell(workspace, templates, tmp_path
     assert wb.sheetnames[0] == FEEDBACK_SHEET
     listed = [[c.value for c in row] for row in wb[FEEDBACK_SHEET].iter_rows(min_row=5)]
     assert listed[0][:5] == [1, "Lỗi", "Số liệu mâu thuẫn nhau", "Số liệu", "F26"]   # errors first
-    assert listed[0][5] == one(sub, "cross-field-rule")["message"]
+    assert listed[0][5] == one(sub, "cross-field-rule").message
     assert listed[1][1] == "Cảnh báo" and "macro" in listed[1][5]
     # The English code is there for scripts, in a hidden column that does not print.
     assert [r[6] for r in listed] == ["cross-field-rule", "macros-ignored"]
@@ -555,10 +558,10 @@ def test_a_unit_with_nothing_to_fix_in_its_file_gets_no_copy(workspace, template
     submit(workspace, templates, tmp_path, "15703", dict(COMMUNE_VALUES, ct04_underweight=1500), "dan_ly.xlsx",
            when=late)
     result = collect(workspace, YEAR)
-    subs = {s["path"]: s for s in result.submissions}
+    subs = {s.path: s for s in result.submissions}
     assert codes(subs["dan_luc.xlsx"]) == ["late-submission"]
     assert sorted(codes(subs["dan_ly.xlsx"])) == ["cross-field-rule", "late-submission"]
-    assert [p.name for p in result.outputs["feedback"]] == [feedback_name(YEAR, "15703", "Xã Dân Lý")]
+    assert [f.path.name for f in result.outputs.feedback] == [feedback_name(YEAR, "15703", "Xã Dân Lý")]
 
 
 def test_many_copies_are_made_on_every_core_and_each_marks_its_own_problem(workspace, templates, tmp_path):
@@ -566,8 +569,8 @@ def test_many_copies_are_made_on_every_core_and_each_marks_its_own_problem(works
     for n, code in enumerate(communes):
         submit(workspace, templates, tmp_path, code, dict(COMMUNE_VALUES, ct04_underweight=1500 + n), f"{code}.xlsx")
     result = collect(workspace, YEAR)
-    assert len(result.outputs["feedback"]) == len(communes)
-    for path in result.outputs["feedback"]:
+    assert len(result.outputs.feedback) == len(communes)
+    for path in (f.path for f in result.outputs.feedback):
         code = path.name.split("_")[1]
         wb = openpyxl.load_workbook(path)
         (first,) = [[c.value for c in row] for row in wb[FEEDBACK_SHEET].iter_rows(min_row=5)]
@@ -579,7 +582,7 @@ def test_validation_report(workspace, templates, tmp_path):
     submit(workspace, templates, tmp_path, "15700", COMMUNE_VALUES, "dan_luc.xlsx")
     submit(workspace, templates, tmp_path, "15703", dict(COMMUNE_VALUES, ct04_underweight=1500), "dan_ly.xlsx")
     result = collect(workspace, YEAR)
-    report = result.outputs["validation_report"]
+    report = result.outputs.validation_report
     assert report == workspace.output(YEAR) / "kiem_tra_so_lieu_2024.xlsx"
     wb = openpyxl.load_workbook(report)
     assert wb.sheetnames == ["Tổng hợp", "Chi tiết lỗi", "Tệp đã nhận"]
@@ -637,6 +640,20 @@ def test_status_json_counts(workspace, templates, tmp_path):
     assert len(st["missing"]) == 42 and "15700" not in st["missing"]
     assert {c["unit"] for c in st["chase"]} == set(st["missing"]) | {"15706"}
     assert st["deadline"] == "2024-11-20"
+    assert st == json.loads(json.dumps(year_status(workspace, YEAR).to_dict()))  # --json is the library's result
+
+
+def test_collect_lists_the_feedback_copies_to_resend_first(workspace, templates, tmp_path):
+    """The officer reads which copies ask for a file again (its version was rejected) and which
+    only ask to check a warning: told by the status of the version each copy was made from."""
+    submit(workspace, templates, tmp_path, "15700", dict(COMMUNE_VALUES, children_total="5.000"), "dan_luc.xlsx")
+    submit(workspace, templates, tmp_path, "15703", dict(COMMUNE_VALUES, ct04_underweight=1500), "dan_ly.xlsx")
+    res = CliRunner().invoke(cli, ["collect", "--year", "2024", "-w", str(workspace.root)])
+    assert res.exit_code == 0, res.output
+    lines = [line.strip() for line in res.output.splitlines()]
+    at = lines.index("Tệp phản hồi gửi lại đơn vị (2), trong output/2024/phan_hoi/:")
+    assert lines[at + 1:at + 3] == [f"{feedback_name(YEAR, '15703', 'Xã Dân Lý')}  (có lỗi, phải gửi lại)",
+                                    f"{feedback_name(YEAR, '15700', 'Xã Dân Lực')}  (chỉ có cảnh báo)"]
 
 
 def _marks_on(sheet, ref: str) -> list[tuple]:
@@ -670,8 +687,8 @@ def test_a_corrected_feedback_copy_sent_back_gets_one_fresh_sheet_and_no_stale_m
                      saved_at=datetime(YEAR, 11, 12, 9))
     inbox_copy(workspace, corrected, "dan_luc_da_sua.xlsx", when=datetime(YEAR, 11, 16, 9))
     result = collect(workspace, YEAR)
-    current = [s for s in result.submissions if s["status"] != "superseded"]
-    assert [s["path"] for s in current] == ["dan_luc_da_sua.xlsx"]
+    current = [s for s in result.submissions if s.status != "superseded"]
+    assert [s.path for s in current] == ["dan_luc_da_sua.xlsx"]
     assert codes(current[0]) == ["decimal-in-count"]
 
     wb = openpyxl.load_workbook(sent)
@@ -698,8 +715,8 @@ def test_a_workbook_whose_structure_is_broken_is_refused_with_its_reason(workspa
             zout.writestr(info, data[: len(data) // 2] if info.filename == "xl/workbook.xml" else data)
     inbox_copy(workspace, broken, "15700.xlsx")
     sub = run(workspace)["15700.xlsx"]
-    assert (sub["unit"], sub["status"], codes(sub)) == ("15700", "rejected", ["unreadable-workbook"])
-    assert "cấu trúc của bảng tính bị hỏng" in sub["issues"][0]["message"]
+    assert (sub.unit, sub.status, codes(sub)) == ("15700", "rejected", ["unreadable-workbook"])
+    assert "cấu trúc của bảng tính bị hỏng" in sub.issues[0].message
 
 
 def test_a_worker_reads_and_judges_a_file_without_loading_the_form_writer(workspace, templates, tmp_path):
@@ -731,4 +748,4 @@ def test_system_files_in_the_inbox_are_not_submissions(workspace, templates, tmp
     (workspace.inbox(2024) / "desktop.ini").write_text("[.ShellClassInfo]\n")
     (workspace.inbox(2024) / "Thumbs.db").write_bytes(b"\0" * 64)
     result = collect(workspace, 2024)
-    assert [s["path"] for s in result.submissions] == ["a.xlsx"] and result.skipped == []
+    assert [s.path for s in result.submissions] == ["a.xlsx"] and result.skipped == []

@@ -19,6 +19,7 @@ from pipeline.store.decisions import decisions, undo_accept
 from pipeline.merge.merger import merge
 from pipeline.reporting.report import report
 from pipeline.store.db import Store
+from pipeline.store.status import Status
 from pipeline.store.submissions import counted_values, current
 
 
@@ -52,9 +53,14 @@ def test_accept_despite_one_typo_counts_everything_else_and_survives_collect(wor
 
     # A second collect (a late file arrives) keeps the decision.
     fill(templates["15706"], workspace.inbox(YEAR) / "dan_quyen.xlsx", COMMUNE_VALUES)
-    collect(workspace, YEAR, workers=1)
+    again = collect(workspace, YEAR, workers=1)
     with Store(workspace.db_path) as store:
         assert "ct05_u1_vaccinated" not in _commune_values(store, YEAR, "15700")
+    # The unit's copy says its file was accepted, not that it must send it again.
+    (copy,) = [f for f in again.outputs.feedback if f.unit == "15700"]
+    assert copy.status is Status.ACCEPTED_BY_OFFICER
+    told = openpyxl.load_workbook(copy.path).worksheets[0].cell(2, 1).value
+    assert "đã được chấp nhận" in told and "rồi gửi lại" not in told
     merged = merge(workspace, YEAR)
         # Two communes count for vaccination under 1, all three for the rest.
     assert merged.indicator("ct05a").units_reported == 2 and merged.indicator("ct05b").units_reported == 3
@@ -65,8 +71,10 @@ def test_accept_despite_one_typo_counts_everything_else_and_survives_collect(wor
     assert any("Xã xác nhận qua điện thoại" in r for r in rows)
     status = {r[1]: r[4] for r in wb["Tổng hợp"].iter_rows(min_row=5, values_only=True)}
     assert status["15700"] == "Có lỗi, đã chấp nhận theo quyết định"
+    # Its summary line counts as merge counts: the accepted commune is among the valid ones.
+    assert "hợp lệ: 3 (trong đó 1 có lỗi nhưng đã chấp nhận theo quyết định); có lỗi: 0" in wb["Tổng hợp"]["A2"].value
     written = report(workspace, YEAR)
-    text = "\n".join(c.text for t in Document(written["docx"]).tables for r in t.rows for c in r.cells)
+    text = "\n".join(c.text for t in Document(written.docx).tables for r in t.rows for c in r.cells)
     assert "Chấp nhận dù còn lỗi" in text and "Xã xác nhận qua điện thoại" in text
 
     # Undo: one more entry, the unit is out again; nothing erased from the log.
@@ -94,7 +102,7 @@ def test_received_date_set_by_the_officer_survives_a_second_collect(workspace, t
     collect(workspace, YEAR, workers=1)
     with Store(workspace.db_path) as store:
         s = current(store, YEAR)["15703"]
-        assert s.on_time is False and any(i["code"] == "late-submission" for i in store.issues(s.id))
+        assert s.on_time is False and any(i.code == "late-submission" for i in store.issues(s.id))
     res = _invoke(workspace, "received", "2024_15703_xa-dan-ly.xlsx", "--year", str(YEAR), "--date", "18/11/2024",
                   "--note", "nhận qua Zalo")
     assert res.exit_code == 0, res.output
@@ -103,7 +111,7 @@ def test_received_date_set_by_the_officer_survives_a_second_collect(workspace, t
         with Store(workspace.db_path) as store:
             s = current(store, YEAR)["15703"]
             assert s.on_time is True and s.received_at.startswith(f"{YEAR}-11-18")
-            assert not any(i["code"] == "late-submission" for i in store.issues(s.id))
+            assert not any(i.code == "late-submission" for i in store.issues(s.id))
             assert s.status == "accepted"
         collect(workspace, YEAR, workers=1)
     st = json.loads(_invoke(workspace, "status", "--year", str(YEAR), "--json").output)

@@ -221,8 +221,8 @@ def check_store(ws: Workspace, reference: dict) -> list[str]:
         if r is None:
             problems.append(f"unknown content {s['path']}")
             continue
-        own = [i for i in s["issues"] if i["code"] != "outlier"]
-        if (s["unit"], s["values"], own) != (r["unit"], r["values"], [i for i in r["issues"] if i["code"] != "outlier"]):
+        own = [i for i in s["issues"] if i.code != "outlier"]
+        if (s["unit"], s["values"], own) != (r["unit"], r["values"], [i for i in r["issues"] if i.code != "outlier"]):
             problems.append(f"half stored: {s['path']}")
         if not set(s["paths"]) <= set(r["paths"]):
             problems.append(f"paths of {s['path']}")
@@ -412,10 +412,10 @@ def test_unfinished_downloads_and_lock_files_are_left_alone(workspace, templates
         set_received(p, RECEIVED)
     result = collect(workspace, YEAR)
     TALLY["partial_files"] += 2
-    assert {k["path"]: k["code"] for k in result.skipped} == {
+    assert {k.path: k.code for k in result.skipped} == {
         "15706.xlsx.part": "file-in-progress", "15709.xlsx.crdownload": "file-in-progress",
         "~$15703.xlsx": "office-lock-file"}
-    assert [(s["path"], s["status"]) for s in result.submissions] == [("15703.xlsx", "accepted")]
+    assert [(s.path, s.status) for s in result.submissions] == [("15703.xlsx", "accepted")]
     assert not list(workspace.archive.rglob("*.part")) and not list(workspace.archive.rglob("*.crdownload"))
 
 
@@ -450,24 +450,24 @@ def test_a_file_still_being_copied_is_never_half_read(workspace, templates, tmp_
     result = collect(workspace, YEAR)
     writer.join()
     TALLY["partial_files"] += 1
-    subs = {s["path"]: s for s in result.submissions}
-    skipped = {k["path"]: k for k in result.skipped}
-    assert subs["15703.xlsx"]["status"] == "accepted"
+    subs = {s.path: s for s in result.submissions}
+    skipped = {k.path: k for k in result.skipped}
+    assert subs["15703.xlsx"].status == "accepted"
     whole_sha = hashlib.sha256(whole).hexdigest()
     if "15700.xlsx" in subs:  # it had arrived whole before collect looked
-        half = subs["15700.xlsx"]["sha256"] != whole_sha
+        half = subs["15700.xlsx"].sha256 != whole_sha
     else:
-        assert skipped["15700.xlsx"]["code"] == "file-in-progress"
-        assert "Tệp đang được chép vào thư mục" in skipped["15700.xlsx"]["message"]
+        assert skipped["15700.xlsx"].code == "file-in-progress"
+        assert "Tệp đang được chép vào thư mục" in skipped["15700.xlsx"].message
         half = False
     TALLY["half_read"] += half
     assert not half
     archived = {p.stem for p in workspace.archive.rglob("*.xlsx")}
-    assert archived <= {s["sha256"] for s in result.submissions}  # no copy of half a file kept
+    assert archived <= {s.sha256 for s in result.submissions}  # no copy of half a file kept
     # Later, the copy finished long ago: the next run reads it whole.
     set_received(target, RECEIVED)
-    again = {s["path"]: s for s in collect(workspace, YEAR).submissions}
-    assert (again["15700.xlsx"]["status"], again["15700.xlsx"]["sha256"]) == ("accepted", whole_sha)
+    again = {s.path: s for s in collect(workspace, YEAR).submissions}
+    assert (again["15700.xlsx"].status, again["15700.xlsx"].sha256) == ("accepted", whole_sha)
 
 
 # --- readers that hang, run out of memory, or are killed -------------------------------------------
@@ -502,8 +502,8 @@ def test_readers_that_hang_exhaust_memory_or_die_cost_only_their_file(workspace,
     result = collect(workspace, YEAR, workers=2)
     elapsed = time.monotonic() - start
     TALLY["reader_faults"] += 3
-    subs = {s["path"]: s for s in result.submissions}
-    got = {n: (s["unit"], s["status"], [i["code"] for i in s["issues"]]) for n, s in subs.items()}
+    subs = {s.path: s for s in result.submissions}
+    got = {n: (s.unit, s.status, [i.code for i in s.issues]) for n, s in subs.items()}
     assert got == {
         "15700_a.xlsx": ("15700", "accepted", []), "15712_b.xlsx": ("15712", "accepted", []),
         "15703_treo.xlsx": ("15703", "rejected", ["read-timeout"]),
@@ -511,7 +511,7 @@ def test_readers_that_hang_exhaust_memory_or_die_cost_only_their_file(workspace,
         "15709_bi_giet.xlsx": ("15709", "rejected", ["reader-crashed"]),
     }
     for n in ("15703_treo.xlsx", "15706_bo_nho.xlsx", "15709_bi_giet.xlsx"):
-        assert "đề nghị đơn vị" in subs[n]["issues"][0]["message"]
+        assert "đề nghị đơn vị" in subs[n].issues[0].message
     assert elapsed < 20
     assert workers_left(workspace, wait=1) == []
 
@@ -540,7 +540,7 @@ def test_a_copy_of_a_stored_file_that_cannot_be_read_in_time_keeps_its_name(work
     TALLY["reader_faults"] += 1
     left = workers_left(workspace, wait=1)
     TALLY["orphans"] += len(left)
-    assert sub["status"] == "accepted" and sorted(sub["paths"]) == ["15700.xlsx", "15700_treo.xlsx"]
+    assert sub.status == "accepted" and sorted(sub.paths) == ["15700.xlsx", "15700_treo.xlsx"]
     assert left == []
 
 

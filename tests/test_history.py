@@ -19,7 +19,7 @@ def previous_cell(path, field: str):
 
 def test_last_year_prefills_the_template(workspace):
     store_values(workspace, 2023, "15700", {"children_total": 5123, "ct01_child_friendly": 1.0})
-    files = {f["unit"]: f["path"] for f in generate(workspace, 2024, ["15700", "15703"]).files}
+    files = {f.unit: f.path for f in generate(workspace, 2024, ["15700", "15703"]).files}
     assert previous_cell(files["15700"], "children_total") == 5123
     assert previous_cell(files["15700"], "ct01_child_friendly") == "Có"
     assert previous_cell(files["15703"], "children_total") is None  # sent nothing last year
@@ -30,7 +30,7 @@ def test_across_the_2025_reform_new_communes_see_their_predecessors_summed(works
     parts = {"15664": 9000, "15691": 4000, "15700": 5000, "15703": 3000, "15706": 2500}
     for code, n in parts.items():
         store_values(workspace, 2024, code, {"children_total": n, "ct01_child_friendly": 1.0})
-    files = {f["unit"]: f["path"] for f in generate(workspace, 2025, ["15664"]).files}
+    files = {f.unit: f.path for f in generate(workspace, 2025, ["15664"]).files}
     assert previous_cell(files["15664"], "children_total") == 23500
     # Five yes/no answers cannot be combined into one.
     assert previous_cell(files["15664"], "ct01_child_friendly") is None
@@ -42,7 +42,7 @@ def test_a_new_commune_with_a_predecessor_that_sent_nothing_gets_no_last_year(wo
     parts = {"15664": 9000, "15691": 4000, "15700": 5000, "15703": 3000}
     for code, n in parts.items():
         store_values(workspace, 2024, code, {"children_total": n})
-    files = {f["unit"]: f["path"] for f in generate(workspace, 2025, ["15664"]).files}
+    files = {f.unit: f.path for f in generate(workspace, 2025, ["15664"]).files}
     assert previous_cell(files["15664"], "children_total") is None
     from pipeline.store.history import incomplete_successors
     from pipeline.store.db import Store

@@ -83,8 +83,8 @@ def test_imported_history_completes_ct13_and_the_mid_term_table(workspace, tmp_p
     assert marriages["cells"][0] == "–" and all(c.startswith("Giảm") for c in marriages["cells"][1:])
     # Every output that uses it says so.
     written = report(workspace, 2024)
-    text = "\n".join(p.text for p in Document(written["docx"]).paragraphs)
-    text += "\n".join(c.text for t in Document(written["docx"]).tables for r in t.rows for c in r.cells)
+    text = "\n".join(p.text for p in Document(written.docx).paragraphs)
+    text += "\n".join(c.text for t in Document(written.docx).tables for r in t.rows for c in r.cells)
     assert "nhập từ số liệu lịch sử" in text and "Số liệu nhập từ lịch sử" in text
     # ... and so do the consolidated workbook and the CSV of a year made of imported figures.
     merged = merge(workspace, 2023)

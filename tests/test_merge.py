@@ -16,6 +16,12 @@ from conftest import store_values as put
 from pipeline.store.db import Store
 
 
+OLD_COMMUNES = ["15664", "15667", "15670", "15673", "15676", "15679", "15682", "15685", "15688", "15691", "15700",
+                "15703", "15706", "15709", "15712", "15715", "15718", "15721", "15724", "15727", "15730", "15733",
+                "15736", "15739", "15742", "15745", "15748", "15751", "15754", "15757", "15760", "15763", "15766",
+                "15769"]
+
+
 def ind(result, code: str):
     return result.indicator(code)
 
@@ -100,7 +106,8 @@ def test_ct13_without_and_with_previous_year(workspace):
     assert (r.numerator, r.denominator) == (8, 10)
     assert r.value == pytest.approx(-20.0)
     assert labels(r) == {"2025": "Đạt", "2030": "Đạt"}
-    assert r.totals["current"] == {"year": 2026, "value": 8, "units": 2, "units_expected": 8}
+    assert r.totals["current"] == {"year": 2026, "value": 8, "units": 2, "units_expected": 8, "whole": None,
+                                   "whole_source": None}
 
 
 def test_ct13_rising_is_not_met(workspace):
@@ -202,7 +209,7 @@ def test_office_figure_kept_beside_commune_sum_with_a_warning(workspace):
     # The report says both figures and tells the officer, not the province, to reconcile them.
     from pipeline.reporting.report import report
 
-    warnings = report(workspace, 2024)["warnings"]
+    warnings = report(workspace, 2024).warnings
     assert any("khác tổng hợp từ các xã, thị trấn ở Chỉ tiêu 5a" in w for w in warnings)
     assert "ct05a" not in res.output
 
@@ -269,8 +276,9 @@ def test_outputs_and_json_shape(workspace):
     shown = {(c.value, c.number_format) for s in wb.worksheets for row in s.iter_rows() for c in row
              if isinstance(c.value, (int, float)) and c.number_format != "General"}
     assert (100, "#,##0") in shown and (90, "#,##0") in shown
-    # A unit's value that meets (misses) its target carries ✓ (✗) after it, for grey prints.
-    marks = {"", ' "✓"', ' "✗"'}
+    # A unit's value that meets (misses) its target carries ✓ (✗) after it, for grey prints; a
+    # district figure of the trend its source: (t) provisional, (p) the lead office's.
+    marks = {"", ' "✓"', ' "✗"', ' "(t)"', ' "(p)"'}
     assert {f for _, f in shown} <= {base + m for base in ("#,##0", "#,##0.0#") for m in marks}
     assert any(f.endswith('"✗"') for _, f in shown)
     assert all((v == int(v)) == (not f.startswith("#,##0.0#")) for v, f in shown)
@@ -278,7 +286,8 @@ def test_outputs_and_json_shape(workspace):
         data = list(csv.DictReader(fh))
     district = [d for d in data if d["orgunit"] == "397" and d["dataelement"] == "ct05a"]
     assert district == [{"dataelement": "ct05a", "period": "2024", "orgunit": "397", "value": "90.0",
-                         "numerator": "90.0", "denominator": "100.0", "comment": "chưa đủ đơn vị (1/34)"}]
+                         "numerator": "90.0", "denominator": "100.0", "comment": "chưa đủ đơn vị (1/34)",
+                         "source": "communes"}]
     unit = [d for d in data if d["orgunit"] == "15700" and d["dataelement"] == "ct05a"]
     assert unit[0]["numerator"] == "90.0" and unit[0]["denominator"] == "100.0"
 
@@ -315,7 +324,7 @@ def test_a_rate_that_rises_on_the_matched_communes_while_the_all_units_figure_fa
     put(workspace, 2024, "15700", {"ct08_special_cared": 91, "ct08_special": 100})
     put(workspace, 2024, "15703", {"ct08_special_cared": 92, "ct08_special": 100})
     r = ind(merge(workspace, 2024), "ct08b")
-    assert r.value == pytest.approx(91.5) and r.previous["value"] == pytest.approx(280 / 3)
+    assert r.value == pytest.approx(91.5) and r.previous.value == pytest.approx(280 / 3)
     c = r.comparison
     assert (c.units, c.units_expected) == (2, 34)
     assert (c.previous, c.value, c.change) == (pytest.approx(90.0), pytest.approx(91.5), pytest.approx(1.5))
@@ -331,7 +340,7 @@ def test_a_value_one_digit_from_its_target_misses_it_everywhere(workspace):
     assert r.value == pytest.approx(19793 / 19893 * 100, abs=1e-12)  # exact, not stored at 4 decimals
     assert r.verdicts["2025"] == Verdict.NOT_MET
     summary = openpyxl.load_workbook(result.outputs["workbook"])["Tổng hợp"]
-    cell = next(row[7] for row in summary.iter_rows(min_row=5) if row[1].value == "CT14")
+    cell = next(row[8] for row in summary.iter_rows(min_row=5) if row[1].value == "CT14")
     assert cell.number_format == "#,##0.000"  # 99,497 in Excel, never 99,5 beside a red "Chưa đạt"
 
 
@@ -428,3 +437,75 @@ def test_tied_units_are_not_picked_at_random():
     ct07 = Catalogue.load().indicator("ct07")  # at least: highest is best
     best, worst = _ranked(ct07, {"a": 66.67, "b": 100, "c": 100, "d": 100, "e": 100, "f": 100}, {})
     assert best == [] and [w["unit"] for w in worst] == ["a"]
+
+
+def test_ct13_sample_against_rising_totals_is_undecided(workspace):
+    # Same roster both years (2025 -> 2026). 2025: Xã Triệu Sơn 10, Xã Thọ Bình 10 (2 of 8).
+    # 2026: Triệu Sơn 9, Thọ Bình 9, Thọ Ngọc 20 (3 of 8). On the two with both years: 18 against
+    # 20, -10%, met on the sample; the totals quoted, 38 against 20, rose: undecided, not «Đạt».
+    for code in ("15664", "15667"):
+        put(workspace, 2025, code, {"ct13_child_marriages": 10})
+    merge(workspace, 2025)
+    for code, n in (("15664", 9), ("15667", 9), ("15754", 20)):
+        put(workspace, 2026, code, {"ct13_child_marriages": n})
+    r = ind(merge(workspace, 2026), "ct13")
+    assert (r.numerator, r.denominator, r.partial) == (18, 20, True)
+    assert r.verdicts == {"2025": Verdict.UNDECIDED, "2030": Verdict.UNDECIDED}
+    assert not r.whole_area and r.totals["current"]["value"] == 38
+
+
+def test_ct13_over_the_whole_area_takes_the_lead_offices_count(workspace):
+    # 2023: all 34 communes, 3 each (102). 2024: 30 communes (4 each, 120) and Phòng Văn hoá -
+    # Thông tin's district-wide count, 110. Both years cover the whole area: 110 against 102 =
+    # +7,84%, the office's, not a sample of 30 communes (120 against 90).
+    for code in OLD_COMMUNES:
+        put(workspace, 2023, code, {"ct13_child_marriages": 3})
+    merge(workspace, 2023)
+    for code in OLD_COMMUNES[:30]:
+        put(workspace, 2024, code, {"ct13_child_marriages": 4})
+    put(workspace, 2024, "P-VHTT", {"ct13_child_marriages": 110})
+    r = ind(merge(workspace, 2024), "ct13")
+    assert (r.numerator, r.denominator, r.source, r.whole_area, r.provisional) == (110, 102, "office", True, False)
+    assert r.value == pytest.approx((110 - 102) / 102 * 100)
+    assert (r.units_reported, r.partial) == (30, True)
+    assert r.years["2024"].count == 110 and r.years["2023"].count == 102
+
+
+def test_ct4c_by_area_on_some_communes_is_provisional_whoever_gave_the_overall_figure(workspace):
+    # Phòng Y tế gives the district-wide figure; the areas' figures are the 2 communes' that reported.
+    put(workspace, 2024, "15664", {"ct04_obese": 8, "ct04_measured": 100})  # Thị trấn Triệu Sơn
+    put(workspace, 2024, "15700", {"ct04_obese": 4, "ct04_measured": 100})  # Xã Dân Lực
+    put(workspace, 2024, "P-YT", {"ct04_obese": 150, "ct04_measured": 4000})
+    r = ind(merge(workspace, 2024), "ct04c")
+    assert (r.source, r.provisional, r.verdict) == ("office", True, Verdict.MET)
+    assert r.by_type["xa"]["units_expected"] == 32 and r.by_type["thi_tran"]["units_reported"] == 1
+
+
+def test_the_path_is_not_judged_across_a_series_break(workspace):
+    for y in (2021, 2022, 2023, 2024):
+        for code in OLD_COMMUNES:
+            put(workspace, y, code, {"ct21_play_spot": 1})
+        merge(workspace, y)
+    for code in ("15664", "15667"):
+        put(workspace, 2025, code, {"ct21_play_spot": 1})
+    r = ind(merge(workspace, 2025), "ct21")
+    assert r.track == {"2025": None, "2030": None} and r.years["2025"].new_series
+
+
+def test_a_year_merged_before_the_figures_were_stored_is_read_from_its_stored_result(workspace):
+    """Stored results of earlier versions hold no year figures: last year's is made from the
+    stored result itself, with its source."""
+    put(workspace, 2023, "15700", {"ct02_served": 90, "children_0_8": 100})
+    put(workspace, 2023, "P-LDTBXH", {"ct02_served": 950, "children_0_8": 1000})
+    result = merge(workspace, 2023)
+    old = result.to_dict()
+    for r in old["indicators"]:
+        r.pop("years")
+        r["history"] = {"2023": r["value"]}
+    rows = [{"scope": "district", "indicator": r["code"], "value": r["value"]} for r in old["indicators"]]
+    with Store(workspace.db_path) as store:
+        store.save_merge(2023, rows, [], old)
+    put(workspace, 2024, "15700", {"ct02_served": 91, "children_0_8": 100})
+    r = ind(merge(workspace, 2024), "ct02")
+    assert (r.previous.value, r.previous.source, r.previous.source_name) == (
+        95.0, "office", "Phòng Lao động - Thương binh và Xã hội")

@@ -71,12 +71,12 @@ def test_a_pdf_older_than_its_docx_is_removed_with_a_message(workspace):
     pdf = docx.with_suffix(".pdf")
     # As `report --pdf` records it: derived from the .docx as it was then.
     write_output(workspace, YEAR, pdf, b"%PDF-1.4 as made from the docx\n", source=docx)
-    assert report(workspace, YEAR, date=None)["messages"] == []  # same content: the PDF still matches
+    assert report(workspace, YEAR, date=None).messages == []  # same content: the PDF still matches
     assert pdf.exists()
     from datetime import date
     written = report(workspace, YEAR, date=date(2024, 11, 25))  # a different .docx
     assert not pdf.exists()
-    assert any(pdf.name in m and "--pdf" in m for m in written["messages"])
+    assert any(pdf.name in m and "--pdf" in m for m in written.messages)
 
 
 def test_an_edited_form_and_distribution_list_are_kept(workspace):
@@ -89,7 +89,7 @@ def test_an_edited_form_and_distribution_list_are_kept(workspace):
     again = generate(workspace, YEAR, ["15700"])
     assert listing.read_bytes() == edited
     assert again.distribution_list.name == f"danh_sach_gui_bieu_mau_{YEAR}_v2.xlsx"
-    assert again.files[0]["path"] == form
+    assert again.files[0].path == form
     assert len(again.messages) == 1 and listing.name in again.messages[0]
     res = CliRunner().invoke(cli, ["generate", "--year", str(YEAR), "--unit", "15700", "--workspace",
                                    str(workspace.root), "--force"])

@@ -1,6 +1,6 @@
 """The one table of problems: every code the package raises has its row (severity, group,
 Vietnamese title, message template and hint), every row is raised somewhere and met by a test,
-no other problem code is written anywhere in the package, and the README's list is the table."""
+no other problem code is written anywhere in the package, and the manual's list (docs/huong_dan.md) is the table."""
 
 from __future__ import annotations
 
@@ -69,6 +69,38 @@ def test_no_problem_code_is_written_outside_the_table():
     assert unknown == {}
 
 
+SEVERITY_WORD = r"[\"'](?:error|warning|skipped)[\"']"
+# Every way a severity could be told by its bare value instead of the Severity enum.
+BARE_SEVERITY = re.compile("|".join([
+    rf"[=!]=\s*{SEVERITY_WORD}", rf"{SEVERITY_WORD}\s*[=!]=",  # == "error", "warning" != x
+    rf"\bin\s*[(\[{{][^)\]}}]*{SEVERITY_WORD}",  # in ("error", "warning")
+    # a problem read as a dict, its severity compared: i["severity"] == …, i.get("severity") in …
+    r"(?:\[\s*[\"']severity[\"']\s*\]|\.get\(\s*[\"']severity[\"']\s*\))\s*(?:[=!]=|(?:not\s+)?in\b)",
+    rf"\bseverity\s*=\s*{SEVERITY_WORD}", rf"[\"']severity[\"']\s*:\s*{SEVERITY_WORD}",  # built from a bare word
+]))
+
+
+def test_bare_severity_finds_what_it_is_meant_to():
+    for line in ['if i["severity"] == "error":', "x != 'warning'", 'k in ("error", "warning")',
+                 "{% if i.severity == 'error' %}", 'i.get("severity") in bad', 'Rule(severity="warning")',
+                 'd["severity"] not in allowed', 'i["severity"] == Severity.ERROR',
+                 '{"message": m, "severity": "warning"}', '"skipped" == s']:
+        assert BARE_SEVERITY.search(line), line
+    for line in ["i.severity is ERROR", 'JSONResponse({"error": msg})', 'log_level="warning"',
+                 "Severity.ERROR", '"error" if bad else "ok"', 'Severity(row["severity"])']:
+        assert not BARE_SEVERITY.search(line), line
+
+
+def test_no_severity_is_a_bare_string_outside_the_table():
+    """Severity is the enum everywhere (code and the desk's templates): only problems.py,
+    which defines it, spells its values."""
+    found = [f"{path.relative_to(ROOT).as_posix()}:{n}: {line.strip()}"
+             for path in sorted(PACKAGE.rglob("*")) if path.suffix in (".py", ".html") and path.name != "problems.py"
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+             if BARE_SEVERITY.search(line)]
+    assert found == []
+
+
 def test_every_code_is_met_by_a_test():
     tests = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("*.py")
                     if p.name != "test_problems.py")
@@ -111,13 +143,16 @@ def test_a_problem_is_built_from_its_row():
     e = unreadable("encrypted-file")
     assert (e.code, str(e)) == ("encrypted-file", "Tệp được đặt mật khẩu nên không đọc được; đề nghị đơn vị gỡ "
                                                   "mật khẩu rồi gửi lại.")
-    assert skipped_file("broken-link", "a.xlsx")["code"] == "broken-link"
+    skipped = skipped_file("broken-link", "a.xlsx")
+    assert (skipped.path, skipped.code, skipped.severity) == ("a.xlsx", "broken-link", SKIPPED)
+    assert skipped.to_dict() == {"path": "a.xlsx", "code": "broken-link", "message": skipped.message}
+    assert found.to_dict()["severity"] == "error" and "rule" not in found.to_dict()  # as --json prints it
 
 
-def test_the_readme_lists_the_table():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert markdown_table() in readme
-    checked = readme.split("### Những gì được kiểm tra")[1].split("\n## ")[0]
+def test_the_manual_lists_the_table():
+    manual = (ROOT / "docs" / "huong_dan.md").read_text(encoding="utf-8")
+    assert markdown_table() in manual
+    checked = manual.split("### Những gì được kiểm tra")[1].split("\n## ")[0]
     assert set(re.findall(r"`([a-z]+(?:-[a-z]+)+)`", checked)) <= set(PROBLEMS)
 
 

@@ -22,9 +22,9 @@ def _strings(path) -> str:
 
 def test_forms_and_report_for_2025_follow_the_reorganisation_by_default(workspace):
     old = generate(workspace, 2024, ["15700"])
-    assert "Phòng Lao động - Thương binh và Xã hội" in _strings(old.files[0]["path"])
+    assert "Phòng Lao động - Thương binh và Xã hội" in _strings(old.files[0].path)
     new = generate(workspace, 2025, ["15664"])
-    text = _strings(new.files[0]["path"])
+    text = _strings(new.files[0].path)
     assert "Gửi lại chính tệp này về Sở Y tế tỉnh Thanh Hóa" in text
     # Who sends what to whom: nothing of the district any more (the plan keeps its name).
     assert "Phòng Lao động" not in text and "UBND huyện" not in text and "Ủy ban nhân dân huyện" not in text
@@ -35,8 +35,8 @@ def test_forms_and_report_for_2025_follow_the_reorganisation_by_default(workspac
     assert wb["Xu hướng"]["A1"].value == "Giá trị toàn địa bàn qua các năm so với mục tiêu"
     assert "toàn huyện" not in _strings(merged.outputs["workbook"]).lower()
     written = report(workspace, 2025)
-    assert written["warnings"] == [] or not any("cấp huyện" in w for w in written["warnings"])
-    doc = Document(written["docx"])
+    assert written.warnings == [] or not any("cấp huyện" in w for w in written.warnings)
+    doc = Document(written.docx)
     head = "\n".join(c.text for c in doc.tables[0].rows[0].cells)
     assert "SỞ Y TẾ" in head and "HUYỆN" not in head
     body = "\n".join(p.text for p in doc.paragraphs)

@@ -29,10 +29,12 @@ from lxml import etree
 
 import pipeline.reporting.libreoffice as libreoffice
 from conftest import COMMUNE_VALUES, VIETNAMESE, YEAR, fill, set_received
+from pipeline.base.problems import ERROR, WARNING, ValidationIssue
 from pipeline.cli import cli
 from pipeline.collect.run import collect
-from pipeline.merge.result import Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, Verdict
-from pipeline.merge.merger import load, merge, reference_year
+from pipeline.merge.result import (Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, Verdict, YearFigure,
+                                   reference_year)
+from pipeline.merge.merger import load, merge
 from pipeline.reporting.report import _settings_warnings, report
 from pipeline.reporting.context import build_context
 from pipeline.reporting.docx import ReportError, clean_text, render_docx
@@ -96,7 +98,7 @@ def built(tmp_path_factory, templates):
 
 @pytest.fixture(scope="module")
 def doc(built):
-    return Document(built[1]["docx"])
+    return Document(built[1].docx)
 
 
 def _text(document) -> str:
@@ -188,10 +190,10 @@ def test_signer_and_recipients_from_settings(doc):
 # --- body ------------------------------------------------------------------------------------
 def test_body_sections_in_order(doc):
     texts = [p.text for p in doc.paragraphs]
-    heads = ["I. ĐẶC ĐIỂM TÌNH HÌNH", "II. KẾT QUẢ THỰC HIỆN", "1. Công tác chỉ đạo, điều hành",
-             "2. Công tác truyền thông, giáo dục, vận động xã hội", "3. Kết quả thực hiện các mục tiêu, chỉ tiêu",
-             "4. Kinh phí thực hiện", "III. TỒN TẠI, HẠN CHẾ VÀ NGUYÊN NHÂN", "IV. PHƯƠNG HƯỚNG, NHIỆM VỤ NĂM 2025",
-             "V. KIẾN NGHỊ, ĐỀ XUẤT"]
+    heads = ["I. ĐẶC ĐIỂM TÌNH HÌNH", "II. KẾT QUẢ THỰC HIỆN",
+             "1. Công tác chỉ đạo, điều hành, truyền thông, giáo dục, vận động xã hội",
+             "2. Kết quả thực hiện các mục tiêu, chỉ tiêu", "3. Kinh phí thực hiện",
+             "III. TỒN TẠI, HẠN CHẾ VÀ NGUYÊN NHÂN", "IV. PHƯƠNG HƯỚNG, NHIỆM VỤ NĂM 2025", "V. KIẾN NGHỊ, ĐỀ XUẤT"]
     positions = [texts.index(h) for h in heads]
     assert positions == sorted(positions)
 
@@ -222,18 +224,18 @@ def test_indicator_paragraphs_from_the_numbers(built, doc):
     # is the district value (catalogue authority "auto"), and the report gives both.
     assert r.communes_value == pytest.approx(2296 / 2400 * 100, abs=1e-9)
     assert (r.value, r.source, r.source_reason) == (pytest.approx(2320 / 2400 * 100), "office", "incomplete")
-    assert ("Tỷ lệ trẻ em dưới 1 tuổi được tiêm chủng đầy đủ 8 loại vắc xin đạt 96,67% (theo số liệu của Phòng Y tế), "
-            "vượt mục tiêu năm 2025 (95%)" in text)
-    assert ("Số liệu của huyện là số do Phòng Y tế báo cáo cho toàn huyện (96,67%), vì mới có 8/34 xã, thị trấn báo "
-            "cáo; tổng hợp từ 8 xã, thị trấn là 95,67%." in text)
+    assert ("Tỷ lệ trẻ em dưới 1 tuổi được tiêm chủng đầy đủ 8 loại vắc xin đạt 96,67% (số của Phòng Y tế; tổng hợp "
+            "từ 8 xã, thị trấn: 95,67%), vượt mục tiêu năm 2025 (95%)" in text)
+    # why the office's figure: said once, at the head of the results
+    assert "là số do phòng chủ trì báo cáo cho toàn huyện" in text and "vì mới có 8/34 xã, thị trấn báo cáo" in text
     # Like for like: the six communes of 2023 had 270/300 each (90%); in 2024 the same six had
     # 280+282+284+286+288+290 = 1710 of 1800 (95%).
-    assert ("tăng 5 điểm phần trăm so với năm 2023 trên cùng 6 xã, thị trấn có báo cáo cả hai năm (năm 2023: 90%, "
-            "năm 2024: 95%)" in text)
+    assert ("tăng 5 điểm phần trăm so với năm 2023 trên cùng các xã, thị trấn (năm 2023: 90%, năm 2024: 95%)" in text)
+    assert "(6 xã, thị trấn, trừ khi ghi khác)" in text  # the communes compared, said once
     # CT1 over the 34 communes of the roster: 6 yes; even if the 26 silent ones said yes, 32/34
     # = 94,12% < 95%: not met either way.
-    assert ("Có 6/34 xã, thị trấn đạt tiêu chuẩn phù hợp với trẻ em (17,65%), 26 xã, thị trấn chưa báo cáo, chưa đạt "
-            "mục tiêu năm 2025 (95%)." in text)
+    assert ("Có 6/34 xã, thị trấn đạt tiêu chuẩn phù hợp với trẻ em (17,65%), 26 xã, thị trấn chưa có báo cáo hợp lệ, "
+            "chưa đạt mục tiêu năm 2025 (95%)" in text)
     # CT13: 2024 all 8 communes 0+1+2+0+1+2+0+1 = 7; 2023 six communes 2+3+4+2+3+4 = 18; the six
     # with both years had 6 in 2024. No verdict before 2025.
     assert ("- Chỉ tiêu 13: Năm 2024, số cuộc tảo hôn là 7 cuộc (số liệu của 8/34 xã, thị trấn); năm 2023: 18 cuộc "
@@ -261,11 +263,14 @@ def test_appendix_one_lists_all_24_indicators_and_32_targets(doc):
     assert [g[0][:11] for g in groups] == ["Mục tiêu 1:", "Mục tiêu 2:", "Mục tiêu 3:", "Mục tiêu 4:"]
     by_tt = {r[0]: r for r in targets}
     assert by_tt["3a"][2:5] == ["‰", "Dưới 2,5", "Dưới 2"]
+    assert by_tt["2"][3:5] == ["≥ 92", "≥ 97"]  # as the plan writes them
     assert by_tt["4c"][3] == "Dưới 5 (nông thôn); dưới 10 (thành thị)"
-    assert by_tt["5a"][5:8] == ["90", "96,67", "Đạt"]  # Phòng Y tế's district-wide figure (8 of 34 communes)
-    assert "Theo số của Phòng Y tế (thiếu số liệu xã); tổng các xã 95,67" in by_tt["5a"][8]
-    assert by_tt["5b"][6:8] == ["96,67", "Chưa đạt"] and "So với mục tiêu năm 2030" in by_tt["5b"][8]  # 97 in 2030
-    assert by_tt["13"][3] == "Giảm 1-2%/năm" and by_tt["13"][6] == "Giảm 66,67"
+    # Each year's figure with its source: 2023 on 6 of 34 communes (provisional), 2024 Phòng Y tế's
+    # district-wide figure (8 of 34 communes reported); the note says the two differ.
+    assert by_tt["5a"][5:8] == ["90 (t)", "96,67 (p)", "Đạt"]
+    assert "Tổng hợp từ 8 xã, thị trấn: 95,67" in by_tt["5a"][8]
+    assert by_tt["5b"][6:8] == ["96,67 (p)", "Chưa đạt"] and "So với mục tiêu năm 2030" in by_tt["5b"][8]  # 97 in 2030
+    assert by_tt["13"][3] == "Giảm 1-2%/năm" and by_tt["13"][6] == "Giảm 66,67 (t)"
     assert by_tt["1"][6:8] == ["17,65", "Chưa đạt"]  # 6 of the 34 communes of the roster
 
 
@@ -317,6 +322,29 @@ def test_appendix_three_names_the_indicator_of_a_problem_not_its_cell(workspace,
     assert "lưu tại Phòng Lao động - Thương binh và Xã hội" in q["footer"] and "output/" not in q["footer"]
 
 
+def test_appendix_three_summarises_many_problems_by_kind_and_lists_the_errors(workspace):
+    """269 warnings are not a report to the province: by kind (and by unit in the units' table),
+    with the errors listed; the full list stays in the validation workbook."""
+    warning = ValidationIssue("outlier", WARNING, "Khác thường.", field="ct02_served")
+    error = ValidationIssue("cross-field-rule", ERROR, "Vượt.", field="ct05_u1_vaccinated")
+    units = COMMUNES + ["15688", "15691", "15700", "15703"]
+    with Store(workspace.db_path) as store:
+        for n, unit in enumerate(units):
+            issues = [warning] * 2 + ([error] if n < 2 else [])
+            rec = SubmissionRecord(year=YEAR, sha256=f"s{n}", path=f"{unit}.xlsx", size=1,
+                                   received_at=f"{YEAR}-11-10T09:00:00", unit=unit, collected_at="now",
+                                   status="rejected" if n < 2 else "accepted_with_warnings")
+            store.add_submission(rec, [{"field": "ct02_served", "value": 1}], issues)
+    with Store(workspace.db_path) as store:
+        q = data_quality(workspace, store, YEAR)
+    assert q["problems_total"] == 2 * 12 + 2
+    assert [(k["title"], k["severity"], k["count"]) for k in q["kinds"]] == [
+        ("Số liệu mâu thuẫn nhau", "Lỗi", 2), ("Khác thường so với đơn vị khác", "Cảnh báo", 24)]
+    assert q["kinds"][1]["units"].startswith("12: Thị trấn Triệu Sơn, Xã Thọ Sơn, Xã Thọ Bình, Xã Thọ Tiến và 8 ")
+    assert [p["severity"] for p in q["problems"]] == ["Lỗi", "Lỗi"]  # the errors, not 24 warnings
+    assert "Có 26 lỗi, cảnh báo: bảng trên tổng hợp theo loại" in q["footer"]
+
+
 def test_a_report_from_2025_on_says_the_district_is_gone_while_settings_name_it():
     default = Settings.load()
     assert _settings_warnings(default, 2024) == []
@@ -336,10 +364,10 @@ def test_a_report_from_2025_on_says_the_district_is_gone_while_settings_name_it(
 # --- charts ----------------------------------------------------------------------------------
 def test_charts_are_png_embedded_in_the_docx(built):
     written = built[1]
-    assert len(written["charts"]) == 2  # targets, and the trend (2023 and 2024)
-    for p in written["charts"]:
+    assert len(written.charts) == 2  # targets, and the trend (2023 and 2024)
+    for p in written.charts:
         assert Path(p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with zipfile.ZipFile(written["docx"]) as z:
+    with zipfile.ZipFile(written.docx) as z:
         media = [n for n in z.namelist() if n.startswith("word/media/")]
     assert len(media) == 2
 
@@ -392,7 +420,7 @@ def test_committed_template_matches_its_recipe(tmp_path):
 # --- safe text -------------------------------------------------------------------------------
 def test_hostile_narrative_appears_as_typed(built, doc):
     assert HOSTILE in _text(doc)
-    with zipfile.ZipFile(built[1]["docx"]) as z:
+    with zipfile.ZipFile(built[1].docx) as z:
         etree.fromstring(z.read("word/document.xml"))  # well-formed
 
 
@@ -429,12 +457,14 @@ def test_the_same_report_written_an_hour_later_is_the_same_file(built, monkeypat
 
 
 # --- review years ----------------------------------------------------------------------------
-def _as_review_year(result: dict) -> dict:
+def _as_review_year(result, year: int = 2025, years=(2021, 2023, 2024, 2025)):
+    """The stored 2024 result as if it were `year`'s, every indicator's figure the same in `years`."""
     r2 = copy.deepcopy(result)
-    r2.year = 2025
+    r2.year = year
     for r in r2.indicators:
-        if r.value is not None:
-            r.history = {str(y): r.value for y in (2021, 2023, 2024, 2025)}
+        r.year = year
+        own = YearFigure.of(r, commune_types=["thi_tran", "xa"])
+        r.years = ({str(y): dataclasses.replace(own, year=y) for y in years} if r.value is not None else {})
     return r2
 
 
@@ -447,12 +477,12 @@ def test_review_year_compares_every_year_since_2021(built, tmp_path):
     d = Document(out)
     texts = [p.text for p in d.paragraphs]
     assert "Kết quả thực hiện Chương trình hành động vì trẻ em năm 2025 và sơ kết 5 năm (2021-2025)" in texts
-    assert "Phụ lục IV" in texts and any(t.startswith("5. Sơ kết 5 năm thực hiện Chương trình") for t in texts)
+    assert "Phụ lục IV" in texts and any(t.startswith("4. Sơ kết 5 năm thực hiện Chương trình") for t in texts)
     table = next(t for t in d.tables if [c.text for c in t.rows[0].cells][3:8] == ["2021", "2022", "2023", "2024",
                                                                                    "2025"])
     rows = [[c.text for c in r.cells] for r in table.rows[1:]]
     ct05a = next(r for r in rows if r[0] == "5a")
-    assert ct05a[3:9] == ["96,67", "–", "96,67", "96,67", "96,67", "95"]
+    assert ct05a[3:9] == ["96,67 (p)", "–", "96,67 (p)", "96,67 (p)", "96,67 (p)", "≥ 95"]
     assert sum(bool(re.fullmatch(r"\d+[a-z]?", r[0])) for r in rows) == 32
     grid = table._tbl.tblGrid.findall("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}gridCol")
     assert len(grid) == 9 and sum(int(g.get(grid[0].tag.replace("gridCol", "w"))) for g in grid) <= Mm(253).twips
@@ -465,8 +495,9 @@ def test_the_mid_term_review_starts_a_broken_series_at_its_break(built):
     result = _as_review_year(load(ws, YEAR))
     ct1 = result.indicator("ct01")
     ct1.value, ct1.series_breaks = 62.5, [2025]
-    ct1.history = {"2021": 79.41, "2024": 94.12, "2025": 62.5}
     ct1.verdicts = {"2025": Verdict.NOT_MET, "2030": Verdict.NOT_MET}
+    ct1.years = {str(y): YearFigure(year=y, value=v, verdicts=dict(ct1.verdicts), new_series=y == 2025)
+                 for y, v in ((2021, 79.41), (2024, 94.12), (2025, 62.5))}
     ctx = build_context(ws, result)
     (line,) = [ln for ln in ctx["review"]["lines"] if ln.startswith("Chỉ tiêu 1 (")]
     assert "79,41" not in line and "năm 2021" not in line and "62,5% (năm 2025)" in line
@@ -476,11 +507,10 @@ def test_the_mid_term_review_starts_a_broken_series_at_its_break(built):
 
 def test_final_review_in_2030(built, tmp_path):
     ws = built[0]
-    result = _as_review_year(load(ws, YEAR))
-    result.year = 2030
+    result = load(ws, YEAR)
     for r in result.indicators:
-        r.history = {str(y): v for y, v in zip(range(2021, 2031), [r.value] * 10)} if r.value is not None else {}
         r.verdicts["2030"] = r.verdicts.get("2025", Verdict.NO_DATA)
+    result = _as_review_year(result, 2030, range(2021, 2031))
     ctx = build_context(ws, result)
     assert (ctx["review"]["kind"], ctx["review"]["span"], ctx["review"]["target_year"]) == ("tổng kết", "10 năm", "2030")
     assert ctx["review"]["summary"].startswith("Qua 10 năm thực hiện Chương trình (2021-2030), so với mục tiêu năm 2030")
@@ -499,7 +529,9 @@ def test_final_review_in_2030(built, tmp_path):
 
 # --- sentences on hand-worked numbers --------------------------------------------------------
 def _typed(kw: dict) -> dict:
-    """A row's fields as the merge stores them: verdict values and nested parts typed."""
+    """A row's fields as the merge stores them: verdict values and nested parts typed, last
+    year's figure (`previous`, {"year", "value", ...}) and the years' values (`history`) as
+    the year figures merge keeps, the target of reference as merge sets it."""
     kw = dict(kw)
     if "status_code" in kw:
         kw["verdicts"] = {y: Verdict(v) for y, v in kw.pop("status_code").items()}
@@ -510,6 +542,18 @@ def _typed(kw: dict) -> dict:
         kw["by_type"] = {t: {**{k: v for k, v in part.items() if k != "status_code"},
                              "verdicts": {y: Verdict(v) for y, v in (part.get("status_code") or {}).items()}}
                          for t, part in kw["by_type"].items()}
+    years = dict(kw.get("years") or {})
+    for y, v in (kw.pop("history", None) or {}).items():
+        years[str(y)] = YearFigure(year=int(y), value=v, units_reported=34, units_expected=34,
+                                   commune_types=["thi_tran", "xa"])
+    prev = kw.pop("previous", None)
+    if prev:
+        years[str(prev["year"])] = YearFigure(**{"units_reported": 34, "units_expected": 34,
+                                                 "commune_types": ["thi_tran", "xa"], **prev})
+    if years or "history" in kw:
+        kw["years"] = years
+    if "targets" in kw or "year" in kw:
+        kw["reference_year"] = reference_year(kw.get("year", 2024), kw.get("targets") or {})
     return kw
 
 
@@ -518,8 +562,12 @@ def row(**kw) -> IndicatorResult:
             "direction": "at_least", "value": None, "numerator": None, "denominator": None, "source": "communes",
             "units_reported": 34, "units_expected": 34, "partial": False, "targets": {"2025": 95, "2030": 96},
             "status_code": {}, "track": {}, "previous": {"year": 2023, "value": None}, "best_units": [],
-            "worst_units": [], "by_type": {}, "office": None, "lead_office_name": "Phòng Y tế"}
+            "worst_units": [], "by_type": {}, "office": None, "lead_office_name": "Phòng Y tế", "year": 2024}
     base.update(kw)
+    if "year" not in kw and kw.get("previous"):
+        base["year"] = kw["previous"]["year"] + 1
+    if "previous" not in kw:
+        base["previous"] = {"year": base["year"] - 1, "value": None}
     return IndicatorResult(**_typed(base))
 
 
@@ -573,7 +621,7 @@ def test_phrase_rate_rises_on_the_matched_communes_while_the_all_units_figure_fa
     assert text == (
         "Tỷ suất trẻ em bị tai nạn thương tích trên 100.000 trẻ em là 9,09, đạt mục tiêu năm 2025 (không quá 20), "
         "tạm tính trên số liệu của 32/34 xã, thị trấn; giảm 0,05 so với năm 2023 trên cùng 32 xã, thị trấn có báo "
-        "cáo cả hai năm (năm 2023: 9,14, năm 2024: 9,09); số liệu năm 2023 đã báo cáo của 34 xã, thị trấn: 8,54.")
+        "cáo cả hai năm (9,14; số đã báo cáo năm 2023: 8,54).")
     assert "tăng" not in text and "trẻ em/100.000 trẻ em" not in text  # the unit is said once, in the name
 
 
@@ -602,7 +650,7 @@ def test_a_change_is_the_difference_of_the_two_figures_printed():
             source="office", source_reason="incomplete", communes_value=99.4965, units_reported=32, partial=True,
             office={"unit": "P-TP", "value": 99.49652, "differs": False})
     text = phrase_indicator(r, 2024)
-    assert "99,5%" not in text.replace("(99,5%)", "") and "tổng hợp từ 32 xã, thị trấn là 99,4965%" in text
+    assert "99,5%" not in text.replace("(99,5%)", "") and "tổng hợp từ 32 xã, thị trấn: 99,4965%" in text
 
 
 def test_phrase_per_thousand_strict_below():
@@ -638,11 +686,12 @@ FALL = {"min": 1, "max": 2, "from": 2025, "to": 2030}
 
 def test_phrase_ct13_with_last_year():
     r = row(**CT13, value=-5.2632, numerator=36, denominator=38, status_code={"2025": "dat"},
-            previous={"year": 2024, "value": None})
+            previous={"year": 2024, "value": None}, whole_area=True)
     assert phrase_indicator(r, 2025, yearly_fall=FALL, count_unit="cuộc") == (
         "Năm 2025, số cuộc tảo hôn là 36 cuộc (năm 2024: 38 cuộc); số cuộc tảo hôn giảm 5,26% so với năm trước, "
         "đạt mức giảm 1-2%/năm.")
-    r = row(**CT13, value=5.0, numerator=42, denominator=40, status_code={"2025": "chua_dat"})
+    r = row(**CT13, value=5.0, numerator=42, denominator=40, status_code={"2025": "chua_dat"}, year=2025,
+            whole_area=True)
     assert phrase_indicator(r, 2025, yearly_fall=FALL, count_unit="cuộc").endswith(
         "số cuộc tảo hôn tăng 5% so với năm trước, chưa đạt mức giảm 1-2%/năm.")
 
@@ -664,7 +713,7 @@ def test_phrase_ct13_quotes_both_totals_with_their_coverage_and_no_verdict_befor
 def test_phrase_ct13_judged_on_some_communes_says_so():
     # 2025, 6 of 8 new communes: the verdict stands on those six only.
     r = row(**CT13, value=-3.0612, numerator=95, denominator=98, units_reported=6, units_expected=8, partial=True,
-            status_code={"2025": "dat", "2030": "dat"},
+            provisional=True, status_code={"2025": "dat", "2030": "dat"}, year=2025,
             totals={"current": {"year": 2025, "value": 95, "units": 6, "units_expected": 8},
                     "previous": {"year": 2024, "value": 120, "units": 8, "units_expected": 8},
                     "matched": {"units": 6, "current": 95, "previous": 98}})
@@ -673,19 +722,20 @@ def test_phrase_ct13_judged_on_some_communes_says_so():
 
 
 def test_phrase_ct13_office_figure_is_the_district_value_beside_the_matched_communes():
-    # Communes: 112 in 2024 (32/34), 131 in 2023 (34/34); the 32 with both years had 122 in 2023:
-    # (112 - 122) / 122 = -8,197%. The office's district-wide counts: 120 against 131 = -8,397%.
+    # Communes: 112 in 2024 (32/34), 131 in 2023 (34/34). The office's district-wide count (120)
+    # covers the whole area as 2023's 34 communes did: 120 against 131 = -8,397%, no sample.
     r = row(**CT13, value=(120 - 131) / 131 * 100, numerator=120, denominator=131, units_reported=32, partial=True,
-            source="office", lead_office_name="Phòng Văn hóa - Thông tin",
+            source="office", lead_office_name="Phòng Văn hóa - Thông tin", whole_area=True,
             status_code={"2025": "chua_ap_dung", "2030": "chua_ap_dung"},
-            totals={"current": {"year": 2024, "value": 112, "units": 32, "units_expected": 34},
-                    "previous": {"year": 2023, "value": 131, "units": 34, "units_expected": 34},
+            totals={"current": {"year": 2024, "value": 112, "units": 32, "units_expected": 34, "whole": 120,
+                                "whole_source": "office"},
+                    "previous": {"year": 2023, "value": 131, "units": 34, "units_expected": 34, "whole": 131,
+                                 "whole_source": "communes"},
                     "matched": {"units": 32, "current": 112, "previous": 122}})
     assert phrase_indicator(r, 2024, yearly_fall=FALL, count_unit="cuộc") == (
-        "Năm 2024, số cuộc tảo hôn là 112 cuộc (số liệu của 32/34 xã, thị trấn); năm 2023: 131 cuộc (số liệu của "
-        "34/34 xã, thị trấn). Trên cùng 32 xã, thị trấn có báo cáo cả hai năm: 112 cuộc so với 122 cuộc, giảm 8,2%. "
-        "Số liệu của huyện là số do Phòng Văn hóa - Thông tin báo cáo cho toàn huyện: 120 cuộc so với 131 cuộc năm "
-        "2023, giảm 8,4% (mục tiêu mức giảm 1-2%/năm áp dụng từ năm 2025).")
+        "Năm 2024, số cuộc tảo hôn là 120 cuộc (số của Phòng Văn hóa - Thông tin cho toàn huyện; tổng hợp từ 32/34 "
+        "xã, thị trấn: 112 cuộc), năm 2023 là 131 cuộc; số cuộc tảo hôn giảm 8,4% so với năm trước (mục tiêu mức "
+        "giảm 1-2%/năm áp dụng từ năm 2025).")
 
 
 def test_phrase_ct13_without_last_year():
@@ -710,15 +760,16 @@ def test_phrase_share_of_units_decided_and_undecided_by_the_missing_units():
              bounds={"low": 27 / 34 * 100, "high": 29 / 34 * 100, "missing": 2},
              status_code={"2025": "chua_du_so_lieu"})
     assert phrase_indicator(r, 2024) == (
-        "Có 27/34 xã, thị trấn có điểm văn hóa, vui chơi dành cho trẻ em (79,41%), 2 xã, thị trấn chưa báo cáo; "
+        "Có 27/34 xã, thị trấn có điểm văn hóa, vui chơi dành cho trẻ em (79,41%), 2 xã, thị trấn chưa có báo cáo "
+        "hợp lệ; "
         "chưa đủ số liệu để đánh giá so với mục tiêu năm 2025 (80%): tỷ lệ sẽ từ 79,41% (nếu các xã, thị trấn chưa "
         "báo cáo đều không đạt) đến 85,29% (nếu đều đạt).")
     # 28 yes: at least 28/34 = 82,35% whatever the two say: decided.
     r = changed(r, value=28 / 34 * 100, numerator=28, bounds={"low": 28 / 34 * 100, "high": 30 / 34 * 100, "missing": 2},
              status_code={"2025": "dat"})
     assert phrase_indicator(r, 2024) == (
-        "Có 28/34 xã, thị trấn có điểm văn hóa, vui chơi dành cho trẻ em (82,35%), 2 xã, thị trấn chưa báo cáo, "
-        "vượt mục tiêu năm 2025 (80%).")
+        "Có 28/34 xã, thị trấn có điểm văn hóa, vui chơi dành cho trẻ em (82,35%), 2 xã, thị trấn chưa có báo cáo "
+        "hợp lệ, vượt mục tiêu năm 2025 (80%).")
 
 
 def test_phrase_series_break_is_said_not_turned_into_a_change():
@@ -738,9 +789,11 @@ def test_phrase_partial_coverage_is_said_once_unless_lower():
     assert phrase_indicator(r, 2024).endswith(" Số liệu của 30/34 xã, thị trấn.")
     assert "Số liệu của" not in phrase_indicator(r, 2024, reporting_units=30)  # said once in the report
     assert phrase_indicator(r, 2024, reporting_units=32).endswith(" Số liệu của 30/34 xã, thị trấn.")
-    # a provisional verdict always says so, beside the verdict
+    # a provisional verdict always says so, beside the verdict; its coverage only where it is not
+    # the report's (said once, at the head of the results)
     r.provisional = True
-    assert phrase_indicator(r, 2024, reporting_units=30) == (
+    assert phrase_indicator(r, 2024, reporting_units=30) == "Tỷ lệ X đạt 97%, vượt mục tiêu năm 2025 (95%), tạm tính."
+    assert phrase_indicator(r, 2024, reporting_units=32) == (
         "Tỷ lệ X đạt 97%, vượt mục tiêu năm 2025 (95%), tạm tính trên số liệu của 30/34 xã, thị trấn.")
 
 
@@ -778,9 +831,7 @@ def test_phrase_office_figure_used_at_partial_coverage():
             targets={"2025": 65, "2030": 75}, status_code={"2025": "dat"}, lead_office_name="Phòng GD&ĐT",
             office={"unit": "P-GDDT", "value": 34 / 52 * 100, "differs": False})
     assert phrase_indicator(r, 2024) == (
-        "Tỷ lệ Y đạt 65,38% (theo số liệu của Phòng GD&ĐT), vượt mục tiêu năm 2025 (65%). Số liệu của huyện là số "
-        "do Phòng GD&ĐT báo cáo cho toàn huyện (65,38%), vì mới có 32/34 xã, thị trấn báo cáo; tổng hợp từ 32 xã, "
-        "thị trấn là 64,58%.")
+        "Tỷ lệ Y đạt 65,38% (số của Phòng GD&ĐT; tổng hợp từ 32 xã, thị trấn: 64,58%), vượt mục tiêu năm 2025 (65%).")
 
 
 def test_numbers_targets_and_dates_in_vietnamese():
@@ -806,11 +857,11 @@ def test_no_merge_yet_is_a_clear_vietnamese_error(workspace):
 def test_an_empty_year_still_gives_a_report(workspace):
     merge(workspace, 2024)  # nobody sent anything
     written = report(workspace, 2024)
-    text = _text(Document(written["docx"]))
+    text = _text(Document(written.docx))
     assert text.count("chưa có số liệu") >= 32
     assert "Chưa có số liệu kinh phí" in text
-    assert written["charts"] == []
-    (missing,) = [w for w in written["warnings"] if "chưa có số liệu" in w]
+    assert written.charts == []
+    (missing,) = [w for w in written.warnings if "chưa có số liệu" in w]
     # Indicators are named as the plan names them, never by their English codes.
     assert "Chỉ tiêu 12" in missing and "Chỉ tiêu 4a" in missing
     assert "ct12" not in missing and "CT12" not in missing
@@ -838,7 +889,7 @@ def test_pdf_without_libreoffice_says_so_and_keeps_the_docx(built, monkeypatch, 
     monkeypatch.setattr(libreoffice, "find_soffice", lambda: None)
     with pytest.raises(ReportError, match="không tạo được bản PDF: Chưa cài LibreOffice"):
         report(ws, YEAR, pdf=True, date=date(2026, 1, 5))
-    assert Path(built[1]["docx"]).exists()
+    assert Path(built[1].docx).exists()
     res = CliRunner().invoke(cli, ["report", "--year", "2024", "--workspace", str(ws.root), "--pdf"])
     assert res.exit_code == 1 and "LibreOffice" in res.output
     report(ws, YEAR, date=date(2026, 1, 5))
@@ -849,7 +900,7 @@ def test_pdf_without_libreoffice_says_so_and_keeps_the_docx(built, monkeypatch, 
 def test_pdf_through_libreoffice(built):
     ws = built[0]
     written = report(ws, YEAR, pdf=True, date=date(2026, 1, 5))
-    pdf = Path(written["pdf"])
+    pdf = Path(written.pdf)
     assert pdf.read_bytes()[:5] == b"%PDF-"
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert "BÁO CÁO" in text and "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text
@@ -942,7 +993,7 @@ def test_demo_report_prints_every_percentage_as_its_counts_rounded_once(tmp_path
     ws = Workspace(demo.workspace)
     result = load(ws, 2024)
     candidates = _candidates(ws, result)
-    document = Document(demo.report["docx"])
+    document = Document(demo.report.docx)
     narratives = {p.strip() for n in result.narratives for p in n["text"].splitlines() if p.strip()}
     checked, wrong = 0, []
     for p in document.paragraphs:

@@ -218,7 +218,7 @@ def test_a_stamped_form_with_last_years_values_through_libreoffice(workspace, tm
     last_year = {k: (1.0 if v == "Có" else 0.0 if v == "Không" else v) for k, v in COMMUNE_VALUES.items()}
     last_year["children_total"] = 4900
     store_values(workspace, YEAR - 1, "15700", last_year)
-    form, = (f["path"] for f in generate(workspace, YEAR, ["15700"]).files)
+    form, = (f.path for f in generate(workspace, YEAR, ["15700"]).files)
     typed = tmp_path / "dan_luc.xlsx"
     try:
         lo_fill.fill(form, typed, COMMUNE_VALUES)
@@ -233,7 +233,7 @@ def test_a_stamped_form_with_last_years_values_through_libreoffice(workspace, tm
                       "budget_ns_dia_phuong_spent": 110}
     inbox_copy(workspace, typed, typed.name)
     sub, = collect(workspace, YEAR).submissions
-    assert (sub["unit"], sub["status"]) == ("15700", "accepted"), sub["issues"]
+    assert (sub.unit, sub.status) == ("15700", "accepted"), sub.issues
     with Store(workspace.db_path) as store:
         sid, = (s.id for s in store.submissions(YEAR))
         stored = {k: v["value"] for k, v in store.values([sid])[sid].items()}

@@ -244,7 +244,7 @@ def test_a_new_commune_is_held_to_the_target_of_its_area(workspace):
     `area`): its form shows the urban target, as merge judges it; Xã Thọ Bình stays rural."""
     from pipeline.forms.writer import generate
 
-    files = {f["unit"]: f["path"] for f in generate(workspace, 2025, ["15664", "15667"]).files}
+    files = {f.unit: f.path for f in generate(workspace, 2025, ["15664", "15667"]).files}
     assert _targets(openpyxl.load_workbook(files["15664"]), "ct04_obese") == (10, 10)
     assert _targets(openpyxl.load_workbook(files["15667"]), "ct04_obese") == (5, 5)
 

@@ -15,6 +15,8 @@ starlette = pytest.importorskip("starlette.testclient", reason="Starlette (treem
 
 from starlette.testclient import TestClient  # noqa: E402
 
+from pipeline.base.problems import ERROR, ValidationIssue  # noqa: E402
+from pipeline.store.status import Status  # noqa: E402
 from pipeline.store.submissions import status  # noqa: E402
 from pipeline.store.db import Store  # noqa: E402
 from pipeline.store.submissions import current
@@ -151,9 +153,10 @@ def test_what_a_unit_typed_is_never_html(workspace):
     store_values(workspace, YEAR, "15700", COMMUNE_VALUES, status="rejected")
     with Store(workspace.db_path) as store:
         sid = next(s.id for s in store.submissions(YEAR) if s.unit == "15700")
-        store.replace_issues(YEAR, "type-error", {sid: [{"code": "type-error", "severity": "error", "sheet": "Số liệu",
-                                                         "cell": "F12", "field": "children_total",
-                                                         "message": f"Giá trị «{evil}» không phải là số."}]})
+        store.replace_issues(YEAR, "type-error", {sid: [ValidationIssue("type-error", ERROR,
+                                                                        f"Giá trị «{evil}» không phải là số.",
+                                                                        sheet="Số liệu", cell="F12",
+                                                                        field="children_total")]})
     c = client(workspace)
     for page in ("/don-vi", "/don-vi/15700", "/nhan-tep", "/bieu-mau", "/cai-dat", f"/don-vi?q={evil}"):
         html = c.get(page).text
@@ -169,9 +172,9 @@ def test_overview_shows_the_years_figures_from_the_library(workspace):
     st = status(workspace, YEAR)
     html = client(workspace).get("/").text
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-    assert f"Phải nộp {st['expected']} đơn vị" in text
+    assert f"Phải nộp {st.expected} đơn vị" in text
     assert "Đã nhận 3" in text and "Hợp lệ 2" in text and "Có lỗi 1" in text
-    assert f"Chưa gửi {len(st['missing'])}" in text
+    assert f"Chưa gửi {len(st.missing)}" in text
     assert "Hạn nộp 20/11/2024" in text
     assert "Gửi tệp phản hồi cho 1 đơn vị có lỗi" in text
     assert "Nhận tệp" in text  # the audit shows what came in
@@ -312,8 +315,8 @@ def test_replies_name_a_feedback_file_only_when_one_was_made(workspace, template
 def test_reply_to_an_accepted_file_says_what_the_unit_must_do(workspace, issues, feedback, says, never):
     from pipeline.desk.messages import reply_message
 
-    text = reply_message(workspace.settings, {"name": "Xã Dân Lực", "status": "accepted_with_warnings"}, issues, YEAR,
-                         feedback=feedback)
+    text = reply_message(workspace.settings, "Xã Dân Lực", Status.ACCEPTED_WITH_WARNINGS,
+                         [ValidationIssue(**i) for i in issues], YEAR, feedback=feedback)
     assert ".." not in text
     for s in says:
         assert s in text, (s, text)
@@ -394,7 +397,7 @@ def test_settings_from_2025_are_the_reorganised_section_and_reach_the_report(wor
     assert ws.for_year(2025).settings["signer"]["name"] == "Trần Thị Bình"
     assert ws.for_year(2025).settings["issuer"] == "Sở Y tế tỉnh Thanh Hóa"
     merge(ws, 2025)
-    doc = Document(report(ws, 2025)["docx"])
+    doc = Document(report(ws, 2025).docx)
     words = "\n".join([p.text for p in doc.paragraphs]
                       + [cell.text for t in doc.tables for row in t.rows for cell in row.cells])
     assert "Trần Thị Bình" in words and "Lê Quang Trung" not in words

@@ -73,8 +73,8 @@ def test_an_inserted_column_is_not_an_overwritten_formula(workspace, templates, 
     wb.save(filled)
     inbox_copy(workspace, filled, "them-cot.xlsx")
     (sub,) = collect(workspace, 2024).submissions
-    assert [i["code"] for i in sub["issues"]] == []
-    assert sub["status"] == "accepted"
+    assert [i.code for i in sub.issues] == []
+    assert sub.status == "accepted"
 
 
 def test_a_typed_over_self_check_is_reported_at_its_cell(workspace, templates, tmp_path):
@@ -91,7 +91,7 @@ def test_a_typed_over_self_check_is_reported_at_its_cell(workspace, templates, t
     wb.save(filled)
     inbox_copy(workspace, filled, "go-de.xlsx")
     (sub,) = collect(workspace, 2024).submissions
-    assert [(i["code"], i["cell"]) for i in sub["issues"]] == [("formula-overwritten", f"G{row}")]
+    assert [(i.code, i.cell) for i in sub.issues] == [("formula-overwritten", f"G{row}")]
 
 
 def test_a_row_deleted_by_a_tool_that_keeps_the_names_is_refused_once(workspace, templates, tmp_path):
@@ -106,9 +106,9 @@ def test_a_row_deleted_by_a_tool_that_keeps_the_names_is_refused_once(workspace,
     wb.save(filled)
     inbox_copy(workspace, filled, "xoa-dong.xlsx")
     (sub,) = collect(workspace, 2024).submissions
-    assert sub["status"] == "rejected"
-    assert [i["code"] for i in sub["issues"]] == ["rows-shifted"]
-    assert "Kinh phí" in sub["issues"][0]["message"] and "biểu mẫu gốc" in sub["issues"][0]["message"]
+    assert sub.status == "rejected"
+    assert [i.code for i in sub.issues] == ["rows-shifted"]
+    assert "Kinh phí" in sub.issues[0].message and "biểu mẫu gốc" in sub.issues[0].message
 
 
 def test_a_file_named_after_another_unit_is_flagged(workspace, templates, tmp_path):
@@ -118,9 +118,9 @@ def test_a_file_named_after_another_unit_is_flagged(workspace, templates, tmp_pa
     filled = fill(templates["15709"], tmp_path / "x.xlsx", COMMUNE_VALUES)  # Xã An Nông's template
     inbox_copy(workspace, filled, "Xa Van Son bao cao tre em 2024.xlsx")
     (sub,) = collect(workspace, 2024).submissions
-    assert sub["unit"] == "15709"
-    (issue,) = sub["issues"]
-    assert issue["code"] == "identity-mismatch" and "Xã Vân Sơn" in issue["message"]
+    assert sub.unit == "15709"
+    (issue,) = sub.issues
+    assert issue.code == "identity-mismatch" and "Xã Vân Sơn" in issue.message
 
 
 def _as_older_form(wb) -> None:
@@ -150,10 +150,10 @@ def test_a_deleted_row_is_caught_by_the_code_column_of_new_and_older_forms(works
     wb.save(filled)
     inbox_copy(workspace, tmp_path / "intact.xlsx", "nguyen-ven.xlsx")
     inbox_copy(workspace, filled, "xoa-dong.xlsx")
-    subs = {s["path"]: s for s in collect(workspace, 2024, feedback=False).submissions}
-    assert subs["nguyen-ven.xlsx"]["issues"] == []
-    assert [i["code"] for i in subs["xoa-dong.xlsx"]["issues"]] == ["rows-shifted"]
-    assert "Số liệu" in subs["xoa-dong.xlsx"]["issues"][0]["message"]
+    subs = {s.path: s for s in collect(workspace, 2024, feedback=False).submissions}
+    assert subs["nguyen-ven.xlsx"].issues == []
+    assert [i.code for i in subs["xoa-dong.xlsx"].issues] == ["rows-shifted"]
+    assert "Số liệu" in subs["xoa-dong.xlsx"].issues[0].message
 
 
 # --- Problems a unit's file can carry, each made the way it happens ------------------------
@@ -190,8 +190,8 @@ def test_a_link_to_another_workbook_is_read_with_a_warning(workspace, templates,
     path = _with_members(_filled(templates, tmp_path), tmp_path / "link.xlsx",
                          {"xl/externalLinks/externalLink1.xml": link})
     sub = _collected(workspace, path, "lien-ket.xlsx")
-    assert (sub["status"], [i["code"] for i in sub["issues"]]) == ("accepted_with_warnings", ["external-links"])
-    assert "nhập số trực tiếp" in sub["issues"][0]["message"]
+    assert (sub.status, [i.code for i in sub.issues]) == ("accepted_with_warnings", ["external-links"])
+    assert "nhập số trực tiếp" in sub.issues[0].message
 
 
 def test_an_activex_control_is_ignored_with_a_warning(workspace, templates, tmp_path):
@@ -199,7 +199,7 @@ def test_an_activex_control_is_ignored_with_a_warning(workspace, templates, tmp_
     path = _with_members(_filled(templates, tmp_path), tmp_path / "ax.xlsx",
                          {"xl/activeX/activeX1.xml": ax, "xl/activeX/activeX1.bin": b"\x00" * 64})
     sub = _collected(workspace, path, "activex.xlsx")
-    assert (sub["status"], [i["code"] for i in sub["issues"]]) == ("accepted_with_warnings", ["embedded-content"])
+    assert (sub.status, [i.code for i in sub.issues]) == ("accepted_with_warnings", ["embedded-content"])
 
 
 def test_a_legacy_xls_is_read_with_a_warning(workspace, tmp_path):
@@ -209,9 +209,9 @@ def test_a_legacy_xls_is_read_with_a_warning(workspace, tmp_path):
     sheet.write(0, 0, "Đơn vị: Xã Vân Sơn (mã 15700)")
     book.save(str(tmp_path / "cu.xls"))
     sub = _collected(workspace, tmp_path / "cu.xls", "15700_cu.xls")
-    assert sub["unit"] == "15700"
-    assert "legacy-xls" in [i["code"] for i in sub["issues"]]
-    assert [i["severity"] for i in sub["issues"] if i["code"] == "legacy-xls"] == ["warning"]
+    assert sub.unit == "15700"
+    assert "legacy-xls" in [i.code for i in sub.issues]
+    assert [i.severity for i in sub.issues if i.code == "legacy-xls"] == ["warning"]
 
 
 def _set_identity(path: Path, props: dict | None = None, meta: dict | None = None) -> None:
@@ -231,16 +231,16 @@ def test_properties_and_meta_sheet_that_disagree_are_a_warning(workspace, templa
     path = _filled(templates, tmp_path)
     _set_identity(path, meta={"treem_unit": "15709"})  # the hidden sheet says Xã An Nông
     sub = _collected(workspace, path, "15700.xlsx")
-    assert sub["unit"] == "15700"  # the document properties win
-    assert [i["code"] for i in sub["issues"]] == ["identity-conflict"]
+    assert sub.unit == "15700"  # the document properties win
+    assert [i.code for i in sub.issues] == ["identity-conflict"]
 
 
 def test_a_form_of_an_older_version_is_read_with_a_warning(workspace, templates, tmp_path):
     path = _filled(templates, tmp_path)
     _set_identity(path, props={"treem_template_version": "2000.1"}, meta={"treem_template_version": "2000.1"})
     sub = _collected(workspace, path, "15700.xlsx")
-    assert (sub["status"], [i["code"] for i in sub["issues"]]) == ("accepted_with_warnings", ["template-outdated"])
-    assert "phiên bản 2000.1" in sub["issues"][0]["message"]
+    assert (sub.status, [i.code for i in sub.issues]) == ("accepted_with_warnings", ["template-outdated"])
+    assert "phiên bản 2000.1" in sub.issues[0].message
 
 
 def test_a_deleted_input_name_and_a_broken_one_are_errors(workspace, templates, tmp_path):
@@ -252,8 +252,8 @@ def test_a_deleted_input_name_and_a_broken_one_are_errors(workspace, templates, 
     wb.defined_names["ct04_measured"].attr_text = "#REF!"
     wb.save(path)
     sub = _collected(workspace, path, "15700.xlsx")
-    assert sub["status"] == "rejected"
-    found = {i["field"]: i["code"] for i in sub["issues"] if i["code"] in ("missing-name", "name-broken")}
+    assert sub.status == "rejected"
+    found = {i.field: i.code for i in sub.issues if i.code in ("missing-name", "name-broken")}
     assert found == {"ct02_served": "missing-name", "ct04_measured": "name-broken"}
 
 
@@ -262,17 +262,17 @@ def test_a_large_change_from_last_year_is_a_warning(workspace, templates, tmp_pa
 
     store_values(workspace, 2023, "15700", {**COMMUNE_VALUES, "ct02_served": 1000})
     sub = _collected(workspace, _filled(templates, tmp_path), "15700.xlsx")  # 2,300 this year
-    (change,) = [i for i in sub["issues"] if i["code"] == "large-change"]
-    assert change["field"] == "ct02_served" and change["severity"] == "warning"
-    assert "2.300 so với 1.000 năm trước (tăng 130%)" in change["message"]
+    (change,) = [i for i in sub.issues if i.code == "large-change"]
+    assert change.field == "ct02_served" and change.severity == "warning"
+    assert "2.300 so với 1.000 năm trước (tăng 130%)" in change.message
 
 
 def test_a_rate_on_few_children_is_a_warning(workspace, templates, tmp_path):
     path = _filled(templates, tmp_path, children_total=400, ct11_injured=2)
     sub = _collected(workspace, path, "15700.xlsx")
-    small = [i for i in sub["issues"] if i["code"] == "small-denominator"]
-    assert [i["field"] for i in small] == ["ct11_injured"]
-    assert "tính trên 400 trẻ em" in small[0]["message"] and "250 điểm" in small[0]["message"]
+    small = [i for i in sub.issues if i.code == "small-denominator"]
+    assert [i.field for i in small] == ["ct11_injured"]
+    assert "tính trên 400 trẻ em" in small[0].message and "250 điểm" in small[0].message
 
 
 def test_words_for_none_in_a_count_get_a_hint_and_a_formula_without_value_is_named(workspace, templates, tmp_path):
@@ -288,6 +288,6 @@ def test_words_for_none_in_a_count_get_a_hint_and_a_formula_without_value_is_nam
     wb.save(filled)
     inbox_copy(workspace, filled, "a.xlsx")
     (sub,) = collect(workspace, 2024).submissions
-    messages = {i["field"]: (i["code"], i["message"]) for i in sub["issues"]}
+    messages = {i.field: (i.code, i.message) for i in sub.issues}
     assert messages["ct09_abused"][0] == "type-error" and "nhập 0" in messages["ct09_abused"][1]
     assert messages["ct11_injured"][0] == "formula-in-input" and "chưa có giá trị" in messages["ct11_injured"][1]

@@ -17,6 +17,7 @@ import pipeline.collect.run as collect_mod
 import pipeline.reporting.libreoffice as libreoffice
 import pipeline.base.workers as workers
 from conftest import COMMUNE_VALUES, YEAR, fill, inbox_copy
+from pipeline.base.problems import SkippedFile
 from pipeline.collect.run import LOCKED_MESSAGE
 from pipeline.config.layout import feedback_name, form_name
 from pipeline.config.roster import Unit
@@ -63,8 +64,8 @@ def test_collect_with_spawned_workers_reads_every_file(monkeypatch, workspace, t
     for code in codes:
         inbox_copy(workspace, fill(templates[code], tmp_path / f"{code}.xlsx", COMMUNE_VALUES), f"{code}.xlsx")
     result = collect_mod.collect(workspace, YEAR, workers=2, feedback=False)
-    assert sorted(s["unit"] for s in result.submissions) == codes
-    assert all(s["status"] == "accepted" for s in result.submissions)
+    assert sorted(s.unit for s in result.submissions) == codes
+    assert all(s.status == "accepted" for s in result.submissions)
 
 
 # --- a workbook locked by Excel ----------------------------------------------------------------
@@ -273,4 +274,4 @@ def test_a_file_whose_details_cannot_be_read_is_left_for_the_next_run(monkeypatc
     monkeypatch.setattr(Path, "stat", stat)
     files, skipped = collect_mod.scan_inbox(tmp_path, settle=False)
     assert [f.relative for f in files] == ["a.xlsx"]
-    assert skipped == [{"path": "b.xlsx", "code": "unreadable-file", "message": LOCKED_MESSAGE}]
+    assert skipped == [SkippedFile("b.xlsx", "unreadable-file", LOCKED_MESSAGE)]

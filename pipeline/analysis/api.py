@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.base.problems import Severity
 from pipeline.merge import merger as merge
 from pipeline.merge.result import STATUS_LABELS as VERDICT_LABELS
 from pipeline.store.history import carry_forward, carried_groups
@@ -33,10 +34,11 @@ from pipeline.config.workspace import Workspace
 # that a blank stays <NA> and is never mistaken for 0; codes are categories.
 VALUES = {"year": "Int64", "unit": "category", "unit_name": "string", "unit_type": "category",
           "field": "category", "value": "Float64", "text": "string", "source_cell": "string",
-          "submission": "string"}
+          "submission": "string", "excluded": "boolean"}
 INDICATORS = {"year": "Int64", "code": "category", "chi_tieu": "Int64", "name": "string", "unit_of_measure": "string",
               "value": "Float64", "numerator": "Float64", "denominator": "Float64", "units_reported": "Int64",
-              "units_expected": "Int64", "verdict_2025": "category", "verdict_2030": "category", "source": "category"}
+              "units_expected": "Int64", "verdict_2025": "category", "verdict_2030": "category", "source": "category",
+              "communes_value": "Float64", "office_value": "Float64", "provisional": "boolean"}
 UNIT_INDICATORS = {"year": "Int64", "unit": "category", "unit_name": "string", "unit_type": "category",
                    "code": "category", "chi_tieu": "Int64", "name": "string", "value": "Float64",
                    "numerator": "Float64", "denominator": "Float64"}
@@ -90,12 +92,15 @@ class WorkspaceData:
         <NA> in `value`, never 0. `text` holds texts (narratives, explanations); yes/no
         answers are 1/0 in `value`. `source_cell` is where the number was typed ("Số
         liệu!F12"), `submission` the file's SHA-256 (the key of `submissions()`).
+        `excluded` is True for a value merge left out: the officer accepted the file despite
+        its errors (`treem accept`), and the fields those errors point at do not count.
 
         roster_of=YEAR re-keys earlier years to the units in force in YEAR with the rule
-        merge uses for last year's values (history.carry_forward): the counts of communes
-        merged into one are summed when every one of them reported the field (budgets: when
-        any did), so a commune that sent nothing leaves the sum <NA>; their yes/no answers and
-        texts, and the cell and file of a sum, are <NA>.
+        merge uses for last year's values (history.carry_forward over the values merge
+        counts, store.submissions.counted_values): the counts of communes merged into one are
+        summed when every one of them reported the field (budgets: when any did), so a commune
+        that sent nothing, or whose value was left out, leaves the sum <NA>; their yes/no
+        answers and texts, and the cell and file of a sum, are <NA>.
 
         >>> v = ws.values(years=[2024])
         >>> str(v["value"].dtype), str(v["unit"].dtype)
@@ -122,6 +127,7 @@ class WorkspaceData:
             for year in self._years(years):
                 current = seen.current(store, year)
                 cells = store.values([s.id for s in current.values()])
+                left_out = seen.left_out(store, year, current)
                 on = reference_date(year)
                 own: dict[str, list[dict]] = {}
                 for code, sub in current.items():
@@ -129,32 +135,34 @@ class WorkspaceData:
                     stored = cells[sub.id]
                     fields = [f.code for f in cat.fields_for(unit.type, unit.code)] if unit else []
                     extra = [f for f in stored if f not in fields]  # explanations beside a field
-                    own[code] = [_value_row(year, code, f, stored.get(f), sub.sha256) for f in fields + extra]
+                    out = left_out.get(code, set())
+                    own[code] = [_value_row(year, code, f, stored.get(f), sub.sha256) | {"excluded": f in out}
+                                 for f in fields + extra]
                 if roster_of is None or roster_of == year:
                     for code, unit_rows in own.items():
                         rows += _named(unit_rows, roster.get(code, on))
                     continue
-                rows += self._mapped(year, roster_of, own, cells, current)
+                rows += self._mapped(year, roster_of, own, seen.counted_values(store, year))
         return _frame(rows, VALUES)
 
-    def _mapped(self, year: int, to_year: int, own: dict, cells: dict, current: dict) -> list[dict]:
-        """`own` (unit -> its rows) re-keyed to the units of to_year through carry_forward."""
+    def _mapped(self, year: int, to_year: int, own: dict, counted: dict) -> list[dict]:
+        """`own` (unit -> its rows) re-keyed to the units of to_year through carry_forward, over
+        the values merge counts (`counted`: what an officer's accept left out is not there)."""
         cat, roster = self.ws.catalogue, self.ws.roster
-        accepted = {code: {f: (v["value"] if v["value"] is not None else v["text"])
-                           for f, v in cells[sub.id].items()} for code, sub in current.items()}
-        carried = carry_forward(accepted, cat, roster, year, to_year)
+        carried = carry_forward(counted, cat, roster, year, to_year)
         out = []
         on, then = reference_date(year), reference_date(to_year)
-        for new, olds in carried_groups(accepted, roster, year, to_year).items():
+        for new, olds in carried_groups(counted, roster, year, to_year).items():
             unit = roster.get(new, then) or roster.get(new, on)
             numbers = carried.get(new, {})
             if len(olds) == 1:
-                unit_rows = [r | {"unit": new, "value": numbers.get(r["field"])} for r in own[olds[0]]]
+                unit_rows = [r | {"unit": new, "value": numbers.get(r["field"]),
+                                  "excluded": r["excluded"] and r["field"] not in numbers} for r in own[olds[0]]]
             else:
                 fields = list(dict.fromkeys(r["field"] for o in olds for r in own.get(o, []) if r["text"] is None
                                             and not r["field"].startswith(note_name(""))))
                 unit_rows = [{"year": year, "unit": new, "field": f, "value": numbers.get(f), "text": None,
-                              "source_cell": None, "submission": None} for f in fields]
+                              "source_cell": None, "submission": None, "excluded": False} for f in fields]
             out += _named(unit_rows, unit)
         return out
 
@@ -223,11 +231,11 @@ class WorkspaceData:
                         unit = self.ws.roster.get(s.unit, on) if s.unit else None
                         found = issues.get(s.id, [])
                         rows.append({"year": y, "path": s.path, "sha256": s.sha256, "unit": s.unit,
-                                     "unit_name": unit.name if unit else None, "status": s.status,
+                                     "unit_name": unit.name if unit else None, "status": s.status.value,
                                      "identity_source": s.identity_source, "received": s.received_at,
                                      "saved": s.saved_at, "on_time": s.on_time,
-                                     "errors": sum(i["severity"] == "error" for i in found),
-                                     "warnings": sum(i["severity"] == "warning" for i in found)})
+                                     "errors": sum(i.severity is Severity.ERROR for i in found),
+                                     "warnings": sum(i.severity is Severity.WARNING for i in found)})
         return _frame(rows, SUBMISSIONS)
 
     def problems(self, year=None) -> pd.DataFrame:
@@ -235,8 +243,8 @@ class WorkspaceData:
         severity, where (sheet, cell, field) and the Vietnamese message the unit read.
 
         >>> p = ws.problems(2025)
-        >>> p[p.unit == "15766"].query("severity == 'error'")["code"].tolist()
-        ['cross-field-rule']
+        >>> p[p.unit == "15766"][["code", "severity"]].values.tolist()
+        [['cross-field-rule', 'error']]
         """
         rows = []
         if self.ws.db_path.exists():
@@ -244,7 +252,7 @@ class WorkspaceData:
                 for y in self._years(year):
                     issues = store.issues_for_year(y)
                     for s in seen.for_year(store, y):
-                        rows += [{"year": y, "path": s.path, "sha256": s.sha256, "unit": s.unit, **i}
+                        rows += [{"year": y, "path": s.path, "sha256": s.sha256, "unit": s.unit, **i.to_dict()}
                                  for i in issues.get(s.id, [])]
         return _frame(rows, PROBLEMS)
 
@@ -260,7 +268,9 @@ def merged_figures(ws: Workspace, year: int) -> dict | None:
                  "value": r.value, "numerator": r.numerator, "denominator": r.denominator,
                  "units_reported": r.units_reported, "units_expected": r.units_expected,
                  "verdict_2025": r.verdict_for("2025").value, "verdict_2030": r.verdict_for("2030").value,
-                 "source": r.source} for r in result.indicators]
+                 "source": r.source, "communes_value": r.communes_value,
+                 "office_value": r.office.value if r.office else None, "provisional": r.provisional}
+                for r in result.indicators]
     counts = result.unit_counts
     units = [{"unit": u, "code": code, "value": v,
               "numerator": (counts.get(u, {}).get(code) or (None, None))[0],

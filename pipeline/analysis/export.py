@@ -18,6 +18,7 @@ import xlsxwriter
 
 from pipeline.config import layout
 from pipeline.analysis.api import VERDICT_LABELS, WorkspaceData
+from pipeline.merge.result import SOURCE_LABELS
 from pipeline.merge.consolidate import csv_safe
 from pipeline.base.errors import TreemError
 from pipeline.base.fsutil import atomic_write
@@ -37,7 +38,8 @@ TITLES = {
     "denominator": "Mẫu số", "units_reported": "Số đơn vị có số liệu", "units_expected": "Số đơn vị phải báo cáo",
     "verdict_2025": "Mã đánh giá 2025", "verdict_2025_label": "Đánh giá so với mục tiêu 2025",
     "verdict_2030": "Mã đánh giá 2030", "verdict_2030_label": "Đánh giá so với mục tiêu 2030",
-    "source": "Nguồn số liệu", "path": "Tệp", "sha256": "SHA-256", "status": "Mã tình trạng",
+    "source": "Mã nguồn số liệu", "source_label": "Nguồn số liệu", "communes_value": "Tổng hợp từ các xã", "office_value": "Số của phòng chủ trì",
+    "provisional": "Tạm tính", "excluded": "Bị loại khi tổng hợp (chấp nhận có lỗi)", "path": "Tệp", "sha256": "SHA-256", "status": "Mã tình trạng",
     "status_label": "Tình trạng",
     "identity_source": "Nhận ra đơn vị theo", "received": "Thời điểm nhận", "saved": "Thời điểm lưu tệp",
     "on_time": "Đúng hạn", "errors": "Số lỗi", "warnings": "Số cảnh báo", "severity": "Mã mức độ",
@@ -92,7 +94,8 @@ def tables(data: WorkspaceData, years: list[int] | None) -> list[Table]:
     fields = {f.code: f.label for f in data.ws.catalogue.fields}
     return [
         Table("chi_tieu", "Chỉ tiêu toàn huyện",
-              _labelled(data.indicators(years), verdict_2025=VERDICT_LABELS, verdict_2030=VERDICT_LABELS)),
+              _labelled(data.indicators(years), verdict_2025=VERDICT_LABELS, verdict_2030=VERDICT_LABELS,
+                        source=SOURCE_LABELS)),
         Table("chi_tieu_don_vi", "Dữ liệu pivot", _labelled(data.unit_indicators(years), unit_type=TYPE_LABELS)),
         Table("so_lieu", "Số liệu đơn vị", _labelled(data.values(years), unit_type=TYPE_LABELS, field=fields)),
         Table("tep_nhan", "Tệp đã nhận", _labelled(data.submissions(years), status=STATUS_LABELS)),

@@ -22,6 +22,7 @@ from pathlib import Path
 import xlsxwriter
 
 from pipeline.base.errors import TreemError
+from pipeline.base.problems import ValidationIssue
 from pipeline.forms.contract import FORM_ID, PROP_FORM, PROP_UNIT, PROP_YEAR, load_wording
 from pipeline.collect.ingest import RawCell, Reading
 from pipeline.store.db import Store, SubmissionRecord, now_iso
@@ -41,17 +42,43 @@ class HistoryError(TreemError):
 
 
 @dataclass
+class ImportedRow:
+    """One unit's figures of one year, stored from a row of the workbook, as they were judged."""
+
+    year: int
+    unit: str
+    row: int  # the workbook's row
+    status: Status
+    issues: list[ValidationIssue] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"year": self.year, "unit": self.unit, "row": self.row, "status": self.status.value,
+                "issues": [i.to_dict() for i in self.issues]}
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """A row of the workbook not stored, and why (in Vietnamese)."""
+
+    row: int
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"row": self.row, "message": self.message}
+
+
+@dataclass
 class ImportResult:
     path: str
     rows: int = 0
-    stored: list[dict] = field(default_factory=list)   # {year, unit, row, status, issues}
-    skipped: list[dict] = field(default_factory=list)  # {row, message}
+    stored: list[ImportedRow] = field(default_factory=list)
+    skipped: list[SkippedRow] = field(default_factory=list)
     years: list[int] = field(default_factory=list)
     merged: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "rows": self.rows, "stored": self.stored, "skipped": self.skipped,
-                "years": self.years, "merged": self.merged}
+        return {"path": self.path, "rows": self.rows, "stored": [s.to_dict() for s in self.stored],
+                "skipped": [k.to_dict() for k in self.skipped], "years": self.years, "merged": self.merged}
 
 
 def _fields(ws):
@@ -186,7 +213,7 @@ def import_history(ws, path: Path, merge_years: bool = True) -> ImportResult:
             for unit in units:
                 _store_row(store, validators[year], result, path, archived.relative_to(ws.root), file_sha,
                            excel_row, year, unit, raw, columns, len(data))
-        result.years = sorted({s["year"] for s in result.stored})
+        result.years = sorted({s.year for s in result.stored})
     if merge_years:
         from pipeline.merge.merger import merge
 
@@ -204,19 +231,18 @@ def _row_units(ws, excel_row: int, values: list, result: ImportResult) -> tuple[
     try:
         year = int(float(str(values[0]).strip()))
     except ValueError:
-        result.skipped.append({"row": excel_row, "message": f"{where}: năm «{values[0]}» không phải một năm."})
+        result.skipped.append(SkippedRow(excel_row, f"{where}: năm «{values[0]}» không phải một năm."))
         return None
     if not cat.baseline_year <= year < date.today().year + 1:
-        result.skipped.append({"row": excel_row, "message": f"{where}: năm {year} ngoài giai đoạn của "
-                                                             f"Chương trình."})
+        result.skipped.append(SkippedRow(excel_row, f"{where}: năm {year} ngoài giai đoạn của Chương trình."))
         return None
     unit_code = str(values[1] or "").strip()
     if unit_code.upper() == DISTRICT:
         return year, [u for u in roster.for_year(year) if cat.led_by(u.code)]
     unit = roster.get(unit_code, ws.settings.deadline(year))
     if unit is None:
-        result.skipped.append({"row": excel_row, "message": f"{where}: không có đơn vị mã «{unit_code}» "
-                                                             f"trong danh sách đơn vị năm {year}."})
+        result.skipped.append(SkippedRow(excel_row, f"{where}: không có đơn vị mã «{unit_code}» trong danh sách "
+                                                    f"đơn vị năm {year}."))
         return None
     return year, [unit]
 
@@ -228,8 +254,8 @@ def _store_row(store, validator, result, path, archived, file_sha, excel_row, ye
         return
     current = [s for s in store.submissions(year) if s.unit == unit.code and s.status != Status.SUPERSEDED]
     if any(s.identity_source != IMPORTED for s in current):
-        result.skipped.append({"row": excel_row, "message": f"Dòng {excel_row}: {unit.name} đã gửi biểu mẫu năm {year}; "
-                                                             f"giữ số liệu của biểu mẫu, không nhập dòng này."})
+        result.skipped.append(SkippedRow(excel_row, f"Dòng {excel_row}: {unit.name} đã gửi biểu mẫu năm {year}; "
+                                                    f"giữ số liệu của biểu mẫu, không nhập dòng này."))
         return
     reading = Reading(path=path.name, size=size, kind="xlsx", props={PROP_UNIT: unit.code, PROP_YEAR: str(year),
                                                                       PROP_FORM: FORM_ID},
@@ -245,11 +271,10 @@ def _store_row(store, validator, result, path, archived, file_sha, excel_row, ye
     key = hashlib.sha256(f"{file_sha}:{year}:{unit.code}:{sorted(mine.items())}".encode()).hexdigest()
     if key in store.known_hashes(year):
         return
-    status = checked.status.value
+    status = checked.status
     rec = SubmissionRecord(year=year, sha256=key, path=f"{path.name} (dòng {excel_row})", size=size,
                            received_at=datetime.now().isoformat(timespec="seconds"), status=status,
                            unit=unit.code, identity_source=IMPORTED, archived=str(archived), collected_at=now_iso())
-    store_submission(store, rec, checked.values, [i.to_dict() for i in checked.issues])
-    store.log("history-imported", year, unit.code, file=path.name, row=excel_row, status=status)
-    result.stored.append({"year": year, "unit": unit.code, "row": excel_row, "status": status,
-                          "issues": [i.to_dict() for i in checked.issues]})
+    store_submission(store, rec, checked.values, checked.issues)
+    store.log("history-imported", year, unit.code, file=path.name, row=excel_row, status=status.value)
+    result.stored.append(ImportedRow(year, unit.code, excel_row, status, checked.issues))

@@ -2,13 +2,14 @@
 the store), its usual severity, its group, a short Vietnamese title (for the people who read the
 workbooks), the message template and the hint that tells the unit what to do.
 
-Whatever reports a problem builds it here: `issue()` for a problem found in a file,
-`unreadable()` for a file no reader may open, `skipped_file()` for a file left in the inbox. A
-message template names its values in braces; `{hint}` is the row's hint and `{Hint}` the same
-with a capital letter, so that the advice is written once. A few problems say different things
-in different cases: those cases are `variants` of the row, never new codes. Tests walk the
-table: every code is raised by the package and met by a test, and the README's list is this
-table.
+Whatever reports a problem builds it here: `issue()` for a problem found in a file (a
+`ValidationIssue`), `unreadable()` for a file no reader may open, `skipped_file()` for a file
+left in the inbox (a `SkippedFile`). Past this module a severity is the `Severity` enum, never
+its bare value (a test holds the package to it). A message template names its values in
+braces; `{hint}` is the row's hint and `{Hint}` the same with a capital letter, so that the
+advice is written once. A few problems say different things in different cases: those cases
+are `variants` of the row, never new codes. Tests walk the table: every code is raised by the
+package and met by a test, and the manual's list is this table.
 """
 
 from __future__ import annotations
@@ -90,6 +91,21 @@ class ValidationIssue:
         if d["rule"] is None:
             d.pop("rule")
         return d
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file left in the inbox for the next run: where it is below the inbox, why (a code of
+    the table whose severity is SKIPPED) and the Vietnamese message that says so."""
+
+    path: str
+    code: str
+    message: str
+
+    severity = SKIPPED
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "code": self.code, "message": self.message}
 
 
 def _p(code, severity, group, title, message, hint, /, **variants) -> Problem:
@@ -324,15 +340,15 @@ def unreadable(code: str, variant: str | None = None, /, **values) -> Unreadable
     return UnreadableFile(code, PROBLEMS[code].text(variant, **values))
 
 
-def skipped_file(code: str, path: str, variant: str | None = None) -> dict:
+def skipped_file(code: str, path: str, variant: str | None = None) -> SkippedFile:
     """A file left in the inbox for the next run, as the collect result lists it."""
     p = PROBLEMS[code]
     assert p.severity == SKIPPED, code
-    return {"path": path, "code": code, "message": p.text(variant)}
+    return SkippedFile(path, code, p.text(variant))
 
 
 def markdown_table() -> str:
-    """The table as the README shows it (code, severity, group, title, hint)."""
+    """The table as the manual (docs/huong_dan.md) shows it (code, severity, group, title, hint)."""
     words = {ERROR: "lỗi", WARNING: "cảnh báo", SKIPPED: "bỏ qua"}
     lines = ["| Mã | Mức | Nhóm | Vấn đề | Việc cần làm |", "|---|---|---|---|---|"]
     for p in _ROWS:

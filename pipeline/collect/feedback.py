@@ -20,14 +20,16 @@ from pipeline.forms.contract import NOTE_PREFIX
 from pipeline.base.library_internals import worksheet_cells
 from pipeline.base.outputs import remove_output, write_output
 from pipeline.base.printing import set_print, wrapped_height
-from pipeline.base.problems import SEVERITY_LABELS
+from pipeline.base.problems import ERROR, WARNING, SkippedFile, ValidationIssue
 from pipeline.base.problems import title as problem_title
-from pipeline.store.status import STATUS_LABELS, Status, counts
-from pipeline.store.submissions import unit_rows
+from pipeline.collect.result import CollectOutputs, FeedbackCopy
+from pipeline.store.db import SubmissionRecord
+from pipeline.store.status import Status
+from pipeline.store.submissions import UnitRow, row_counts, unit_rows
 from pipeline.base.text import XML_ILLEGAL
 from pipeline.base.workers import exit_with_parent, mp_context
 
-_FILL_COLOURS = {"error": "FF9999", "warning": "FFD966"}
+_FILL_COLOURS = {ERROR: "FF9999", WARNING: "FFD966"}
 FEEDBACK_SHEET = "Lỗi cần sửa"
 # A very hidden sheet in every feedback copy: which cells the tool coloured, and their fill
 # before, so that a copy the unit sends back corrected is cleaned of our marks exactly.
@@ -99,25 +101,25 @@ def _disarm(wb, source: Path) -> None:
             cell.value = value
 
 
-def write_outputs(ws, year: int, result, subs: list, issues: dict, feedback: bool = True,
-                  force: bool = False) -> dict:
+def write_outputs(ws, year: int, result, subs: list[SubmissionRecord], issues: dict[int, list[ValidationIssue]],
+                  feedback: bool = True, force: bool = False) -> CollectOutputs:
     """The validation report and the feedback copies, from the year's submissions and problems,
-    through the output guard (an edited file is kept; the guard's lines under "messages")."""
+    through the output guard (an edited file is kept; the guard's lines are the `messages`)."""
     from pipeline.base.outputs import session
 
     files = ws.layout(year)
     rows = unit_rows(ws, year, subs, issues)
     with session(ws, year, force) as guard:
-        outputs = {"validation_report": write_validation_report(ws, year, rows, subs, issues, result.skipped,
-                                                                files.validation_report)}
+        outputs = CollectOutputs(write_validation_report(ws, year, rows, subs, issues, result.skipped,
+                                                         files.validation_report))
         if feedback:
-            outputs["feedback"] = write_feedback_files(ws, year, rows, issues)
-    outputs["messages"] = guard.messages
+            outputs.feedback = write_feedback_files(ws, year, rows, issues)
+    outputs.messages = guard.messages
     return outputs
 
 
-def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues: dict, skipped: list[dict],
-                            path: Path) -> Path:
+def write_validation_report(ws, year: int, rows: list[UnitRow], subs: list[SubmissionRecord],
+                            issues: dict[int, list[ValidationIssue]], skipped: list[SkippedFile], path: Path) -> Path:
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                    "strings_to_numbers": False})
@@ -129,23 +131,21 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
     deadline = ws.settings.deadline(year)
 
     sh = wb.add_worksheet("Tổng hợp")
-    by_status = counts((r["status"] for r in rows), every=True)
-    received = len(rows) - by_status[Status.MISSING]
-    late = sum(r["on_time"] is False for r in rows)
+    c = row_counts(rows)
+    by_officer = c.by_status[Status.ACCEPTED_BY_OFFICER]
     sh.write_string(0, 0, f"KẾT QUẢ KIỂM TRA SỐ LIỆU BÁO CÁO NĂM {year} (hạn nộp {deadline:%d/%m/%Y})", title)
-    sh.write_string(1, 0, f"Lập lúc {datetime.now():%H:%M ngày %d/%m/%Y}. Phải nộp: {len(rows)}; đã gửi: {received}; "
-                          f"hợp lệ: {by_status[Status.ACCEPTED] + by_status[Status.ACCEPTED_WITH_WARNINGS]}; có lỗi: "
-                          f"{by_status[Status.REJECTED]}; gửi muộn: {late}; chưa gửi: {by_status[Status.MISSING]}"
-                          + (f"; có lỗi nhưng đã chấp nhận theo quyết định: {by_status[Status.ACCEPTED_BY_OFFICER]}."
-                             if by_status[Status.ACCEPTED_BY_OFFICER] else "."))
+    sh.write_string(1, 0, f"Lập lúc {datetime.now():%H:%M ngày %d/%m/%Y}. Phải nộp: {c.expected}; đã gửi: {c.received}; "
+                          f"hợp lệ: {c.valid}"
+                          + (f" (trong đó {by_officer} có lỗi nhưng đã chấp nhận theo quyết định)" if by_officer else "")
+                          + f"; có lỗi: {c.rejected}; gửi muộn: {c.late}; chưa gửi: {c.missing}.")
     table(sh, 3, ["TT", "Mã", "Đơn vị", "Loại", "Tình trạng", "Lỗi", "Cảnh báo", "Số bản đã gửi", "Tệp đang dùng",
                   "Ngày nhận", "Đúng hạn", "Người liên hệ", "Điện thoại"],
           [5, 10, 30, 16, 22, 7, 9, 9, 40, 18, 9, 22, 14],
-          [[n, r["unit"], r["name"], r["type"], STATUS_LABELS[r["status"]], r["errors"], r["warnings"], r["versions"],
-            r["path"], _moment(r["received_at"]), _yes_no(r["on_time"]), r["contact"].person,
-            r["contact"].phone] for n, r in enumerate(rows, start=1)])
+          [[n, r.unit, r.name, r.type, r.status.label, r.errors, r.warnings, r.versions, r.path,
+            _moment(r.received_at), _yes_no(r.on_time), r.contact.person, r.contact.phone]
+           for n, r in enumerate(rows, start=1)])
     for n, r in enumerate(rows, start=4):  # the status column in its colour
-        sh.write_string(n, 4, STATUS_LABELS[r["status"]], status_fmt[r["status"]])
+        sh.write_string(n, 4, r.status.label, status_fmt[r.status])
 
     detail = _problem_rows(ws, rows, subs, issues)
     sh2 = wb.add_worksheet("Chi tiết lỗi")
@@ -156,9 +156,9 @@ def write_validation_report(ws, year: int, rows: list[dict], subs: list, issues:
 
     _decisions_sheet(wb, table, ws, year)
     sh3 = wb.add_worksheet("Tệp đã nhận")
-    files = [[s.path, "; ".join(p for p in s.paths if p != s.path), s.unit or "", STATUS_LABELS[s.status],
+    files = [[s.path, "; ".join(p for p in s.paths if p != s.path), s.unit or "", s.status.label,
               _moment(s.received_at), _moment(s.saved_at), s.sha256[:16], s.archived or ""] for s in subs]
-    files += [[k["path"], "", "", "Không đọc: " + problem_title(k["code"]).lower(), "", "", "", k["message"]]
+    files += [[k.path, "", "", "Không đọc: " + problem_title(k.code).lower(), "", "", "", k.message]
               for k in skipped]
     table(sh3, 0, ["Tệp", "Cùng nội dung với", "Mã ĐV", "Tình trạng", "Ngày nhận", "Lưu lúc", "Mã băm SHA-256",
                    "Bản lưu"], [40, 30, 9, 24, 18, 18, 18, 50], files)
@@ -196,18 +196,18 @@ def _table_writer(wb):
     return table
 
 
-def _problem_rows(ws, rows: list[dict], subs: list, issues: dict) -> list[list]:
+def _problem_rows(ws, rows: list[UnitRow], subs: list[SubmissionRecord],
+                  issues: dict[int, list[ValidationIssue]]) -> list[list]:
     """One row per problem of each current file, for the «Chi tiết lỗi» sheet."""
-    names = {r["unit"]: r["name"] for r in rows}
+    names = {r.unit: r.name for r in rows}
     detail = []
     for s in subs:
         if s.status == Status.SUPERSEDED:
             continue
         for i in issues.get(s.id, []):
-            detail.append([s.unit or "", names.get(s.unit, "(không xác định)"), s.path, i["sheet"] or "",
-                           i["cell"] or "", _indicator_label(ws.catalogue, i["field"]),
-                           problem_title(i["code"]), SEVERITY_LABELS.get(i["severity"], ""), i["message"],
-                           i["code"], i["field"] or ""])
+            detail.append([s.unit or "", names.get(s.unit, "(không xác định)"), s.path, i.sheet or "",
+                           i.cell or "", _indicator_label(ws.catalogue, i.field), problem_title(i.code),
+                           i.severity.label, i.message, i.code, i.field or ""])
     return detail
 
 
@@ -252,33 +252,35 @@ def _yes_no(v) -> str:
     return "" if v is None else ("Có" if v else "Không")
 
 
-def write_feedback_files(ws, year: int, rows: list[dict], issues: dict) -> list[Path]:
+def write_feedback_files(ws, year: int, rows: list[UnitRow],
+                         issues: dict[int, list[ValidationIssue]]) -> list[FeedbackCopy]:
     """One file per unit whose current submission has something to fix or check (see
     needs_copy); stale files from earlier runs (the unit has since sent a clean version) are
     removed. Many copies are made on all cores: each takes openpyxl a tenth of a second."""
-    jobs = [(ws.root / r["submission"].archived if r["submission"].archived else None, issues[r["submission"].id], r,
-             year) for r in rows if r["submission"] is not None and needs_copy(issues.get(r["submission"].id, []))]
+    jobs = [(ws.root / r.submission.archived if r.submission.archived else None, issues[r.submission.id], r, year)
+            for r in rows if r.submission is not None and needs_copy(issues.get(r.submission.id, []))]
     files = ws.layout(year)
-    paths = [files.feedback_copy(r["unit"], r["name"]) for _, _, r, _ in jobs]
+    paths = [files.feedback_copy(r.unit, r.name) for _, _, r, _ in jobs]
     workers = min(os.cpu_count() or 1, 4)
     if len(jobs) >= 16 and workers > 1:
         with ProcessPoolExecutor(workers, mp_context=mp_context(), initializer=exit_with_parent) as pool:
             copies = list(pool.map(_feedback_copy, jobs, chunksize=4))
     else:
         copies = [_feedback_copy(job) for job in jobs]
-    written = [write_output(ws, year, path, data).path for path, data in zip(paths, copies)]
-    keep = {p.name for p in written} | {p.name for p in paths}  # an edited copy kept beside its new one
+    written = [FeedbackCopy(r.unit, write_output(ws, year, path, data).path, r.status)
+               for path, data, (_, _, r, _) in zip(paths, copies, jobs)]
+    keep = {c.path.name for c in written} | {p.name for p in paths}  # an edited copy kept beside its new one
     for old in files.feedback_copies():
         if old.name not in keep:
             remove_output(ws, year, old)
     return written
 
 
-def needs_copy(issues: list[dict]) -> bool:
+def needs_copy(issues: list[ValidationIssue]) -> bool:
     """A unit gets its file back marked when something in it must be fixed or checked: an
     error, or a warning about a field or a cell. Notices about the file as a whole (sent late,
     saved as .xls, an older template) are in the validation report; a copy would show nothing."""
-    return any(i["severity"] == "error" or i.get("field") or i.get("cell") for i in issues)
+    return any(i.severity is ERROR or i.field or i.cell for i in issues)
 
 
 def _feedback_copy(job: tuple) -> bytes:
@@ -289,7 +291,7 @@ def _feedback_copy(job: tuple) -> bytes:
         return feedback_workbook(None, issues, row, year)
 
 
-def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: int) -> bytes:
+def feedback_workbook(source: Path | None, issues: list[ValidationIssue], row: UnitRow, year: int) -> bytes:
     """The unit's own file with a first sheet listing its problems and every problem cell
     coloured and commented. A file that cannot be opened gets the list alone."""
     import openpyxl  # here, not at the top: most runs make no copy, and it takes 0.1 s to load
@@ -305,9 +307,9 @@ def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: 
     for ws_ in wb.worksheets[1:]:
         ws_.sheet_view.tabSelected = False
     bold = Font(bold=True, name="Times New Roman", size=12)
-    _text(sheet.cell(1, 1), f"{_FEEDBACK_HEADING} {year}: {row['name']} (mã {row['unit']})")
+    _text(sheet.cell(1, 1), f"{_FEEDBACK_HEADING} {year}: {row.name} (mã {row.unit})")
     sheet.cell(1, 1).font = Font(bold=True, name="Times New Roman", size=13)
-    verdict = _verdict(issues, own_file)
+    verdict = _verdict(issues, own_file, row.status is Status.ACCEPTED_BY_OFFICER)
     _text(sheet.cell(2, 1), verdict)
     # The last column keeps the English problem code for scripts, hidden and not printed.
     headers = ["TT", "Mức độ", "Vấn đề", "Trang tính", "Ô", "Nội dung cần sửa", "Mã lỗi"]
@@ -316,14 +318,13 @@ def feedback_workbook(source: Path | None, issues: list[dict], row: dict, year: 
         _text(sheet.cell(4, c), h)
         sheet.cell(4, c).font = bold
         sheet.cell(4, c).alignment = Alignment(wrap_text=True, vertical="top")
-    for n, i in enumerate(sorted(issues, key=lambda i: i["severity"] != "error"), start=1):
-        values = [n, SEVERITY_LABELS.get(i["severity"], ""), problem_title(i["code"]), i.get("sheet") or "",
-                  i.get("cell") or "", i["message"], i["code"]]
+    for n, i in enumerate(sorted(issues, key=lambda i: i.severity is not ERROR), start=1):
+        values = [n, i.severity.label, problem_title(i.code), i.sheet or "", i.cell or "", i.message, i.code]
         for c, v in enumerate(values, start=1):
             cell = sheet.cell(4 + n, c)
             _text(cell, v) if isinstance(v, str) else setattr(cell, "value", v)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-        sheet.cell(4 + n, 2).fill = PatternFill("solid", fgColor=_FILL_COLOURS.get(i["severity"], "FFD966"))
+        sheet.cell(4 + n, 2).fill = PatternFill("solid", fgColor=_FILL_COLOURS.get(i.severity, "FFD966"))
         sheet.row_dimensions[4 + n].height = wrapped_height(zip(values[:-1], widths))
     for col, width in zip("ABCDEFG", widths):
         sheet.column_dimensions[col].width = width
@@ -356,9 +357,12 @@ def _own_copy(source: Path | None):
     return wb
 
 
-def _verdict(issues: list[dict], own_file: bool) -> str:
+def _verdict(issues: list[ValidationIssue], own_file: bool, accepted: bool = False) -> str:
     """The one line at the top of a feedback copy: what the unit has to do."""
-    errors = sum(i["severity"] == "error" for i in issues)
+    errors = sum(i.severity is ERROR for i in issues)
+    if errors and accepted:
+        return (f"Tệp có {errors} lỗi; báo cáo đã được chấp nhận theo quyết định của cán bộ tổng hợp, các số liệu "
+                "có lỗi không được tính. Đề nghị sửa các ô có lỗi để lần sau số liệu được tính đủ.")
     if own_file:
         return (f"Tệp có {errors} lỗi: đề nghị sửa các ô tô đỏ ngay trong tệp này rồi gửi lại." if errors else
                 "Số liệu đã được tiếp nhận; đề nghị xem các cảnh báo (ô tô vàng) và giải thích nếu cần.")
@@ -374,26 +378,26 @@ def _verdict(issues: list[dict], own_file: bool) -> str:
 _MARK_FORMULA = "TRUE"
 
 
-def _mark_cells(wb, issues: list[dict]) -> None:
+def _mark_cells(wb, issues: list[ValidationIssue]) -> None:
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
 
-    by_cell: dict[tuple[str, str], list[dict]] = {}
+    by_cell: dict[tuple[str, str], list[ValidationIssue]] = {}
     for i in issues:
-        if i.get("sheet") in wb.sheetnames and i.get("cell"):
-            by_cell.setdefault((i["sheet"], i["cell"]), []).append(i)
+        if i.sheet in wb.sheetnames and i.cell:
+            by_cell.setdefault((i.sheet, i.cell), []).append(i)
     marks, coloured = [], {}
     for (sheet, ref), its in by_cell.items():
         try:
             cell = wb[sheet][ref]
         except (KeyError, ValueError):
             continue
-        worst = "error" if any(i["severity"] == "error" for i in its) else "warning"
+        worst = ERROR if any(i.severity is ERROR for i in its) else WARNING
         before = cell.fill
         marks.append((sheet, ref, before.fill_type or "", _rgb(before.fgColor)))
         cell.fill = PatternFill("solid", fgColor=_FILL_COLOURS[worst])
         coloured.setdefault(sheet, []).append((ref, _FILL_COLOURS[worst]))
-        text = "\n".join(f"{SEVERITY_LABELS.get(i['severity'], '')}: {i['message']}" for i in its)
+        text = "\n".join(f"{i.severity.label}: {i.message}" for i in its)
         cell.comment = Comment(XML_ILLEGAL.sub(" ", text[:2000]), _COMMENT_AUTHOR, width=320, height=140)
     for sheet, cells in coloured.items():
         _above_conditional_formats(wb[sheet], cells)

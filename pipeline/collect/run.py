@@ -14,21 +14,22 @@ import shutil
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
 
 from pipeline.base.errors import UnreadableFile
 from pipeline.base.fsutil import sha256_file
-from pipeline.base.problems import ERROR, ValidationIssue, issue, skipped_file
+from pipeline.base.problems import ERROR, SkippedFile, ValidationIssue, issue, skipped_file
+from pipeline.collect.result import CollectResult, FileOutcome
 from pipeline.store.history import previous_values
 from pipeline.collect.ingest import FormSpec, read
 from pipeline.base.library_internals import pool_processes
 from pipeline.collect.precheck import Limits
 from pipeline.store.db import Store, SubmissionRecord, now_iso
 from pipeline.store.decisions import received_overrides
-from pipeline.store.status import Status, counts, lateness, rejudge, store_submission
+from pipeline.store.status import Status, lateness, rejudge, store_submission
 from pipeline.store.submissions import current as current_versions, for_year
 from pipeline.forms.contract import load_wording, note_name
 from pipeline.base.workers import exit_with_parent, mp_context
@@ -43,7 +44,7 @@ MEMORY_LIMIT = 1536 * 1024 * 1024
 FILE_TIMEOUT = 30.0
 BATCH = 8
 # Excel on Windows locks a workbook it has open: reading it fails until the officer closes it.
-LOCKED_MESSAGE = skipped_file("unreadable-file", "")["message"]
+LOCKED_MESSAGE = skipped_file("unreadable-file", "").message
 
 
 @dataclass
@@ -55,28 +56,7 @@ class InboxFile:
     listed_at: float = 0.0
 
 
-@dataclass
-class CollectResult:
-    year: int
-    submissions: list[dict] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)
-    new_files: int = 0
-    outputs: dict = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)  # settings that no longer fit the year
-
-    def to_dict(self) -> dict:
-        return {"year": self.year, "submissions": self.submissions, "missing": self.missing,
-                "skipped": self.skipped, "new_files": self.new_files, "warnings": self.warnings,
-                "outputs": {k: (str(v) if not isinstance(v, list) else [str(x) for x in v])
-                            for k, v in self.outputs.items()},
-                "counts": self.counts()}
-
-    def counts(self) -> dict:
-        return counts(s["status"] for s in self.submissions) | {Status.MISSING.value: len(self.missing)}
-
-
-def scan_inbox(inbox: Path, settle: bool = True) -> tuple[list[InboxFile], list[dict]]:
+def scan_inbox(inbox: Path, settle: bool = True) -> tuple[list[InboxFile], list[SkippedFile]]:
     """Every regular file below the inbox, sorted; what is not taken is said, never dropped
     silently. Symbolic links are never followed out of the inbox. Without `settle`, files
     written moments ago are not looked at twice (for a quick count)."""
@@ -151,7 +131,7 @@ def _shown_path(p: Path, inbox: Path) -> str:
     return os.fsencode(p.relative_to(inbox)).decode("utf-8", "replace")
 
 
-def _arriving(f: InboxFile) -> dict:
+def _arriving(f: InboxFile) -> SkippedFile:
     return skipped_file("file-in-progress", f.relative, "arriving")
 
 
@@ -352,7 +332,7 @@ def collect(ws, year: int, progress: Callable[[int], None] | None = None, worker
         subs, issues = for_year(store, year), store.issues_for_year(year)
         current = {s.unit for s in subs if s.unit and s.status != Status.SUPERSEDED}
         result.missing = [u.code for u in ws.roster.for_year(year) if u.code not in current]
-        result.submissions = submission_dicts(subs, issues)
+        result.submissions = [FileOutcome.of(s, issues.get(s.id, [])) for s in subs]
         result.outputs = write_outputs(ws, year, result, subs, issues, feedback=feedback, force=force)
     return result
 
@@ -438,7 +418,7 @@ def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: s
     said = (received_dates or {}).get(f"sha:{sha}") or (received_dates or {}).get(f"path:{f.relative}")
     received = datetime.fromisoformat(said["when"]) if said else datetime.fromtimestamp(f.mtime)
     rec = SubmissionRecord(year=year, sha256=sha, path=f.relative, size=f.size,
-                           received_at=received.isoformat(timespec="seconds"), status=Status.REJECTED.value,
+                           received_at=received.isoformat(timespec="seconds"), status=Status.REJECTED,
                            archived=str(archived.relative_to(ws.root)), collected_at=now_iso())
     late = lateness(deadline, received.date())
     rec.on_time = late is None
@@ -456,8 +436,8 @@ def _store_one(ws, store: Store, year: int, deadline: date, f: InboxFile, sha: s
         rec.template_version = checked.identity.template_version
         if late is not None:
             checked.issues.append(late)
-    rec.status = checked.status.value
-    return store_submission(store, rec, checked.values, [i.to_dict() for i in checked.issues])
+    rec.status = checked.status
+    return store_submission(store, rec, checked.values, checked.issues)
 
 
 def _unit_from_name(ws, year: int, path: Path):
@@ -506,15 +486,6 @@ def _cross_unit_checks(store: Store, cat, roster, settings, year: int, numbers: 
     z = settings.check("outlier_z")
     found = outliers(cat, by_unit, z, types=types)
     with store.transaction():
-        touched = store.replace_issues(year, "outlier", {current[u].id: [i.to_dict() for i in issues]
-                                                         for u, issues in found.items()})
+        touched = store.replace_issues(year, "outlier", {current[u].id: issues for u, issues in found.items()})
         rejudge(store, touched)
 
-
-def submission_dicts(subs: list, issues: dict) -> list[dict]:
-    out = []
-    for s in subs:
-        out.append({"path": s.path, "paths": s.paths, "sha256": s.sha256, "unit": s.unit, "status": s.status,
-                    "received_at": s.received_at, "saved_at": s.saved_at, "on_time": s.on_time,
-                    "identity_source": s.identity_source, "issues": issues.get(s.id, [])})
-    return out

@@ -3,18 +3,23 @@ the whole run and the demo."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from pipeline.config.catalogue import indicator_label, target_text
+from pipeline.config.catalogue import indicator_label
 from pipeline.commands.common import (Failure, TreemCommand, check_year, emit, force_option, print_output_messages,
                                      progress, relative_path, workspace_options, year_option)
 from pipeline.base.errors import TreemError
+from pipeline.base.problems import Severity
 from pipeline.store.status import Status
 from pipeline.base.text import vn_number, vn_number_apart
 from pipeline.config.workspace import Workspace, init_workspace
+
+if TYPE_CHECKING:  # the stages are imported when a command runs: `treem --help` stays quick
+    from pipeline.collect.result import CollectResult
+    from pipeline.reporting.report import ReportResult
 
 
 @click.command("init", cls=TreemCommand)
@@ -58,7 +63,7 @@ def catalogue_cmd(ws: Workspace, as_json: bool):
     click.echo(f"Danh mục phiên bản {cat.version} (mã {cat.hash}): {len(cat.fields)} số liệu, "
                f"{len(cat.indicators)} chỉ tiêu con của {len(cat.chi_tieu_numbers)} chỉ tiêu, {len(cat.rules)} quy tắc.")
     for ind in cat.indicators:
-        t = "; ".join(f"{y}: {target_text(ind.targets[y]) or '-'}" for y in ("2025", "2030"))
+        t = "; ".join(f"{y}: {ind.target_text(y) or '-'}" for y in ("2025", "2030"))
         click.echo(f"  CT{ind.chi_tieu:<3} {ind.code:<6} {ind.name} [{ind.unit}] ({t})")
         if ind.plan:
             click.echo(f"{'':12}Kế hoạch: «{ind.plan}»")
@@ -106,7 +111,7 @@ def generate_cmd(ws: Workspace, as_json: bool, year: int, units: tuple[str, ...]
     if as_json:
         emit(result.to_dict())
         return
-    folder = relative_path(ws, result.files[0]["path"].parent)
+    folder = relative_path(ws, result.files[0].path.parent)
     click.echo(f"Đã tạo {len(result.files)} biểu mẫu năm {year} trong {folder}")
     click.echo(f"Danh sách gửi (đơn vị, tệp, người liên hệ, hạn nộp): {relative_path(ws, result.distribution_list)}")
     print_output_messages(result.messages)
@@ -142,7 +147,7 @@ def collect_cmd(ws: Workspace, as_json: bool, year: int, no_feedback: bool, forc
     _print_collect(ws, result)
 
 
-def _print_collect(ws: Workspace, result) -> None:
+def _print_collect(ws: Workspace, result: CollectResult) -> None:
     for w in result.warnings:
         click.echo(f"  ! {w}")
     if not result.submissions and not result.skipped:
@@ -155,35 +160,33 @@ def _print_collect(ws: Workspace, result) -> None:
                f"bản cũ đã thay {c.get(Status.SUPERSEDED, 0)}, đơn vị chưa gửi {c[Status.MISSING]}.")
     names = {u.code: u.name for u in ws.roster.for_year(result.year)}
     for s in result.submissions:
-        if s["status"] != Status.REJECTED:
+        if s.status is not Status.REJECTED:
             continue
-        who = names.get(s["unit"], s["unit"] or "không xác định")
-        errors = [i for i in s["issues"] if i["severity"] == "error"] or s["issues"]
-        first = errors[0]["message"] if errors else ""
-        more = f" (+{len(s['issues']) - 1} vấn đề khác)" if len(s["issues"]) > 1 else ""
-        click.echo(f"  ✗ {s['path']} [{who}]: {first}{more}")
+        who = names.get(s.unit, s.unit or "không xác định")
+        errors = [i for i in s.issues if i.severity is Severity.ERROR] or s.issues
+        first = errors[0].message if errors else ""
+        more = f" (+{len(s.issues) - 1} vấn đề khác)" if len(s.issues) > 1 else ""
+        click.echo(f"  ✗ {s.path} [{who}]: {first}{more}")
     for k in result.skipped:
-        click.echo(f"  - bỏ qua {k['path']}: {k['message']}")
+        click.echo(f"  - bỏ qua {k.path}: {k.message}")
     if result.missing:
         shown = ", ".join(names.get(c, c) for c in result.missing[:15])
         more = f" và {len(result.missing) - 15} đơn vị khác" if len(result.missing) > 15 else ""
         click.echo(f"Chưa gửi ({len(result.missing)}): {shown}{more}")
     out = result.outputs
-    click.echo(f"Báo cáo kiểm tra: {relative_path(ws, out['validation_report'])}")
-    if out.get("feedback"):
-        click.echo(f"Tệp phản hồi gửi lại đơn vị ({len(out['feedback'])}), "
-                   f"trong {relative_path(ws, out['feedback'][0].parent)}/:")
-        with_errors = {s["unit"] for s in result.submissions if s["status"] == Status.REJECTED and s["unit"]}
-
-        def has_errors(p: Path) -> bool:
-            return any(p.name.startswith(f"{result.year}_{u.lower()}_") for u in with_errors)
-
-        listed = sorted(out["feedback"], key=lambda p: (not has_errors(p), p.name))
-        for p in listed[:12]:
-            click.echo(f"  {p.name}  ({'có lỗi, phải gửi lại' if has_errors(p) else 'chỉ có cảnh báo'})")
+    click.echo(f"Báo cáo kiểm tra: {relative_path(ws, out.validation_report)}")
+    if out.feedback:
+        click.echo(f"Tệp phản hồi gửi lại đơn vị ({len(out.feedback)}), "
+                   f"trong {relative_path(ws, out.feedback[0].path.parent)}/:")
+        # Those who must fix and resend first; the others have warnings to check.
+        listed = sorted(out.feedback, key=lambda f: (f.status is not Status.REJECTED, f.path.name))
+        for f in listed[:12]:
+            said = {Status.REJECTED: "có lỗi, phải gửi lại",
+                    Status.ACCEPTED_BY_OFFICER: "có lỗi, đã chấp nhận theo quyết định"}.get(f.status, "chỉ có cảnh báo")
+            click.echo(f"  {f.path.name}  ({said})")
         if len(listed) > 12:
             click.echo(f"  và {len(listed) - 12} tệp khác")
-    print_output_messages(out.get("messages"))
+    print_output_messages(out.messages)
     click.echo(f"Việc tiếp theo: gửi tệp phản hồi cho các đơn vị có lỗi; xem ai còn thiếu: treem status --year {result.year}; "
                f"tổng hợp: treem merge --year {result.year}")
 
@@ -203,23 +206,24 @@ def status_cmd(ws: Workspace, as_json: bool, year: int):
 
     st = status(ws, year)
     if as_json:
-        emit(st)
+        emit(st.to_dict())
         return
-    left = st["days_left"]
+    left = st.days_left
     when = f"còn {left} ngày" if left > 0 else ("hôm nay là hạn cuối" if left == 0 else f"đã quá hạn {-left} ngày")
-    click.echo(f"Năm {year} - hạn nộp {date.fromisoformat(st['deadline']):%d/%m/%Y} ({when}).")
-    click.echo(f"Phải nộp {st['expected']}, đã nhận {st['received']}, hợp lệ {st['valid']} "
-               f"({vn_number(st['reporting_rate'], 1)}%), có lỗi {st['with_errors']}, đúng hạn {st['on_time']}, muộn {st['late']}, "
-               f"chưa gửi {len(st['missing'])}.")
-    if st["chase"]:
+    click.echo(f"Năm {year} - hạn nộp {st.deadline:%d/%m/%Y} ({when}).")
+    click.echo(f"Phải nộp {st.expected}, đã nhận {st.received}, hợp lệ {st.valid} "
+               f"({vn_number(st.reporting_rate, 1)}%), có lỗi {st.with_errors}, đúng hạn {st.on_time}, muộn {st.late}, "
+               f"chưa gửi {len(st.missing)}.")
+    if st.chase:
         click.echo("Cần đôn đốc:")
-        for c in st["chase"]:
-            contact = ", ".join(x for x in (c["person"], c["phone"], c["email"]) if x) or "chưa có người liên hệ trong roster.yaml"
-            click.echo(f"  {c['unit']:<9} {c['name']:<40} {c['status_label']:<22} {contact}")
-    if st["decisions"]:
+        for r in st.chase:
+            c = r.contact
+            contact = ", ".join(x for x in (c.person, c.phone, c.email) if x) or "chưa có người liên hệ trong roster.yaml"
+            click.echo(f"  {r.unit:<9} {r.name:<40} {r.status.label:<22} {contact}")
+    if st.decisions:
         click.echo("Quyết định đã ghi:")
-        for d in st["decisions"]:
-            click.echo(f"  - {d['message']}")
+        for d in st.decisions:
+            click.echo(f"  - {d.message}")
 
 
 @click.command("run", cls=TreemCommand)
@@ -246,7 +250,7 @@ def run_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, force: bool):
     merged = merge(ws, year, force=force)
     written = report(ws, year, pdf=pdf, force=force)
     if as_json:
-        emit({"year": year, "collect": collected.to_dict(), "merge": json_summary(merged), "report": written})
+        emit({"year": year, "collect": collected.to_dict(), "merge": json_summary(merged), "report": written.to_dict()})
         return
     _print_collect(ws, collected)
     click.echo("")
@@ -284,7 +288,7 @@ def demo_cmd(workspace: Path, as_json: bool, year: int):
     if as_json:
         emit({"workspace": str(result.workspace), "year": year, "history_years": result.history_years,
               "mishaps": result.mishaps, "collect": result.collect.to_dict(), "merge": json_summary(result.merge),
-              "report": result.report})
+              "report": result.report.to_dict()})
         return
     click.echo(f"Thư mục chạy thử: {result.workspace}")
     click.echo(f"Số liệu lịch sử {result.history_years[0]}-{result.history_years[-1]} đã được thu nhận và tổng hợp."
@@ -300,12 +304,12 @@ def demo_cmd(workspace: Path, as_json: bool, year: int):
     _print_report(ws, result.report)
 
 
-def _print_report(ws: Workspace, written: dict) -> None:
-    click.echo(f"Báo cáo Word: {relative_path(ws, written['docx'])}" + (f"; PDF: {relative_path(ws, written['pdf'])}"
-                                                                 if written.get("pdf") else ""))
-    for w in written.get("warnings", []):
+def _print_report(ws: Workspace, written: ReportResult) -> None:
+    click.echo(f"Báo cáo Word: {relative_path(ws, written.docx)}"
+               + (f"; PDF: {relative_path(ws, written.pdf)}" if written.pdf else ""))
+    for w in written.warnings:
         click.echo(f"  ! {w}")
-    print_output_messages(written.get("messages"))
+    print_output_messages(written.messages)
     click.echo("Việc tiếp theo: mở báo cáo bằng Word, sửa lời văn, ghi số và ngày văn bản, trình lãnh đạo ký.")
 
 
@@ -333,23 +337,20 @@ def merge_cmd(ws: Workspace, as_json: bool, year: int, force: bool):
 
 
 def _print_merge(ws: Workspace, result) -> None:
-    from pipeline.merge.result import Verdict
-    from pipeline.reporting.context import communes_word
+    from pipeline.config.roster import communes_word
 
     cov = result.coverage
     inds = result.indicators
-    # The same rule as the report: each indicator against its next target (2025, or 2030 for
-    # those the plan sets only for 2030).
-    judged = [r.verdict for r in inds if r.reference_year]
+    # merge's own count: each indicator against its target of reference (2025, or 2030 for
+    # those the plan sets only for 2030)
+    counts = result.verdict_counts()
     click.echo(f"Năm {result.year}: số liệu của {cov['communes_reported']}/{cov['communes_expected']} "
-               f"{communes_word(result.unit_types)}. "
-               f"So với mục tiêu: đạt {judged.count(Verdict.MET)}, chưa đạt {judged.count(Verdict.NOT_MET)}, chưa đủ "
-               f"số liệu để đánh giá {judged.count(Verdict.UNDECIDED)}, chưa có số liệu {judged.count(Verdict.NO_DATA)} "
+               f"{communes_word(result.unit_types.values())}. "
+               f"So với mục tiêu: đạt {len(counts.met)}, chưa đạt {len(counts.not_met)}, chưa đủ "
+               f"số liệu để đánh giá {len(counts.undecided)}, chưa có số liệu {len(counts.no_data)} "
                f"(trên {len(inds)} nội dung của {len({r.chi_tieu for r in inds})} chỉ tiêu).")
     for r in inds:
-        t25 = r.targets["2025"] if isinstance(r.targets["2025"], (int, float)) else None
-        value = ("chưa có số liệu" if r.value is None
-                 else f"{vn_number_apart(r.value, t25 if t25 is not None else r.targets['2030'])} {r.unit}")
+        value = "chưa có số liệu" if r.value is None else f"{vn_number_apart(r.value, r.target_numbers)} {r.unit}"
         flag = " [số liệu chưa đủ đơn vị]" if r.partial else ""
         click.echo(f"  {indicator_label(r.code):<13} {value:<22} 2025: {r.verdict_for('2025').label:<27} "
                    f"2030: {r.verdict_for('2030').label:<27}{flag}")
@@ -358,8 +359,9 @@ def _print_merge(ws: Workspace, result) -> None:
         r = by_code[d["indicator"]]
         office = result.unit_names.get(d["unit"], d["unit"])
         communes = r.communes_value if r.communes_value is not None else r.value
-        click.echo(f"  ! {indicator_label(r.code)}: {office} báo {vn_number(d['value'], 2)} {r.unit}, tổng các xã "
-                   f"{vn_number(communes, 2)} {r.unit}; đề nghị hai bên đối chiếu.")
+        click.echo(f"  ! {indicator_label(r.code)}: {office} báo {vn_number_apart(d['value'], r.target_numbers)} "
+                   f"{r.unit}, tổng các xã {vn_number_apart(communes, r.target_numbers)} {r.unit}; đề nghị hai bên "
+                   f"đối chiếu.")
     out = result.outputs
     click.echo(f"Bảng tổng hợp: {relative_path(ws, out['workbook'])}; dữ liệu CSV: {relative_path(ws, out['csv'])}")
     print_output_messages(result.output_messages)
@@ -402,11 +404,11 @@ def report_cmd(ws: Workspace, as_json: bool, year: int, pdf: bool, report_date, 
 
     written = report(ws, year, pdf=pdf, date=report_date, force=force)
     if as_json:
-        emit(written)
+        emit(written.to_dict())
         return
     _print_report(ws, written)
-    if written.get("charts"):
-        click.echo(f"Biểu đồ (ảnh PNG, dùng lại được): {relative_path(ws, Path(written['charts'][0]).parent)}/")
+    if written.charts:
+        click.echo(f"Biểu đồ (ảnh PNG, dùng lại được): {relative_path(ws, written.charts[0].parent)}/")
 
 
 # The commands of this module, registered on the group by pipeline.cli.

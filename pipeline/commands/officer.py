@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from pipeline.commands.common import TreemCommand, emit, relative_path, workspace_options, year_option
+from pipeline.base.problems import Severity
 from pipeline.store.status import Status
 from pipeline.config.workspace import Workspace
 
@@ -136,15 +137,15 @@ def import_history_cmd(ws: Workspace, as_json: bool, file: Path | None, template
     if as_json:
         emit(result.to_dict())
         return
-    ok = [s for s in result.stored if s["status"] != Status.REJECTED]
+    ok = [s for s in result.stored if s.status is not Status.REJECTED]
     click.echo(f"{file.name}: {result.rows} dòng có số liệu; đã nhập {len(ok)} (đơn vị, năm), có lỗi không nhập "
                f"{len(result.stored) - len(ok)}, bỏ qua {len(result.skipped)}.")
     for s in result.stored:
-        for i in s["issues"]:
-            if i["severity"] == "error":
-                click.echo(f"  ✗ {s['year']} {s['unit']} (dòng {s['row']}): {i['message']}")
+        for i in s.issues:
+            if i.severity is Severity.ERROR:
+                click.echo(f"  ✗ {s.year} {s.unit} (dòng {s.row}): {i.message}")
     for k in result.skipped:
-        click.echo(f"  - {k['message']}")
+        click.echo(f"  - {k.message}")
     if result.merged:
         click.echo(f"Đã tổng hợp lại các năm: {', '.join(str(y) for y in result.merged)}.")
 

@@ -14,6 +14,7 @@ import yaml
 
 from pipeline.base.fsutil import read_yaml
 from pipeline.base.errors import ConfigError
+from pipeline.base.problems import Severity
 
 FIELD_TYPES = ("integer", "decimal", "yes_no", "text")
 UNIT_TYPES = ("xa", "thi_tran", "phong", "to_chuc")
@@ -114,6 +115,12 @@ class Indicator:
 
     def meets(self, value: float, target: float, year: int | str | None = None) -> bool:
         return meets(value, target, self.direction, self.is_strict(year))
+
+    def target_text(self, year: int | str) -> str:
+        """The target of `year` for a table cell, as the plan writes it: "≥ 95", "Dưới 2,5",
+        "Tối đa 17", "Giảm 1-2%/năm", "Dưới 5 (nông thôn); dưới 10 (thành thị)"; "" for none."""
+        return target_text(self.targets.get(str(year)), self.direction, self.is_strict(year),
+                           self.yearly_fall if self.kind == "yoy_change" else None)
 
     def judged_in(self, year: int) -> bool:
         """Whether a year's value is judged at all: a year-over-year target (CT13) applies only
@@ -224,7 +231,7 @@ class Rule:
     left: Expr
     op: str
     right: Expr
-    severity: str
+    severity: Severity  # ERROR or WARNING
     message: str
 
     @cached_property
@@ -248,7 +255,7 @@ class Rule:
 
     def to_dict(self) -> dict:
         return {"code": self.code, "left": self.left.text, "op": self.op, "right": self.right.text,
-                "severity": self.severity, "message": self.message}
+                "severity": self.severity.value, "message": self.message}
 
 
 @dataclass
@@ -439,7 +446,7 @@ def _budget_rules(sources: list[dict]) -> list[Rule]:
     return [
         Rule(code=f"budget-{s['code'].replace('_', '-')}-spent-le-planned",
              left=Expr.parse(f"budget_{s['code']}_spent"), op="<=", right=Expr.parse(f"budget_{s['code']}_planned"),
-             severity="warning", message=f"Kinh phí thực hiện vượt dự toán ({s['name']}); đề nghị giải thích.")
+             severity=Severity.WARNING, message=f"Kinh phí thực hiện vượt dự toán ({s['name']}); đề nghị giải thích.")
         for s in sources
     ]
 
@@ -485,21 +492,41 @@ def _rule(d: dict) -> Rule:
     _stray_keys(d, f"Quy tắc {d['code']}")
     if d["op"] not in OPERATORS:
         raise ConfigError(f"Quy tắc {d['code']}: phép so sánh «{d['op']}» không hợp lệ.")
-    if d["severity"] not in ("error", "warning"):
+    severity = next((s for s in (Severity.ERROR, Severity.WARNING) if s.value == d["severity"]), None)
+    if severity is None:
         raise ConfigError(f"Quy tắc {d['code']}: mức độ phải là error hoặc warning.")
     return Rule(code=str(d["code"]), left=Expr.parse(d["left"]), op=d["op"], right=Expr.parse(d["right"]),
-                severity=d["severity"], message=str(d["message"]))
+                severity=severity, message=str(d["message"]))
 
 
 UNIT_TYPE_WORDS = {"xa": "xã", "thi_tran": "thị trấn", "phong": "phòng", "to_chuc": "tổ chức"}
+# Targets by area (CT4 obesity) name the area, not the unit type: from 2025 a xã formed around a
+# former town is urban (roster "area").
+AREA_WORDS = {"xa": "nông thôn", "thi_tran": "thành thị"}
 
 
-def target_text(target) -> str:
-    """A target as people write it: 95 -> "95", 2.5 -> "2,5", by unit type -> "5 (xã); 10 (thị trấn)"."""
+def target_text(target, direction: str | None = None, strict: bool = False, yearly_fall: dict | None = None) -> str:
+    """A target for a table cell, as the plan writes it: at least 95 -> "≥ 95"; at most ("giảm
+    xuống") 17 -> "Tối đa 17", strictly below 2,5 -> "Dưới 2,5"; a yearly fall (CT13) -> "Giảm
+    1-2%/năm"; by area (CT4 obesity) -> "Dưới 5 (nông thôn); dưới 10 (thành thị)"; "" for none.
+    Without a direction, the bare numbers (a form's cell beside its own words): "5 (xã); 10 (thị trấn)"."""
     from pipeline.base.text import vn_number
 
     if target is None:
         return ""
+    if direction is None:
+        if isinstance(target, dict):
+            return "; ".join(f"{vn_number(v)} ({UNIT_TYPE_WORDS.get(k, k)})" for k, v in target.items())
+        return vn_number(target)
+    if yearly_fall and yearly_fall.get("min") is not None and yearly_fall.get("max") is not None:
+        return f"Giảm {vn_number(yearly_fall['min'])}-{vn_number(yearly_fall['max'])}%/năm"
+
+    def one(v) -> str:
+        if direction == "at_most":
+            return f"{'Dưới' if strict else 'Tối đa'} {vn_number(v)}"
+        return f"≥ {vn_number(v)}"
+
     if isinstance(target, dict):
-        return "; ".join(f"{vn_number(v)} ({UNIT_TYPE_WORDS.get(k, k)})" for k, v in target.items())
-    return vn_number(target)
+        text = "; ".join(f"{one(v)} ({AREA_WORDS.get(k, k)})" for k, v in target.items() if v is not None)
+        return text[:1] + text[1:].replace("Dưới", "dưới").replace("Tối đa", "tối đa")
+    return one(target)

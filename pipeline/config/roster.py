@@ -19,6 +19,20 @@ from pipeline.base.text import canonical_name, nfc, slugify, strip_accents
 
 UNIT_TYPES = ("thi_tran", "xa", "phong", "to_chuc")
 TYPE_LABELS = {"xa": "Xã", "thi_tran": "Thị trấn", "phong": "Phòng, ban", "to_chuc": "Tổ chức, đoàn thể"}
+
+
+def communes_word(types) -> str:
+    """The communes of a roster as a report names them: "xã, thị trấn" while it has towns,
+    "xã" where it has none (from 2025). `types`: the roster's unit types (any iterable)."""
+    types = set(types)
+    return "xã, thị trấn" if "thi_tran" in types or not types else "xã"
+
+
+def roster_words(text: str, types) -> str:
+    """A catalogue text ("Tỷ lệ xã, thị trấn đạt …") in the words of the roster in force: no
+    thị trấn where the roster has none."""
+    word = communes_word(types)
+    return text if word == "xã, thị trấn" else text.replace("xã, thị trấn", word).replace("Xã, thị trấn", "Xã")
 DEFAULT_REFERENCE = (11, 20)  # 20 November: the report deadline (plan section VI)
 
 _REQUIRED_KEYS = ("code", "name", "type")

@@ -24,7 +24,7 @@ from pipeline.base.errors import ConfigError
 DEFAULT_DEADLINE = (20, 11)  # day, month: 20 November (plan section VI)
 # From reporting year 2025 on, the settings of the section below replace those of the same
 # name: children's affairs moved to the health sector on 1 March 2025 and districts ceased on
-# 1 July 2025, so communes report to the province (see README).
+# 1 July 2025, so communes report to the province (see docs/huong_dan.md).
 REORGANISED_FROM = 2025
 REORGANISED_SECTION = "from_2025"
 # Keys of a per-year deadline mapping that stand for "every other year".

@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from pipeline.config import layout
+from pipeline.store.status import Status
 from pipeline.desk import messages
 from pipeline.desk.jobs import JobRunner, lock_holder
 from pipeline.desk.pages import Pages
@@ -89,7 +90,7 @@ class Desk:
         self.cached("unit_rows", lambda: units_table(ws, year))
         self.cached("received", lambda: received_files(ws, year))
         self.cached("merged", lambda: is_merged(ws, year))
-        self.cached("merge_view", lambda: merge_view(load(ws, year)))
+        self.cached("merge_view", lambda: merge_view(load(ws, year), ws.catalogue))
 
     @property
     def ws(self) -> Workspace:
@@ -132,6 +133,7 @@ def _env() -> Environment:
     env.filters["vn"] = messages.vn_int
     env.filters["day"] = messages.day_text
     env.filters["moment"] = messages.moment_text
+    env.globals["Status"] = Status  # statuses are compared as the enum in the templates too
     return env
 
 

@@ -177,7 +177,8 @@ class Pages:
         rows = self.desk.cached("unit_rows", lambda: units_table(ws, year))
         want = request.query_params.get("tt", "")
         if want:
-            rows = [r for r in rows if r["status"] == want]
+            wanted = next((s for s in Status if s.value == want), None)  # an unknown one shows nothing
+            rows = [r for r in rows if r.status is wanted]
         rows = filtered(rows, request.query_params.get("q", ""))
         part = paginate(rows, page_arg(request))
         return self.render(request, "units.html", "units", part=part, st=st, q=request.query_params.get("q", ""),
@@ -192,21 +193,22 @@ class Pages:
 
         ws, year = self.desk.ws, self.desk.year
         code = request.path_params["code"]
-        row = next((r for r in self.desk.cached("unit_rows", lambda: units_table(ws, year)) if r["unit"] == code), None)
+        row = next((r for r in self.desk.cached("unit_rows", lambda: units_table(ws, year)) if r.unit == code), None)
         if row is None:
             raise HTTPException(404, f"Không có đơn vị mã {code} trong năm {year}.")
         issues, versions = [], []
         if ws.db_path.exists():
             with Store(ws.db_path) as store:
-                if row["submission"] is not None:
-                    issues = store.issues(row["submission"].id)
+                if row.submission is not None:
+                    issues = store.issues(row.submission.id)
                 versions = [s for s in for_year(store, year) if s.unit == code]
-        fb = ws.layout(year).feedback_copy(code, row["name"])
-        fb = fb if row["submission"] is not None and needs_copy(issues) and fb.is_file() else None
+        fb = ws.layout(year).feedback_copy(code, row.name)
+        fb = fb if row.submission is not None and needs_copy(issues) and fb.is_file() else None
         decided = decisions_for(ws, year, code)
         return self.render(request, "unit.html", "units", row=row, issues=issues, versions=versions,
-                      labels=STATUS_LABELS, feedback=self.desk.link(fb),
-                      reply=messages.reply_message(ws.for_year(year).settings, row, issues, year, feedback=fb is not None),
+                      feedback=self.desk.link(fb),
+                      reply=messages.reply_message(ws.for_year(year).settings, row.name, row.status, issues, year,
+                                                   feedback=fb is not None),
                       decisions=decided,
                       file_links={s.path: self.desk.link(ws.inbox(year) / s.path) for s in versions})
 
@@ -251,7 +253,7 @@ class Pages:
         from pipeline.merge.merger import load
 
         ws, year = self.desk.ws, self.desk.year
-        view = self.desk.cached("merge_view", lambda: merge_view(load(ws, year)))
+        view = self.desk.cached("merge_view", lambda: merge_view(load(ws, year), ws.catalogue))
         files = ws.layout(year)
         charts = [(t, self.desk.link(p)) for p, t in ((files.target_chart, "Mức đạt so với mục tiêu"),
                                                       (files.trend_chart, "Xu hướng"))]
@@ -299,8 +301,7 @@ class Pages:
         def work(job, tick):
             written = report(ws, year, pdf=pdf, date=when)
             tick(1)
-            return {"text": "Đã viết báo cáo.", "warnings": written.get("warnings", []),
-                    "messages": written.get("messages", [])}
+            return {"text": "Đã viết báo cáo.", "warnings": written.warnings, "messages": written.messages}
 
         job = self.desk.jobs.submit("report", "Viết báo cáo", work, total=1)
         return job_response(request, job, "/bao-cao")

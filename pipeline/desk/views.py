@@ -10,7 +10,9 @@ from datetime import datetime
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 
-from pipeline.store.status import STATUS_LABELS, Status
+from pipeline.base.problems import Severity
+from pipeline.config.roster import Unit
+from pipeline.store.status import Status
 from pipeline.desk import messages
 
 PAGE_SIZE = 50
@@ -30,41 +32,51 @@ def page_arg(request: Request) -> int:
 
 
 # --- what the pages show, read from the library --------------------------------------------------
-def merge_view(result) -> dict | None:
+def merge_view(result, catalogue=None) -> dict | None:
     """The one place that reads a merge result (merge.MergeResult) for the Tổng hợp page: the
-    verdicts are merge's own, never judged again here."""
+    verdicts, their counts and each figure's source are merge's own, never worked out again here;
+    a figure is never rounded into one of its targets (the rule of every output)."""
     if result is None:
         return None
     from pipeline.config.catalogue import indicator_label, target_text
-    from pipeline.merge.result import Verdict
+    from pipeline.config.roster import communes_word, roster_words
     from pipeline.base.text import vn_number_apart
 
-    def shown(value, target) -> str:
+    def shown(value, targets) -> str:
         if value is None:
             return ""
-        return vn_number_apart(value, target) if isinstance(target, (int, float)) else messages.figure(value)
+        return vn_number_apart(value, targets) if targets else messages.figure(value)
 
+    def target(r, year: str) -> str:
+        known = {i.code: i for i in catalogue.indicators} if catalogue is not None else {}
+        if r.code in known:
+            return known[r.code].target_text(year)
+        return target_text(r.targets.get(year))
+
+    types = result.unit_types.values()
     rows = []
     for r in result.indicators:
-        ref_target = r.targets.get(r.reference_year) if r.reference_year else None
+        now = r.years.get(str(r.year))
         rows.append({
-            "chi_tieu": r.chi_tieu, "label": indicator_label(r.code), "code": r.code, "name": r.name, "unit": r.unit,
-            "value": shown(r.value, ref_target), "t2025": target_text(r.targets.get("2025")),
-            "t2030": target_text(r.targets.get("2030")), "s2025": r.verdict_for("2025").label,
+            "chi_tieu": r.chi_tieu, "label": indicator_label(r.code), "code": r.code,
+            "name": roster_words(r.name, types), "unit": r.unit, "value": shown(r.value, r.target_numbers),
+            "source": now.source_label if now else "", "t2025": target(r, "2025"), "t2030": target(r, "2030"),
+            "s2025": r.verdict_for("2025").label,
             "s2030": r.verdict_for("2030").label, "partial": r.partial, "provisional": r.provisional,
         })
-    judged = [r.verdict for r in result.indicators if r.reference_year]
+    counts = result.verdict_counts()
     by_code = {r.code: r for r in result.indicators}
-    return {"year": result.year, "rows": rows, "coverage": result.coverage,
-            "met": judged.count(Verdict.MET), "not_met": judged.count(Verdict.NOT_MET),
-            "undecided": judged.count(Verdict.UNDECIDED), "no_data": judged.count(Verdict.NO_DATA),
+    return {"year": result.year, "rows": rows, "coverage": result.coverage, "communes_word": communes_word(types),
+            "met": len(counts.met), "not_met": len(counts.not_met),
+            "undecided": len(counts.undecided), "no_data": len(counts.no_data),
             "differences": [{"office": result.unit_names.get(d["unit"], d["unit"]),
                              "chi_tieu": by_code[d["indicator"]].chi_tieu, "label": indicator_label(d["indicator"]),
                              "name": by_code[d["indicator"]].name,
-                             "unit": by_code[d["indicator"]].unit, "office_value": messages.figure(d["value"]),
-                             "value": messages.figure(by_code[d["indicator"]].communes_value
-                                                      if by_code[d["indicator"]].communes_value is not None
-                                                      else by_code[d["indicator"]].value)}
+                             "unit": by_code[d["indicator"]].unit,
+                             "office_value": shown(d["value"], by_code[d["indicator"]].target_numbers),
+                             "value": shown(by_code[d["indicator"]].communes_value
+                                            if by_code[d["indicator"]].communes_value is not None
+                                            else by_code[d["indicator"]].value, by_code[d["indicator"]].target_numbers)}
                             for d in result.office_differences if d["indicator"] in by_code]}
 
 
@@ -99,7 +111,7 @@ def names_by_code(ws, year) -> dict:
     return {u.code: u.name for u in ws.roster.for_year(year)}
 
 
-def units_table(ws, year) -> list[dict]:
+def units_table(ws, year) -> list:
     from pipeline.store.submissions import for_year, unit_rows
     from pipeline.store.db import Store
 
@@ -126,26 +138,25 @@ def received_files(ws, year) -> list[dict]:
             issues = store.issues_for_year(year)
         for s in reversed(subs):
             its = issues.get(s.id, [])
-            errors = [i for i in its if i["severity"] == "error"]
+            errors = [i for i in its if i.severity is Severity.ERROR]
             name = names.get(s.unit or "", s.unit or "")
             # The copy feedback.write_feedback_files made for this submission, if it made one.
             fb = ws.layout(year).feedback_copy(s.unit, name) \
                 if s.unit and s.status != Status.SUPERSEDED and needs_copy(its) else None
             fb = fb if fb is not None and fb.is_file() else None
             rows.append({"path": s.path, "unit": s.unit, "name": name, "status": s.status,
-                         "label": STATUS_LABELS.get(s.status, s.status), "received_at": s.received_at,
+                         "label": s.status.label, "received_at": s.received_at,
                          "problems": (errors or its)[:3], "more": max(0, len(errors or its) - 3),
                          "feedback": fb,
-                         "reply": messages.reply_message(settings, {"name": name or "đơn vị", "status": s.status,
-                                                                    "path": s.path}, its, year, feedback=fb is not None)})
+                         "reply": messages.reply_message(settings, name, s.status, its, year,
+                                                         feedback=fb is not None)})
             seen.update(s.paths or [s.path])
     files, skipped = scan_inbox(ws.inbox(year), settle=False)
     waiting = [{"path": f.relative, "unit": None, "name": "", "status": "new", "label": "Chưa kiểm tra",
                 "received_at": datetime.fromtimestamp(f.mtime).isoformat(timespec="seconds"), "problems": [],
                 "more": 0, "feedback": None, "reply": ""} for f in files if f.relative not in seen]
-    left = [{"path": k["path"], "unit": None, "name": "", "status": "skipped", "label": "Bỏ qua",
-             "received_at": "", "problems": [{"message": k["message"], "severity": "warning"}], "more": 0,
-             "feedback": None, "reply": ""} for k in skipped]
+    left = [{"path": k.path, "unit": None, "name": "", "status": k.severity, "label": k.severity.label,
+             "received_at": "", "problems": [k], "more": 0, "feedback": None, "reply": ""} for k in skipped]
     return waiting + rows + left
 
 
@@ -153,8 +164,8 @@ def filtered(items: list, q: str) -> list:
     q = " ".join(q.lower().split())
     if not q:
         return items
-    def text(x):
-        return f"{x['unit']} {x['name']}" if isinstance(x, dict) else f"{x.code} {x.name}"
+    def text(x):  # a unit of the roster, or a row of units_table
+        return f"{x.code} {x.name}" if isinstance(x, Unit) else f"{x.unit} {x.name}"
 
     return [x for x in items if q in text(x).lower()]
 

@@ -49,10 +49,24 @@ def _q(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+@dataclass(frozen=True)
+class FormFile:
+    """One unit's form as written (beside an edited one, if the officer had changed it)."""
+
+    unit: str  # the unit's code
+    name: str  # the unit's name
+    path: Path
+
+    def to_dict(self) -> dict:
+        return {"unit": self.unit, "name": self.name, "path": str(self.path)}
+
+
 @dataclass
 class GenerateResult:
+    """What `generate` wrote: a `FormFile` per unit and the distribution list."""
+
     year: int
-    files: list[dict] = field(default_factory=list)
+    files: list[FormFile] = field(default_factory=list)
     distribution_list: Path | None = None
     messages: list[str] = field(default_factory=list)  # the output guard's lines (an edited form kept)
     warnings: list[str] = field(default_factory=list)  # settings that no longer fit the year
@@ -60,7 +74,7 @@ class GenerateResult:
     def to_dict(self) -> dict:
         return {
             "year": self.year, "messages": self.messages, "warnings": self.warnings,
-            "files": [{"unit": f["unit"], "name": f["name"], "path": str(f["path"])} for f in self.files],
+            "files": [f.to_dict() for f in self.files],
             "distribution_list": str(self.distribution_list) if self.distribution_list else None,
             "count": len(self.files),
         }
@@ -592,7 +606,7 @@ def _generate(ws, year, units, previous, progress, workers, guard) -> GenerateRe
         guard.record(w.path, hashes[str(w.path)])
         guard.note(w)
     for u, _, path in jobs:
-        result.files.append({"unit": u.code, "name": u.name, "path": Path(path)})
+        result.files.append(FormFile(u.code, u.name, Path(path)))
     # The list always covers every unit of the year: re-making one unit's workbook must not
     # shrink the list the officer sends from to that one unit.
     result.distribution_list = write_distribution_list(ws, year, ws.roster.for_year(year))

@@ -21,9 +21,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
-from pipeline.config.catalogue import TARGET_YEARS, Catalogue, Indicator, meets
-from pipeline.store.history import carry_forward, incomplete_successors
-from pipeline.merge.result import TRACK_LABELS, Bounds, Comparison, IndicatorResult, MergeResult, OfficeFigure, Verdict
+from pipeline.config.catalogue import COMMUNE_TYPES, TARGET_YEARS, Catalogue, Indicator, meets
+from pipeline.config.roster import roster_words
+from pipeline.store.history import carry_forward, incomplete_successors, predecessors
+from pipeline.merge.result import (COMMUNES, OFFICE, TRACK_LABELS, Bounds, Comparison, IndicatorResult, MergeResult,
+                                   OfficeFigure, Verdict, YearFigure, reference_year)
 from pipeline.store.db import Store
 from pipeline.store.submissions import counted_values
 
@@ -82,16 +84,6 @@ def aggregate(ind: Indicator, values: dict[str, dict], units: list[str],
     return Aggregate(None if exact is None else float(exact), num, den, used)
 
 
-def reference_year(year: int, targets: dict) -> str | None:
-    """The target a year is judged against: the next target year that has a target (2025
-    until 2025, then 2030), else the last one the plan set (CT19 has only 2025)."""
-    have = sorted((y for y, t in (targets or {}).items() if t is not None), key=int)
-    if not have:
-        return None
-    later = [y for y in have if int(y) >= year]
-    return later[0] if later else have[-1]
-
-
 @functools.lru_cache(maxsize=1024)
 def _decimal(x: float) -> Fraction:
     """A factor or a target as the decimal people wrote (2.5 is 5/2, not the nearest binary
@@ -135,11 +127,11 @@ class _YearInputs:
     last_values: dict      # the same for last year, as reported
     previous: dict         # last year's values carried across the roster changes
     gaps: dict             # new units some of whose predecessors did not report last year
-    history: dict          # indicator -> year -> district value, earlier merged years
-    history_units: dict    # indicator -> year -> units reported
+    history: dict          # indicator -> year -> YearFigure, earlier merged years
     prev_communes: list[str]
     breaks: list[int]      # years from which a share of units is a new series
     names: dict[str, str]  # unit code -> name, this year's and last year's units
+    carried: bool = False  # this year's communes are not last year's: last year's counts are re-keyed
 
     @property
     def commune_codes(self) -> list[str]:
@@ -164,12 +156,15 @@ class Merger:
     def run(self) -> MergeResult:
         data = self._read_year()
         indicators, figures = [], _UnitFigures()
+        commune_types = sorted({u.type for u in data.communes})
         for ind in self.cat.indicators:
             row = self._indicator(ind, data)
             per_unit = self._unit_figures(ind, data, figures)
             row.best_units, row.worst_units = _ranked(ind, per_unit, data.names)
-            row.history = {str(y): v for y, v in sorted({**data.history.get(ind.code, {}),
-                                                         self.year: row.value}.items())}
+            own = YearFigure.of(row, commune_types=commune_types,
+                                new_series=self.year in data.breaks and ind.kind == "share_of_communes",
+                                count=_whole_count(row))
+            row.years = {str(y): f for y, f in sorted({**data.history.get(ind.code, {}), self.year: own}.items())}
             indicators.append(row)
         result = self._result(data, indicators, figures)
         self._save(result, data.values)
@@ -180,7 +175,6 @@ class Merger:
         year = self.year
         units = self.roster.for_year(year)
         last_values = counted_values(self.store, year - 1)
-        history, history_units = self._history()
         names = {u.code: u.name for u in units}
         for u in self.roster.for_year(year - 1):
             names.setdefault(u.code, u.name)
@@ -189,45 +183,63 @@ class Merger:
             values=counted_values(self.store, year), last_values=last_values,
             previous=carry_forward(last_values, self.cat, self.roster, year - 1, year),
             gaps=incomplete_successors(last_values, self.roster, year - 1, year),
-            history=history, history_units=history_units,
+            history=self._history(),
             prev_communes=[u.code for u in self.roster.for_year(year - 1) if u.is_commune],
-            breaks=self._count_breaks(), names=names)
+            breaks=self._count_breaks(), names=names, carried=self._carried(units))
+
+    def _carried(self, units: list) -> bool:
+        """Whether last year's figures reach this year's communes re-keyed: some commune of this
+        year carries on other units than itself (the 2025 reorganisation)."""
+        groups = predecessors(self.roster, self.year - 1, self.year)
+        return any(groups.get(u.code, [u.code]) != [u.code] for u in units if u.is_commune)
 
     def _indicator(self, ind: Indicator, data: _YearInputs) -> IndicatorResult:
         """One indicator's district figure, its verdicts, its path and its comparison with last year
-        (the per-unit rankings and the history are added by `run`)."""
+        (the per-unit rankings and the years' figures are added by `run`)."""
         year, values, previous, codes = self.year, data.values, data.previous, data.commune_codes
         agg = aggregate(ind, values, codes, previous)
         office = self._office(ind, values, previous, agg)
         expected = len(data.communes)
+        prev = data.history.get(ind.code, {}).get(year - 1)
         source, reason = self._source(ind, agg, office, expected)
         numerator, denominator, bounds, bounds_exact = self._figure(ind, agg, office, source, expected)
+        totals = (self._totals(ind, values, data.last_values, codes, data.prev_communes, agg)
+                  if ind.kind == "yoy_change" else None)
+        whole = _whole_area(ind, totals, prev) if totals is not None else None
+        if whole is not None:  # CT13 over the whole area both years: no sample of communes
+            numerator, denominator, source, reason = whole
         exact = exact_value(ind, numerator, denominator)
-        partial = 0 < len(agg.units) < expected
+        # CT13 over the whole area: the communes that gave this year's count, no sample
+        reporting = ([u for u in codes if _number(values.get(u, {}).get(ind.numerator))] if whole is not None
+                     else agg.units)
+        partial = 0 < len(reporting) < expected
         targets = {str(y): ind.targets.get(str(y)) for y in TARGET_YEARS}
         by_type, by_type_exact = self._by_type(ind, values, data.communes, previous)
         for t, part in by_type.items():
             part["verdicts"] = {str(y): judge(ind, by_type_exact[t], ind.target_for(y, t), y) for y in TARGET_YEARS}
         value = None if exact is None else float(exact)
-        prev = {"year": year - 1, "value": data.history.get(ind.code, {}).get(year - 1),
-                "units_reported": data.history_units.get(ind.code, {}).get(year - 1)}
+        # A rate on the communes that reported is provisional; so is a verdict that rests on the
+        # communes' figures by area (CT4c) when some did not report, whoever gave the overall figure.
+        by_area = any(isinstance(t, dict) for t in targets.values())
+        provisional = bool(partial and exact is not None and ind.kind != "share_of_communes"
+                           and (source == COMMUNES or by_area))
+        verdicts = self._verdicts(ind, exact, bounds_exact, by_type_exact)
+        if partial and totals is not None and whole is None:
+            verdicts = _against_totals(ind, verdicts, totals)
         return IndicatorResult(
-            code=ind.code, chi_tieu=ind.chi_tieu, goal=ind.goal, name=ind.name, kind=ind.kind, unit=ind.unit,
-            direction=ind.direction, value=value, numerator=numerator, denominator=denominator,
+            code=ind.code, chi_tieu=ind.chi_tieu, goal=ind.goal, kind=ind.kind, unit=ind.unit,
+            name=roster_words(ind.name, {u.type for u in data.communes}),
+            direction=ind.direction, year=year, value=value, numerator=numerator, denominator=denominator,
             source=source, source_reason=reason, communes_value=agg.value, authority=ind.authority,
-            units_reported=len(agg.units), units_expected=expected,
-            missing_units=_missing(codes, agg.units), partial=partial,
-            provisional=bool(partial and source == "communes" and exact is not None
-                             and ind.kind != "share_of_communes"),
+            units_reported=len(reporting), units_expected=expected, missing_units=_missing(codes, reporting),
+            partial=partial,
+            provisional=provisional,
             targets=targets, reference_year=reference_year(year, targets),
-            verdicts=self._verdicts(ind, exact, bounds_exact, by_type_exact), bounds=bounds,
-            track={str(y): self._track(ind, value, ind.targets.get(str(y)), y, data.history, bounds)
+            verdicts=verdicts, bounds=bounds,
+            track={str(y): self._track(ind, value, ind.targets.get(str(y)), y, data, bounds)
                    for y in TARGET_YEARS},
-            previous=prev,
-            comparison=self._comparison(ind, values, previous, agg, expected, data.gaps, prev,
-                                        year in data.breaks and ind.kind == "share_of_communes"),
-            totals=(self._totals(ind, values, data.last_values, codes, data.prev_communes, agg)
-                    if ind.kind == "yoy_change" else None),
+            comparison=self._comparison(ind, values, previous, agg, expected, data, prev),
+            totals=totals, whole_area=whole is not None,
             series_breaks=data.breaks if ind.kind == "share_of_communes" else [],
             by_type=by_type, office=office,
             lead_office=ind.lead_office, lead_office_name=data.names.get(ind.lead_office, ind.lead_office),
@@ -275,7 +287,8 @@ class Merger:
         """The indicators' figures with the units', the population, budget, narratives and coverage."""
         values, units = data.values, data.units
         return MergeResult(
-            year=self.year, indicators=indicators, units=figures.values, unit_counts=figures.counts,
+            year=self.year, reference_year=reference_year(self.year, {str(y): 0 for y in TARGET_YEARS}),
+            indicators=indicators, units=figures.values, unit_counts=figures.counts,
             unit_verdicts=figures.verdicts, unit_names=data.names, unit_types={u.code: u.type for u in units},
             unit_areas={u.code: u.target_area for u in data.communes},
             population=self._population(values, data.commune_codes),
@@ -323,19 +336,21 @@ class Merger:
                 out[str(y)] = judge(ind, exact, t, y)
         return out
 
-    def _comparison(self, ind: Indicator, values, previous, agg: Aggregate, expected: int, gaps: dict,
-                    prev: dict, series_break: bool) -> Comparison | None:
+    def _comparison(self, ind: Indicator, values, previous, agg: Aggregate, expected: int, data: _YearInputs,
+                    prev: YearFigure | None) -> Comparison | None:
         """The change from last year, like for like: both years over the same units, those
         that reported the indicator in both years (last year's figures carried across the
         roster changes; a new unit some of whose predecessors did not report is left out).
-        Last year's reported figure stays in "previous_reported" for quoting beside it.
+        Last year's figure as its report printed it is `IndicatorResult.previous`.
 
         None for a year-over-year indicator (CT13 is a comparison already)."""
         if ind.kind == "yoy_change":
             return None
-        base = Comparison(year=self.year - 1, units_expected=expected, previous_reported=prev["value"],
-                          previous_units_reported=prev.get("units_reported"), series_break=series_break,
-                          left_out=sorted(u for u in gaps if u in agg.units))
+        series_break = self.year in data.breaks and ind.kind == "share_of_communes"
+        base = Comparison(year=self.year - 1, units_expected=expected,
+                          previous_reported=prev.value if prev else None,
+                          previous_units_reported=prev.units_reported if prev else None, series_break=series_break,
+                          left_out=sorted(u for u in data.gaps if u in agg.units), carried=data.carried)
         if series_break or not agg.units:
             return base
         matched = [u for u in agg.units if aggregate(ind, previous, [u]).units]
@@ -352,15 +367,28 @@ class Merger:
 
     def _totals(self, ind: Indicator, values, last_values, communes: list[str], prev_communes: list[str],
                 agg: Aggregate) -> dict:
-        """CT13's counts: each year's total over the communes that reported it, and the
-        matched totals the change is computed on."""
+        """CT13's counts: each year's total over the communes that reported it, its count over
+        the whole area ("whole": every commune, or the lead office's district-wide count; None
+        when neither) and the matched totals the change is computed on."""
         def total(vals, codes):
             nums = [vals[u][ind.numerator] for u in codes if _number(vals.get(u, {}).get(ind.numerator))]
-            return {"value": sum(nums) if nums else None, "units": len(nums), "units_expected": len(codes)}
+            out = {"value": sum(nums) if nums else None, "units": len(nums), "units_expected": len(codes)}
+            return out | dict(zip(("whole", "whole_source"), self._whole_count(ind, vals, out)))
 
         return {"current": {"year": self.year, **total(values, communes)},
                 "previous": {"year": self.year - 1, **total(last_values, prev_communes)},
                 "matched": {"units": len(agg.units), "current": agg.numerator, "previous": agg.denominator}}
+
+    @staticmethod
+    def _whole_count(ind: Indicator, values, communes: dict) -> tuple[float | None, str | None]:
+        """A year's count over the whole area and whose it is, by the catalogue's authority: the
+        communes' sum when all reported, else the lead office's own count."""
+        office = next((values[c][ind.numerator] for c in (ind.lead_office, ind.co_lead)
+                       if c and _number(values.get(c, {}).get(ind.numerator))), None)
+        complete = communes["units"] == communes["units_expected"] and communes["value"] is not None
+        if office is not None and (ind.authority == "lead_office" or (not complete and ind.authority != "communes")):
+            return office, OFFICE
+        return (communes["value"], COMMUNES) if complete else (None, None)
 
     def _count_breaks(self) -> list[int]:
         """Years from which the communes counted are other units than the year before (the
@@ -398,24 +426,28 @@ class Merger:
         """The indicator per area (rural xã, urban thị trấn: `Unit.target_area`)."""
         out, exact = {}, {}
         for t in sorted({u.target_area for u in communes}):
-            a = aggregate(ind, values, [u.code for u in communes if u.target_area == t], previous)
+            codes = [u.code for u in communes if u.target_area == t]
+            a = aggregate(ind, values, codes, previous)
             out[t] = {"value": a.value, "numerator": a.numerator, "denominator": a.denominator,
-                      "units_reported": len(a.units)}
+                      "units_reported": len(a.units), "units_expected": len(codes)}
             exact[t] = exact_value(ind, a.numerator, a.denominator)
         return out, exact
 
-    def _track(self, ind: Indicator, value, target, target_year: int, history: dict,
+    def _track(self, ind: Indicator, value, target, target_year: int, data: _YearInputs,
                bounds: Bounds | None = None) -> dict | None:
         """Where the value stands against the straight path from the baseline to the target;
-        a share of units with units missing is on or off the path only if its bounds agree."""
+        a share of units with units missing is on or off the path only if its bounds agree.
+        Never across a series break: a path from the 34 old units' figure says nothing of 8."""
         base_year = self.cat.baseline_year
         if (value is None or not isinstance(target, (int, float)) or not base_year < self.year < target_year
                 or ind.kind == "yoy_change"):
             return None
-        baseline = history.get(ind.code, {}).get(base_year)
-        if baseline is None:
+        if ind.kind == "share_of_communes" and any(base_year < b <= self.year for b in data.breaks):
             return None
-        expected = expected_on_path(baseline, target, base_year, target_year, self.year)
+        baseline = data.history.get(ind.code, {}).get(base_year)
+        if baseline is None or baseline.value is None:
+            return None
+        expected = expected_on_path(baseline.value, target, base_year, target_year, self.year)
 
         def on_path(v: float) -> bool:
             return v >= expected if ind.direction == "at_least" else v <= expected
@@ -425,19 +457,26 @@ class Merger:
             ok = None
         return {"expected": expected, "on_track": ok, "label": TRACK_LABELS[ok]}
 
-    def _history(self) -> tuple[dict[str, dict[int, float | None]], dict[str, dict[int, int | None]]]:
-        """indicator -> year -> district value (and units reported) for every merged year
-        before this one."""
-        out: dict[str, dict[int, float | None]] = {}
-        units: dict[str, dict[int, int | None]] = {}
+    def _history(self) -> dict[str, dict[int, YearFigure]]:
+        """indicator -> year -> its figure as that year's merge made it, for every merged year
+        before this one (stored beside the district row; from the stored result for a year
+        merged before the figures were stored so)."""
+        out: dict[str, dict[int, YearFigure]] = {}
         for y in self.store.merged_years():
             if y >= self.year:
                 continue
-            for r in self.store.merged(y):
-                if r["scope"] == "district":
-                    out.setdefault(r["indicator"], {})[y] = r["value"]
-                    units.setdefault(r["indicator"], {})[y] = r["units_reported"]
-        return out, units
+            rows = [r for r in self.store.merged(y) if r["scope"] == "district"]
+            if rows and all("figure" in r["detail"] for r in rows):
+                for r in rows:
+                    out.setdefault(r["indicator"], {})[y] = YearFigure.from_dict(r["detail"]["figure"])
+                continue
+            stored = MergeResult.from_dict(self.store.merge_summary(y))
+            types = sorted({t for t in stored.unit_types.values() if t in COMMUNE_TYPES})
+            for r in stored.indicators:
+                own = r.years.get(str(y))
+                out.setdefault(r.code, {})[y] = (own if own is not None and own.units_expected
+                                                 else YearFigure.of(r, commune_types=types))
+        return out
 
     def _population(self, values, communes) -> dict:
         fields = [f for f in self.cat.fields if f.section == "data" and f.chi_tieu is None and f.is_number]
@@ -487,13 +526,49 @@ class Merger:
 
     def _save(self, result: MergeResult, values: dict) -> None:
         rows = [{"scope": "district", "indicator": r.code, "value": r.value, "numerator": r.numerator,
-                 "denominator": r.denominator, "units_reported": r.units_reported}
+                 "denominator": r.denominator, "units_reported": r.units_reported,
+                 "detail": {"figure": r.years[str(self.year)].to_dict()}}
                 for r in result.indicators]
         for u, vals in result.units.items():
             rows += [{"scope": u, "indicator": code, "value": v} for code, v in vals.items()]
         fields = [{"unit": u, "field": f, "value": v if isinstance(v, (int, float)) else None,
                    "text": v if isinstance(v, str) else None} for u, vals in values.items() for f, v in vals.items()]
         self.store.save_merge(self.year, rows, fields, result.to_dict())
+
+
+def _whole_count(row: IndicatorResult) -> float | None:
+    """CT13: the year's count over the whole area, which next year's change starts from."""
+    return ((row.totals or {}).get("current") or {}).get("whole") if row.kind == "yoy_change" else None
+
+
+def _whole_area(ind: Indicator, totals: dict, prev: YearFigure | None) -> tuple | None:
+    """CT13 over the whole area in both years, when both counts cover it: this year's (every
+    commune, or the lead office's) against last year's as its report counted it. Then the
+    change needs no sample of communes: (numerator, denominator, source, reason), else None."""
+    cur, before = totals["current"], totals["previous"]
+    if prev is not None and prev.count is not None:  # last year's count as its report used it
+        before["whole"], before["whole_source"] = prev.count, prev.source
+    if cur.get("whole") is None or not before.get("whole"):
+        return None
+    source = cur["whole_source"]
+    reason = "all_reported" if source == COMMUNES else ("authority" if ind.authority == "lead_office" else "incomplete")
+    return cur["whole"], before["whole"], source, reason
+
+
+def _against_totals(ind: Indicator, verdicts: dict, totals: dict) -> dict:
+    """CT13 judged on the communes that reported both years: when the totals quoted beside it
+    (this year's over the communes that reported, last year's as reported) move the other way,
+    the silent communes decide it, so it is undecided: never «Đạt» beside figures that rose."""
+    cur, before = totals["current"], totals["previous"]
+    last = before.get("whole") or before.get("value")
+    if cur.get("value") is None or not last:
+        return verdicts
+    change = exact_value(ind, cur["value"], last)
+    out = dict(verdicts)
+    for y, v in verdicts.items():
+        if v.judged and judge(ind, change, ind.targets.get(y), y) != v:
+            out[y] = Verdict.UNDECIDED
+    return out
 
 
 def _missing(expected: list[str], reported: list[str]) -> list[str]:
@@ -550,18 +625,29 @@ def load(ws, year: int) -> MergeResult | None:
 
 
 def json_summary(result: MergeResult) -> dict:
-    """What `treem merge --json` prints, plain data: {"year", "indicators": [{"code",
-    "chi_tieu", "name", "value" (exact), "numerator", "denominator", "units_reported",
-    "units_expected", "partial", "provisional", "source", "source_reason", "reference_year",
-    "verdict" (the `Verdict` value for reference_year), "verdicts" (target year -> value),
-    "labels" (target year -> label), "track", "bounds", "comparison"}], "units", "coverage",
-    "office_differences", "carry_gaps", "outputs", "output_messages"}."""
-    keys = ("code", "chi_tieu", "name", "value", "numerator", "denominator", "units_reported", "units_expected",
-            "partial", "provisional", "source", "source_reason", "reference_year", "verdict", "verdicts", "labels",
-            "track", "bounds", "comparison")
+    """What `treem merge --json` prints, plain data: {"year", "reference_year", "counts" (indicators
+    by verdict against their target of reference, and how many of those judged are provisional),
+    "indicators": [{"code", "chi_tieu", "name", "value" (exact), "numerator", "denominator",
+    "source" ("communes" or "office": whose `value` is), "source_reason", "communes_value" (the
+    commune sum), "office" (the lead office's own figure: {"unit", "value", "numerator",
+    "denominator", "difference", "differs"} or None), "units_reported", "units_expected", "partial",
+    "provisional", "reference_year", "verdict" (the `Verdict` value for reference_year), "verdicts"
+    (target year -> value), "labels" (target year -> label), "track", "bounds", "comparison",
+    "previous" (last year's figure as its report printed it, with its source)}], "units",
+    "coverage", "office_differences", "carry_gaps", "outputs", "output_messages"}."""
+    keys = ("code", "chi_tieu", "name", "value", "numerator", "denominator", "source", "source_reason",
+            "communes_value", "office", "units_reported", "units_expected", "partial", "provisional",
+            "reference_year", "verdict", "verdicts", "labels", "track", "bounds", "comparison")
+    indicators = []
+    for r in result.indicators:
+        d = r.to_dict()
+        previous = r.previous
+        indicators.append({k: d[k] for k in keys} | {"previous": previous.to_dict() if previous else None})
     return {
         "year": result.year,
-        "indicators": [{k: d[k] for k in keys} for d in (r.to_dict() for r in result.indicators)],
+        "reference_year": result.reference_year,
+        "counts": result.verdict_counts().to_dict(),
+        "indicators": indicators,
         "units": result.units,
         "coverage": result.coverage,
         "office_differences": result.office_differences,

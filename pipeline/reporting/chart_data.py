@@ -7,20 +7,17 @@ from pathlib import Path
 
 from pipeline.base.fsutil import atomic_write
 from pipeline.merge.result import MergeResult, Verdict
-from pipeline.merge.merger import reference_year
-from pipeline.reporting.words import indicator_info, num_text, is_strict, tt_labels, table_unit, verdict_of
-from pipeline.base.text import vn_number_apart
+from pipeline.reporting.words import figure_text, indicator_info, num_text, is_strict, tt_labels, table_unit, verdict_of
 
 # Indicators drawn in the trend chart; settings.yaml may list others under report.trend_indicators.
 TREND_INDICATORS = ("ct02", "ct03b", "ct04b", "ct05a", "ct14", "ct18")
 
 # --- charts ----------------------------------------------------------------------------------
-def _compact(v: float, row: dict, target=None) -> str:
-    """The value as its bar's label, rounded once and never reading as its target when it is
-    not (99,49652 beside 99,5: "99,497%")."""
+def _compact(v: float, row) -> str:
+    """The value as its bar's label, rounded once and never reading as one of its targets when
+    it is not (99,49652 beside 99,5: "99,497%")."""
     unit = {"per_100000_children": "/100.000"}.get(row.kind, row.unit)
-    shown = vn_number_apart(v, target) if isinstance(target, (int, float)) else num_text(v)
-    return f"{shown}{unit if unit in ('%', '‰', '/100.000') else ''}"
+    return f"{figure_text(row, v)}{unit if unit in ('%', '‰', '/100.000') else ''}"
 
 
 def attainment_bars(result: MergeResult, info: dict | None = None) -> list[dict]:
@@ -31,7 +28,7 @@ def attainment_bars(result: MergeResult, info: dict | None = None) -> list[dict]
     tts = tt_labels(result.indicators or [])
     bars = []
     for r in rows:
-        ty = reference_year(year, r.targets or {})
+        ty = r.reference_year
         if ty is None:
             continue
         target, value = r.targets[ty], r.value
@@ -46,13 +43,13 @@ def attainment_bars(result: MergeResult, info: dict | None = None) -> list[dict]
                 pairs = [(by[k]["value"], t) for k, t in target.items() if k in by and by[k].get("value") is not None]
                 pct = min((_attainment(v, t, r.direction) for v, t in pairs), default=None)
                 tt = "/".join(num_text(t) for t in target.values() if t is not None)
-                shown = _compact(value, r)
             else:
                 pct, tt = _attainment(value, target, r.direction), num_text(target)
-                shown = _compact(value, r, target)
+            shown = _compact(value, r)
             op = ("<" if strict else "≤") if r.direction == "at_most" else ""
             v = verdict_of(r, ty)
-            mark = "*" if r.provisional and v.judged else ""
+            now = r.years.get(str(year))
+            mark = now.mark if now is not None else ""
             bar.update(percent=pct, met=v == Verdict.MET, undecided=v == Verdict.UNDECIDED,
                        text=f"{shown}{mark} (mục tiêu {op}{tt})")
         bars.append(bar)
@@ -75,9 +72,12 @@ def trend_series(result: MergeResult, codes: list[str] | tuple[str, ...], baseli
         r = by_code.get(c)
         if r is None:
             continue
-        values = {int(k): v for k, v in (r.history or {}).items()}
+        figures = {int(y): f for y, f in (r.years or {}).items()}
         targets = {y: t for y, t in (r.targets or {}).items() if isinstance(t, (int, float))}
-        series.append({"title": f"CT{tts[c]}. {r.name}", "unit": table_unit(r), "values": values,
+        series.append({"title": f"CT{tts[c]}. {r.name}", "unit": table_unit(r),
+                       "values": {y: f.value for y, f in figures.items()},
+                       "labels": {y: figure_text(r, f.value) + f.mark for y, f in figures.items() if f.value is not None},
+                       "marks": {y: f.mark.strip() for y, f in figures.items() if f.mark},
                        "targets": targets, "breaks": [int(y) for y in r.series_breaks or []]})
     return series, years
 

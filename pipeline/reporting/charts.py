@@ -105,7 +105,10 @@ def attainment_chart(bars: list[dict], width_cm: float = 16.0) -> bytes:
 def trend_chart(series: list[dict], years: list[int], width_cm: float = 16.0, columns: int = 3) -> bytes:
     """Small multiples, one line per indicator over the years, with its targets dashed.
     Each series: {"title", "unit", "values": {year: value or None}, "targets": {year: value},
-    "breaks": [years from which the series counts other units]}."""
+    "breaks": [years from which the series counts other units], "labels": {year: the value as
+    printed, with its source mark}, "marks": {year: "(p)" (the lead office's figure) or "(t)"
+    (provisional)}}. A point of another source than its neighbour is drawn hollow and joined to
+    it by a dotted line only: a change of source is not a change of the figure."""
     rows = max(1, -(-len(series) // columns))
     with _style():
         fig = Figure(figsize=(width_cm * CM, rows * 5.6 * CM))
@@ -115,9 +118,10 @@ def trend_chart(series: list[dict], years: list[int], width_cm: float = 16.0, co
             pts = [(y, s["values"].get(y)) for y in years]
             pts = [(y, v) for y, v in pts if v is not None]
             if pts:
+                marks = s.get("marks") or {}
                 # A series break (the units counted changed, 2025): the line stops and restarts.
                 for part in _segments(pts, s.get("breaks") or []):
-                    ax.plot([p[0] for p in part], [p[1] for p in part], color=BLUE, marker="o", ms=3.5, lw=1.6)
+                    _plot_part(ax, part, marks)
                 for b in s.get("breaks") or []:
                     if years[0] < b <= years[-1]:
                         ax.axvline(b - 0.5, color=GREY, lw=0.8, ls=":")
@@ -126,7 +130,8 @@ def trend_chart(series: list[dict], years: list[int], width_cm: float = 16.0, co
                 last_y, last_v = pts[-1]
                 # never reads as the nearer target when it is not (99,497 beside 99,5)
                 nearest = next((tv for _, tv in sorted(s.get("targets", {}).items())), None)
-                ax.annotate(vn_number_apart(last_v, nearest), (last_y, last_v), textcoords="offset points", xytext=(0, 5),
+                label = (s.get("labels") or {}).get(last_y) or vn_number_apart(last_v, nearest)
+                ax.annotate(label, (last_y, last_v), textcoords="offset points", xytext=(0, 5),
                             ha="center", fontsize=6.5, color=BLUE)
             for n, (ty, tv) in enumerate(sorted(s.get("targets", {}).items())):
                 # The nearer target in red, written at the left; the later one grey, at the right,
@@ -148,6 +153,18 @@ def trend_chart(series: list[dict], years: list[int], width_cm: float = 16.0, co
             ax.set_ylabel(s.get("unit", ""), fontsize=6.5)
             ax.margins(y=0.25)
         return _png(fig)
+
+
+def _plot_part(ax, part: list[tuple[int, float]], marks: dict) -> None:
+    """One series segment: solid between points of one source, dotted across a change of
+    source; a point that is not the communes' full sum (the office's, a provisional one) hollow."""
+    for (y0, v0), (y1, v1) in zip(part, part[1:]):
+        same = marks.get(y0, "") == marks.get(y1, "")
+        ax.plot([y0, y1], [v0, v1], color=BLUE, lw=1.6 if same else 0.9, ls="-" if same else ":")
+    for y, v in part:
+        hollow = bool(marks.get(y))
+        ax.plot([y], [v], color=BLUE, marker="s" if marks.get(y) == "(p)" else "o", ms=3.8,
+                markerfacecolor="white" if hollow else BLUE, lw=0)
 
 
 def _segments(points: list[tuple[int, float]], breaks: list[int]) -> list[list[tuple[int, float]]]:

@@ -12,6 +12,7 @@ appendix), `chart_data` and `docx` (writing the file); this module runs them."""
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass, field
 from datetime import date as Date
 from pathlib import Path
 
@@ -24,6 +25,23 @@ from pipeline.reporting.docx import ReportError, render_docx, template_problems
 from pipeline.reporting.quality import data_quality
 from pipeline.reporting.words import NO_DATA
 from pipeline.config.workspace import REPORT_TEMPLATE
+
+
+@dataclass
+class ReportResult:
+    """What `report` wrote: the Word report, its PDF when asked for, the chart images, what the
+    officer should look at before signing (`warnings`) and the output guard's lines."""
+
+    year: int
+    docx: Path
+    pdf: Path | None = None
+    charts: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"year": self.year, "docx": str(self.docx), "pdf": str(self.pdf) if self.pdf else None,
+                "charts": [str(p) for p in self.charts], "warnings": self.warnings, "messages": self.messages}
 
 
 # --- the stage -------------------------------------------------------------------------------
@@ -68,10 +86,9 @@ def _settings_warnings(settings, year: int) -> list[str]:
     return out
 
 
-def report(ws, year: int, pdf: bool = False, date: Date | None = None, force: bool = False) -> dict:
+def report(ws, year: int, pdf: bool = False, date: Date | None = None, force: bool = False) -> ReportResult:
     """Write output/YEAR/bao_cao_YEAR.docx (and .pdf) from the year's stored merge, through the
-    output guard (an edited report is kept; `force` backs it up and replaces it).
-    Returns {"year", "docx", "pdf", "charts", "warnings", "messages"}."""
+    output guard (an edited report is kept; `force` backs it up and replaces it)."""
     from pipeline.merge.merger import load
     from pipeline.store.db import Store
 
@@ -101,8 +118,7 @@ def report(ws, year: int, pdf: bool = False, date: Date | None = None, force: bo
             pdf_path, more = _pdf(ws, year, docx, force)
             messages += more
         messages += remove_stale_derived(ws, year)
-    return {"year": year, "docx": str(docx), "pdf": str(pdf_path) if pdf_path else None,
-            "charts": [str(p) for p in charts.values() if p], "warnings": warnings, "messages": messages}
+    return ReportResult(year, docx, pdf_path, [p for p in charts.values() if p], warnings, messages)
 
 
 def _write(ws, year: int, path: Path, data: bytes, force: bool = False,

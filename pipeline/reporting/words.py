@@ -1,27 +1,41 @@
 """Figures into words: one indicator's paragraph, values and targets for the tables.
-Every number is rounded once, half away from zero, at the precision shown (pipeline.base.text);
-verdicts are read from the merge result, never judged here."""
+
+Every number is rounded once, half away from zero, at the precision shown (pipeline.base.text),
+and a figure is never rounded into one of its targets (nor into another figure it stands
+beside): `figure_text` is the one rule, here and in every table. Every figure says whose it
+is: the sum over every commune goes unmarked (the report says so once, at the head of its
+results), a rate on the communes that reported is «tạm tính», and the lead office's figure
+names the office. Verdicts, reference years and sources are read from the merge result, never
+worked out again here."""
 
 from __future__ import annotations
 
 from datetime import date as Date
 from fractions import Fraction
 
-from pipeline.merge.result import VERDICT_LABELS, IndicatorResult, Verdict
-
-from pipeline.merge.merger import reference_year
+from pipeline.config.catalogue import AREA_WORDS, target_text
+from pipeline.config.roster import communes_word as roster_communes_word
+from pipeline.merge.result import OFFICE, VERDICT_LABELS, IndicatorResult, Verdict, YearFigure
 from pipeline.base.text import decimals_apart, round_half_away, vn_number, vn_number_apart
 
 NO_DATA = "chưa có số liệu"
 DASH = "–"
 # Areas, not unit types: from 2025 a xã formed around a former town is an urban area (roster "area").
 TYPE_PLACES = {"xa": "khu vực nông thôn", "thi_tran": "khu vực thành thị"}
-AREA_WORDS = {"xa": "nông thôn", "thi_tran": "thành thị"}
+PROVISIONAL = "tạm tính"
+
 
 # --- numbers and targets in words ------------------------------------------------------------
 def num_text(x: float, decimals: int = 2) -> str:
     """Rounded once, half away from zero (pipeline.base.text.vn_number)."""
     return vn_number(float(x), decimals)
+
+
+def figure_text(row: IndicatorResult, value: float, also=(), decimals: int = 2) -> str:
+    """An indicator's figure as printed anywhere beside its targets: `decimals` (2) decimals,
+    more when fewer would make it read as one of its targets, of either year or area, or as one
+    of the figures `also` it stands beside (91,9976 beside 92: "91,998", never "92")."""
+    return vn_number_apart(float(value), list(row.target_numbers) + [a for a in also if a is not None], decimals)
 
 
 def _shown(value: float, target=None) -> str:
@@ -30,12 +44,6 @@ def _shown(value: float, target=None) -> str:
     if target is not None:
         return vn_number_apart(float(value), target)
     return num_text(value)
-
-
-def _reference_target(row: IndicatorResult):
-    """The number the row is judged against this year (None for targets by area or none)."""
-    t = (row.targets or {}).get(row.reference_year) if row.reference_year else None
-    return t if isinstance(t, (int, float)) else None
 
 
 def is_strict(strict, ty) -> bool:
@@ -56,15 +64,28 @@ def format_value(value: float, kind: str, unit: str, target=None, bare: bool = F
     "20" when the sentence already names the unit). `target`: one number or several the value
     must not read as; `places`: exactly that many decimals (trailing zeros dropped)."""
     s = vn_number(float(value), places) if places is not None else _shown(value, target)
+    return with_unit(s, kind, unit, bare)
+
+
+def with_unit(s: str, kind: str, unit: str, bare: bool = False) -> str:
     if bare:
         return s
     if kind == "per_100000_children":
         return f"{s} trẻ em/100.000 trẻ em"
-    if unit in ("%", "‰"):
-        return s + unit
-    if unit.startswith("/"):
+    if unit in ("%", "‰") or unit.startswith("/"):
         return s + unit
     return f"{s} {unit}".strip()
+
+
+def in_units(row: IndicatorResult, s: str) -> str:
+    """A number text of `row` with its unit, unless the indicator's name says it."""
+    return with_unit(s, row.kind, row.unit, _bare(row))
+
+
+def _value(row: IndicatorResult, value: float, also=(), places: int | None = None) -> str:
+    """A figure of `row` in a sentence, with its unit unless the name says it."""
+    s = vn_number(float(value), places) if places is not None else figure_text(row, value, also)
+    return with_unit(s, row.kind, row.unit, _bare(row))
 
 
 def format_target(target: float, kind: str, unit: str, direction: str, strict: bool, bare: bool = False) -> str:
@@ -73,10 +94,6 @@ def format_target(target: float, kind: str, unit: str, direction: str, strict: b
     if direction == "at_most":
         return ("dưới " if strict else "không quá ") + v
     return v
-
-
-def default_reference_year(year: int) -> str:
-    return "2025" if year <= 2025 else "2030"
 
 
 def verdict_of(row: IndicatorResult, ty: str | None) -> Verdict:
@@ -96,10 +113,11 @@ def lower_first(s: str) -> str:
     return s[:1].lower() + s[1:] if s[:2] != s[:2].upper() else s
 
 
-def _units_list(items: list[dict], kind: str, unit: str) -> str:
+def _units_list(row: IndicatorResult, items: list[dict]) -> str:
     """"Xã A (99%), Xã B (98,5%)"; rates per 100,000 as bare numbers, the sentence says the unit."""
     def short(v):
-        return num_text(v) if kind == "per_100000_children" else format_value(v, kind, unit)
+        s = figure_text(row, v)
+        return s if row.kind == "per_100000_children" else with_unit(s, row.kind, row.unit)
 
     return ", ".join(f"{u['name']} ({short(u['value'])})" for u in items)
 
@@ -109,55 +127,82 @@ def provisional_words(row: IndicatorResult, communes_word: str) -> str:
     return f"tạm tính trên số liệu của {row.units_reported}/{row.units_expected} {communes_word}"
 
 
+def _provisional_tail(row: IndicatorResult, communes_word: str, reporting_units: int | None) -> str:
+    """", tạm tính" after a provisional verdict; with its coverage when it is not the report's
+    (said once, at the head of the results) or when no report coverage is known."""
+    if not row.provisional:
+        return ""
+    if reporting_units is not None and row.units_reported == reporting_units:
+        return f", {PROVISIONAL}"
+    return f", {provisional_words(row, communes_word)}"
+
+
+def year_source(fig: YearFigure, area: str = "huyện") -> str:
+    """Whose a year's figure is, in a sentence: "số của Phòng Y tế", "tổng hợp từ 30/34 xã, thị
+    trấn" (a sum over some communes) or "" (the sum over every commune)."""
+    if fig.source == OFFICE:
+        return f"số của {fig.source_name or 'phòng chủ trì'} cho toàn {area}"
+    if fig.units_reported < fig.units_expected:
+        words = roster_communes_word(fig.commune_types)
+        return (f"{PROVISIONAL} trên số liệu của " if fig.provisional else "tổng hợp từ ") + \
+            f"{fig.units_reported}/{fig.units_expected} {words}"
+    return ""
+
+
 # --- one indicator in words ------------------------------------------------------------------
-def phrase_indicator(row: IndicatorResult, year: int, *, strict=False, yearly_fall: dict | None = None,
+def phrase_indicator(row: IndicatorResult, year: int | None = None, *, strict=False, yearly_fall: dict | None = None,
                      count: float | None = None, count_unit: str = "", communes_word: str = "xã, thị trấn",
-                     reporting_units: int | None = None, area: str = "huyện") -> str:
-    """The paragraph of one indicator, from the numbers of its merge row: value, target and
-    verdict, change from last year (like for like), track, coverage, the lead office's
-    figure, best and worst units.
+                     reporting_units: int | None = None, area: str = "huyện", names: dict | None = None,
+                     compared: int | None = None) -> str:
+    """The paragraph of one indicator, from the numbers of its merge row: value and its source,
+    target and verdict, change from last year (like for like) and last year's figure with its
+    source, track, the lead office's figure, best and worst units.
 
     `strict` (one flag or one per target year), `yearly_fall` and `count_unit` come from the
     catalogue; `count` is this year's total count for a year-over-year indicator (CT13) when
-    last year's is missing. Partial coverage is mentioned when fewer units than
-    `reporting_units` (the communes that sent a valid report at all, said once in the report)
-    gave this indicator; None: always. A verdict on fewer than all communes always says so.
-    `area` names the whole the report covers ("huyện"; from 2025 the settings say, e.g. "địa bàn")."""
+    last year's is missing. `reporting_units`: the communes that sent a valid report at all,
+    said once at the head of the results: coverage is repeated only where it differs, and a
+    provisional verdict then says «tạm tính» alone. `area` names the whole the report covers
+    ("huyện"; from 2025 the settings say, e.g. "địa bàn"); `names`: unit code -> name; `compared`:
+    the communes most changes are computed on, said once at the head of the results."""
     kind = row.kind
     if kind == "yoy_change":
-        return _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, reporting_units, area)
+        return _phrase_yoy(row, yearly_fall, count, count_unit, communes_word, reporting_units, area)
     if kind == "share_of_communes":
-        return _phrase_share(row, year, strict, communes_word, reporting_units)
-    name, unit, direction = row.name, row.unit, row.direction
-    targets = row.targets or {}
-    ty = reference_year(year, targets)
-    target = targets.get(ty) if ty else None
-    value = row.value
-    bare = _bare(row)
-    if value is None:
-        tail = (f" (mục tiêu năm {ty}: {target_words(target, kind, unit, direction, is_strict(strict, ty), bare)})"
-                if ty else "")
-        return f"{name}: {NO_DATA}{tail}."
-    source = ""
-    if row.source == "office":
-        source = f" (theo số liệu của {row.lead_office_name or row.lead_office})"
+        return _phrase_share(row, strict, communes_word, reporting_units, area, compared)
+    ty = row.reference_year
+    target = (row.targets or {}).get(ty) if ty else None
+    if row.value is None:
+        words = target_words(target, kind, row.unit, row.direction, is_strict(strict, ty), _bare(row)) if ty else ""
+        tail = f" (mục tiêu năm {ty}: {words})" if ty else ""
+        return f"{row.name}: {NO_DATA}{tail}."
+    places = _sentence_places(row)
+    change = _change(row, communes_word, area, names, places, compared)
     if isinstance(target, dict):
-        text = _phrase_by_type(row, ty, target, is_strict(strict, ty), area) + source
-        if row.provisional:
-            text += f", {provisional_words(row, communes_word)}"
-        text += "."
+        text = _phrase_by_type(row, ty, target, is_strict(strict, ty), area, communes_word, places)
+        text += _provisional_tail(row, communes_word, reporting_units)
     else:
-        shown = format_value(value, kind, unit, target, bare=bare)
-        verb = f"đạt {shown}" if direction == "at_least" else f"là {shown}"
-        text = f"{name} {verb}{source}"
+        shown = _value(row, row.value, places=places)
+        text = f"{row.name} {'đạt' if row.direction == 'at_least' else 'là'} {shown}"
+        text += _own_source(row, communes_word, places)
         if target is not None:
-            text += ", " + _assessment(row, ty, target, is_strict(strict, ty), communes_word) + _track(row, ty, year)
-        change = _change(row, communes_word)
-        if change:
-            text += "; " + change
-        text += "."
+            text += (", " + _assessment(row, ty, target, is_strict(strict, ty), communes_word, reporting_units)
+                     + _track(row, ty))
+    text += ("; " + change if change else "") + "."
     coverage = "" if row.provisional else _coverage(row, communes_word, reporting_units)
     return text + coverage + _office_note(row, communes_word, area) + _extremes(row)
+
+
+def _own_source(row: IndicatorResult, communes_word: str, places: int | None = None) -> str:
+    """" (số của Phòng Y tế; tổng hợp từ 32 xã, thị trấn: 7,68%)" beside a figure that is the
+    lead office's; nothing beside the communes' sum (the report says whose it is once)."""
+    if row.source != OFFICE:
+        return ""
+    who = row.lead_office_name or row.lead_office
+    if row.communes_value is None:
+        return f" (số của {who})"
+    cv = _value(row, row.communes_value, also=(row.value,), places=places)
+    return f" (số của {who}; tổng hợp từ {row.units_reported} {communes_word}: {cv})"
 
 
 def target_words(target, kind, unit, direction, strict, bare: bool = False) -> str:
@@ -167,12 +212,12 @@ def target_words(target, kind, unit, direction, strict, bare: bool = False) -> s
     return format_target(target, kind, unit, direction, strict, bare)
 
 
-def _assessment(row, ty, target, strict, communes_word="xã, thị trấn") -> str:
+def _assessment(row, ty, target, strict, communes_word="xã, thị trấn", reporting_units=None) -> str:
     """"đạt / vượt / chưa đạt mục tiêu năm 2025 (95%)", from the merge's verdict."""
     direction = row.direction
     tp = format_target(target, row.kind, row.unit, direction, strict, _bare(row))
     v = verdict_of(row, ty)
-    tail = f", {provisional_words(row, communes_word)}" if row.provisional else ""
+    tail = _provisional_tail(row, communes_word, reporting_units)
     if v == Verdict.NOT_MET:
         return f"chưa đạt mục tiêu năm {ty} ({tp}){tail}"
     if v == Verdict.MET:
@@ -182,16 +227,16 @@ def _assessment(row, ty, target, strict, communes_word="xã, thị trấn") -> s
     return f"{VERDICT_LABELS[v].lower()} so với mục tiêu năm {ty} ({tp})"
 
 
-def _track(row, ty, year) -> str:
+def _track(row, ty) -> str:
     t = (row.track or {}).get(ty)
-    if not isinstance(t, dict) or "expected" not in t:
+    if not isinstance(t, dict) or t.get("expected") is None:
         return ""
-    expected = format_value(t["expected"], row.kind, row.unit, bare=_bare(row))
+    expected = _value(row, t["expected"], also=(row.value,))
     if t.get("on_track") is None:
-        return f", chưa đủ số liệu để đánh giá so với lộ trình (mức theo lộ trình năm {year}: {expected})"
+        return f", chưa đủ số liệu để đánh giá so với lộ trình (mức theo lộ trình năm {row.year}: {expected})"
     if t["on_track"]:
         return ", đúng lộ trình"
-    return f", chậm so với lộ trình (mức theo lộ trình năm {year}: {expected})"
+    return f", chậm so với lộ trình (mức theo lộ trình năm {row.year}: {expected})"
 
 
 def _delta(d, kind: str, unit: str, bare: bool, places: int | None = None) -> str:
@@ -200,65 +245,79 @@ def _delta(d, kind: str, unit: str, bare: bool, places: int | None = None) -> st
     s = vn_number(abs(float(d)), places) if places is not None else vn_number_apart(abs(d), 0)
     if unit == "%":
         return f"{s} điểm phần trăm"
-    if bare:
-        return s
-    if kind == "per_100000_children":
-        return f"{s} trẻ em/100.000 trẻ em"
-    return s + unit if unit in ("‰",) or unit.startswith("/") else f"{s} {unit}".strip()
+    return with_unit(s, kind, unit, bare)
 
 
-def _change(row: IndicatorResult, communes_word: str) -> str:
-    """The change from last year, like for like (merge's "comparison"): on the units that
-    reported in both years, saying so when they are fewer than the roster; last year's
-    reported figure quoted beside it when it covered other units. A series break (the units
-    counted changed) is said, never turned into a change."""
-    kind, unit, bare = row.kind, row.unit, _bare(row)
-    prev = row.previous or {}
+def _places(row: IndicatorResult, *figures) -> int:
+    """The decimals that print each of `figures` apart from the others and from the targets."""
+    figures = [f for f in figures if f is not None]
+    return max((decimals_apart(f, [g for g in figures if g != f] + list(row.target_numbers)) for f in figures),
+               default=2)
+
+
+def _sentence_places(row: IndicatorResult) -> int:
+    """One precision for every figure of an indicator's sentence, so that one figure never
+    reads two ways in it («89,98%» and «(89,985%)»): the fewest decimals (at least 2) that
+    print its figures apart from each other and from the targets."""
     c = row.comparison
+    figures = [row.value, row.communes_value if row.source == OFFICE else None]
+    if c is not None and c.change is not None and not c.series_break:
+        figures += [c.value, c.previous]
+    return _places(row, *figures)
+
+
+def _change(row: IndicatorResult, communes_word: str, area: str = "huyện", names: dict | None = None,
+            places: int | None = None, compared: int | None = None) -> str:
+    """The change from last year, like for like (merge's "comparison"), its figures at the
+    sentence's `places`. On the communes that reported in both years (saying so when they are
+    fewer than the roster; after the 2025 reorganisation last year's figures are the old units'
+    added up); last year's figure as its report printed it, with its source, beside it when it
+    is another one. `compared`: the number of communes most comparisons are on, said once at the
+    head of the results. A series break is said, never turned into a change."""
+    c, prev = row.comparison, row.previous
+    reported = prev.value if prev is not None else None
     if c is None:  # a row from before like-for-like comparisons: last year's figure only
-        if prev.get("value") is None:
-            return ""
-        return f"năm {prev.get('year')} là {format_value(prev['value'], kind, unit, bare=bare)}"
+        return f"năm {row.year - 1} là {_value(row, reported, also=(row.value,))}" if reported is not None else ""
     py = c.year
-    reported = c.previous_reported
     if c.series_break:
         if reported is None:
             return ""
-        return (f"không so sánh với năm {py} ({format_value(reported, kind, unit, bare=bare)}) vì số đơn vị cấp xã "
-                f"đã thay đổi sau sắp xếp đơn vị hành chính")
+        return (f"không so sánh với năm {py} ({_value(row, reported, also=(row.value,))}"
+                f"{_source_aside(prev, area)}) vì số đơn vị cấp xã đã thay đổi sau sắp xếp đơn vị hành chính")
     if c.change is None:
-        if reported is None:
-            return ""
-        return f"năm {py} là {format_value(reported, kind, unit, bare=bare)}"
+        return (f"năm {py} là {_value(row, reported, also=(row.value,))}{_source_aside(prev, area)}"
+                if reported is not None else "")
     now, before = c.value, c.previous
-    # Both years at the same decimals, each apart from the other and from the target, and the
-    # change as the difference of the two figures printed: a reader can check it.
-    target = _reference_target(row)
-    places = max(decimals_apart(now, (before, target)), decimals_apart(before, (now, target)))
+    places = places if places is not None else _places(row, now, before)
     step = round_half_away(now, places) - round_half_away(before, places)
-    same_units = c.units == c.units_expected and c.previous_units_reported in (None, c.units)
-    if step == 0:
-        moved = f"bằng năm {py}"
-    else:
-        moved = f"{'tăng' if step > 0 else 'giảm'} {_delta(step, kind, unit, bare, places)} so với năm {py}"
-    if same_units:
-        return f"{moved} ({format_value(before, kind, unit, bare=bare, places=places)})"
-    text = (f"{moved} trên cùng {c.units} {communes_word} có báo cáo cả hai năm (năm {py}: "
-            f"{format_value(before, kind, unit, bare=bare, places=places)}, năm {py + 1}: "
-            f"{format_value(now, kind, unit, bare=bare, places=places)})")
-    units = c.previous_units_reported
-    if reported is not None and units != c.units:
-        of = f" của {units} {communes_word}" if units else ""
-        text += f"; số liệu năm {py} đã báo cáo{of}: {format_value(reported, kind, unit, bare=bare)}"
-    left = c.left_out or []
-    if left:
-        text += (f"; không so sánh {len(left)} {communes_word} hình thành sau sắp xếp mà có đơn vị cũ chưa báo cáo "
-                 f"năm {py}")
+    moved = (f"bằng năm {py}" if step == 0 else
+             f"{'tăng' if step > 0 else 'giảm'} {_delta(step, row.kind, row.unit, _bare(row), places)} so với năm {py}")
+    before_text = _value(row, before, places=places)
+    printed = now in (row.value if row.source != OFFICE else None, row.communes_value if row.source == OFFICE else None)
+    if (printed and row.source != OFFICE and c.units == c.units_expected and not c.carried and prev is not None
+            and prev.source != OFFICE and prev.units_reported == c.units):
+        return f"{moved} ({before_text})"
+    # After a reorganisation last year's figure on this year's communes is the old units' added up
+    # (the head of the results says so once).
+    on = (f"trên cùng các {communes_word}" if compared == c.units else
+          f"trên cùng {c.units} {communes_word} có báo cáo cả hai năm")
+    said = [before_text if printed else f"năm {py}: {before_text}, năm {py + 1}: {_value(row, now, places=places)}"]
+    if reported is not None and (prev.source == OFFICE or prev.units_reported != c.units or c.carried):
+        said.append(f"số đã báo cáo năm {py}: {_value(row, reported, also=(before, now))}{_source_aside(prev, area)}")
+    text = f"{moved} {on} ({'; '.join(said)})"
+    if c.left_out:
+        left = [(names or {}).get(u, u) for u in c.left_out]
+        text += f"; không so sánh {', '.join(left)} (hình thành sau sắp xếp, có đơn vị cũ chưa báo cáo năm {py})"
     return text
 
 
+def _source_aside(fig: YearFigure | None, area: str) -> str:
+    said = year_source(fig, area) if fig is not None else ""
+    return f", {said}" if said else ""
+
+
 def _coverage(row, communes_word, reporting_units=None) -> str:
-    if not row.partial or row.source == "office":
+    if not row.partial or row.source == OFFICE:
         return ""
     if reporting_units is not None and row.units_reported >= reporting_units:
         return ""
@@ -266,28 +325,19 @@ def _coverage(row, communes_word, reporting_units=None) -> str:
 
 
 def _office_note(row, communes_word, area="huyện") -> str:
-    """The lead office's district-wide figure: quoted whenever the communes' coverage is
-    incomplete or the two differ, saying which one is the district value and why."""
+    """The lead office's own figure beside the communes' sum that is the district value, when
+    the two differ beyond the tolerance, or the communes are incomplete (by the catalogue, the
+    communes' sum stands)."""
     off = row.office
-    if off is None or off.value is None:
+    if off is None or off.value is None or row.source == OFFICE:
         return ""
     who = row.lead_office_name or off.unit
-    kind, unit, bare = row.kind, row.unit, _bare(row)
-    cv = row.communes_value
-    target = _reference_target(row)
-    # Each figure apart from the other and from the target: a miss never reads as either.
-    v = format_value(off.value, kind, unit, (cv, target), bare=bare)
-    n, total = row.units_reported, row.units_expected
-    reason = row.source_reason
-    if row.source == "office" and cv is not None:
-        why = (f"vì mới có {n}/{total} {communes_word} báo cáo" if reason == "incomplete"
-               else "theo danh mục chỉ tiêu")
-        return (f" Số liệu của {area} là số do {who} báo cáo cho toàn {area} ({v}), {why}; tổng hợp từ {n} "
-                f"{communes_word} là {format_value(cv, kind, unit, (off.value, target), bare=bare)}.")
-    if row.source == "communes" and (off.differs or row.partial):
-        return (f" Số liệu do {who} báo cáo cho toàn {area} là {v}" +
-                (f", khác với số tổng hợp từ các {communes_word}." if off.differs
-                 else f"; số liệu của {area} là tổng hợp từ các {communes_word} (theo danh mục chỉ tiêu)."))
+    v = _value(row, off.value, also=(row.communes_value,))
+    if off.differs:
+        return f" Số liệu do {who} báo cáo cho toàn {area} là {v}, khác với số tổng hợp từ các {communes_word}."
+    if row.partial:
+        return (f" Số liệu do {who} báo cáo cho toàn {area} là {v}; số liệu của {area} là tổng hợp từ các "
+                f"{communes_word} (theo danh mục chỉ tiêu).")
     return ""
 
 
@@ -295,13 +345,15 @@ def _extremes(row) -> str:
     best, worst = row.best_units or [], row.worst_units or []
     if not best or not worst or best[0]["value"] == worst[0]["value"]:
         return ""
-    kind, unit = row.kind, row.unit
     hi, lo = ("Cao nhất", "thấp nhất") if row.direction == "at_least" else ("Thấp nhất", "cao nhất")
-    return f" {hi}: {_units_list(best, kind, unit)}; {lo}: {_units_list(worst, kind, unit)}."
+    return f" {hi}: {_units_list(row, best)}; {lo}: {_units_list(row, worst)}."
 
 
-def _phrase_by_type(row, ty, target: dict, strict, area="huyện") -> str:
-    """CT4c obesity: one target for rural areas, another for urban ones (merge judged each)."""
+def _phrase_by_type(row, ty, target: dict, strict, area="huyện", communes_word="xã, thị trấn",
+                    places: int | None = None) -> str:
+    """CT4c obesity: one target for rural areas, another for urban ones (merge judged each, on
+    the communes of each area that reported: their figures are the communes', whoever gave
+    the overall one)."""
     kind, unit, direction = row.kind, row.unit, row.direction
     by_type = row.by_type or {}
     parts = []
@@ -313,12 +365,20 @@ def _phrase_by_type(row, ty, target: dict, strict, area="huyện") -> str:
         place, tp = TYPE_PLACES.get(t, t), format_target(tv, kind, unit, direction, strict)
         if v is None:
             parts.append(f"{place} {NO_DATA} (mục tiêu năm {ty}: {tp})")
-        else:
-            word = {Verdict.MET: "đạt", Verdict.NOT_MET: "chưa đạt"}.get((part.get("verdicts") or {}).get(ty))
-            parts.append(f"{place} {format_value(v, kind, unit, tv)}, " +
-                         (f"{word} mục tiêu năm {ty} ({tp})" if word else f"mục tiêu năm {ty}: {tp}"))
-    text = f"{row.name} chung toàn {area} là {format_value(row.value, kind, unit)}"
-    return text + (": " + "; ".join(parts) if parts else "")
+            continue
+        word = {Verdict.MET: "đạt", Verdict.NOT_MET: "chưa đạt"}.get((part.get("verdicts") or {}).get(ty))
+        parts.append(f"{place} {_value(row, v)}, " +
+                     (f"{word} mục tiêu năm {ty} ({tp})" if word else f"mục tiêu năm {ty}: {tp}"))
+    text = (f"{row.name} chung toàn {area} là {_value(row, row.value, places=places)}"
+            + _own_source(row, communes_word, places))
+    if not parts:
+        return text
+    reported = sum((p or {}).get("units_reported") or 0 for p in by_type.values())
+    expected = sum((p or {}).get("units_expected") or 0 for p in by_type.values())
+    if row.source == OFFICE and expected and reported < expected:
+        return text + (f"; theo khu vực (tổng hợp từ {reported}/{expected} {communes_word} đã báo cáo): "
+                       + "; ".join(parts))
+    return text + ": " + "; ".join(parts)
 
 
 def _share_predicate(name: str) -> str | None:
@@ -331,39 +391,38 @@ def _share_predicate(name: str) -> str | None:
     return None
 
 
-def _phrase_share(row, year, strict, communes_word, reporting_units=None) -> str:
-    """CT1/CT21: how many communes of the roster meet a yes/no criterion. Communes that have
-    not reported are "chưa báo cáo"; when they could turn the verdict, the verdict is
-    "chưa đủ số liệu để đánh giá", with both bounds."""
+def _phrase_share(row, strict, communes_word, reporting_units=None, area="huyện", compared=None) -> str:
+    """CT1/CT21: how many communes of the roster meet a yes/no criterion. Communes without a
+    valid report are said so; when they could turn the verdict, the verdict is "chưa đủ số
+    liệu để đánh giá", with both bounds."""
     name, kind, unit = row.name, row.kind, row.unit
     value = row.value
-    targets = row.targets or {}
-    ty = reference_year(year, targets)
-    target = targets.get(ty) if ty else None
+    ty = row.reference_year
+    target = (row.targets or {}).get(ty) if ty else None
     if value is None or row.denominator is None:
         return f"{name}: {NO_DATA}."
     yes, total = int(row.numerator or 0), int(row.denominator)
     reported = int(row.units_reported or total)
     missing = total - reported
     pred = _share_predicate(name)
-    shown = format_value(value, kind, unit, target)
+    shown = _value(row, value, places=_sentence_places(row))
     if pred is None:
         text = f"{name}: {yes}/{total} {communes_word} ({shown})"
     else:
         text = f"Có {yes}/{total} {communes_word} {pred} ({shown})"
     if missing > 0:
-        text += f", {missing} {communes_word} chưa báo cáo"
+        text += f", {missing} {communes_word} chưa có báo cáo hợp lệ"
     if isinstance(target, (int, float)):
         v = verdict_of(row, ty)
         tp = format_target(target, kind, unit, row.direction, is_strict(strict, ty))
         bounds = row.bounds
         if v == Verdict.UNDECIDED and bounds:
             text += (f"; chưa đủ số liệu để đánh giá so với mục tiêu năm {ty} ({tp}): tỷ lệ sẽ từ "
-                     f"{format_value(bounds.low, kind, unit, target)} (nếu các {communes_word} chưa báo cáo đều "
-                     f"không đạt) đến {format_value(bounds.high, kind, unit, target)} (nếu đều đạt)")
+                     f"{_value(row, bounds.low)} (nếu các {communes_word} chưa báo cáo đều "
+                     f"không đạt) đến {_value(row, bounds.high)} (nếu đều đạt)")
         else:
-            text += ", " + _assessment(row, ty, target, is_strict(strict, ty), communes_word) + _track(row, ty, year)
-    change = _change(row, communes_word)
+            text += ", " + _assessment(row, ty, target, is_strict(strict, ty), communes_word) + _track(row, ty)
+    change = _change(row, communes_word, area, places=_sentence_places(row), compared=compared)
     if change:
         text += "; " + change
     return text + "."
@@ -378,90 +437,107 @@ def _moved(current, previous) -> str:
     return "không thay đổi" if s == "0" else f"{'giảm' if d < 0 else 'tăng'} {s}%"
 
 
-def _phrase_yoy(row, year, yearly_fall, count, count_unit, communes_word, reporting_units=None,
-                area="huyện") -> str:
+def _count_source(year_totals: dict, fig: YearFigure | None, communes_word: str, area: str, office: str = "",
+                  unit: str = "") -> str:
+    """Whose a year's CT13 count is: "" over every commune, the office's (with the communes'
+    sum beside it), or "số liệu của 6/8 xã"."""
+    if year_totals.get("whole_source") == OFFICE:
+        who = fig.source_name if fig is not None and fig.source == OFFICE and fig.source_name else office
+        communes = (f"; tổng hợp từ {year_totals['units']}/{year_totals['units_expected']} {communes_word}: "
+                    f"{num_text(year_totals['value'], 0)}{unit}" if year_totals.get("value") is not None else "")
+        return f" (số của {who or 'phòng chủ trì'} cho toàn {area}{communes})"
+    if year_totals.get("units") != year_totals.get("units_expected"):
+        return f" (số liệu của {year_totals.get('units')}/{year_totals.get('units_expected')} {communes_word})"
+    return ""
+
+
+def _phrase_yoy(row, yearly_fall, count, count_unit, communes_word, reporting_units=None, area="huyện") -> str:
     """CT13: the number of child marriages falls 1-2% a year (2025-2030), so it needs last
-    year's count. Both years' totals are quoted with their coverage; the change is computed on
-    the communes that reported both years."""
-    name = row.name
-    subject = name
+    year's count. Over the whole area both years when both counts cover it (every commune, or
+    the lead office's count); else on the communes that reported both years, provisionally,
+    with both years' totals quoted with their coverage."""
+    year = row.year
+    subject = row.name
     for prefix in ("Mức thay đổi ", "Mức giảm "):
         if subject.startswith(prefix):
             subject = subject[len(prefix):]
     subject = subject.removesuffix(" so với năm trước")
-    subject_cap = subject[:1].upper() + subject[1:]
-    targets = row.targets or {}
-    ty = reference_year(year, targets)
-    target = targets.get(ty) if ty else None
+    ty = row.reference_year
+    target = (row.targets or {}).get(ty) if ty else None
     goal = f"mức {fall_text(yearly_fall, target)}"
     unit = f" {count_unit}" if count_unit else ""
-    prev_year = (row.previous or {}).get("year", year - 1)
-    value, cur, prev = row.value, row.numerator, row.denominator
+    prev = row.previous
+    prev_word = roster_communes_word(prev.commune_types) if prev is not None and prev.commune_types else communes_word
+    value, cur, before = row.value, row.numerator, row.denominator
     v = verdict_of(row, ty)
     judged = (f", {'đạt' if v == Verdict.MET else 'chưa đạt'} {goal}" if v.judged else
               f" (mục tiêu {goal} áp dụng từ năm {(yearly_fall or {}).get('from')})"
               if v == Verdict.NOT_YET and (yearly_fall or {}).get("from") else "")
-    if v.judged and row.partial and row.source != "office":  # a verdict on some communes only
-        judged += f" ({provisional_words(row, communes_word)})"
+    if v.judged and row.provisional:
+        judged += f" ({_provisional_tail(row, communes_word, reporting_units)[2:]})"
     totals = row.totals or {}
     tc, tp, tm = totals.get("current") or {}, totals.get("previous") or {}, totals.get("matched") or {}
-    if value is not None and cur is not None and prev is not None:
+    if value is not None and cur is not None and before is not None:
         moved = ("không thay đổi" if vn_number_apart(abs(value), 0) == "0" else
                  f"{'giảm' if value < 0 else 'tăng'} {vn_number_apart(abs(value), 0)}%")
-        complete = (not totals or tc.get("units") == tc.get("units_expected") == tm.get("units")
-                    == tp.get("units") == tp.get("units_expected"))
-        if complete:
-            text = (f"Năm {year}, {subject} là {num_text(cur, 0)}{unit} (năm {prev_year}: {num_text(prev, 0)}{unit}); "
-                    f"{subject} {moved} so với năm trước{judged}.")
-            if row.partial and (reporting_units is None or row.units_reported < reporting_units):
-                text += (f" Số liệu của {row.units_reported}/{row.units_expected} {communes_word} có báo cáo "
-                         f"cả hai năm.")
-            return text
+        if row.whole_area or not totals:
+            now_src = _count_source(tc, None, communes_word, area, row.lead_office_name, unit)
+            before_src = _count_source(tp, prev, prev_word, area, unit=unit)
+            said = (f"{num_text(cur, 0)}{unit} (năm {year - 1}: {num_text(before, 0)}{unit})" if not now_src + before_src
+                    else f"{num_text(cur, 0)}{unit}{now_src}, năm {year - 1} là {num_text(before, 0)}{unit}{before_src}")
+            return f"Năm {year}, {subject} là {said}; {subject} {moved} so với năm trước{judged}."
+        last = tp.get("whole") if tp.get("whole") is not None else tp.get("value")
+        last_source = _count_source(tp, prev, prev_word, area, unit=unit) if tp.get("whole") is not None else (
+            f" (số liệu của {tp.get('units')}/{tp.get('units_expected')} {prev_word})")
         text = (f"Năm {year}, {subject} là {num_text(tc['value'], 0)}{unit} (số liệu của {tc['units']}/"
-                f"{tc['units_expected']} {communes_word}); năm {prev_year}: {num_text(tp['value'], 0)}{unit} (số liệu "
-                f"của {tp['units']}/{tp['units_expected']} {communes_word}). Trên cùng {tm['units']} "
-                f"{communes_word} có báo cáo cả hai năm: {num_text(tm['current'], 0)}{unit} so với "
-                f"{num_text(tm['previous'], 0)}{unit}, {_moved(tm['current'], tm['previous'])}")
-        if row.source == "office":
+                f"{tc['units_expected']} {communes_word}); năm {year - 1}: {num_text(last, 0)}{unit}{last_source}. "
+                f"Trên cùng {tm['units']} {communes_word} có báo cáo cả hai năm: {num_text(tm['current'], 0)}{unit} so "
+                f"với {num_text(tm['previous'], 0)}{unit}, {_moved(tm['current'], tm['previous'])}")
+        if row.source == OFFICE:
             who = row.lead_office_name or row.lead_office
-            return (text + f". Số liệu của {area} là số do {who} báo cáo cho toàn {area}: {num_text(cur, 0)}{unit} so với "
-                           f"{num_text(prev, 0)}{unit} năm {prev_year}, {moved}{judged}.")
+            return (text + f". Số liệu của {area} là số do {who} báo cáo cho toàn {area}: {num_text(cur, 0)}{unit} so "
+                           f"với {num_text(before, 0)}{unit} năm {year - 1}, {moved}{judged}.")
+        if v == Verdict.UNDECIDED:
+            return (text + f"; chưa đủ số liệu để đánh giá so với {goal}: tổng số của hai năm ({num_text(tc['value'], 0)}"
+                           f" so với {num_text(last, 0)}{unit}) {_moved(tc['value'], last)}, các {communes_word} chưa "
+                           f"báo cáo có thể làm thay đổi kết quả.")
         return text + f"{judged}."
-    if cur is not None and prev == 0:
-        return (f"Năm {year}, {subject} là {num_text(cur, 0)}{unit}; năm {prev_year} không có nên không tính được "
+    if cur is not None and before == 0:
+        return (f"Năm {year}, {subject} là {num_text(cur, 0)}{unit}; năm {year - 1} không có nên không tính được "
                 f"mức thay đổi so với năm trước (mục tiêu: {goal}).")
     if count is not None:
-        return (f"Năm {year}, {subject} là {num_text(count, 0)}{unit}; chưa có số liệu năm {prev_year} để tính mức "
+        return (f"Năm {year}, {subject} là {num_text(count, 0)}{unit}; chưa có số liệu năm {year - 1} để tính mức "
                 f"thay đổi so với năm trước (mục tiêu: {goal}).")
-    return f"{subject_cap}: {NO_DATA} (mục tiêu: {goal})."
+    return f"{subject[:1].upper()}{subject[1:]}: {NO_DATA} (mục tiêu: {goal})."
 
 
 # --- cells of the tables ---------------------------------------------------------------------
 def table_value(value, kind: str, decimals: int = 2, target=None) -> str:
-    """A value for a table cell; beside a target, with enough decimals never to look equal to
-    it when it is not (99,496 against 99,5, not "99,5 Chưa đạt")."""
+    """A value for a table cell; beside a target (one number or several), with enough decimals
+    never to look equal to it when it is not (99,496 against 99,5, not "99,5 Chưa đạt")."""
     if value is None:
         return DASH
     if kind == "yoy_change":
         s = vn_number_apart(abs(value), 0, decimals)
         return "0" if s == "0" else f"{'Giảm' if value < 0 else 'Tăng'} {s}"
-    return _shown(value, target) if isinstance(target, (int, float)) else num_text(value, decimals)
+    if target is None or target == []:
+        return num_text(value, decimals)
+    return vn_number_apart(float(value), target, decimals)
+
+
+def figure_cell(row: IndicatorResult, fig: YearFigure | None, decimals: int = 2) -> str:
+    """A year's figure of `row` for a table cell: apart from the row's targets, with its source
+    mark ("(p)": the lead office's, "(t)": provisional; the table's note says so)."""
+    if fig is None or fig.value is None:
+        return DASH
+    return table_value(fig.value, row.kind, decimals, row.target_numbers) + fig.mark
 
 
 def table_target(target, kind: str, direction: str, strict, yearly_fall=None, year: str | None = None) -> str:
-    """A target for a table cell; `strict` is one flag or one per target year (`year`)."""
-    strict = is_strict(strict, year)
+    """A target for a table cell, as the plan writes it (pipeline.config.catalogue.target_text)."""
     if target is None:
         return DASH
-    if kind == "yoy_change":
-        return fall_text(yearly_fall, target)[:1].upper() + fall_text(yearly_fall, target)[1:]
-    if isinstance(target, dict):
-        text = "; ".join(f"{'dưới' if strict else 'tối đa'} {num_text(v)} ({AREA_WORDS.get(k, k)})"
-                         for k, v in target.items() if v is not None)
-        return text[:1].upper() + text[1:]
-    if direction == "at_most":
-        return f"{'Dưới' if strict else 'Tối đa'} {num_text(target)}"
-    return num_text(target)
+    return target_text(target, direction, is_strict(strict, year), yearly_fall if kind == "yoy_change" else None)
 
 
 def table_unit(row: IndicatorResult) -> str:

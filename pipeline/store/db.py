@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from pipeline.base.problems import Severity, ValidationIssue
 from pipeline.store.status import STORED, Status
 
 SCHEMA_VERSION = 1
@@ -108,15 +109,16 @@ BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 SCHEMA = SCHEMA.replace("{stored}", ",".join(f"'{s.value}'" for s in STORED))
 
 _ISSUE_COLUMNS = "submission_id, seq, code, severity, sheet, cell, field, message, rule"
+_INSERT_ISSUE = f"INSERT INTO issues ({_ISSUE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
 
 
-def _issue(row) -> dict:
-    """A stored problem in the shape of ValidationIssue.to_dict(): "rule" only when a rule
-    was breached."""
-    d = dict(row)
-    if d.get("rule") is None:
-        d.pop("rule", None)
-    return d
+def _issue_row(submission_id: int, seq: int, i: ValidationIssue) -> tuple:
+    return (submission_id, seq, i.code, i.severity.value, i.sheet, i.cell, i.field, i.message, i.rule)
+
+
+# A stored problem's columns in the order of ValidationIssue's fields: ValidationIssue(*row)
+# (its severity the enum again). A year of a national roster has hundreds of thousands.
+_ISSUE_FIELDS = "code, severity, message, sheet, cell, field, rule"
 
 
 def now_iso() -> str:
@@ -132,7 +134,7 @@ class SubmissionRecord:
     path: str
     size: int
     received_at: str
-    status: str
+    status: Status
     unit: str | None = None
     saved_at: str | None = None
     identity_source: str | None = None
@@ -142,6 +144,9 @@ class SubmissionRecord:
     collected_at: str = ""
     id: int | None = None
     paths: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.status = Status(self.status)
 
 
 class Store:
@@ -201,7 +206,7 @@ class Store:
         cur = self.db.execute("INSERT OR IGNORE INTO submission_paths VALUES (?, ?)", (submission_id, path))
         return cur.rowcount > 0
 
-    def add_submission(self, rec: SubmissionRecord, values: list[dict], issues: list[dict]) -> int:
+    def add_submission(self, rec: SubmissionRecord, values: list[dict], issues: list[ValidationIssue]) -> int:
         """Store one file with its values and problems (status.store_submission also makes the
         unit's latest version current). One transaction."""
         with self.transaction() as db:
@@ -209,7 +214,7 @@ class Store:
                 "INSERT INTO submissions (year, sha256, path, archived, size, received_at, saved_at, collected_at,"
                 " unit, identity_source, template_version, status, on_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (rec.year, rec.sha256, rec.path, rec.archived, rec.size, rec.received_at, rec.saved_at,
-                 rec.collected_at or now_iso(), rec.unit, rec.identity_source, rec.template_version, rec.status,
+                 rec.collected_at or now_iso(), rec.unit, rec.identity_source, rec.template_version, rec.status.value,
                  None if rec.on_time is None else int(rec.on_time)),
             )
             sid = cur.lastrowid
@@ -218,13 +223,9 @@ class Store:
                 "INSERT INTO submission_values VALUES (?,?,?,?,?,?)",
                 [(sid, v["field"], v.get("value"), v.get("text"), v.get("sheet"), v.get("cell")) for v in values],
             )
-            db.executemany(
-                f"INSERT INTO issues ({_ISSUE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
-                [(sid, n, i["code"], i["severity"], i.get("sheet"), i.get("cell"), i.get("field"), i["message"],
-                  i.get("rule")) for n, i in enumerate(issues)],
-            )
+            db.executemany(_INSERT_ISSUE, [_issue_row(sid, n, i) for n, i in enumerate(issues)])
             self._audit(db, rec.year, rec.unit, "received", submission_id=sid,
-                        detail={"path": rec.path, "sha256": rec.sha256, "status": rec.status})
+                        detail={"path": rec.path, "sha256": rec.sha256, "status": rec.status.value})
         rec.id = sid
         return sid
 
@@ -237,8 +238,9 @@ class Store:
         row = self.db.execute("SELECT status FROM submissions WHERE id=?", (submission_id,)).fetchone()
         return None if row is None else Status(row[0])
 
-    def severities(self, submission_id: int) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT severity FROM issues WHERE submission_id=?", (submission_id,))]
+    def severities(self, submission_id: int) -> list[Severity]:
+        return [Severity(r[0])
+                for r in self.db.execute("SELECT severity FROM issues WHERE submission_id=?", (submission_id,))]
 
     def set_status(self, submission_id: int, status: Status, audit: dict | None = None) -> None:
         """Record a status decided by the rules of status.py; `audit` logs it (a version superseded)."""
@@ -306,7 +308,8 @@ class Store:
         return [dict(r) for r in self.db.execute(
             f"SELECT * FROM audit WHERE year=? AND action IN ({marks}) ORDER BY id", (year, *actions))]
 
-    def set_received(self, submission_id: int, received_at: str, on_time: bool, late: dict | None) -> None:
+    def set_received(self, submission_id: int, received_at: str, on_time: bool,
+                     late: ValidationIssue | None) -> None:
         """Correct a stored file's received date, its timeliness and its late-submission problem
         (the decision itself is in the audit log; status.rejudge re-derives the status)."""
         with self.transaction() as db:
@@ -316,26 +319,28 @@ class Store:
             if late is not None:
                 start = db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM issues WHERE submission_id=?",
                                    (submission_id,)).fetchone()[0]
-                db.execute(f"INSERT INTO issues ({_ISSUE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
-                           (submission_id, start, late["code"], late["severity"], late.get("sheet"), late.get("cell"),
-                            late.get("field"), late["message"], late.get("rule")))
+                db.execute(_INSERT_ISSUE, _issue_row(submission_id, start, late))
 
-    def issues(self, submission_id: int) -> list[dict]:
-        return [_issue(r) for r in self.db.execute(
-            "SELECT code, severity, sheet, cell, field, message, rule FROM issues WHERE submission_id=? ORDER BY seq",
-            (submission_id,))]
+    def issues(self, submission_id: int) -> list[ValidationIssue]:
+        """The problems of a stored file, in the order found."""
+        cur = self.db.cursor()
+        cur.row_factory = None
+        return [ValidationIssue(*r) for r in cur.execute(
+            f"SELECT {_ISSUE_FIELDS} FROM issues WHERE submission_id=? ORDER BY seq", (submission_id,))]
 
-    def issues_for_year(self, year: int) -> dict[int, list[dict]]:
-        out: dict[int, list[dict]] = {}
-        for r in self.db.execute(
-            "SELECT i.submission_id, i.code, i.severity, i.sheet, i.cell, i.field, i.message, i.rule FROM issues i"
-            " JOIN submissions s ON s.id=i.submission_id WHERE s.year=? ORDER BY i.submission_id, i.seq", (year,)
+    def issues_for_year(self, year: int) -> dict[int, list[ValidationIssue]]:
+        """submission -> its problems in the order found, for every file of the year."""
+        out: dict[int, list[ValidationIssue]] = {}
+        cur = self.db.cursor()
+        cur.row_factory = None
+        for sid, *r in cur.execute(
+            f"SELECT i.submission_id, {_ISSUE_FIELDS} FROM issues i JOIN submissions s ON s.id=i.submission_id"
+            " WHERE s.year=? ORDER BY i.submission_id, i.seq", (year,)
         ):
-            d = _issue(r)
-            out.setdefault(d.pop("submission_id"), []).append(d)
+            out.setdefault(sid, []).append(ValidationIssue(*r))
         return out
 
-    def replace_issues(self, year: int, code: str, by_submission: dict[int, list[dict]]) -> set[int]:
+    def replace_issues(self, year: int, code: str, by_submission: dict[int, list[ValidationIssue]]) -> set[int]:
         """Replace the year's problems of one code computed across units (outliers); returns
         the submissions whose problems changed (their status is re-derived by status.rejudge)."""
         with self.transaction() as db:
@@ -347,10 +352,7 @@ class Store:
             for sid, issues in by_submission.items():
                 start = db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM issues WHERE submission_id=?",
                                    (sid,)).fetchone()[0]
-                db.executemany(
-                    f"INSERT INTO issues ({_ISSUE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
-                    [(sid, start + n, i["code"], i["severity"], i.get("sheet"), i.get("cell"), i.get("field"),
-                      i["message"], i.get("rule")) for n, i in enumerate(issues)])
+                db.executemany(_INSERT_ISSUE, [_issue_row(sid, start + n, i) for n, i in enumerate(issues)])
                 touched.add(sid)
         return touched
 

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from pipeline.base.errors import TreemError
-from pipeline.base.problems import Severity
+from pipeline.base.problems import Severity, ValidationIssue
 from pipeline.store.db import Store
 from pipeline.store.status import Status, lateness, rejudge
 
@@ -122,9 +122,9 @@ def officer_accepted(store: Store, year: int) -> dict[int, dict]:
     return out
 
 
-def left_out_fields(issues: list[dict]) -> list[str]:
+def left_out_fields(issues: list[ValidationIssue]) -> list[str]:
     """What accepting a file despite its errors leaves out: the fields its errors point at."""
-    return sorted({i["field"] for i in issues if i["severity"] == Severity.ERROR and i.get("field")})
+    return sorted({i.field for i in issues if i.severity is Severity.ERROR and i.field})
 
 
 def received_overrides(store: Store, year: int) -> dict[str, dict]:
@@ -229,8 +229,7 @@ def apply_received(store: Store, deadline: date, submission_id: int, when: datet
     so its status."""
     late = lateness(deadline, when.date())
     with store.transaction():
-        store.set_received(submission_id, when.isoformat(timespec="seconds"), late is None,
-                           None if late is None else late.to_dict())
+        store.set_received(submission_id, when.isoformat(timespec="seconds"), late is None, late)
         rejudge(store, [submission_id])
 
 

@@ -90,7 +90,7 @@ def supersede_older(store, year: int, unit: str) -> None:
     latest = max(versions, key=lambda v: (v.saved_at or "", v.received_at, v.id))
     for v in versions:
         if v.id != latest.id and v.status != Status.SUPERSEDED:
-            store.set_status(v.id, Status.SUPERSEDED, audit={"by": latest.id, "was": v.status})
+            store.set_status(v.id, Status.SUPERSEDED, audit={"by": latest.id, "was": v.status.value})
             if v.status in ACCEPTED and latest.status in ACCEPTED:
                 store.log_value_changes(year, unit, v.id, latest.id)
 

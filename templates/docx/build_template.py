@@ -318,8 +318,9 @@ def geometry(section, landscape=False) -> None:
 
 
 # 4. The document --------------------------------------------------------------------------
-def narratives(doc, key: str, placeholder: str) -> None:
-    """Offices' texts, each attributed; a neutral sentence to replace when none came."""
+def narratives(doc, key: str) -> None:
+    """Offices' texts, each attributed; a neutral sentence to replace when none came (the
+    context words it for the roster in force: no office is named where there is none)."""
     tag(doc, f"{{%p if {key} %}}")
     tag(doc, f"{{%p for n in {key} %}}")
     para(doc, [("- ", {}), ("{{ n.unit }}", {"italic": True}), (": {{ n.first }}", {})])
@@ -328,7 +329,7 @@ def narratives(doc, key: str, placeholder: str) -> None:
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p else %}")
-    para(doc, [(placeholder, {"italic": True})])
+    para(doc, [(f"{{{{ placeholders.{key} }}}}", {"italic": True})])
     tag(doc, "{%p endif %}")
 
 
@@ -401,25 +402,22 @@ def body(doc) -> None:
     tag(doc, "{%p endif %}")
 
     para(doc, "II. KẾT QUẢ THỰC HIỆN", style="Heading 1")
-    para(doc, "1. Công tác chỉ đạo, điều hành", style="Heading 2")
-    narratives(doc, "direction", "(Chưa nhận được báo cáo của các phòng, ban, ngành về công tác chỉ đạo, điều hành; "
-                                 "nội dung này cần được bổ sung trước khi ban hành.)")
-    para(doc, "2. Công tác truyền thông, giáo dục, vận động xã hội", style="Heading 2")
-    narratives(doc, "communication", "(Chưa nhận được báo cáo của các phòng, ban, ngành về công tác truyền thông; "
-                                     "nội dung này cần được bổ sung trước khi ban hành.)")
+    # Each office once: its direction, communication and results together.
+    para(doc, "1. Công tác chỉ đạo, điều hành, truyền thông, giáo dục, vận động xã hội", style="Heading 2")
+    narratives(doc, "work")
 
-    para(doc, "3. Kết quả thực hiện các mục tiêu, chỉ tiêu", style="Heading 2")
+    para(doc, "2. Kết quả thực hiện các mục tiêu, chỉ tiêu", style="Heading 2")
     para(doc, "{{ results_intro }}")
     para(doc, "{{ results_summary }}")
     tag(doc, "{%p if chart_targets %}")
     para(doc, "{{ chart_targets }}", style="Giữa", keep_next=True, before=6)
     para(doc, "Biểu đồ 1. Kết quả năm {{ year }} so với mục tiêu (100% = đạt mục tiêu; "
               "thanh màu xanh: đạt, màu đỏ: chưa đạt, màu xám: chưa đủ số liệu để đánh giá; CT: chỉ tiêu; "
-              "«<»: dưới, «≤»: không quá; dấu *: tạm tính trên số liệu của các {{ communes_word }} đã báo cáo)",
+              "«<»: dưới, «≤»: không quá{{ marks.targets }})",
          style="Chú thích")
     tag(doc, "{%p endif %}")
     tag(doc, "{%p for g in goals %}")
-    para(doc, "3.{{ g.number }}. {{ g.title }}", style="Heading 3")
+    para(doc, "2.{{ g.number }}. {{ g.title }}", style="Heading 3")
     tag(doc, "{%p for it in g.entries %}")
     para(doc, [("- ", {}), ("{{ it.label }}", {"italic": True}), (": {{ it.text }}", {})])
     tag(doc, "{%p endfor %}")
@@ -428,26 +426,18 @@ def body(doc) -> None:
     para(doc, "{{ chart_trend }}", style="Giữa", keep_next=True, before=6)
     para(doc, "Biểu đồ 2. Diễn biến một số chỉ tiêu chủ yếu từ năm {{ baseline_year }} đến năm {{ year }} "
               "(CT: chỉ tiêu; đường nét đứt: mục tiêu; đường chấm dọc «đổi đơn vị»: từ năm đó số đơn vị cấp xã "
-              "thay đổi sau sắp xếp đơn vị hành chính, hai đoạn không so sánh với nhau)", style="Chú thích")
-    tag(doc, "{%p endif %}")
-    tag(doc, "{%p if results_narratives %}")
-    para(doc, "Báo cáo của các phòng, ngành chủ trì thực hiện chỉ tiêu:")
-    tag(doc, "{%p for n in results_narratives %}")
-    para(doc, [("- ", {}), ("{{ n.unit }}", {"italic": True}), (": {{ n.first }}", {})])
-    tag(doc, "{%p for t in n.rest %}")
-    para(doc, "{{ t }}")
-    tag(doc, "{%p endfor %}")
-    tag(doc, "{%p endfor %}")
+              "thay đổi sau sắp xếp đơn vị hành chính, hai đoạn không so sánh với nhau{{ marks.trend }})",
+         style="Chú thích")
     tag(doc, "{%p endif %}")
 
-    para(doc, "4. Kinh phí thực hiện", style="Heading 2")
+    para(doc, "3. Kinh phí thực hiện", style="Heading 2")
     para(doc, "{{ budget.summary }}")
     tag(doc, "{%p for line in budget.lines %}")
     para(doc, "- {{ line }}")
     tag(doc, "{%p endfor %}")
 
     tag(doc, "{%p if review %}")
-    para(doc, "5. {{ review.title }}", style="Heading 2")
+    para(doc, "4. {{ review.title }}", style="Heading 2")
     para(doc, "{{ review.summary }}")
     tag(doc, "{%p for line in review.lines %}")
     para(doc, "- {{ line }}")
@@ -460,14 +450,11 @@ def body(doc) -> None:
     tag(doc, "{%p for line in shortfall_lines %}")
     para(doc, "- {{ line }}")
     tag(doc, "{%p endfor %}")
-    narratives(doc, "limitations", "(Nội dung tồn tại, hạn chế và nguyên nhân cần được bổ sung: chưa nhận được "
-                                   "ý kiến của các phòng, ban, ngành.)")
+    narratives(doc, "limitations")
     para(doc, "IV. PHƯƠNG HƯỚNG, NHIỆM VỤ NĂM {{ next_year }}", style="Heading 1")
-    narratives(doc, "next_year_plans", "(Nội dung phương hướng, nhiệm vụ năm tới cần được bổ sung: chưa nhận được "
-                                 "ý kiến của các phòng, ban, ngành.)")
+    narratives(doc, "next_year_plans")
     para(doc, "V. KIẾN NGHỊ, ĐỀ XUẤT", style="Heading 1")
-    narratives(doc, "recommendations", "(Nội dung kiến nghị, đề xuất cần được bổ sung: chưa nhận được ý kiến của "
-                                       "các phòng, ban, ngành.)")
+    narratives(doc, "recommendations")
     # Keep the closing sentence with the signature: a signer block never stands alone on a page.
     para(doc, "Trên đây là báo cáo kết quả thực hiện Chương trình hành động vì trẻ em năm {{ year }} của "
               "{{ issuer }}, kính gửi {{ recipient }} tổng hợp./.", keep_next=True)
@@ -482,7 +469,7 @@ def annex_title(doc, number: str, title: str, page_break=True) -> None:
 
 def annex_indicators(doc) -> None:
     annex_title(doc, "I", "KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU VỀ TRẺ EM NĂM {{ year }}", page_break=False)
-    cols = [1.0, 9.4, 1.7, 1.9, 1.9, 1.7, 1.7, 1.9, 4.0]
+    cols = [1.0, 8.2, 1.7, 1.9, 1.9, 2.1, 2.1, 1.9, 4.4]  # "98,33 (t)" on one line
     t = grid_table(doc, cols, ["TT", "Chỉ tiêu", "ĐVT", "Mục tiêu 2025", "Mục tiêu 2030", "Năm {{ year_prev }}",
                                "Năm {{ year }}", "Đánh giá", "Ghi chú"])
     tag_row(t, "{%tr for r in annex1 %}")
@@ -527,9 +514,9 @@ def annex_units(doc) -> None:
     tag_row(t, "{%tr endfor %}")
     data_row(t, ["", "Toàn {{ area }}"] + [f"{{{{ district_row.{c} }}}}" for c, _ in UNIT_COLUMNS], bold=True,
              styles=[num, "Bảng"] + [num] * len(UNIT_COLUMNS))
-    para(doc, "Ghi chú: dấu * là chưa đạt mục tiêu năm {{ ref_year }} (đối với CT4 béo phì: theo mục "
-              "tiêu của khu vực nông thôn hoặc thành thị); «–» là chưa có số liệu; «Chưa báo cáo»: xã chưa có báo "
-              "cáo hợp lệ (chưa gửi, hoặc tệp có lỗi phải gửi lại) về tiêu chí có/không (CT1, CT21). {{ unit_rows_note }}", style="Ghi chú bảng")
+    para(doc, "Ghi chú: dấu * là chưa đạt mục tiêu năm {{ ref_year }} của đơn vị; «–» là chưa có số liệu; «Chưa "
+              "báo cáo»: {{ communes_word }} chưa có báo cáo hợp lệ (chưa gửi, hoặc tệp có lỗi phải gửi lại) về "
+              "tiêu chí có/không (CT1, CT21){{ marks.district }}. {{ unit_rows_note }}", style="Ghi chú bảng")
 
 
 def annex_quality(doc) -> None:
@@ -555,7 +542,17 @@ def annex_quality(doc) -> None:
     tag(doc, "{%p for line in quality.doubts %}")
     para(doc, "- {{ line }}")
     tag(doc, "{%p endfor %}")
+    tag(doc, "{%p if quality.kinds %}")
+    t = grid_table(doc, [1.0, 9.0, 2.2, 2.0, 11.0], ["TT", "Loại vấn đề", "Mức độ", "Số lượng", "Số đơn vị: đơn vị"])
+    tag_row(t, "{%tr for k in quality.kinds %}")
+    data_row(t, ["{{ k.tt }}", "{{ k.title }}", "{{ k.severity }}", "{{ k.count }}", "{{ k.units }}"],
+             styles=[num, "Bảng", num, num, "Bảng"])
+    tag_row(t, "{%tr endfor %}")
+    tag(doc, "{%p endif %}")
     tag(doc, "{%p if quality.problems %}")
+    tag(doc, "{%p if quality.kinds %}")
+    para(doc, "Các lỗi cần xử lý:", before=6)
+    tag(doc, "{%p endif %}")
     t = grid_table(doc, [1.0, 5.6, 2.6, 2.2, 13.8], ["TT", "Đơn vị", "Chỉ tiêu", "Mức độ", "Nội dung"])
     tag_row(t, "{%tr for p in quality.problems %}")
     data_row(t, ["{{ p.tt }}", "{{ p.unit }}", "{{ p.topic }}", "{{ p.severity }}", "{{ p.message }}"],
@@ -592,8 +589,7 @@ def annex_review(doc) -> None:
         cell_par(row.cells[0], text, style="Lệnh mẫu")
     widths(t, [1.1, 8.0, 1.8, 0.1, 2.0, 0.1, 2.2])
     caption(t, "treem:year-columns")
-    para(doc, "Ghi chú: «–» là năm chưa có số liệu tổng hợp; dấu * là chưa đạt mục tiêu năm "
-              "{{ review.target_year }}.", style="Ghi chú bảng")
+    para(doc, "{{ review.note }}", style="Ghi chú bảng")
     tag(doc, "{%p endif %}")
 
 
