@@ -163,16 +163,17 @@ class _Sheet:
 
     def __init__(self, info: zipfile.ZipInfo, text: str, slots: list[_Slot], blank_style: int):
         self.blank = {s.ref: f'<c r="{s.ref}" s="{blank_style}"/>' for s in slots}
-        cut = sorted((text.find(self.blank[s.ref]), s) for s in slots)
-        self.ok = all(at >= 0 for at, _ in cut) and len({at for at, _ in cut}) == len(cut)
-        self.body: list = []
-        start = cut[0][0] if self.ok else 0
-        for at, slot in cut if self.ok else ():
+        cut = sorted(((text.find(self.blank[s.ref]), s) for s in slots), key=lambda c: c[0])
+        # Each cell must be there once, blank, in the shape; otherwise the shape is not stamped.
+        self.ok = bool(cut) and cut[0][0] >= 0 and len({at for at, _ in cut}) == len(cut)
+        cut = cut if self.ok else []
+        first = start = cut[0][0] if cut else 0
+        self.body: list = []  # the text between the cells, and the cells (`_Slot`)
+        for at, slot in cut:
             self.body += (text[start:at], slot)
             start = at + len(self.blank[slot.ref])
-        self.part = Spliced(info, [(False, text[:cut[0][0]] if self.ok else ""), (True, BODY),
-                                   (False, text[start:] if self.ok else "")])
-        self.slots = [p for p in self.body if isinstance(p, _Slot)]
+        self.part = Spliced(info, [(False, text[:first]), (True, BODY), (False, text[start:])])
+        self.slots = [slot for _, slot in cut]
 
     def member(self, cells: dict[str, str]) -> Member:
         body = "".join([cells.get(p.ref, self.blank[p.ref]) if isinstance(p, _Slot) else p for p in self.body])
