@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 from docx import Document
@@ -121,3 +122,28 @@ def test_a_run_killed_between_writing_and_recording_leaves_a_file_still_its_own(
     assert not (workspace.output(YEAR) / "cu").exists()
     path.write_bytes(b"edited by hand")
     assert write_output(workspace, YEAR, path, b"fourth run").kept_edited
+
+
+def test_manifest_keys_follow_links_as_resolve_does(workspace, tmp_path, monkeypatch):
+    """The guard resolves each folder once (thousands of forms share one); a key is still
+    what resolving the whole path gives: relative inside the output folder, absolute outside,
+    through linked folders and linked files alike."""
+    from pipeline.base.outputs import OutputGuard
+
+    guard = OutputGuard(workspace, YEAR)
+    out = guard.folder
+    (out / "bieu_mau").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "link_out").symlink_to(elsewhere)
+    (out / "link_in").symlink_to(out / "bieu_mau")
+    (out / "bieu_mau" / "real.xlsx").write_bytes(b"x")
+    (out / "bieu_mau" / "alias.xlsx").symlink_to(elsewhere / "target.xlsx")
+    monkeypatch.chdir(out)
+    cases = {out / "bieu_mau" / "a.xlsx": "bieu_mau/a.xlsx", out / "link_in" / "a.xlsx": "bieu_mau/a.xlsx",
+             out / "link_out" / "a.xlsx": (elsewhere / "a.xlsx").as_posix(), out / "bieu_mau" / "real.xlsx":
+             "bieu_mau/real.xlsx", out / "bieu_mau" / "alias.xlsx": (elsewhere / "target.xlsx").as_posix(),
+             out: ".", out / "bieu_mau" / ".." / "x.json": "x.json", Path("bieu_mau") / "b.xlsx": "bieu_mau/b.xlsx"}
+    for path, key in cases.items():
+        for _ in range(2):  # the second time from the folders already resolved
+            assert guard.key(path) == key, path

@@ -54,3 +54,29 @@ def test_no_status_is_written_as_a_bare_string_outside_the_module():
         if path.name != "status.py":
             found |= {(path.name, v) for v in re.findall(rf"[\"']({values})[\"']", path.read_text(encoding="utf-8"))}
     assert found - NOT_STATUSES == set()
+
+
+def test_storing_a_file_reads_only_its_units_versions(tmp_path, monkeypatch):
+    """Collect makes each unit's latest file current as it stores it: that reads the unit's
+    own versions, not the whole year's files (10,000 files would be 50 million rows read)."""
+    from pipeline.store.db import Store, SubmissionRecord
+    from pipeline.store.status import store_submission
+
+    def rec(unit: str, n: int) -> SubmissionRecord:
+        return SubmissionRecord(year=2024, sha256=f"{unit}-{n}", path=f"{unit}_{n}.xlsx", size=1,
+                                received_at=f"2024-11-1{n}T09:00:00", status=Status.ACCEPTED, unit=unit,
+                                saved_at=f"2024-11-1{n}T08:00:00", collected_at="now")
+
+    with Store(tmp_path / "treem.sqlite") as store:
+        for u in ("15700", "15703", "15706"):
+            store_submission(store, rec(u, 1), [{"field": "children_total", "value": 1}], [])
+        asked = []
+        whole_year = Store.submissions
+        monkeypatch.setattr(Store, "submissions", lambda self, year, unit=None: asked.append(unit) or
+                            whole_year(self, year, unit))
+        store_submission(store, rec("15703", 2), [{"field": "children_total", "value": 2}], [])
+        assert asked == ["15703"]
+        versions = store.versions(2024, "15703")
+        assert [(v.path, v.status, v.paths) for v in versions] == [
+            ("15703_1.xlsx", Status.SUPERSEDED, ["15703_1.xlsx"]), ("15703_2.xlsx", Status.ACCEPTED, ["15703_2.xlsx"])]
+        assert versions == [s for s in whole_year(store, 2024) if s.unit == "15703"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -72,6 +73,17 @@ class OutputGuard:
         self.dirty = False
         self.written: list[Written] = []
         self.messages: list[str] = []
+        self._folders: dict[Path, str] = {}  # each folder resolved once: a year has thousands of forms
+        self._root = self._resolve(self.folder)
+
+    def _resolve(self, path: Path) -> str:
+        """`str(path.resolve())`, resolving each folder once."""
+        if path.name in ("", ".", "..") or os.path.islink(path):
+            return str(path.resolve())
+        folder = self._folders.get(path.parent)
+        if folder is None:
+            folder = self._folders[path.parent] = str(path.parent.resolve())
+        return os.path.join(folder, path.name)
 
     def __enter__(self):
         return self
@@ -80,10 +92,15 @@ class OutputGuard:
         self.save()
 
     def key(self, path: Path) -> str:
-        try:
-            return Path(path).resolve().relative_to(self.folder.resolve()).as_posix()
-        except ValueError:
-            return Path(path).resolve().as_posix()
+        """The manifest's key of `path`: relative to the output folder when inside it."""
+        resolved = self._resolve(Path(path))
+        inside = os.path.normcase(resolved)
+        root = os.path.normcase(self._root)
+        if inside == root:
+            return "."
+        if inside.startswith(root.rstrip(os.sep) + os.sep):
+            return resolved[len(root.rstrip(os.sep)) + 1:].replace(os.sep, "/")
+        return Path(resolved).as_posix()
 
     def _shown(self, path: Path) -> str:
         try:

@@ -2,7 +2,10 @@
 
 Every input cell has a workbook-level defined name equal to its field code, so that the
 ingest stage finds values wherever rows were moved; the unit's identity is stored twice
-(custom document properties and a very hidden sheet) so that it survives a re-save."""
+(custom document properties and a very hidden sheet) so that it survives a re-save.
+
+`TemplateWriter` builds each distinct form shape once; `stamp.Stamper` writes every unit's
+copy from its shape (10,000 forms in seconds), and hands the writer what it cannot stamp."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import jinja2
 import xlsxwriter
 
 from pipeline.config.catalogue import Catalogue, Field, Indicator, Rule, indicator_number, target_text
+from pipeline.forms.stamp import Stamper
 from pipeline.forms.contract import (FORM_ID, LAYOUT, META_SHEET, PROP_FORM, PROP_HASH, PROP_UNIT, PROP_UNIT_NAME,
                            PROP_VERSION, PROP_YEAR, load_wording, note_name)
 from pipeline.base.fsutil import atomic_write
@@ -36,7 +40,8 @@ from pipeline.base.text import vn_number
 HEADER_ROW = 3
 # About how many characters of a label fit on one line of the label column (55 wide, Times 11).
 LABEL_CHARS_PER_LINE = 72
-PARALLEL_THRESHOLD = 200
+# Below this many forms one process stamps them sooner than worker processes start.
+PARALLEL_THRESHOLD = 2000
 
 
 def _q(text: str) -> str:
@@ -97,19 +102,23 @@ class TemplateWriter:
         self._formula_cache: dict[tuple, str] = {}
 
     # --- public ---
-    def render(self, unit: Unit, previous: dict[str, float] | None = None) -> bytes:
+    def render(self, unit: Unit, previous: dict[str, float] | None = None, shown: Unit | None = None) -> bytes:
+        """The workbook of `unit`. `shown`, when given, is the unit whose name and code the
+        form shows instead (the stamp builds a form shape with placeholders for them)."""
         self._names: list[tuple[str, str, int, int]] = []
         self._note_cells: list[tuple[int, int]] = []
+        self._prev_cells: list[tuple[str, int, int, Field]] = []
+        self._shown = shown or unit
         buf = io.BytesIO()
         wb = xlsxwriter.Workbook(buf, {
             "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
             "strings_to_numbers": False,
         })
-        self._properties(wb, unit)
-        fmt = self._formats(wb)
+        self._properties(wb, self._shown)
+        fmt = self._fmt = self._formats(wb)
         fields = self.cat.fields_for(unit.type, unit.code)
         sheets = self.w["sheets"]
-        self._instructions(wb, fmt, unit)
+        self._instructions(wb, fmt, self._shown)
         by_section = {s: [f for f in fields if f.section == s] for s in ("data", "budget", "narrative")}
         codes = {f.code for f in fields}
         rules = self.cat.rules_for(codes)
@@ -120,9 +129,24 @@ class TemplateWriter:
             self._budget_sheet(wb, fmt, unit, sheets["budget"], by_section["budget"], rules, prev)
         if by_section["narrative"]:
             self._narrative_sheet(wb, fmt, unit, sheets["narrative"], by_section["narrative"])
-        self._meta_sheet(wb, unit)
+        self._meta_sheet(wb, self._shown)
         wb.close()
         return buf.getvalue()
+
+    def shape_key(self, unit: Unit) -> tuple:
+        """Everything of a unit, besides its name and code, that `render` reads: units with
+        the same key get the same workbook but for their name, code and last year's values."""
+        fields = self.cat.fields_for(unit.type, unit.code)
+        led = sorted({i.chi_tieu for i in self.cat.led_by(unit.code)})
+        return unit.type, unit.target_area, tuple(f.code for f in fields), tuple(led)
+
+    def render_shape(self, unit: Unit, shown: Unit) -> tuple[bytes, list[tuple[str, int, int, Field]], dict]:
+        """The form of `unit` without last year's values, showing `shown`'s name and code;
+        where last year's values go ((sheet, row, column, field), 0-based), and the style
+        indices of a number and of a text there."""
+        data = self.render(unit, {}, shown)
+        styles = {"number": self._fmt["number"].xf_index, "text": self._fmt["center"].xf_index}
+        return data, list(self._prev_cells), styles
 
     # --- parts ---
     def _properties(self, wb, unit: Unit) -> None:
@@ -270,7 +294,7 @@ class TemplateWriter:
         for col, width in enumerate((5, 8, 54, 10, 11, 13, 10, 14, 14, 34, 26)):
             ws.set_column(col, col, width)
         ws.set_column(lay["code"], lay["code"], 24, None, {"hidden": True})
-        self._sheet_head(ws, fmt, unit, self.w["headers"]["data"], 10)
+        self._sheet_head(ws, fmt, self._shown, self.w["headers"]["data"], 10)
         row = HEADER_ROW + 1
         first = row
         n = 0
@@ -329,6 +353,7 @@ class TemplateWriter:
         _fit_lines(ws, row, f.label)
         ws.write_string(row, 3, f.unit, fmt["center"])
         p = prev.get(f.code)
+        self._prev_cells.append((ws.get_name(), row, lay["prev"], f))
         if f.type == "yes_no" and p is not None:
             ws.write_string(row, lay["prev"], "Có" if p else "Không", fmt["center"])
         elif isinstance(p, (int, float)):
@@ -386,7 +411,7 @@ class TemplateWriter:
         for col, width in enumerate((5, 8, 58, 11, 12, 13, 30, 30)):
             ws.set_column(col, col, width)
         ws.set_column(lay["code"], lay["code"], 24, None, {"hidden": True})
-        self._sheet_head(ws, fmt, unit, self.w["headers"]["budget"], 7)
+        self._sheet_head(ws, fmt, self._shown, self.w["headers"]["budget"], 7)
         ws.merge_range(2, 0, 2, 7, self._render(self.w["budget_intro"]), fmt["subtitle"])
         row = HEADER_ROW + 1
         for n, f in enumerate(fields, start=1):
@@ -410,7 +435,7 @@ class TemplateWriter:
             ws.set_column(col, col, width)
         ws.set_column(3, 4, None, None, {"hidden": True})
         ws.set_column(lay["code"], lay["code"], 24, None, {"hidden": True})
-        self._sheet_head(ws, fmt, unit, self.w["headers"]["narrative"], 5)
+        self._sheet_head(ws, fmt, self._shown, self.w["headers"]["narrative"], 5)
         ws.merge_range(2, 0, 2, 5, self._render(self.w["narrative_intro"]), fmt["subtitle"])
         row = HEADER_ROW + 1
         led = self.cat.led_by(unit.code)
@@ -507,12 +532,12 @@ def _target_cell(ind: Indicator, year: str, unit_type: str) -> float | str | Non
 
 
 # --- orchestration ---
-_worker: TemplateWriter | None = None
+_worker: Stamper | None = None
 
 
 def _init_worker(catalogue, settings_data, wording, year) -> None:
     global _worker
-    _worker = TemplateWriter(catalogue, Settings(settings_data), wording, year)
+    _worker = Stamper(TemplateWriter(catalogue, Settings(settings_data), wording, year))
 
 
 def _render_one(job: tuple[Unit, dict, str]) -> tuple[str, str]:

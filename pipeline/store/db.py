@@ -230,8 +230,9 @@ class Store:
         return sid
 
     def versions(self, year: int, unit: str) -> list[SubmissionRecord]:
-        """Every stored version of a unit's file for a year, in the order received."""
-        return [s for s in self.submissions(year) if s.unit == unit]
+        """Every stored version of a unit's file for a year, in the order received (read by the
+        index on year and unit: collect asks this after storing each file)."""
+        return self.submissions(year, unit)
 
     def stored_status(self, submission_id: int) -> Status | None:
         row = self.db.execute("SELECT status FROM submissions WHERE id=?", (submission_id,)).fetchone()
@@ -277,15 +278,17 @@ class Store:
         with self.transaction() as db:
             self._audit(db, year, unit, action, detail=detail or None)
 
-    def submissions(self, year: int) -> list[SubmissionRecord]:
+    def submissions(self, year: int, unit: str | None = None) -> list[SubmissionRecord]:
+        """Every stored file of a year (of one unit, when given), in the order received."""
+        where, args = ("s.year=?", (year,)) if unit is None else ("s.year=? AND s.unit=?", (year, unit))
         paths: dict[int, list[str]] = {}
         for r in self.db.execute(
             "SELECT p.submission_id, p.path FROM submission_paths p JOIN submissions s ON s.id=p.submission_id"
-            " WHERE s.year=? ORDER BY p.path", (year,)
+            f" WHERE {where} ORDER BY p.path", args
         ):
             paths.setdefault(r[0], []).append(r[1])
         out = []
-        for r in self.db.execute("SELECT * FROM submissions WHERE year=? ORDER BY id", (year,)):
+        for r in self.db.execute(f"SELECT * FROM submissions s WHERE {where} ORDER BY id", args):
             d = dict(r)
             d["on_time"] = None if d["on_time"] is None else bool(d["on_time"])
             out.append(SubmissionRecord(**d, paths=paths.get(r["id"], [])))
@@ -363,6 +366,16 @@ class Store:
         for sid, name, value, text, sheet, cell in self._value_rows("field, value, text, sheet, cell", submission_ids):
             out[sid][name] = {"submission_id": sid, "field": name, "value": value, "text": text,
                               "sheet": sheet, "cell": cell}
+        return out
+
+    def field_values(self, submission_ids: list[int]) -> dict[int, dict[str, float | str | None]]:
+        """submission -> field -> its number, or its text where it has none: the values alone,
+        one small dict per file (a national roster's half a million values as dicts of all
+        their columns took 300 MB)."""
+        out: dict[int, dict[str, float | str | None]] = {i: {} for i in submission_ids}
+        names: dict[str, str] = {}  # one string per field code, not one per value
+        for sid, name, value, text in self._value_rows("field, value, text", submission_ids):
+            out[sid][names.setdefault(name, name)] = value if value is not None else text
         return out
 
     def numbers(self, submission_ids: list[int]) -> dict[int, dict[str, float]]:

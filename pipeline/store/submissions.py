@@ -45,11 +45,11 @@ def counted_values(store: Store, year: int) -> dict[str, dict[str, float | str |
     as merge counts them: of a version the officer accepted despite errors, the values its
     errors point at are left out (`left_out`)."""
     cur = current(store, year)
-    vals = store.values([s.id for s in cur.values()])
-    out = left_out(store, year, cur)
-    return {unit: {f: (v["value"] if v["value"] is not None else v["text"]) for f, v in vals[s.id].items()
-                   if f not in out.get(unit, ())}
-            for unit, s in cur.items()}
+    vals = store.field_values([s.id for s in cur.values()])
+    for unit, fields in left_out(store, year, cur).items():
+        for f in fields:
+            vals[cur[unit].id].pop(f, None)
+    return {unit: vals[s.id] for unit, s in cur.items()}
 
 
 @dataclass
